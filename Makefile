@@ -1,0 +1,34 @@
+# The two commands: `make run` and `make test`. Each does its own set-up.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+PIPELINE_ARGS ?=
+
+.PHONY: run test pipeline dashboard venv lint bench clean
+
+venv:
+	@VENV=$(VENV) bash scripts/ensure_venv.sh
+
+run: pipeline dashboard
+
+pipeline: venv
+	$(PY) pipeline/run_pipeline.py $(PIPELINE_ARGS)
+
+dashboard: venv
+	$(PY) -m streamlit run streamlit_app/app.py --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+
+bench: venv
+	$(PY) bench/bench_generator.py
+	$(PY) bench/bench_loader.py
+	$(PY) bench/bench_dashboard.py
+
+clean:
+	rm -rf data/* logs/* duckdb/*.duckdb duckdb/*.tmp duckdb/LATEST_DB.txt dbt_carton_caps/target
+	touch data/.gitkeep logs/.gitkeep
