@@ -1,0 +1,1 @@
+"""Run orchestration: run ids, step order, dbt invocation, manifest, publication."""

@@ -1,0 +1,176 @@
+"""Invoke dbt for one run: its own target/log folders, its own database path.
+
+The profile is static (``dbt_carton_caps/profiles.yml``) and reads the database path
+from ``CARTON_CAPS_DB_PATH``, so concurrent runs never race on a shared profile or a
+shared ``target/``. dbt runs as a subprocess: a crash or Ctrl-C in dbt cannot corrupt
+the orchestrator's state, and its output goes to the run's log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.paths import DBT_PROJECT_DIR
+
+logger = logging.getLogger(__name__)
+
+FAILING_STATUSES = ("error", "fail", "runtime error")
+
+
+class DbtError(RuntimeError):
+    """dbt could not run or reported failing nodes; the message names them."""
+
+    def __init__(self, message: str, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary or {}
+
+
+@dataclass(frozen=True)
+class DbtInvocation:
+    """Where one run's dbt reads its project and writes its artefacts."""
+
+    db_path: Path
+    work_dir: Path
+    as_of: str
+    project_dir: Path = DBT_PROJECT_DIR
+
+    @property
+    def target_path(self) -> Path:
+        return self.work_dir / "target"
+
+    @property
+    def log_path(self) -> Path:
+        return self.work_dir / "logs"
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).with_name("dbt")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("dbt")
+    if found is None:
+        raise DbtError("dbt is not installed in this environment; run `make venv`")
+    return found
+
+
+def project_dir_override() -> Path | None:
+    """``CARTON_CAPS_DBT_PROJECT_DIR`` lets tests run a modified copy of the project."""
+    value = os.environ.get("CARTON_CAPS_DBT_PROJECT_DIR")
+    return Path(value).resolve() if value else None
+
+
+def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
+    """Run ``dbt <command>`` for this run, streaming its output into the run log."""
+    project_dir = project_dir_override() or invocation.project_dir
+    args = [
+        dbt_executable(), *command,
+        "--project-dir", str(project_dir),
+        "--profiles-dir", str(project_dir),
+        "--target-path", str(invocation.target_path),
+        "--log-path", str(invocation.log_path),
+        "--no-use-colors",
+    ]
+    env = {
+        **os.environ,
+        "CARTON_CAPS_DB_PATH": str(invocation.db_path),
+        "CARTON_CAPS_AS_OF": invocation.as_of,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_PARTIAL_PARSE": "false",
+    }
+    invocation.work_dir.mkdir(parents=True, exist_ok=True)
+    logger.debug("running %s", " ".join(args))
+    process = subprocess.Popen(
+        args, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, encoding="utf-8", errors="replace",
+    )
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            logger.debug("dbt | %s", line.rstrip())
+        return process.wait()
+    except BaseException:
+        # Ctrl-C / SIGTERM reached us first: stop dbt before the run records the interrupt.
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+
+
+def read_run_results(target_path: Path) -> dict[str, Any]:
+    """Summarise ``run_results.json``: counts by status and every failing node."""
+    path = target_path / "run_results.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"pass": 0, "warn": 0, "error": 0, "skip": 0, "total": 0, "failures": [],
+                "available": False}
+    summary: dict[str, Any] = {"pass": 0, "warn": 0, "error": 0, "skip": 0, "failures": []}
+    for result in document.get("results", []):
+        status = str(result.get("status", "")).lower()
+        bucket = {"success": "pass", "pass": "pass", "warn": "warn", "skipped": "skip",
+                  "skip": "skip"}.get(status, "error" if status in FAILING_STATUSES else None)
+        if bucket:
+            summary[bucket] += 1
+        if status in FAILING_STATUSES or status == "warn":
+            summary["failures"].append({
+                "unique_id": result.get("unique_id"),
+                "status": status,
+                "failures": result.get("failures"),
+                "message": (result.get("message") or "")[:2000],
+            })
+    summary["total"] = sum(summary[key] for key in ("pass", "warn", "error", "skip"))
+    summary["available"] = True
+    return summary
+
+
+def build(invocation: DbtInvocation) -> dict[str, Any]:
+    """``dbt build``; raises DbtError naming the failing nodes when anything errors."""
+    exit_code = run_dbt(["build"], invocation)
+    summary = read_run_results(invocation.target_path)
+    summary["exit_code"] = exit_code
+    if exit_code != 0:
+        errors = [f for f in summary["failures"] if f["status"] != "warn"]
+        if errors:
+            names = ", ".join(str(f["unique_id"]).split(".", 2)[-1] for f in errors[:5])
+            more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise DbtError(f"dbt build failed: {len(errors)} failing node(s): {names}{more}",
+                           summary)
+        raise DbtError(f"dbt build exited with code {exit_code} before producing results; "
+                       f"see {invocation.log_path / 'dbt.log'}", summary)
+    return summary
+
+
+def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
+    """``dbt source freshness``; returns per-source status without failing the run.
+
+    Freshness of the load stamp is reported here; the data contracts decide whether a
+    stale table fails the run.
+    """
+    run_dbt(["source", "freshness", "--output",
+             str(invocation.target_path / "sources.json")], invocation)
+    path = invocation.target_path / "sources.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"available": False, "results": []}
+    results = [
+        {
+            "unique_id": r.get("unique_id"),
+            "status": r.get("status"),
+            "max_loaded_at": r.get("max_loaded_at"),
+            "snapshotted_at": r.get("snapshotted_at"),
+            "age_s": r.get("max_loaded_at_time_ago_in_s"),
+        }
+        for r in document.get("results", [])
+    ]
+    return {"available": True, "results": results}

@@ -1,0 +1,102 @@
+"""Where every artefact of a run lives, derived from one home directory.
+
+Keeping the layout in one place lets tests and users run isolated copies with
+``--home`` while the dashboards find the same files through the same functions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_carton_caps"
+POINTER_NAME = "LATEST_DB.txt"
+SNAPSHOT_PREFIX = "carton_caps_"
+SNAPSHOT_SUFFIX = ".duckdb"
+BUILDING_SUFFIX = ".building"
+
+
+def default_home() -> Path:
+    """``$CARTON_CAPS_HOME`` if set, else the repository root."""
+    env = os.environ.get("CARTON_CAPS_HOME")
+    return Path(env).expanduser().resolve() if env else REPO_ROOT
+
+
+def snapshot_file_name(run_id: str) -> str:
+    return f"{SNAPSHOT_PREFIX}{run_id}{SNAPSHOT_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class HomePaths:
+    """The three folders of a home: ``data/``, ``duckdb/``, ``logs/``."""
+
+    home: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def duckdb_dir(self) -> Path:
+        return self.home / "duckdb"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pointer(self) -> Path:
+        return self.duckdb_dir / POINTER_NAME
+
+    @property
+    def publish_lock(self) -> Path:
+        return self.duckdb_dir / ".publish.lock"
+
+    def ensure(self) -> None:
+        for folder in (self.data_dir, self.duckdb_dir, self.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def run(self, run_id: str) -> RunPaths:
+        return RunPaths(home=self.home, run_id=run_id)
+
+    def manifest_paths(self) -> list[Path]:
+        return sorted(self.logs_dir.glob("pipeline_*.json"))
+
+
+@dataclass(frozen=True)
+class RunPaths(HomePaths):
+    """Every file one run owns; all names carry the run id."""
+
+    run_id: str = ""
+
+    @property
+    def run_data_dir(self) -> Path:
+        return self.data_dir / self.run_id
+
+    @property
+    def snapshot(self) -> Path:
+        return self.duckdb_dir / snapshot_file_name(self.run_id)
+
+    @property
+    def building_snapshot(self) -> Path:
+        """The file dbt and the loader write; never mistaken for a finished snapshot."""
+        return self.duckdb_dir / f"{snapshot_file_name(self.run_id)}{BUILDING_SUFFIX}"
+
+    @property
+    def manifest(self) -> Path:
+        return self.logs_dir / f"pipeline_{self.run_id}.json"
+
+    @property
+    def log(self) -> Path:
+        return self.logs_dir / f"pipeline_{self.run_id}.log"
+
+    @property
+    def schema_snapshot(self) -> Path:
+        return self.logs_dir / f"schema_{self.run_id}.json"
+
+    @property
+    def dbt_dir(self) -> Path:
+        """Per-run dbt target and log folder, so concurrent runs never share one."""
+        return self.logs_dir / "dbt" / self.run_id

@@ -1,0 +1,154 @@
+"""Run the whole pipeline once: generate, load raw, dbt build, snapshot, publish.
+
+    python pipeline/run_pipeline.py [--home DIR] [--seed N] [--users N]
+        [--as-of YYYY-MM-DD] [--days N] [--faults a,b,...] [--run-id ID]
+
+Exit codes: 0 published, 1 failed (pointer unchanged), 2 bad arguments,
+130 interrupted (pointer unchanged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from generator.data_generator import DEFAULT_DAYS, DEFAULT_USERS, FAULT_CLASSES
+
+from pipeline import logging_setup
+from pipeline.manifest import RunIdTakenError
+from pipeline.paths import default_home
+from pipeline.run_id import RunIdError, new_run_id, validate_run_id
+from pipeline.runner import EXIT_OK, PipelineRun, RunConfig
+
+DEFAULT_SEED = 42
+EXIT_USAGE = 2
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used; printed as-is, exit code 2."""
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
+    if number <= 0:
+        raise UsageError(f"{name} must be a positive integer, got {number}")
+    return number
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--as-of must be a date like 2026-11-01, got {value!r}") from None
+
+
+def _faults(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in FAULT_CLASSES]
+    if unknown:
+        raise UsageError(f"unknown fault {unknown[0]!r}; known: {', '.join(FAULT_CLASSES)}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_pipeline.py",
+        description="Generate, load, transform and publish one Carton Caps snapshot.",
+    )
+    parser.add_argument("--home", type=Path, default=None,
+                        help="folder holding data/, duckdb/ and logs/ "
+                             "(default: $CARTON_CAPS_HOME or the repository root)")
+    parser.add_argument("--seed", default=str(DEFAULT_SEED), help=f"default {DEFAULT_SEED}")
+    parser.add_argument("--users", default=str(DEFAULT_USERS), help=f"default {DEFAULT_USERS}")
+    parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument("--days", default=str(DEFAULT_DAYS),
+                        help=f"days of history (default {DEFAULT_DAYS})")
+    parser.add_argument("--faults", default=None,
+                        help=f"comma-separated fault classes: {', '.join(FAULT_CLASSES)}")
+    parser.add_argument("--run-id", default=None,
+                        help="[A-Za-z0-9_-]{1,64}; default: UTC timestamp + random suffix")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    try:
+        seed = int(args.seed)
+    except ValueError:
+        raise UsageError(f"--seed must be a whole number, got {args.seed!r}") from None
+    if seed < 0:
+        raise UsageError(f"--seed must be zero or positive, got {seed}")
+    home = (args.home or default_home()).expanduser().resolve()
+    if home.exists() and not home.is_dir():
+        raise UsageError(f"--home {home} is not a directory")
+    run_id = validate_run_id(args.run_id) if args.run_id is not None else new_run_id()
+    return RunConfig(home=home, run_id=run_id, seed=seed,
+                     users=_positive_int("--users", args.users), as_of=_as_of(args.as_of),
+                     days=_positive_int("--days", args.days), faults=_faults(args.faults))
+
+
+def _summary(document: dict, config: RunConfig) -> str:
+    rows = sum(document["row_counts"].get("raw", {}).values())
+    dbt = document["dbt"]
+    lines = [
+        f"run {config.run_id}: {document['status'].upper()} in {document['duration_s']:.1f}s",
+        f"  rows loaded: {rows:,} raw; marts: {len(document['row_counts'].get('marts', {}))}",
+        f"  dbt: {dbt.get('pass', 0)} pass, {dbt.get('warn', 0)} warn, "
+        f"{dbt.get('error', 0)} error, {dbt.get('skip', 0)} skip",
+    ]
+    if document["status"] == "success":
+        lines += [f"  snapshot: {document['snapshot']['path']}",
+                  "  dashboards: make dashboard  (http://localhost:8501)"]
+    else:
+        lines += [f"  failed step: {document['failed_step']}: {document['error']}",
+                  "  pointer unchanged; previous snapshot still served"]
+    lines.append(f"  manifest: {document['artifacts']['manifest']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except (UsageError, RunIdError) as exc:
+        print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    run = PipelineRun(config)
+    started = time.monotonic()
+    try:
+        state = run.claim(started)
+    except RunIdTakenError:
+        print(f"run_pipeline.py: error: run id {config.run_id!r} is already used "
+              f"(logs/pipeline_{config.run_id}.json exists); choose another --run-id",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"run_pipeline.py: error: cannot prepare {config.home}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    handlers = logging_setup.configure(run.paths.log, quiet=args.quiet)
+    try:
+        exit_code = run.execute(state)
+    finally:
+        logging_setup.detach(handlers)
+    stream = sys.stdout if exit_code == EXIT_OK else sys.stderr
+    print(_summary(state.document, config), file=stream)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,388 @@
+"""One pipeline run from start to publication: the only code that knows the step order.
+
+A run either publishes a complete snapshot and moves the pointer, or it records why it
+did not (manifest ``failed``/``interrupted`` with the failing step and error), removes
+its half-built database and leaves the previous snapshot and pointer untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from pipeline import manifest as manifest_io
+from pipeline import schema_snapshot
+from pipeline.components import load_raw_module
+from pipeline.dbt_runner import DbtError, DbtInvocation
+from pipeline.dbt_runner import build as dbt_build
+from pipeline.dbt_runner import source_freshness as dbt_source_freshness
+from pipeline.paths import RunPaths
+from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run is parameterised by; recorded verbatim in the manifest."""
+
+    home: Path
+    run_id: str
+    seed: int
+    users: int
+    as_of: date
+    days: int
+    faults: tuple[str, ...] = ()
+
+    def params(self) -> dict[str, Any]:
+        return {"seed": self.seed, "users": self.users, "as_of": self.as_of.isoformat(),
+                "days": self.days, "faults": list(self.faults)}
+
+
+class StepError(RuntimeError):
+    """A step failed for a reason the user can act on; the message says which."""
+
+
+class RunInterrupted(BaseException):
+    """SIGTERM arrived; handled like Ctrl-C so the run records ``interrupted``."""
+
+
+@dataclass
+class RunState:
+    """What earlier steps hand to later ones within one run."""
+
+    config: RunConfig
+    paths: RunPaths
+    document: dict[str, Any]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+Step = Callable[[RunState], dict[str, Any]]
+
+
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise RunInterrupted(f"received signal {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while the pointer moves, so publication is never half done."""
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def step_generate(state: RunState) -> dict[str, Any]:
+    from generator.data_generator import GeneratorConfig, GeneratorInputError, generate_dataset
+
+    config = state.config
+    try:
+        rows = generate_dataset(
+            state.paths.run_data_dir,
+            GeneratorConfig(seed=config.seed, users=config.users, as_of=config.as_of,
+                            days=config.days, faults=config.faults),
+        )
+    except GeneratorInputError as exc:
+        raise StepError(str(exc)) from exc
+    state.counts["generated"] = dict(rows)
+    faults_file = state.paths.run_data_dir / "faults.json"
+    details: dict[str, Any] = {"rows": dict(rows), "data_dir": str(state.paths.run_data_dir)}
+    if faults_file.exists():
+        details["faults_file"] = str(faults_file)
+    return details
+
+
+def step_load_raw(state: RunState) -> dict[str, Any]:
+    loader = load_raw_module()
+    try:
+        report = loader.load_raw(state.paths.run_data_dir, state.paths.building_snapshot,
+                                 state.config.run_id)
+    except loader.LoadError as exc:
+        raise StepError(str(exc)) from exc
+    tables = {t.table: asdict(t) for t in report.tables}
+    state.document["ingestion"] = {
+        "ingested_at": manifest_io.iso(report.ingested_at),
+        "tables": tables,
+        "schema_drift": list(report.schema_drift),
+    }
+    for warning in report.warnings:
+        state.document["warnings"].append({"step": "load_raw", "message": warning})
+        logger.warning("  warning: %s", warning)
+    return {"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)}
+
+
+def _dbt_invocation(state: RunState) -> DbtInvocation:
+    return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
+                         as_of=state.config.as_of.isoformat())
+
+
+def step_dbt_build(state: RunState) -> dict[str, Any]:
+    invocation = _dbt_invocation(state)
+    state.document["artifacts"]["dbt_target"] = str(invocation.target_path)
+    try:
+        summary = dbt_build(invocation)
+    except DbtError as exc:
+        state.document["dbt"] = exc.summary or state.document["dbt"]
+        raise StepError(str(exc)) from exc
+    state.document["dbt"] = summary
+    return {key: summary[key] for key in ("pass", "warn", "error", "skip", "total")}
+
+
+def step_source_freshness(state: RunState) -> dict[str, Any]:
+    result = dbt_source_freshness(_dbt_invocation(state))
+    state.document["freshness"] = result
+    statuses: dict[str, int] = {}
+    for item in result.get("results", []):
+        statuses[str(item["status"])] = statuses.get(str(item["status"]), 0) + 1
+    for item in result.get("results", []):
+        if item["status"] not in ("pass", None):
+            message = f"source freshness {item['status']}: {item['unique_id']}"
+            state.document["warnings"].append({"step": "source_freshness", "message": message})
+    return {"statuses": statuses}
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    tables = [row[0] for row in con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+        [schema],
+    ).fetchall()]
+    counts = {}
+    for table in tables:
+        quoted = f'"{schema}"."{table}"'
+        counts[table] = con.execute(f"select count(*) from {quoted}").fetchone()[0]  # noqa: S608
+    return counts
+
+
+def step_schema_snapshot(state: RunState) -> dict[str, Any]:
+    with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
+        columns = schema_snapshot.capture(con)
+        state.document["row_counts"] = {"raw": _row_counts(con, "raw"),
+                                        "marts": _row_counts(con, "marts")}
+    document = {"run_id": state.config.run_id, "columns": columns}
+    state.paths.schema_snapshot.write_text(json.dumps(document, indent=1) + "\n",
+                                           encoding="utf-8")
+    state.document["artifacts"]["schema_snapshot"] = str(state.paths.schema_snapshot)
+    return {"tables": len({(c["schema"], c["table"]) for c in columns}),
+            "columns": len(columns)}
+
+
+def step_record_ops(state: RunState) -> dict[str, Any]:
+    """Write ``ops.pipeline_runs`` into the snapshot so it describes itself."""
+    document = state.document
+    with duckdb.connect(str(state.paths.building_snapshot)) as con:
+        con.execute("create schema if not exists ops")
+        con.execute(
+            """
+            create or replace table ops.pipeline_runs (
+                run_id varchar primary key, status varchar, started_at timestamp,
+                seed bigint, users bigint, as_of date, days integer, faults varchar,
+                git_commit varchar, previous_run_id varchar, dbt_pass integer,
+                dbt_warn integer, dbt_error integer, manifest_json varchar
+            )
+            """
+        )
+        params = state.config.params()
+        con.execute(
+            "insert into ops.pipeline_runs values "
+            "(?, 'success', cast(? as timestamptz) at time zone 'UTC', ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?)",
+            [state.config.run_id, document["started_at"], params["seed"], params["users"],
+             params["as_of"], params["days"], ",".join(params["faults"]),
+             document["git_commit"], document["previous_run_id"], document["dbt"]["pass"],
+             document["dbt"]["warn"], document["dbt"]["error"],
+             json.dumps(document, default=str)],
+        )
+    return {"tables": ["ops.pipeline_runs"]}
+
+
+def step_publish(state: RunState) -> dict[str, Any]:
+    """Checkpoint and close, rename into place, then move the pointer under the lock."""
+    paths = state.paths
+    with duckdb.connect(str(paths.building_snapshot)) as con:
+        con.execute("checkpoint")
+    with _signals_deferred(), publish_lock(paths):
+        try:
+            previous = read_pointer(paths)
+        except PointerError as exc:
+            logger.warning("  warning: replacing a corrupt pointer (%s)", exc)
+            previous = None
+        paths.building_snapshot.replace(paths.snapshot)
+        fsync_dir(paths.duckdb_dir)
+        try:
+            write_pointer(paths, paths.snapshot.name)
+        except BaseException:
+            paths.snapshot.replace(paths.building_snapshot)
+            raise
+    state.document["previous_run_id"] = previous
+    state.document["pointer_updated"] = True
+    state.document["snapshot"] = {"path": str(paths.snapshot),
+                                  "size_bytes": paths.snapshot.stat().st_size}
+    return {"snapshot": paths.snapshot.name, "previous_run_id": previous}
+
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("generate", step_generate),
+    ("load_raw", step_load_raw),
+    ("dbt_build", step_dbt_build),
+    ("source_freshness", step_source_freshness),
+    ("schema_snapshot", step_schema_snapshot),
+    ("record_ops", step_record_ops),
+    ("publish", step_publish),
+)
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def remove_building_files(paths: RunPaths) -> None:
+    """Delete a half-built database (and its WAL) so nothing unfinished lingers."""
+    for candidate in (paths.building_snapshot,
+                      paths.building_snapshot.with_name(paths.building_snapshot.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_abandoned(paths: RunPaths) -> list[str]:
+    """Mark runs killed without a chance to clean up (SIGKILL, power loss) as abandoned.
+
+    Their manifests still say ``running`` and their ``.building`` files remain; a run whose
+    process is gone on this host can never finish, so its leftovers are removed.
+    """
+    swept = []
+    for document in manifest_io.load_all(paths):
+        if document.get("status") != "running" or document["run_id"] == paths.run_id:
+            continue
+        if document.get("host") != os.uname().nodename or _pid_alive(int(document["pid"])):
+            continue
+        other = paths.run(document["run_id"])
+        remove_building_files(other)
+        document["status"] = "interrupted"
+        document["error"] = document.get("error") or "process ended without finishing the run"
+        manifest_io.save(other.manifest, document)
+        swept.append(document["run_id"])
+    return swept
+
+
+class PipelineRun:
+    """Executes STEPS for one config, keeping the manifest current after every step."""
+
+    def __init__(self, config: RunConfig, steps: tuple[tuple[str, Step], ...] = STEPS) -> None:
+        self.config = config
+        self.paths = RunPaths(home=config.home, run_id=config.run_id)
+        self.steps = steps
+
+    def claim(self, started_at_epoch: float) -> RunState:
+        """Create the manifest (the run id's claim) and the run's folders."""
+        self.paths.ensure()
+        try:
+            previous = read_pointer(self.paths)
+        except PointerError:
+            previous = None
+        started_at = manifest_io.utc_now()
+        document = manifest_io.new_document(
+            self.config.run_id, home=self.config.home, params=self.config.params(),
+            started_at=started_at, previous_run_id=previous,
+        )
+        document["artifacts"] = {"log": str(self.paths.log), "manifest": str(self.paths.manifest),
+                                 "data_dir": str(self.paths.run_data_dir)}
+        manifest_io.claim(self.paths.manifest, document)
+        self._t0 = started_at_epoch
+        return RunState(config=self.config, paths=self.paths, document=document)
+
+    def execute(self, state: RunState) -> int:
+        document = state.document
+        status, exit_code = "success", EXIT_OK
+        previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            for swept in sweep_abandoned(self.paths):
+                logger.info("  note: run %s had been killed; marked interrupted", swept)
+            for name, step in self.steps:
+                self._run_step(state, name, step)
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            status, exit_code = "interrupted", EXIT_INTERRUPTED
+            document["error"] = document["error"] or (str(exc) or "interrupted by Ctrl-C")
+        except Exception:
+            status, exit_code = "failed", EXIT_FAILED
+        finally:
+            signal.signal(signal.SIGTERM, previous_handler)
+            if status != "success":
+                remove_building_files(self.paths)
+            document["status"] = status
+            finished = manifest_io.utc_now()
+            document["finished_at"] = manifest_io.iso(finished)
+            document["duration_s"] = round(time.monotonic() - self._t0, 3)
+            manifest_io.save(self.paths.manifest, document)
+        return exit_code
+
+    def _run_step(self, state: RunState, name: str, step: Step) -> None:
+        document = state.document
+        record: dict[str, Any] = {"name": name, "status": "running",
+                                  "started_at": manifest_io.iso(manifest_io.utc_now()),
+                                  "duration_s": None, "error": None}
+        document["steps"].append(record)
+        manifest_io.save(self.paths.manifest, document)
+        logger.info("▶ %-17s", name)
+        start = time.monotonic()
+        try:
+            details = step(state)
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            self._finish_step(record, start, "interrupted", str(exc) or "interrupted by Ctrl-C")
+            document["failed_step"] = name
+            document["error"] = f"{name}: interrupted"
+            logger.error("✗ %-17s interrupted", name)
+            raise
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, StepError) else _describe(exc)
+            self._finish_step(record, start, "failed", message)
+            document["failed_step"] = name
+            document["error"] = message
+            logger.error("✗ %-17s %s", name, message)
+            logger.debug("step %s failed", name, exc_info=True)
+            raise
+        self._finish_step(record, start, "ok", None)
+        record["details"] = details
+        manifest_io.save(self.paths.manifest, document)
+        logger.info("✓ %-17s %6.1fs", name, record["duration_s"])
+
+    @staticmethod
+    def _finish_step(record: dict[str, Any], start: float, status: str, error: str | None) -> None:
+        record["status"] = status
+        record["duration_s"] = round(time.monotonic() - start, 3)
+        record["error"] = error
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an unexpected error: its type and message, no traceback."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
