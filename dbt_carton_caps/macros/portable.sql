@@ -1,0 +1,90 @@
+{#-
+    Adapter-dispatched macros. This is the ONLY place with engine-specific SQL:
+    each macro has a `duckdb__` implementation (DuckDB-only syntax, marked) and a
+    portable `default__` / `spark__` implementation, so models stay ANSI + dbt.* macros.
+-#}
+
+{#- sha256 hex digest of the lower-cased, trimmed value (PII masking). -#}
+{% macro hash_pii(column) -%}
+    {{ return(adapter.dispatch('hash_pii', 'carton_caps')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__hash_pii(column) -%}
+    {#- DuckDB-only: sha256() -#}
+    case when {{ column }} is null then null else sha256(lower(trim({{ column }}))) end
+{%- endmacro %}
+
+{% macro spark__hash_pii(column) -%}
+    case when {{ column }} is null then null else sha2(lower(trim({{ column }})), 256) end
+{%- endmacro %}
+
+{% macro default__hash_pii(column) -%}
+    case when {{ column }} is null then null else sha256(lower(trim({{ column }}))) end
+{%- endmacro %}
+
+
+{#- Continuous percentile (linear interpolation) as an aggregate. -#}
+{% macro percentile_cont(column, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'carton_caps')(column, fraction)) }}
+{%- endmacro %}
+
+{% macro duckdb__percentile_cont(column, fraction) -%}
+    {#- DuckDB-only: quantile_cont() -#}
+    quantile_cont({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{% macro spark__percentile_cont(column, fraction) -%}
+    percentile({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{% macro default__percentile_cont(column, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ column }})
+{%- endmacro %}
+
+
+{#- Elapsed time in fractional days between two timestamps (end - start). -#}
+{% macro days_between(start_ts, end_ts) -%}
+    ({{ dbt.datediff(start_ts, end_ts, 'second') }} / 86400.0)
+{%- endmacro %}
+
+
+{#- Cents (integer) to dollars decimal(12,2). -#}
+{% macro cents_to_dollars(column) -%}
+    cast(({{ column }}) / 100.0 as decimal(12, 2))
+{%- endmacro %}
+
+
+{#- Calendar date of a timestamp. -#}
+{% macro to_date(column) -%}
+    cast({{ column }} as date)
+{%- endmacro %}
+
+
+{#- ISO week start (Monday) of a timestamp or date, as a date. -#}
+{% macro week_start(column) -%}
+    cast({{ dbt.date_trunc('week', column) }} as date)
+{%- endmacro %}
+
+
+{#- First day of the month of a timestamp or date, as a date. -#}
+{% macro month_start(column) -%}
+    cast({{ dbt.date_trunc('month', column) }} as date)
+{%- endmacro %}
+
+
+{#- 64-bit floating point type name (dbt.type_float() is 32-bit FLOAT on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'carton_caps')()) }}
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}

@@ -1,0 +1,25 @@
+{# grain: one row per referral invite (referral_id) #}
+select
+    referral_id,
+    referrer_user_id,
+    referred_user_id,
+    channel,
+    status,
+    rejection_reason,
+    hours_install_to_apply,
+    is_clicked,
+    is_installed,
+    is_applied,
+    is_applied_within_48h,
+    is_onboarded,
+    is_qualified,
+    is_rejected,
+    is_self_referral,
+    sent_week,
+    sent_at,
+    clicked_at,
+    installed_at,
+    applied_at,
+    onboarded_at,
+    qualified_at
+from {{ ref('int_referral_funnel_scored') }}

@@ -1,0 +1,71 @@
+{# grain: one row per install week (ISO week, Monday) and funnel stage #}
+{#- A user reaches a stage when the stage's first timestamp is within 30 days (30 x 24 h,
+    inclusive) of their first install. Each stage is counted on its own (not conditioned
+    on the previous stage). conversion_from_installed = users / installed users of the week. -#}
+with
+
+milestones as (
+
+    select * from {{ ref('int_user_milestones_collected') }}
+
+),
+
+flagged as (
+
+    select
+        {{ week_start('installed_at') }} as install_week,
+        1 as reached_installed,
+        {% for stage in ['signed_up_at', 'school_linked_at', 'first_accepted_receipt_at',
+                         'first_reward_at'] %}
+        case
+            when {{ stage }} is not null
+                and {{ stage }} <= {{ dbt.dateadd('day', 30, 'installed_at') }}
+                then 1
+            else 0
+        end as reached_{{ stage }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from milestones
+
+),
+
+weekly as (
+
+    select
+        install_week,
+        sum(reached_installed) as installed,
+        sum(reached_signed_up_at) as signed_up,
+        sum(reached_school_linked_at) as school_linked,
+        sum(reached_first_accepted_receipt_at) as first_accepted_receipt,
+        sum(reached_first_reward_at) as first_reward_earned
+    from flagged
+    group by install_week
+
+),
+
+stages as (
+
+    {% set stages = ['installed', 'signed_up', 'school_linked', 'first_accepted_receipt',
+                     'first_reward_earned'] %}
+    {% for stage in stages %}
+    select
+        install_week,
+        {{ loop.index }} as stage_order,
+        '{{ stage }}' as stage,
+        {{ stage }} as users,
+        installed
+    from weekly
+    {{ 'union all' if not loop.last }}
+    {% endfor %}
+
+)
+
+select
+    install_week,
+    cast(stage as {{ dbt.type_string() }}) as stage,
+    cast(stage_order as {{ dbt.type_int() }}) as stage_order,
+    cast(users as {{ dbt.type_bigint() }}) as users,
+    case when installed > 0 then cast(users as {{ type_double() }}) / installed end
+        as conversion_from_installed,
+    cast({{ dbt.dateadd('day', 36, 'install_week') }} as date) <= {{ as_of_date() }}
+        as is_cohort_complete
+from stages

@@ -1,0 +1,38 @@
+{# grain: one row per receipt line (receipt_item_id); exact receipt_item_id duplicates collapsed #}
+with
+
+source as (
+
+    select * from {{ source('event_exports', 'receipt_items') }}
+
+),
+
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by receipt_item_id
+            order by _ingested_at desc, receipt_id
+        ) as _row_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        cast(receipt_item_id as {{ dbt.type_bigint() }}) as receipt_item_id,
+        cast(receipt_id as {{ dbt.type_bigint() }}) as receipt_id,
+        cast(product_id as {{ dbt.type_bigint() }}) as product_id,
+        cast(quantity as {{ dbt.type_int() }}) as quantity,
+        cast(unit_price_cents as {{ dbt.type_int() }}) as unit_price_cents,
+        cast(caps_earned as {{ dbt.type_int() }}) as caps_earned,
+        cast(is_qualifying as {{ dbt.type_boolean() }}) as is_qualifying,
+        cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
+    from ranked
+    where _row_rank = 1
+
+)
+
+select * from renamed

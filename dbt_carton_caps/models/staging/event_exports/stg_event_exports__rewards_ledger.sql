@@ -1,0 +1,40 @@
+{# grain: one row per signed ledger entry (entry_id); exact entry_id duplicates collapsed #}
+with
+
+source as (
+
+    select * from {{ source('event_exports', 'rewards_ledger') }}
+
+),
+
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by entry_id
+            order by _ingested_at desc, created_at desc
+        ) as _row_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        cast(entry_id as {{ dbt.type_bigint() }}) as entry_id,
+        cast(user_id as {{ dbt.type_bigint() }}) as user_id,
+        cast(school_id as {{ dbt.type_bigint() }}) as school_id,
+        cast(source_id as {{ dbt.type_bigint() }}) as source_id,
+        cast(entry_type as {{ dbt.type_string() }}) as entry_type,
+        cast(source_type as {{ dbt.type_string() }}) as source_type,
+        cast(amount_cents as {{ dbt.type_bigint() }}) as amount_cents,
+        cast(created_at as date) as created_date,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
+    from ranked
+    where _row_rank = 1
+
+)
+
+select * from renamed
