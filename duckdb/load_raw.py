@@ -271,15 +271,31 @@ def _validate_arguments(run_id: str, max_reject_share: float) -> None:
 
 
 def _read_csv_header(path: Path) -> list[str]:
-    """The header row of a CSV (BOM, CRLF and quoted names handled)."""
+    """The header row of a CSV (BOM, CRLF and quoted names handled).
+
+    Read as bytes up to the end of the header record only, so that bad bytes further
+    down the file are left to the row-level reject handling.
+    """
+    chunks: list[bytes] = []
+    with path.open("rb") as handle:
+        while True:
+            line = handle.readline(1 << 20)
+            chunks.append(line)
+            raw = b"".join(chunks)
+            # a header name may be quoted and hold a newline: read on while a quote is open
+            if not line or raw.count(b'"') % 2 == 0 or len(raw) > (1 << 22):
+                break
+    if not raw.strip():
+        raise LoadError(f"{path.name}: empty file, no header row")
     try:
-        with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LoadError(f"{path.name}: header row is not valid UTF-8") from None
+    try:
+        header = next(csv.reader([text.rstrip("\r\n")]), None)
     except csv.Error as exc:
         raise LoadError(f"{path.name}: unreadable header row ({exc})") from None
-    if header is None:
+    if not header:
         raise LoadError(f"{path.name}: empty file, no header row")
     return [name.strip() for name in header]
 
@@ -410,7 +426,14 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, plan: _CsvPlan) -> list[_Reject
         select line, column_name, error_type, error_message, left(csv_line, {MAX_REJECT_TEXT})
         from (
             select *, row_number() over (
-                partition by line order by column_idx, error_type) as error_rank
+                partition by line
+                order by case error_type
+                    when 'UNQUOTED VALUE' then 0
+                    when 'INVALID ENCODING' then 1
+                    when 'TOO MANY COLUMNS' then 2
+                    when 'MISSING COLUMNS' then 3
+                    else 4 end,
+                    column_idx) as error_rank
             from _load_rejects
         )
         where error_rank = 1
@@ -486,6 +509,9 @@ def _valid_value_sql(column: Column, ref: str) -> str:
         return f"({ref} is null or try_cast({ref} as timestamptz) is not null)"
     if column.type in ("text", "json"):
         return "true"
+    if column.type == "boolean":
+        # SQLite stores booleans as 0/1; DuckDB's cast would also take 'yes', 't', ...
+        return f"({ref} is null or lower({ref}) in ('0', '1', 'true', 'false'))"
     return f"({ref} is null or try_cast({ref} as {column.duckdb_type}) is not null)"
 
 
