@@ -1,0 +1,271 @@
+"""Synthetic Carton Caps source data for one run: ``app.sqlite`` + four CSV event exports.
+
+Usage::
+
+    python generator/data_generator.py --out-dir DIR [--seed N] [--users N]
+        [--as-of YYYY-MM-DD] [--days N] [--faults a,b,...]
+
+The data covers ``[as_of - days, as_of)`` (as_of at 00:00:00Z). The same seed, users,
+as-of and days give byte-identical files. Behavioural parameters live in
+``generator/parameters.py``; table layouts in ``generator/source_tables.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if not __package__:  # run as a script: make the repo-root packages importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import pyarrow as pa
+
+from generator.activity import ActivityContext, IdCounters, generate_block
+from generator.entities import (
+    Window,
+    generate_products,
+    generate_schools,
+    referrals_table,
+    simulate_population,
+    users_table,
+)
+from generator.faults import FAULT_CLASSES, apply_faults
+from generator.parameters import DAY, PARAMETERS, GeneratorParameters
+from generator.pools import build_pools
+from generator.source_tables import (
+    APP_DB_FILE,
+    EVENT_EXPORT_TABLES,
+    PRODUCTS,
+    REDEMPTIONS,
+    REFERRALS,
+    SCHOOLS,
+    USERS,
+)
+from generator.writers import CsvExport, SqliteWriter, csv_schema
+
+logger = logging.getLogger(__name__)
+
+#: Users of a default run: generator + load + dbt build finish in about a minute.
+DEFAULT_USERS = 20_000
+#: Days of history of a default run: 18 months, so back-to-school, 12-month expiry and
+#: mature retention cohorts all show up.
+DEFAULT_DAYS = 540
+#: Users per block of activity: bounds memory independently of the run size.
+BLOCK_USERS = 50_000
+MAX_USERS = 20_000_000
+MAX_DAYS = 3_650
+MIN_DAYS = 14
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "DEFAULT_USERS",
+    "FAULT_CLASSES",
+    "GeneratorConfig",
+    "GeneratorInputError",
+    "dataset_hash",
+    "generate_dataset",
+    "main",
+]
+
+
+class GeneratorInputError(ValueError):
+    """Invalid generator input; the message is shown to the user as-is."""
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """One run's inputs. ``as_of`` is the exclusive end (00:00:00Z) of the covered days."""
+
+    seed: int
+    users: int
+    as_of: dt.date
+    days: int = DEFAULT_DAYS
+    faults: tuple[str, ...] = ()
+    params: GeneratorParameters = field(default=PARAMETERS, repr=False)
+
+    @property
+    def window(self) -> Window:
+        end = int(dt.datetime.combine(self.as_of, dt.time(), dt.UTC).timestamp())
+        return Window(start=end - self.days * DAY, end=end)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def validate_config(config: GeneratorConfig) -> None:
+    """Raise :class:`GeneratorInputError` with a user-facing message for bad input."""
+    if not _is_int(config.users) or config.users <= 0:
+        raise GeneratorInputError(f"--users must be a positive integer, got {config.users}")
+    if config.users > MAX_USERS:
+        raise GeneratorInputError(f"--users must be at most {MAX_USERS}, got {config.users}")
+    if not _is_int(config.seed) or config.seed < 0:
+        raise GeneratorInputError(f"--seed must be a non-negative integer, got {config.seed}")
+    if not _is_int(config.days) or not MIN_DAYS <= config.days <= MAX_DAYS:
+        raise GeneratorInputError(
+            f"--days must be an integer between {MIN_DAYS} and {MAX_DAYS}, got {config.days}")
+    if not isinstance(config.as_of, dt.date) or isinstance(config.as_of, dt.datetime):
+        raise GeneratorInputError(f"--as-of must be a date (YYYY-MM-DD), got {config.as_of!r}")
+    if not config.as_of.year - config.days // 365 >= 1990 and config.as_of.year <= 9000:
+        raise GeneratorInputError(f"--as-of is out of range, got {config.as_of.isoformat()}")
+    for name in config.faults:
+        if name not in FAULT_CLASSES:
+            raise GeneratorInputError(
+                f"unknown fault {name!r}; known: {', '.join(FAULT_CLASSES)}")
+
+
+def _stream(seed: int, *key: int) -> np.random.Generator:
+    """An independent generator per purpose (and per block), all derived from ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence([seed, *key]))
+
+
+def generate_dataset(out_dir: Path, config: GeneratorConfig) -> dict[str, int]:
+    """Write one run's source files into ``out_dir``; return rows written per table."""
+    validate_config(config)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "faults.json").unlink(missing_ok=True)
+    params, window = config.params, config.window
+    logger.info("generating %d users over %d days up to %s (seed %d) into %s",
+                config.users, config.days, config.as_of, config.seed, out_dir)
+
+    pools = build_pools(config.seed, params.unsupported_store_share)
+    n_schools = int(np.clip(config.users // params.users_per_school, params.min_schools,
+                            params.max_schools))
+    schools = generate_schools(_stream(config.seed, 1), pools, n_schools, window, params)
+    products = generate_products(_stream(config.seed, 2), params)
+    pop = simulate_population(_stream(config.seed, 3), config.users, schools, window, params)
+    ctx = ActivityContext.build(pop, products, pools, window, params, _stream(config.seed, 4))
+    counts: dict[str, int] = {}
+
+    exports = {spec.name: CsvExport(out_dir, spec, csv_schema(spec))
+               for spec in EVENT_EXPORT_TABLES}
+    try:
+        with SqliteWriter(out_dir) as db:
+            db.insert(SCHOOLS, schools.table)
+            db.insert(PRODUCTS, products.table)
+            db.insert(REFERRALS, referrals_table(pop, params))
+            counts.update(schools=schools.table.num_rows, products=products.table.num_rows,
+                          referrals=len(pop.ref_sent_at), users=0, redemptions=0)
+            names_rng = _stream(config.seed, 5)
+            ids = IdCounters()
+            for block, lo in enumerate(range(0, config.users, BLOCK_USERS)):
+                hi = min(lo + BLOCK_USERS, config.users)
+                db.insert(USERS, users_table(pop, lo, hi, pools, names_rng, params,
+                                             ctx.device_salt))
+                tables = generate_block(ctx, lo, hi, _stream(config.seed, 100, block), ids)
+                db.insert(REDEMPTIONS, tables.redemptions)
+                counts["users"] += hi - lo
+                counts["redemptions"] += tables.redemptions.num_rows
+                for name, export in exports.items():
+                    table: pa.Table = getattr(tables, name)
+                    export.write(table.cast(csv_schema(export.spec)))
+                logger.debug("block %d: users %d..%d", block, lo + 1, hi)
+    except BaseException:
+        for export in exports.values():
+            export.abort()
+        raise
+    for name, export in exports.items():
+        export.close()
+        counts[name] = export.rows
+
+    if config.faults:
+        counts.update(apply_faults(out_dir, config.faults, config.seed, window))
+    logger.info("generated %s", counts)
+    return {name: counts[name] for name in
+            (SCHOOLS.name, USERS.name, PRODUCTS.name, REFERRALS.name, REDEMPTIONS.name,
+             *(spec.name for spec in EVENT_EXPORT_TABLES))}
+
+
+def dataset_files(out_dir: Path) -> list[Path]:
+    """The files of one run, in a fixed order."""
+    names = [APP_DB_FILE, *(spec.file_name for spec in EVENT_EXPORT_TABLES), "faults.json"]
+    return [out_dir / name for name in names if (out_dir / name).exists()]
+
+
+def dataset_hash(out_dir: Path) -> str:
+    """SHA-256 over the names and bytes of a run's files (identical for identical runs)."""
+    digest = hashlib.sha256()
+    for path in dataset_files(Path(out_dir)):
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise GeneratorInputError(message)
+
+
+def _positive_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise GeneratorInputError(f"{flag} must be an integer, got {text!r}") from None
+    return parse
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
+    except ValueError:
+        return _bad_date(text)
+
+
+def _bad_date(text: str) -> dt.date:
+    raise GeneratorInputError(f"--as-of must be a date in YYYY-MM-DD format, got {text!r}")
+
+
+def _faults(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="data_generator.py",
+        description="Generate one run of synthetic Carton Caps source data.",
+    )
+    parser.add_argument("--out-dir", type=Path, required=True, help="directory to write into")
+    parser.add_argument("--seed", type=_positive_int("--seed"), default=42)
+    parser.add_argument("--users", type=_positive_int("--users"), default=DEFAULT_USERS)
+    parser.add_argument("--as-of", type=_date, default=None,
+                        help="exclusive end date (UTC), default today")
+    parser.add_argument("--days", type=_positive_int("--days"), default=DEFAULT_DAYS)
+    parser.add_argument("--faults", type=_faults, default=(),
+                        help=f"comma-separated fault classes: {', '.join(FAULT_CLASSES)}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point: 0 on success, 2 on bad arguments, 1 on a failed run."""
+    try:
+        args = build_parser().parse_args(argv)
+        as_of = args.as_of or dt.datetime.now(dt.UTC).date()
+        config = GeneratorConfig(seed=args.seed, users=args.users, as_of=as_of,
+                                 days=args.days, faults=args.faults)
+        counts = generate_dataset(args.out_dir, config)
+    except GeneratorInputError as exc:
+        print(f"data_generator.py: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"data_generator.py: error: {exc}", file=sys.stderr)
+        return 1
+    total = sum(counts.values())
+    print(f"wrote {total} rows to {args.out_dir}: "
+          + ", ".join(f"{name}={rows}" for name, rows in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Vectorised building blocks: random delays, timestamps and fixed-width strings.
+
+Timestamps inside the generator are ``int64`` seconds since the Unix epoch (UTC), with
+:data:`NA` (``-1``) for "no value". Strings are built as Arrow arrays straight from byte
+buffers, never row by row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from generator.parameters import DAY
+
+NA = -1
+
+_TIME_OF_DAY: np.ndarray | None = None
+
+
+def lognormal(rng: np.random.Generator, n: int, median: float, sigma: float = 1.0) -> np.ndarray:
+    """Positive log-normal delays (int64 seconds, at least 1) with the given median."""
+    values = rng.lognormal(np.log(median), sigma, n)
+    return np.maximum(values, 1.0).astype(np.int64)
+
+
+def choice_index(
+    rng: np.random.Generator, weights: np.ndarray | tuple[float, ...], n: int
+) -> np.ndarray:
+    """``n`` indices drawn with probability proportional to ``weights``."""
+    w = np.asarray(weights, dtype=np.float64)
+    cdf = np.cumsum(w)
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(w) - 1)
+
+
+def seconds_of_day(rng: np.random.Generator, hour_weights: tuple[float, ...], n: int) -> np.ndarray:
+    """Seconds after midnight UTC following the hourly usage profile."""
+    hours = choice_index(rng, hour_weights, n)
+    return hours * 3600 + rng.integers(0, 3600, n)
+
+
+def weekday(seconds: np.ndarray) -> np.ndarray:
+    """Day of week (0 = Monday) of epoch seconds; 1970-01-01 was a Thursday."""
+    return ((seconds // DAY) + 3) % 7
+
+
+def truncated_power_law_days(
+    rng: np.random.Generator, horizon: np.ndarray, alpha: float
+) -> np.ndarray:
+    """Offsets x in [0, horizon) with density proportional to (x + 1) ** -alpha (float days)."""
+    h = np.maximum(horizon.astype(np.float64), 1e-9)
+    u = rng.random(len(h))
+    if abs(alpha - 1.0) < 1e-9:
+        return np.expm1(u * np.log1p(h))
+    a = 1.0 - alpha
+    return (1.0 + u * ((h + 1.0) ** a - 1.0)) ** (1.0 / a) - 1.0
+
+
+def power_law_mass(horizon: np.ndarray, alpha: float) -> np.ndarray:
+    """Integral of (x + 1) ** -alpha over [0, horizon)."""
+    h = np.maximum(np.asarray(horizon, dtype=np.float64), 0.0)
+    if abs(alpha - 1.0) < 1e-9:
+        return np.log1p(h)
+    a = 1.0 - alpha
+    return ((h + 1.0) ** a - 1.0) / a
+
+
+def _validity(valid: np.ndarray | None, n: int) -> tuple[pa.Buffer | None, int]:
+    if valid is None:
+        return None, 0
+    valid = np.asarray(valid, dtype=bool)
+    nulls = int(n - np.count_nonzero(valid))
+    if nulls == 0:
+        return None, 0
+    return pa.py_buffer(np.packbits(valid, bitorder="little")), nulls
+
+
+def fixed_width_strings(matrix: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An Arrow string array from an ``(n, width)`` uint8 matrix of ASCII bytes."""
+    n, width = matrix.shape
+    data = np.ascontiguousarray(matrix, dtype=np.uint8)
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)[: n + 1]
+    bitmap, nulls = _validity(valid, n)
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls
+    )
+
+
+def _time_of_day_table() -> np.ndarray:
+    global _TIME_OF_DAY
+    if _TIME_OF_DAY is None:
+        s = np.arange(DAY)
+        table = np.empty((DAY, 10), dtype=np.uint8)
+        table[:, 0] = ord("T")
+        table[:, 3] = table[:, 6] = ord(":")
+        table[:, 9] = ord("Z")
+        for col, part in ((1, s // 3600), (4, (s // 60) % 60), (7, s % 60)):
+            table[:, col] = 48 + part // 10
+            table[:, col + 1] = 48 + part % 10
+        _TIME_OF_DAY = table
+    return _TIME_OF_DAY
+
+
+def iso_timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """ISO-8601 UTC strings like ``2025-09-01T14:03:07Z``; ``valid`` False (or NA) -> null."""
+    seconds = np.asarray(seconds, dtype=np.int64)
+    n = len(seconds)
+    valid = seconds != NA if valid is None else np.asarray(valid, dtype=bool) & (seconds != NA)
+    safe = np.where(valid, seconds, 0) if n else seconds
+    days = safe // DAY
+    sod = safe - days * DAY
+    if n:
+        lo, hi = int(days[valid].min(initial=days[0])), int(days[valid].max(initial=days[0]))
+        lo, hi = min(lo, int(days.min())), max(hi, int(days.max()))
+    else:
+        lo = hi = 0
+    day_text = np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]"), unit="D")
+    day_table = np.frombuffer(day_text.astype("S10").tobytes(), dtype=np.uint8).reshape(-1, 10)
+    out = np.empty((n, 20), dtype=np.uint8)
+    out[:, :10] = day_table[days - lo]
+    out[:, 10:] = _time_of_day_table()[sod]
+    return fixed_width_strings(out, valid)
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_B32 = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", dtype=np.uint8)
+
+
+def scramble64(values: np.ndarray, salt: int) -> np.ndarray:
+    """A bijection of uint64 (odd multiplier, xor-shift, salt): unique in, unique out."""
+    x = np.asarray(values, dtype=np.uint64) ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
+    with np.errstate(over="ignore"):
+        x = x * np.uint64(0x9E3779B97F4A7C15)
+        x ^= x >> np.uint64(29)
+        x = x * np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(32)
+    return x
+
+
+def hex_strings(values: np.ndarray, prefix: bytes, digits: int = 16) -> pa.Array:
+    """``prefix`` + the lowest ``digits`` hex digits of each uint64."""
+    v = np.asarray(values, dtype=np.uint64)
+    n = len(v)
+    p = len(prefix)
+    out = np.empty((n, p + digits), dtype=np.uint8)
+    out[:, :p] = np.frombuffer(prefix, dtype=np.uint8)
+    for i in range(digits):
+        shift = np.uint64(4 * (digits - 1 - i))
+        out[:, p + i] = _HEX[((v >> shift) & np.uint64(15)).astype(np.intp)]
+    return fixed_width_strings(out)
+
+
+def base32_codes(values: np.ndarray, width: int) -> pa.Array:
+    """Unambiguous upper-case base-32 codes of ``width`` characters (5 bits each)."""
+    v = np.asarray(values, dtype=np.uint64)
+    out = np.empty((len(v), width), dtype=np.uint8)
+    for i in range(width):
+        shift = np.uint64(5 * (width - 1 - i))
+        out[:, i] = _B32[((v >> shift) & np.uint64(31)).astype(np.intp)]
+    return fixed_width_strings(out)
+
+
+def digits(values: np.ndarray, width: int) -> pa.Array:
+    """Zero-padded decimal strings of ``width`` digits."""
+    v = np.asarray(values, dtype=np.int64)
+    out = np.empty((len(v), width), dtype=np.uint8)
+    for i in range(width):
+        out[:, i] = 48 + (v // 10 ** (width - 1 - i)) % 10
+    return fixed_width_strings(out)
+
+
+def take(pool: pa.Array, index: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """Values of ``pool`` at ``index``; ``valid`` False -> null."""
+    out = pool.take(pa.array(np.asarray(index, dtype=np.int64)))
+    if valid is not None and not np.all(valid):
+        out = pc.if_else(pa.array(np.asarray(valid, dtype=bool)), out, pa.nulls(len(out), out.type))
+    return out
+
+
+def ints(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An int64 Arrow array; ``valid`` False (or NA when valid is None) -> null."""
+    v = np.asarray(values, dtype=np.int64)
+    if valid is None:
+        return pa.array(v)
+    return pa.array(v, mask=~np.asarray(valid, dtype=bool))
+
+
+def join(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of string arrays and literal strings."""
+    arrays = [p if isinstance(p, pa.Array | pa.ChunkedArray) else pa.scalar(p) for p in parts]
+    return pc.binary_join_element_wise(*arrays, "")
+
+
+def int_text(values: np.ndarray) -> pa.Array:
+    """Decimal text of int64 values."""
+    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
