@@ -1,4 +1,9 @@
-"""Carton Caps dashboards: `streamlit run streamlit_app/app.py`."""
+"""Carton Caps dashboards: `streamlit run streamlit_app/app.py`.
+
+This file only wires navigation and the run picker. The pointer is resolved on every
+rerun, so a run published while the app is open shows up without a restart; the picked
+run is shared with every page through ``st.session_state``.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,43 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
+from streamlit_app import data_access, ui  # noqa: E402
+
 PAGES = Path(__file__).parent / "pages"
 
+
+def pick_run() -> None:
+    """Sidebar run selector: follow the pointer by default, or pin an earlier snapshot."""
+    latest = data_access.resolve_latest()
+    runs = data_access.successful_runs()
+    options = [ui.LATEST, *[run for run in runs if run != latest.run_id]]
+    if st.session_state.get(ui.RUN_KEY) not in options:
+        st.session_state[ui.RUN_KEY] = ui.LATEST
+
+    def label(option: str) -> str:
+        if option == ui.LATEST:
+            return f"Latest: {latest.run_id}" if latest.run_id else "Latest (no snapshot yet)"
+        return option
+
+    picked = st.sidebar.selectbox("Run", options, format_func=label, key=ui.RUN_KEY,
+                                  help="Snapshots of successful runs, newest first.")
+    if picked == ui.LATEST:
+        choice = latest
+    else:
+        choice = data_access.SnapshotChoice(picked, data_access.snapshot_path(picked))
+    st.session_state[ui.CHOICE_KEY] = choice
+    if latest.note:
+        st.sidebar.warning(latest.note)
+    if choice.run_id:
+        st.sidebar.caption(f"Snapshot: `{choice.path.name if choice.path else '-'}`")
+
+
 st.set_page_config(page_title="Carton Caps Analytics", layout="wide")
-navigation = st.navigation(
-    {
-        "Overview": [st.Page(PAGES / "home.py", title="Home", default=True, url_path="home")],
-    }
-)
+sections: dict[str, list[st.Page]] = {}
+for section, file_name, title, url_path in ui.PAGE_SPECS:
+    sections.setdefault(section, []).append(
+        st.Page(PAGES / file_name, title=title, url_path=url_path, default=url_path == "home")
+    )
+pick_run()
+navigation = st.navigation(sections)
 navigation.run()

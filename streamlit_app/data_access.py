@@ -5,16 +5,23 @@ per snapshot file name: a snapshot never changes once published, so a cache keye
 can never serve stale data, and a new publish (a new name) is picked up on the next
 rerun without restarting the app. Connections are opened read-only per query and closed
 at once, so nothing is held open across a pipeline's publish.
+
+Every function that reads a table declares it with ``@reads(...)``; ``READS`` maps the
+function to the tables it reads, and a test keeps ``dbt_carton_caps/models/exposures.yml``
+in step with the marts each page reaches through these functions.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -26,8 +33,35 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 from pipeline import manifest as manifest_io  # noqa: E402
-from pipeline.paths import HomePaths, default_home, snapshot_file_name  # noqa: E402
+from pipeline.paths import HomePaths, RunPaths, default_home, snapshot_file_name  # noqa: E402
 from pipeline.pointer import PointerError, read_pointer  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: data-access function name -> the ``schema.table`` names its SQL reads
+READS: dict[str, frozenset[str]] = {}
+
+LOG_TAIL_LINES = 200
+TOP_REFERRERS_LIMIT = 50
+
+
+def reads(*tables: str) -> Callable[[F], F]:
+    """Declare the tables a data-access function reads (checked against exposures.yml)."""
+
+    def register(function: F) -> F:
+        READS[function.__name__] = frozenset(tables)
+        return function
+
+    return register
+
+
+class DataUnavailable(LookupError):
+    """A table the page needs is not in this snapshot (e.g. built by an older pipeline)."""
+
+
+# --------------------------------------------------------------------------- snapshots
 
 
 @dataclass(frozen=True)
@@ -41,6 +75,10 @@ class SnapshotChoice:
 
 def home_paths() -> HomePaths:
     return HomePaths(default_home())
+
+
+def snapshot_path(run_id: str, paths: HomePaths | None = None) -> Path:
+    return (paths or home_paths()).duckdb_dir / snapshot_file_name(run_id)
 
 
 def resolve_latest(paths: HomePaths | None = None) -> SnapshotChoice:
@@ -70,8 +108,38 @@ def successful_runs(paths: HomePaths | None = None) -> list[str]:
     return list(reversed(runs))
 
 
+def previous_successful_run(run_id: str, paths: HomePaths | None = None) -> str | None:
+    """The successful run published just before ``run_id`` (None for the first one)."""
+    runs = successful_runs(paths)
+    if run_id not in runs:
+        return None
+    index = runs.index(run_id)
+    return runs[index + 1] if index + 1 < len(runs) else None
+
+
 def run_manifests(paths: HomePaths | None = None) -> list[dict[str, Any]]:
+    """Every readable manifest, oldest first (manifests of running runs change: no cache)."""
     return manifest_io.load_all(paths or home_paths())
+
+
+def run_manifest(run_id: str, paths: HomePaths | None = None) -> dict[str, Any] | None:
+    paths = paths or home_paths()
+    return manifest_io.load(RunPaths(home=paths.home, run_id=run_id).manifest)
+
+
+def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
+             paths: HomePaths | None = None) -> str | None:
+    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log`` (None if there is none)."""
+    paths = paths or home_paths()
+    log = RunPaths(home=paths.home, run_id=run_id).log
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --------------------------------------------------------------------------- querying
 
 
 @contextlib.contextmanager
@@ -83,13 +151,530 @@ def connect_read_only(snapshot: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=512, show_spinner=False)
 def query(snapshot: str, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
     """Run one parameterised query against a snapshot file (cached per file + SQL)."""
     with connect_read_only(Path(snapshot)) as con:
         return con.execute(sql, list(params)).df()
 
 
-def headline_users(snapshot: Path) -> int:
-    frame = query(str(snapshot), "select count(*) as users from marts.dim_users")
-    return int(frame.iloc[0, 0])
+@st.cache_data(max_entries=64, show_spinner=False)
+def snapshot_tables(snapshot: str) -> frozenset[str]:
+    """``schema.table`` of every table and view in a snapshot."""
+    with connect_read_only(Path(snapshot)) as con:
+        rows = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_catalog = current_database()"
+        ).fetchall()
+    return frozenset(row[0] for row in rows)
+
+
+def has_table(snapshot: Path, table: str) -> bool:
+    return table in snapshot_tables(str(snapshot))
+
+
+def _read(snapshot: Path, table: str, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
+    if not has_table(snapshot, table):
+        raise DataUnavailable(
+            f"{table} is not in snapshot {snapshot.name} (built before that table existed)."
+        )
+    return query(str(snapshot), sql, params)
+
+
+def _between(start: date | None, end: date | None) -> tuple[date, date]:
+    return (start or date(1900, 1, 1), end or date(9999, 12, 31))
+
+
+# --------------------------------------------------------------------------- home / KPIs
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline figures of one snapshot (None where the mart is missing or empty)."""
+
+    users: int | None
+    dau: int | None
+    dau_date: date | None
+    dollars_raised: float | None
+    reward_liability: float | None
+    k_factor: float | None
+
+
+@reads("marts.dim_users", "marts.mart_daily_engagement", "marts.mart_school_fundraising",
+       "marts.mart_reward_liability_daily", "marts.mart_viral_coefficient")
+def headline_kpis(snapshot: Path) -> Kpis:
+    """Users, latest DAU, dollars raised, current liability and overall K of a snapshot."""
+
+    def scalar(table: str, sql: str) -> Any:
+        try:
+            frame = _read(snapshot, table, sql)
+        except DataUnavailable:
+            return None
+        if frame.empty:
+            return None
+        value = frame.iloc[0, 0]
+        return None if pd.isna(value) else value
+
+    users = scalar("marts.dim_users", "select count(*) from marts.dim_users")
+    latest = scalar("marts.mart_daily_engagement",
+                    "select max(activity_date) from marts.mart_daily_engagement")
+    dau = scalar("marts.mart_daily_engagement",
+                 "select dau from marts.mart_daily_engagement "
+                 "where activity_date = (select max(activity_date) "
+                 "from marts.mart_daily_engagement)")
+    raised = scalar("marts.mart_school_fundraising",
+                    "select sum(dollars_raised) from marts.mart_school_fundraising")
+    liability = scalar("marts.mart_reward_liability_daily",
+                       "select liability_dollars from marts.mart_reward_liability_daily "
+                       "where balance_date = (select max(balance_date) "
+                       "from marts.mart_reward_liability_daily)")
+    k_factor = scalar("marts.mart_viral_coefficient",
+                      "select sum(qualified_referred_users) / nullif(sum(cohort_users), 0) "
+                      "from marts.mart_viral_coefficient where is_cohort_complete")
+    return Kpis(
+        users=None if users is None else int(users),
+        dau=None if dau is None else int(dau),
+        dau_date=None if latest is None else pd.Timestamp(latest).date(),
+        dollars_raised=None if raised is None else float(raised),
+        reward_liability=None if liability is None else float(liability),
+        k_factor=None if k_factor is None else float(k_factor),
+    )
+
+
+# --------------------------------------------------------------------------- date bounds
+
+#: page filter key -> (table, date column) whose range bounds that filter
+DATE_COLUMNS: dict[str, tuple[str, str]] = {
+    "engagement": ("marts.mart_daily_engagement", "activity_date"),
+    "activation": ("marts.mart_activation_funnel", "install_week"),
+    "adoption": ("marts.mart_feature_adoption_weekly", "activity_week"),
+    "retention": ("marts.mart_retention_cohorts", "signup_week"),
+    "referrals": ("marts.mart_referral_funnel_weekly", "sent_week"),
+    "viral": ("marts.mart_viral_coefficient", "signup_week"),
+    "liability": ("marts.mart_reward_liability_daily", "balance_date"),
+    "breakage": ("marts.mart_expiry_breakage", "month_start"),
+}
+
+
+def date_bounds(snapshot: Path, key: str) -> tuple[date, date] | None:
+    """Earliest and latest date of one filterable mart column (None if empty/missing)."""
+    table, column = DATE_COLUMNS[key]
+    schema, name = table.split(".")
+    sql = (f'select min("{column}")::date, max("{column}")::date '  # noqa: S608
+           f'from "{schema}"."{name}"')
+    frame = _read(snapshot, table, sql)
+    low, high = frame.iloc[0, 0], frame.iloc[0, 1]
+    if pd.isna(low) or pd.isna(high):
+        return None
+    return pd.Timestamp(low).date(), pd.Timestamp(high).date()
+
+
+# --------------------------------------------------------------------------- product
+
+
+@reads("marts.mart_daily_engagement")
+def daily_engagement(snapshot: Path, start: date | None = None,
+                     end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_daily_engagement",
+                 "select activity_date, dau, wau, mau, stickiness "
+                 "from marts.mart_daily_engagement "
+                 "where activity_date between ? and ? order by activity_date",
+                 _between(start, end))
+
+
+@reads("marts.mart_activation_funnel")
+def activation_funnel(snapshot: Path, start: date | None = None,
+                      end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_activation_funnel",
+                 "select * from marts.mart_activation_funnel "
+                 "where install_week between ? and ? order by install_week, stage_order",
+                 _between(start, end))
+
+
+@reads("marts.mart_feature_adoption_weekly")
+def feature_adoption(snapshot: Path, start: date | None = None,
+                     end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_feature_adoption_weekly",
+                 "select * from marts.mart_feature_adoption_weekly "
+                 "where activity_week between ? and ? order by activity_week, feature",
+                 _between(start, end))
+
+
+@reads("marts.mart_time_to_first_use")
+def time_to_first_use(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_time_to_first_use",
+                 "select * from marts.mart_time_to_first_use order by feature")
+
+
+@reads("marts.mart_retention_cohorts")
+def retention_cohorts(snapshot: Path, start: date | None = None,
+                      end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_retention_cohorts",
+                 "select * from marts.mart_retention_cohorts "
+                 "where signup_week between ? and ? order by signup_week, weeks_since_signup",
+                 _between(start, end))
+
+
+# --------------------------------------------------------------------------- marketing
+
+
+@reads("marts.mart_referral_funnel_weekly")
+def referral_funnel(snapshot: Path, start: date | None = None,
+                    end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_referral_funnel_weekly",
+                 "select * from marts.mart_referral_funnel_weekly "
+                 "where sent_week between ? and ? order by sent_week, channel",
+                 _between(start, end))
+
+
+@reads("marts.mart_referral_rejections")
+def referral_rejections(snapshot: Path, start: date | None = None,
+                        end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_referral_rejections",
+                 "select * from marts.mart_referral_rejections "
+                 "where sent_week between ? and ? order by sent_week, channel",
+                 _between(start, end))
+
+
+@reads("marts.mart_viral_coefficient")
+def viral_coefficient(snapshot: Path, start: date | None = None,
+                      end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_viral_coefficient",
+                 "select * from marts.mart_viral_coefficient "
+                 "where signup_week between ? and ? order by signup_week",
+                 _between(start, end))
+
+
+@reads("marts.mart_top_referrers")
+def top_referrers(snapshot: Path, limit: int = TOP_REFERRERS_LIMIT) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_top_referrers",
+                 "select * from marts.mart_top_referrers order by referrer_rank limit ?", (limit,))
+
+
+# --------------------------------------------------------------------------- finance
+
+
+@reads("marts.mart_reward_liability_daily")
+def liability_daily(snapshot: Path, start: date | None = None,
+                    end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_reward_liability_daily",
+                 "select * from marts.mart_reward_liability_daily "
+                 "where balance_date between ? and ? order by balance_date",
+                 _between(start, end))
+
+
+@reads("marts.mart_reward_liability_by_school")
+def liability_by_school(snapshot: Path) -> pd.DataFrame:
+    """Liability per school on the latest balance date of the mart."""
+    return _read(snapshot, "marts.mart_reward_liability_by_school",
+                 "select * from marts.mart_reward_liability_by_school "
+                 "where balance_date = (select max(balance_date) "
+                 "from marts.mart_reward_liability_by_school) "
+                 "order by liability_dollars desc")
+
+
+@reads("marts.mart_school_fundraising")
+def school_fundraising(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_school_fundraising",
+                 "select * from marts.mart_school_fundraising order by dollars_raised desc")
+
+
+@reads("marts.mart_state_fundraising")
+def state_fundraising(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_state_fundraising",
+                 "select * from marts.mart_state_fundraising order by state")
+
+
+@reads("marts.mart_redemption_forecast")
+def redemption_forecast(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_redemption_forecast",
+                 "select * from marts.mart_redemption_forecast order by week_start")
+
+
+@reads("marts.mart_redemption_forecast_accuracy")
+def forecast_accuracy(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_redemption_forecast_accuracy",
+                 "select * from marts.mart_redemption_forecast_accuracy")
+
+
+@reads("marts.mart_expiry_breakage")
+def expiry_breakage(snapshot: Path, start: date | None = None,
+                    end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_expiry_breakage",
+                 "select * from marts.mart_expiry_breakage "
+                 "where month_start between ? and ? order by month_start",
+                 _between(start, end))
+
+
+# --------------------------------------------------------------------------- ops tables
+
+
+#: normalised contract-result column -> names the ops table may use for it
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "table_name": ("table_name", "table", "model", "dataset"),
+    "owner": ("owner", "domain", "team"),
+    "check": ("check_name", "check", "check_type", "name"),
+    "column_name": ("column_name", "column", "field"),
+    "measured_value": ("measured_value", "measured", "value", "actual"),
+    "threshold": ("threshold", "expected", "limit"),
+    "severity": ("severity",),
+    "status": ("status", "result", "outcome"),
+    "message": ("message", "reason", "details"),
+}
+
+
+def _normalise(frame: pd.DataFrame, spec: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """Rename the first matching source column to each normalised name; keep the rest."""
+    renames: dict[str, str] = {}
+    for target, candidates in spec.items():
+        found = next((c for c in candidates if c in frame.columns and c not in renames), None)
+        if found is not None:
+            renames[found] = target
+    out = frame.rename(columns=renames)
+    for target in spec:
+        if target not in out.columns:
+            out[target] = None
+    ordered = list(spec) + [c for c in out.columns if c not in spec]
+    return out[ordered]
+
+
+@reads("ops.contract_results")
+def contract_checks(snapshot: Path) -> pd.DataFrame:
+    """One row per contract check of the run, columns normalised (status PASS/WARN/FAIL)."""
+    frame = _read(snapshot, "ops.contract_results", "select * from ops.contract_results")
+    frame = _normalise(frame, CONTRACT_COLUMNS)
+    frame["status"] = frame["status"].astype("string").str.upper()
+    for column in ("measured_value", "threshold"):
+        frame[column] = frame[column].astype("string")
+    return frame
+
+
+@reads("ops.contract_results")
+def contract_history(run_ids: list[str]) -> pd.DataFrame:
+    """Check outcomes per run (run_id, started_at, table, check, status, checks)."""
+    manifests = {doc["run_id"]: doc for doc in run_manifests()}
+    frames = []
+    for run_id in run_ids:
+        try:
+            frame = contract_checks(snapshot_path(run_id))
+        except DataUnavailable:
+            continue
+        frame = (frame.groupby(["table_name", "check", "status"], dropna=False,
+                               as_index=False).size().rename(columns={"size": "checks"}))
+        frame.insert(0, "started_at", (manifests.get(run_id) or {}).get("started_at"))
+        frame.insert(0, "run_id", run_id)
+        frames.append(frame)
+    columns = ["run_id", "started_at", "table_name", "check", "status", "checks"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+DBT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "unique_id": ("unique_id", "node_id"),
+    "resource_type": ("resource_type", "node_type", "type"),
+    "name": ("name", "node_name"),
+    "status": ("status",),
+    "execution_time_s": ("execution_time_s", "execution_time", "duration_s", "timing_s"),
+    "failures": ("failures", "failures_count"),
+    "message": ("message", "error"),
+}
+
+
+@reads("ops.dbt_results")
+def dbt_results(snapshot: Path) -> pd.DataFrame:
+    """One row per dbt node result of the run (models, tests, unit tests), normalised."""
+    frame = _normalise(_read(snapshot, "ops.dbt_results", "select * from ops.dbt_results"),
+                       DBT_COLUMNS)
+    return _finish_dbt_frame(frame)
+
+
+def _finish_dbt_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    ids = frame["unique_id"].astype("string")
+    frame["resource_type"] = frame["resource_type"].fillna(ids.str.split(".").str[0])
+    frame["name"] = frame["name"].fillna(ids.str.split(".").str[2:].str.join("."))
+    frame["status"] = frame["status"].astype("string").str.lower()
+    frame["execution_time_s"] = pd.to_numeric(frame["execution_time_s"], errors="coerce")
+    return frame
+
+
+@reads("ops.dbt_test_failure_samples")
+def dbt_failure_samples(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "ops.dbt_test_failure_samples",
+                 "select * from ops.dbt_test_failure_samples")
+
+
+@reads("ops.schema_columns")
+def schema_columns_table(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "ops.schema_columns", "select * from ops.schema_columns")
+
+
+# --------------------------------------------------------------------------- run files
+
+
+def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run from its manifest: status, timing, rows, dbt and contract counts."""
+    rows = []
+    for doc in manifests:
+        counts = doc.get("row_counts") or {}
+        dbt = doc.get("dbt") or {}
+        contracts = doc.get("contracts") or {}
+        summary = contracts.get("summary", contracts) if isinstance(contracts, dict) else {}
+        params = doc.get("params") or {}
+        rows.append({
+            "run_id": doc.get("run_id"),
+            "status": doc.get("status"),
+            "started_at": pd.to_datetime(doc.get("started_at"), utc=True, errors="coerce"),
+            "duration_s": doc.get("duration_s"),
+            "users": params.get("users"),
+            "as_of": params.get("as_of"),
+            "faults": ",".join(params.get("faults") or []),
+            "raw_rows": sum((counts.get("raw") or {}).values()),
+            "mart_rows": sum((counts.get("marts") or {}).values()),
+            "dbt_pass": dbt.get("pass"),
+            "dbt_warn": dbt.get("warn"),
+            "dbt_error": dbt.get("error"),
+            "contract_fail": _count(summary, "FAIL"),
+            "contract_warn": _count(summary, "WARN"),
+            "failed_step": doc.get("failed_step"),
+            "error": doc.get("error"),
+            "pointer_updated": doc.get("pointer_updated"),
+        })
+    return pd.DataFrame(rows)
+
+
+def _count(summary: Any, status: str) -> int | None:
+    if not isinstance(summary, dict):
+        return None
+    for key in (status, status.lower()):
+        if key in summary and isinstance(summary[key], int | float):
+            return int(summary[key])
+    return None
+
+
+def step_durations(manifests: list[dict[str, Any]]) -> pd.DataFrame:
+    """Long table: one row per run and step with its duration and status."""
+    rows = [
+        {"run_id": doc.get("run_id"), "started_at": doc.get("started_at"),
+         "step": step.get("name"), "duration_s": step.get("duration_s"),
+         "status": step.get("status")}
+        for doc in manifests for step in doc.get("steps") or []
+    ]
+    return pd.DataFrame(rows, columns=["run_id", "started_at", "step", "duration_s", "status"])
+
+
+def run_failures(manifests: list[dict[str, Any]]) -> pd.DataFrame:
+    """Runs that did not succeed, with the step that failed and its error."""
+    rows = [
+        {"run_id": doc.get("run_id"), "status": doc.get("status"),
+         "started_at": doc.get("started_at"), "failed_step": doc.get("failed_step"),
+         "error": doc.get("error")}
+        for doc in manifests if doc.get("status") not in ("success", "running")
+    ]
+    return pd.DataFrame(rows, columns=["run_id", "status", "started_at", "failed_step", "error"])
+
+
+def dbt_run_results_file(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame | None:
+    """Per-node results from the run's ``run_results.json`` (older snapshots' fallback)."""
+    paths = paths or home_paths()
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target" / "run_results.json"
+    try:
+        document = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    rows = [
+        {"unique_id": r.get("unique_id"), "resource_type": None, "name": None,
+         "status": r.get("status"), "execution_time_s": r.get("execution_time"),
+         "failures": r.get("failures"), "message": r.get("message")}
+        for r in document.get("results", [])
+    ]
+    return _finish_dbt_frame(pd.DataFrame(rows, columns=list(DBT_COLUMNS)))
+
+
+def source_freshness(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame:
+    """``dbt source freshness`` results recorded in the run's manifest."""
+    document = run_manifest(run_id, paths) or {}
+    results = (document.get("freshness") or {}).get("results") or []
+    columns = ["unique_id", "status", "max_loaded_at", "snapshotted_at", "age_s"]
+    frame = pd.DataFrame(results, columns=columns)
+    frame.insert(1, "source", frame["unique_id"].astype("string").str.split(".").str[2:]
+                 .str.join("."))
+    frame["age_hours"] = pd.to_numeric(frame["age_s"], errors="coerce") / 3600
+    return frame
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _schema_file(path: str, mtime_ns: int) -> pd.DataFrame | None:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    frame = pd.DataFrame(document.get("columns") or [])
+    if frame.empty:
+        return frame
+    return frame.rename(columns={"schema": "table_schema", "table": "table_name",
+                                 "column": "column_name", "type": "data_type"})
+
+
+def schema_of_run(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame | None:
+    """Columns of a run's ``logs/schema_<run_id>.json`` (None if it has none)."""
+    paths = paths or home_paths()
+    path = RunPaths(home=paths.home, run_id=run_id).schema_snapshot
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _schema_file(str(path), mtime)
+
+
+def runs_with_schema(paths: HomePaths | None = None) -> list[str]:
+    """Run ids that wrote a schema snapshot, newest first."""
+    paths = paths or home_paths()
+    return [doc["run_id"] for doc in reversed(run_manifests(paths))
+            if RunPaths(home=paths.home, run_id=doc["run_id"]).schema_snapshot.is_file()]
+
+
+SCHEMA_KEY = ["table_schema", "table_name", "column_name"]
+
+
+def schema_diff(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Tables and columns added or removed, types or nullability changed, before → after."""
+    columns = ["change", "table_schema", "table_name", "column_name",
+               "type_before", "type_after", "nullable_before", "nullable_after"]
+    if before is None or after is None:
+        return pd.DataFrame(columns=columns)
+    left = before[[*SCHEMA_KEY, "data_type", "nullable"]]
+    right = after[[*SCHEMA_KEY, "data_type", "nullable"]]
+    merged = left.merge(right, on=SCHEMA_KEY, how="outer", suffixes=("_before", "_after"),
+                        indicator=True)
+    tables_before = set(map(tuple, before[["table_schema", "table_name"]].to_numpy()))
+    tables_after = set(map(tuple, after[["table_schema", "table_name"]].to_numpy()))
+    rows: list[dict[str, Any]] = []
+    seen_tables: set[tuple[str, str]] = set()
+    for record in merged.to_dict("records"):
+        table = (record["table_schema"], record["table_name"])
+        if record["_merge"] == "left_only":
+            change = "table removed" if table not in tables_after else "column removed"
+        elif record["_merge"] == "right_only":
+            change = "table added" if table not in tables_before else "column added"
+        elif str(record["data_type_before"]).upper() != str(record["data_type_after"]).upper():
+            change = "type changed"
+        elif bool(record["nullable_before"]) != bool(record["nullable_after"]):
+            change = "nullability changed"
+        else:
+            continue
+        if change.startswith("table"):
+            if table in seen_tables:
+                continue
+            seen_tables.add(table)
+        rows.append({
+            "change": change, "table_schema": record["table_schema"],
+            "table_name": record["table_name"],
+            "column_name": None if change.startswith("table") else record["column_name"],
+            "type_before": record["data_type_before"], "type_after": record["data_type_after"],
+            "nullable_before": record["nullable_before"],
+            "nullable_after": record["nullable_after"],
+        })
+    frame = pd.DataFrame(rows, columns=columns).sort_values(["change", *SCHEMA_KEY],
+                                                           ignore_index=True)
+    return frame.astype(object).where(frame.notna(), None)

@@ -1,4 +1,4 @@
-"""Home: the latest run's status and headline KPIs."""
+"""Home: the selected run's status, age and duration; headline KPIs vs the previous run."""
 
 from __future__ import annotations
 
@@ -6,26 +6,64 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from streamlit_app import data_access
+from streamlit_app import data_access, ui
 
 st.title("Carton Caps Analytics")
-choice = data_access.resolve_latest()
-if choice.note:
-    st.warning(choice.note)
-if choice.path is None:
-    st.info("No snapshot yet. Run `make pipeline` to build the first one.")
-    st.stop()
+run_id, snapshot = ui.require_snapshot()
 
-manifests = {doc["run_id"]: doc for doc in data_access.run_manifests()}
-latest = manifests.get(choice.run_id, {})
-finished = latest.get("finished_at")
-age = (datetime.now(UTC) - datetime.fromisoformat(finished)) if finished else None
-cols = st.columns(3)
-cols[0].metric("Latest run", choice.run_id or "-")
-cols[1].metric("Status", latest.get("status", "unknown"))
-cols[2].metric("Duration", f"{latest.get('duration_s') or 0:.1f} s")
-if age is not None:
-    st.caption(f"Published {age.total_seconds() / 3600:.1f} hours ago.")
+manifest = data_access.run_manifest(run_id) or {}
+finished = manifest.get("finished_at")
+age_hours = None
+if finished:
+    age_hours = (datetime.now(UTC) - datetime.fromisoformat(finished)).total_seconds() / 3600
+status_cols = st.columns(4)
+status_cols[0].metric("Run", run_id)
+status_cols[1].metric("Status", str(manifest.get("status", "unknown")).upper())
+status_cols[2].metric("Age", "-" if age_hours is None else f"{age_hours:.1f} h")
+status_cols[3].metric("Duration", f"{manifest.get('duration_s') or 0:.1f} s")
+params = manifest.get("params") or {}
+st.caption(
+    f"Run parameters: users {params.get('users', '-')}, seed {params.get('seed', '-')}, "
+    f"as of {params.get('as_of', '-')}. Age = time since the run finished (UTC)."
+)
 
-st.metric("Users", f"{data_access.headline_users(choice.path):,}")
-st.caption("Users: every account in marts.dim_users (one row per app account).")
+previous_id = data_access.previous_successful_run(run_id)
+current = data_access.headline_kpis(snapshot)
+previous = (data_access.headline_kpis(data_access.snapshot_path(previous_id))
+            if previous_id else None)
+
+
+def delta(name: str, digits: int = 0) -> str | None:
+    """Change since the previous successful run, formatted like the value."""
+    if previous is None:
+        return None
+    now, before = getattr(current, name), getattr(previous, name)
+    if now is None or before is None:
+        return None
+    change = now - before
+    return f"{change:+,.{digits}f}"
+
+
+def shown(value: float | int | None, template: str) -> str:
+    return "n/a" if value is None else template.format(value)
+
+
+st.subheader("Headline KPIs")
+if all(getattr(current, name) is None for name in ("users", "dau", "dollars_raised",
+                                                   "reward_liability", "k_factor")):
+    st.info(f"Snapshot {snapshot.name} has no marts to compute KPIs from.")
+cols = st.columns(5)
+cols[0].metric("Users", shown(current.users, "{:,}"), delta("users"))
+cols[1].metric("DAU", shown(current.dau, "{:,}"), delta("dau"))
+cols[2].metric("Dollars raised", shown(current.dollars_raised, "${:,.2f}"),
+               delta("dollars_raised", 2))
+cols[3].metric("Reward liability", shown(current.reward_liability, "${:,.2f}"),
+               delta("reward_liability", 2), delta_color="inverse")
+cols[4].metric("K-factor", shown(current.k_factor, "{:.3f}"), delta("k_factor", 3))
+st.caption(
+    "Change shown against the previous successful run "
+    f"({previous_id or 'none: this is the first'})."
+    + (f" DAU is for {current.dau_date}." if current.dau_date else "")
+)
+for key in ("users", "dau", "dollars_raised", "liability", "k_factor"):
+    ui.caption(key)

@@ -1,0 +1,81 @@
+"""Data Contract Panel: every contract check of the run, by table and owner, with history."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from streamlit_app import data_access, ui
+
+st.title("Data Contracts")
+run_id, snapshot = ui.require_snapshot()
+
+results = ui.load(data_access.contract_checks, snapshot)
+if results is None:
+    st.stop()
+
+counts = results["status"].value_counts()
+cols = st.columns(4)
+cols[0].metric("Checks", len(results))
+cols[1].metric("PASS", int(counts.get("PASS", 0)))
+cols[2].metric("WARN", int(counts.get("WARN", 0)))
+cols[3].metric("FAIL", int(counts.get("FAIL", 0)))
+
+filters = st.columns(3)
+owners = filters[0].multiselect("Owner", sorted(results["owner"].dropna().unique()),
+                                key="contract_owner")
+statuses = filters[1].multiselect("Status", ["PASS", "WARN", "FAIL"], key="contract_status")
+tables = filters[2].multiselect("Table", sorted(results["table_name"].dropna().unique()),
+                                key="contract_table")
+shown = results
+if owners:
+    shown = shown[shown["owner"].isin(owners)]
+if statuses:
+    shown = shown[shown["status"].isin(statuses)]
+if tables:
+    shown = shown[shown["table_name"].isin(tables)]
+
+by_owner = (shown.groupby(["owner", "status"], as_index=False).size()
+            .rename(columns={"size": "checks"}))
+figure = px.bar(by_owner, x="owner", y="checks", color="status",
+                color_discrete_map={"PASS": "#2ca02c", "WARN": "#ff7f0e", "FAIL": "#d62728"},
+                title="Contract checks by owner and status")
+ui.chart(figure, "contract_status", key="contracts_by_owner")
+
+
+def highlight(row: pd.Series) -> list[str]:
+    colour = {"FAIL": "background-color: #f8d7da", "WARN": "background-color: #fff3cd"}
+    return [colour.get(row["status"], "")] * len(row)
+
+
+st.subheader("Checks")
+st.dataframe(shown.style.apply(highlight, axis=1), hide_index=True)
+st.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"),
+                   file_name=f"contract_results_{run_id}.csv", mime="text/csv",
+                   key="csv_contract_results", on_click="ignore")
+ui.caption("contract_status")
+
+freshness = shown[shown["check"].str.contains("fresh", case=False, na=False)]
+if not freshness.empty:
+    st.subheader("Freshness")
+    ui.table(freshness[["table_name", "owner", "column_name", "measured_value", "threshold",
+                        "status"]], "contract_freshness", run_id)
+    st.caption("Freshness age: hours between the newest timestamp of the table's freshness "
+               "column and the run's reference time, against the contract's SLA.")
+
+st.subheader("History across runs")
+history = data_access.contract_history(data_access.successful_runs())
+if history.empty:
+    st.info("No contract results in any snapshot yet.")
+else:
+    totals = (history.groupby(["run_id", "started_at", "status"], as_index=False)["checks"]
+              .sum().sort_values("started_at"))
+    figure = px.bar(totals, x="run_id", y="checks", color="status",
+                    color_discrete_map={"PASS": "#2ca02c", "WARN": "#ff7f0e",
+                                        "FAIL": "#d62728"},
+                    title="Contract outcomes per run")
+    ui.chart(figure, "contract_history", key="contract_history")
+    not_passing = history[history["status"] != "PASS"]
+    if not not_passing.empty:
+        ui.table(not_passing, "contract_history_not_passing")

@@ -1,0 +1,99 @@
+"""dbt Test Results: node counts by status, the tests, failures with samples, timings."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from streamlit_app import data_access, ui
+
+SAMPLE_ROWS = 20
+
+st.title("dbt Test Results")
+run_id, snapshot = ui.require_snapshot()
+
+try:
+    results = data_access.dbt_results(snapshot)
+    source = "ops.dbt_results"
+except data_access.DataUnavailable:
+    results = data_access.dbt_run_results_file(run_id)
+    source = f"logs/dbt/{run_id}/target/run_results.json"
+    if results is not None:
+        st.caption("This snapshot has no ops.dbt_results table; showing the run's "
+                   "run_results.json instead.")
+if results is None or results.empty:
+    st.info("No dbt results recorded for this run (neither ops.dbt_results nor "
+            "run_results.json is available).")
+    st.stop()
+
+# ----------------------------------------------------------------- counts
+counts = (results.groupby(["resource_type", "status"], as_index=False).size()
+          .rename(columns={"size": "nodes"}))
+cols = st.columns(4)
+by_status = results["status"].value_counts()
+cols[0].metric("Nodes", len(results))
+cols[1].metric("Pass / success", int(by_status.get("pass", 0) + by_status.get("success", 0)))
+cols[2].metric("Warn", int(by_status.get("warn", 0)))
+cols[3].metric("Error / fail", int(by_status.get("error", 0) + by_status.get("fail", 0)))
+figure = px.bar(counts, x="resource_type", y="nodes", color="status",
+                color_discrete_map={"pass": "#2ca02c", "success": "#2ca02c",
+                                    "warn": "#ff7f0e", "fail": "#d62728", "error": "#d62728",
+                                    "skipped": "#7f7f7f"},
+                title=f"dbt nodes by type and status (from {source})")
+ui.chart(figure, "dbt_status", key="dbt_counts")
+
+# ----------------------------------------------------------------- tests
+st.subheader("Tests")
+tests = results[results["resource_type"].isin(["test", "unit_test"])]
+filters = st.columns(2)
+statuses = filters[0].multiselect("Status", sorted(tests["status"].dropna().unique()),
+                                  key="dbt_status_filter")
+search = filters[1].text_input("Name contains", key="dbt_search")
+if statuses:
+    tests = tests[tests["status"].isin(statuses)]
+if search:
+    tests = tests[tests["name"].str.contains(search, case=False, na=False, regex=False)]
+ui.table(tests[["name", "resource_type", "status", "failures", "execution_time_s",
+                "message"]], "dbt_tests", run_id)
+
+# ----------------------------------------------------------------- failures
+st.subheader("Failing and warning tests")
+failing = results[results["status"].isin(["fail", "error", "warn"])]
+if failing.empty:
+    st.success("Every dbt test passed in this run.")
+else:
+    try:
+        samples = data_access.dbt_failure_samples(snapshot)
+    except data_access.DataUnavailable:
+        samples = None
+        ui.ops_note("No failing-row samples (ops.dbt_test_failure_samples is missing).")
+    for record in failing.to_dict("records"):
+        with st.expander(f"{str(record['status']).upper()}: {record['name']}"):
+            st.write(record.get("message") or "(no message)")
+            if samples is not None and "unique_id" in samples.columns:
+                rows = samples[samples["unique_id"] == record["unique_id"]]
+                if rows.empty:
+                    st.caption("No sample of failing rows stored for this test.")
+                else:
+                    st.dataframe(rows.head(SAMPLE_ROWS), hide_index=True)
+
+# ----------------------------------------------------------------- timings
+st.subheader("Slowest models")
+models = results[results["resource_type"] == "model"].dropna(subset=["execution_time_s"])
+if models.empty:
+    st.info("No model timings recorded.")
+else:
+    slowest = models.nlargest(15, "execution_time_s")
+    figure = px.bar(slowest, x="execution_time_s", y="name", orientation="h",
+                    title="Slowest 15 models (seconds)")
+    figure.update_yaxes(autorange="reversed")
+    ui.chart(figure, "dbt_slowest", key="dbt_slowest")
+
+# ----------------------------------------------------------------- freshness
+st.subheader("Source freshness")
+freshness = data_access.source_freshness(run_id)
+if freshness.empty:
+    st.info("No source freshness results in this run's manifest.")
+else:
+    ui.table(freshness[["source", "status", "max_loaded_at", "snapshotted_at", "age_hours"]],
+             "source_freshness", run_id, definition="freshness")

@@ -1,0 +1,117 @@
+"""Finance: reward liability and ageing, fundraising by school and state, forecast, breakage."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from streamlit_app import data_access, ui
+
+AGEING = {"aged_0_30_dollars": "0–30 days", "aged_31_90_dollars": "31–90 days",
+          "aged_91_180_dollars": "91–180 days", "aged_181_365_dollars": "181–365 days"}
+
+st.title("Finance")
+run_id, snapshot = ui.require_snapshot()
+
+# ----------------------------------------------------------------- liability
+st.subheader("Reward liability")
+start, end = ui.date_range(snapshot, "liability", "Balance dates")
+liability = ui.load(data_access.liability_daily, snapshot, start, end)
+if liability is not None:
+    last = liability.iloc[-1]
+    cols = st.columns(3)
+    cols[0].metric(f"Liability on {last['balance_date']:%Y-%m-%d}",
+                   f"${float(last['liability_dollars']):,.2f}")
+    cols[1].metric("Earned to date", f"${float(last['cumulative_earned_dollars']):,.2f}")
+    cols[2].metric("Expired to date", f"${float(last['cumulative_expired_dollars']):,.2f}")
+    ageing = [column for column in AGEING if column in liability.columns]
+    long = liability.melt(id_vars="balance_date", value_vars=ageing, var_name="bucket",
+                          value_name="dollars")
+    long["bucket"] = long["bucket"].map(AGEING)
+    long["dollars"] = long["dollars"].astype(float)
+    figure = px.area(long, x="balance_date", y="dollars", color="bucket",
+                     title="Reward liability by age of unspent earnings (dollars)")
+    figure.add_scatter(x=liability["balance_date"],
+                       y=liability["liability_dollars"].astype(float),
+                       name="total liability", line={"color": "black"})
+    ui.chart(figure, "liability", key="liability_chart")
+    ui.caption("ageing")
+    ui.table(liability, "mart_reward_liability_daily", run_id)
+
+# ----------------------------------------------------------------- schools and states
+st.subheader("By school and by state")
+schools = ui.load(data_access.school_fundraising, snapshot)
+by_school = ui.load(data_access.liability_by_school, snapshot)
+states = ui.load(data_access.state_fundraising, snapshot)
+if states is not None:
+    metric = st.radio("Map", ["dollars_raised", "liability_dollars"], horizontal=True,
+                      format_func=lambda name: name.replace("_", " "), key="fin_map")
+    shown = states.assign(**{metric: states[metric].astype(float)})
+    figure = px.choropleth(shown, locations="state", locationmode="USA-states",
+                           color=metric, scope="usa", hover_data=["schools", "supporters"],
+                           color_continuous_scale="Greens",
+                           title=f"{metric.replace('_', ' ').capitalize()} by state")
+    ui.chart(figure, "fundraising", key="state_map")
+    ui.table(states, "mart_state_fundraising", run_id)
+if schools is not None:
+    top = schools.head(20).assign(dollars_raised=lambda f: f["dollars_raised"].astype(float))
+    figure = px.bar(top, x="dollars_raised", y="school_name", orientation="h",
+                    hover_data=["city", "state", "supporters"],
+                    title="Top 20 schools by dollars raised")
+    figure.update_yaxes(autorange="reversed")
+    ui.chart(figure, "fundraising", key="school_bar")
+    ui.table(schools, "mart_school_fundraising", run_id)
+if by_school is not None:
+    top = by_school.head(20).assign(liability_dollars=lambda f: f["liability_dollars"]
+                                    .astype(float))
+    figure = px.bar(top, x="liability_dollars", y=top["school_id"].astype(str),
+                    orientation="h", hover_data=["state"],
+                    title=f"Top 20 schools by reward liability on "
+                          f"{by_school['balance_date'].iloc[0]:%Y-%m-%d}")
+    figure.update_yaxes(autorange="reversed", title="school_id")
+    ui.chart(figure, "liability_school", key="school_liability_bar")
+    ui.table(by_school, "mart_reward_liability_by_school", run_id)
+
+# ----------------------------------------------------------------- forecast
+st.subheader("Redemption forecast")
+forecast = ui.load(data_access.redemption_forecast, snapshot)
+accuracy = ui.load(data_access.forecast_accuracy, snapshot)
+if forecast is not None:
+    frame = forecast.copy()
+    for column in ("redeemed_dollars", "lower_80", "upper_80"):
+        frame[column] = frame[column].astype(float)
+    actual = frame[frame["kind"] == "actual"]
+    ahead = frame[frame["kind"] == "forecast"]
+    figure = go.Figure()
+    figure.add_scatter(x=ahead["week_start"], y=ahead["upper_80"], line={"width": 0},
+                       showlegend=False, name="upper 80 %")
+    figure.add_scatter(x=ahead["week_start"], y=ahead["lower_80"], line={"width": 0},
+                       fill="tonexty", fillcolor="rgba(31,119,180,0.2)",
+                       name="80 % interval")
+    figure.add_scatter(x=actual["week_start"], y=actual["redeemed_dollars"], name="actual",
+                       line={"color": "black"})
+    figure.add_scatter(x=ahead["week_start"], y=ahead["redeemed_dollars"], name="forecast",
+                       line={"color": "#1f77b4", "dash": "dash"})
+    figure.update_layout(title="Weekly redeemed dollars: actual and 12-week forecast")
+    if accuracy is not None:
+        row = accuracy.iloc[0]
+        mape = row["backtest_mape_pct"]
+        st.metric("Back-test MAPE",
+                  "n/a" if mape != mape or mape is None else f"{float(mape):.1f} %",
+                  help=f"{row['model_name']}, held-out {row['holdout_weeks']} weeks")
+    ui.chart(figure, "forecast", key="forecast_chart")
+    ui.table(forecast, "mart_redemption_forecast", run_id)
+
+# ----------------------------------------------------------------- breakage
+st.subheader("Expiry breakage")
+b_start, b_end = ui.date_range(snapshot, "breakage", "Months")
+breakage = ui.load(data_access.expiry_breakage, snapshot, b_start, b_end)
+if breakage is not None:
+    frame = breakage.copy()
+    for column in ("earned_dollars", "expired_dollars"):
+        frame[column] = frame[column].astype(float)
+    figure = px.bar(frame, x="month_start", y=["earned_dollars", "expired_dollars"],
+                    barmode="group", title="Earned vs expired rewards per month (dollars)")
+    ui.chart(figure, "breakage", key="breakage_chart")
+    ui.table(breakage, "mart_expiry_breakage", run_id)

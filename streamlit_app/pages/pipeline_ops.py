@@ -1,0 +1,69 @@
+"""Pipeline Ops: every run from its manifest, step durations, failures, log tail, manifest."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from streamlit_app import data_access, ui
+
+st.title("Pipeline Ops")
+manifests = data_access.run_manifests()
+if not manifests:
+    st.info("No runs yet: no `logs/pipeline_<run_id>.json` manifest exists. "
+            "Run `make pipeline` to start one.")
+    st.stop()
+
+runs = data_access.runs_frame(manifests)
+counts = runs["status"].value_counts()
+cols = st.columns(4)
+cols[0].metric("Runs", len(runs))
+cols[1].metric("Succeeded", int(counts.get("success", 0)))
+cols[2].metric("Failed", int(counts.get("failed", 0)))
+cols[3].metric("Interrupted / running",
+               int(counts.get("interrupted", 0)) + int(counts.get("running", 0)))
+
+st.subheader("Run history")
+status_filter = st.multiselect("Status", sorted(runs["status"].dropna().unique()),
+                               key="ops_status")
+shown = runs if not status_filter else runs[runs["status"].isin(status_filter)]
+history = shown.sort_values("started_at", ascending=False)
+ui.table(history, "pipeline_runs")
+st.caption("One row per run manifest (logs/pipeline_<run_id>.json): status, wall-clock "
+           "duration, rows loaded into raw and built in marts, dbt and contract counts.")
+
+timeline = runs.dropna(subset=["started_at", "duration_s"])
+if not timeline.empty:
+    figure = px.scatter(timeline, x="started_at", y="duration_s", color="status",
+                        hover_data=["run_id", "failed_step"],
+                        title="Run duration over time (seconds)")
+    ui.chart(figure, "run_duration", key="run_durations")
+
+st.subheader("Duration per step over runs")
+steps = data_access.step_durations(manifests)
+if steps.empty:
+    st.info("No step timings recorded yet.")
+else:
+    figure = px.bar(steps, x="run_id", y="duration_s", color="step",
+                    hover_data=["status"], title="Step durations per run (seconds)")
+    ui.chart(figure, "step_durations", key="step_durations")
+
+st.subheader("Failures")
+failures = data_access.run_failures(manifests)
+if failures.empty:
+    st.success("No failed or interrupted runs.")
+else:
+    ui.table(failures, "pipeline_failures")
+
+st.subheader("Inspect a run")
+run_ids = list(reversed([doc["run_id"] for doc in manifests]))
+picked = st.selectbox("Run", run_ids, key="ops_run")
+if picked:
+    tail = data_access.log_tail(picked)
+    with st.expander(f"Log tail: logs/pipeline_{picked}.log", expanded=True):
+        if tail is None:
+            st.info("This run has no log file.")
+        else:
+            st.code(tail, language="text")
+    with st.expander(f"Manifest: logs/pipeline_{picked}.json"):
+        st.json(data_access.run_manifest(picked) or {})

@@ -1,0 +1,91 @@
+"""Product: engagement, activation funnel, feature adoption, retention, time to first use."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from streamlit_app import data_access, ui
+
+st.title("Product")
+run_id, snapshot = ui.require_snapshot()
+
+# ----------------------------------------------------------------- engagement
+st.subheader("Active users and stickiness")
+start, end = ui.date_range(snapshot, "engagement", "Activity dates")
+engagement = ui.load(data_access.daily_engagement, snapshot, start, end)
+if engagement is not None:
+    latest = engagement.iloc[-1]
+    cols = st.columns(4)
+    cols[0].metric("DAU", f"{int(latest['dau']):,}")
+    cols[1].metric("WAU", f"{int(latest['wau']):,}")
+    cols[2].metric("MAU", f"{int(latest['mau']):,}")
+    stickiness = latest["stickiness"]
+    cols[3].metric("Stickiness", "n/a" if stickiness != stickiness else f"{stickiness:.1%}")
+    st.caption(f"Figures for {latest['activity_date']:%Y-%m-%d}, the last date in range.")
+    long = engagement.melt(id_vars="activity_date", value_vars=["dau", "wau", "mau"],
+                           var_name="metric", value_name="users")
+    ui.chart(px.line(long, x="activity_date", y="users", color="metric",
+                     title="DAU / WAU / MAU"), "dau", key="dau_chart")
+    ui.chart(px.line(engagement, x="activity_date", y="stickiness",
+                     title="Stickiness (DAU / MAU)").update_yaxes(tickformat=".0%"),
+             "stickiness", key="stickiness_chart")
+    ui.table(engagement, "mart_daily_engagement", run_id)
+
+# ----------------------------------------------------------------- activation
+st.subheader("Activation funnel by install cohort")
+a_start, a_end = ui.date_range(snapshot, "activation", "Install weeks")
+funnel = ui.load(data_access.activation_funnel, snapshot, a_start, a_end)
+if funnel is not None:
+    complete_only = st.toggle("Complete cohorts only (30-day window closed)", value=True,
+                              key="activation_complete")
+    shown = funnel[funnel["is_cohort_complete"]] if complete_only else funnel
+    if shown.empty:
+        st.info("No complete install cohorts in the selected weeks.")
+    else:
+        totals = (shown.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
+                  .sort_values("stage_order"))
+        figure = go.Figure(go.Funnel(y=totals["stage"], x=totals["users"],
+                                     textinfo="value+percent initial"))
+        figure.update_layout(title="Activation funnel (all selected install weeks)")
+        ui.chart(figure, "activation", key="activation_funnel")
+        by_week = px.line(shown, x="install_week", y="conversion_from_installed",
+                          color="stage", title="Conversion from install by install week")
+        ui.chart(by_week.update_yaxes(tickformat=".0%"), "activation", key="activation_weeks")
+    ui.table(funnel, "mart_activation_funnel", run_id)
+
+# ----------------------------------------------------------------- adoption
+st.subheader("Feature adoption")
+f_start, f_end = ui.date_range(snapshot, "adoption", "Activity weeks")
+adoption = ui.load(data_access.feature_adoption, snapshot, f_start, f_end)
+if adoption is not None:
+    figure = px.line(adoption, x="activity_week", y="adoption_share", color="feature",
+                     title="Share of weekly active users using each feature")
+    ui.chart(figure.update_yaxes(tickformat=".0%"), "adoption", key="adoption_chart")
+    ui.table(adoption, "mart_feature_adoption_weekly", run_id)
+
+first_use = ui.load(data_access.time_to_first_use, snapshot)
+if first_use is not None:
+    figure = px.bar(first_use, x="feature",
+                    y=["median_days_to_first_use", "p75_days_to_first_use"], barmode="group",
+                    title="Days from sign-up to first use")
+    ui.chart(figure, "time_to_first_use", key="first_use_chart")
+    ui.table(first_use, "mart_time_to_first_use", run_id)
+
+# ----------------------------------------------------------------- retention
+st.subheader("Retention by sign-up cohort")
+r_start, r_end = ui.date_range(snapshot, "retention", "Sign-up weeks")
+retention = ui.load(data_access.retention_cohorts, snapshot, r_start, r_end)
+if retention is not None:
+    max_weeks = st.slider("Weeks after sign-up", 4, 52, 12, key="retention_weeks")
+    window = retention[retention["weeks_since_signup"] <= max_weeks]
+    grid = window.pivot_table(index="signup_week", columns="weeks_since_signup",
+                              values="retention")
+    figure = px.imshow(grid, aspect="auto", color_continuous_scale="Blues",
+                       labels={"x": "weeks since sign-up", "y": "sign-up week",
+                               "color": "retention"},
+                       title="Retention heatmap (share of cohort active in week N)")
+    figure.update_yaxes(tickformat="%Y-%m-%d")
+    ui.chart(figure, "retention", key="retention_heatmap")
+    ui.table(retention, "mart_retention_cohorts", run_id)

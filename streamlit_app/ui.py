@@ -1,0 +1,186 @@
+"""Layout helpers every page shares: the selected run, captions, tables, filters, messages.
+
+Nothing here reads a mart: pages reach data only through ``data_access`` functions, so the
+exposure test can see exactly which marts each page reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from streamlit_app import data_access
+
+T = TypeVar("T")
+
+#: ``st.session_state`` key holding the run the user picked (``LATEST`` = follow the pointer)
+RUN_KEY = "selected_run"
+LATEST = "__latest__"
+#: ``st.session_state`` key app.py fills with the resolved SnapshotChoice on every rerun
+CHOICE_KEY = "snapshot_choice"
+
+#: (section, file, title, url path = exposure name in dbt_carton_caps/models/exposures.yml)
+PAGE_SPECS: tuple[tuple[str, str, str, str], ...] = (
+    ("Operations", "home.py", "Home", "home"),
+    ("Operations", "pipeline_ops.py", "Pipeline Ops", "pipeline_ops"),
+    ("Operations", "data_contracts.py", "Data Contracts", "data_contracts"),
+    ("Operations", "dbt_tests.py", "dbt Test Results", "dbt_tests"),
+    ("Operations", "schema_drift.py", "Schema & Drift", "schema_drift"),
+    ("Analytics", "product.py", "Product", "product"),
+    ("Analytics", "marketing.py", "Marketing", "marketing"),
+    ("Analytics", "finance.py", "Finance", "finance"),
+)
+
+
+NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
+
+#: one-line metric definitions (DESIGN.md section 5 wording) shown under every chart
+DEFINITIONS: dict[str, str] = {
+    "users": "Users: every account in marts.dim_users (one row per app user).",
+    "dau": "Active user: a user with at least one app_open (or any foreground event) that "
+           "day. DAU, WAU (7 days), MAU (28 days).",
+    "stickiness": "Stickiness = DAU / MAU.",
+    "activation": "Activation funnel (per install-week cohort, within 30 days of install): "
+                  "installed → signed up → school linked → first accepted receipt → "
+                  "first reward earned.",
+    "adoption": "Feature adoption (per week): share of weekly active users that used each "
+                "feature (receipt scan, referral share, rewards view, redemption).",
+    "time_to_first_use": "Time to first use: days from sign-up to a user's first use of "
+                         "each feature (median and 75th percentile).",
+    "retention": "Retention: share of a sign-up-week cohort active in week N after sign-up.",
+    "referral_funnel": "Referral funnel (per channel and week): sent → clicked → installed → "
+                       "applied within 48 h → onboarded → qualified (bonus earned).",
+    "referral_conversion": "Conversion: qualified referred users / invites sent, per "
+                           "sent week and channel.",
+    "rejections": "Referral rejections by reason (per channel and week).",
+    "viral": "Viral coefficient K (per sign-up cohort): K = i × c, where i = invites sent per "
+             "cohort user in their first 30 days and c = share of those invites that became "
+             "a qualified referred user.",
+    "cycle_time": "Viral cycle time: median days from referrer sign-up to referred user's "
+                  "qualification.",
+    "top_referrers": "Top referrers by qualified referred users (pseudonymous ids only).",
+    "liability": "Reward liability at date d: Σ earned − Σ redeemed − Σ expired over ledger "
+                 "entries with created_at ≤ d (in dollars).",
+    "ageing": "Ageing buckets (0–30, 31–90, 91–180, 181–365 days) of unspent earnings, "
+              "showing what will expire.",
+    "liability_school": "Reward liability by school at the latest balance date (dollars).",
+    "fundraising": "School fundraising: dollars raised per school and per state "
+                   "(paid redemptions to the school).",
+    "forecast": "Redemption forecast: weekly redeemed dollars for the next 12 weeks with an "
+                "80 % prediction interval, from an exponential-smoothing model; back-test "
+                "error (MAPE) on held-out weeks.",
+    "breakage": "Expiry breakage: rewards expired (unredeemed after 12 months) vs earned, "
+                "per month, in dollars.",
+    "k_factor": "K-factor: K = i × c over every complete sign-up cohort (30-day window "
+                "closed): Σ qualified referred users / Σ cohort users.",
+    "run_duration": "Run duration: seconds from the run's start to its final manifest write.",
+    "step_durations": "Step duration: seconds each pipeline step took in each run, stacked.",
+    "contract_status": "Contract checks: each check's measured value against its threshold; "
+                       "FAIL of a fail-severity check fails the run, WARN is reported only.",
+    "contract_history": "Contract check outcomes per run (PASS / WARN / FAIL counts).",
+    "dbt_status": "dbt nodes of the run by status (models, tests, unit tests, seeds).",
+    "dbt_slowest": "Slowest dbt models: execution time in seconds in this run.",
+    "schema_tables": "Tables per schema in this snapshot (raw, staging, intermediate, "
+                     "marts, ops), from logs/schema_<run_id>.json.",
+    "freshness": "Source freshness: age of the newest _ingested_at per source table at "
+                 "the time of the run, against its warn/error thresholds.",
+    "dollars_raised": "Dollars raised: paid redemptions to schools, all time.",
+}
+
+
+def caption(key: str) -> None:
+    st.caption(DEFINITIONS[key])
+
+
+def selected_choice() -> data_access.SnapshotChoice:
+    """The snapshot app.py resolved for this rerun (resolving it here if run standalone)."""
+    choice = st.session_state.get(CHOICE_KEY)
+    if choice is None:
+        choice = data_access.resolve_latest()
+    return choice
+
+
+def require_snapshot() -> tuple[str, Path]:
+    """The selected run id and snapshot file; a clear message and stop when there is none."""
+    choice = selected_choice()
+    if choice.path is None or choice.run_id is None:
+        if choice.note:
+            st.error(f"Cannot read the pointer: {choice.note}")
+        st.info(NO_SNAPSHOT)
+        st.stop()
+    if choice.note:
+        st.warning(choice.note)
+    if not choice.path.is_file():
+        st.error(f"Snapshot {choice.path.name} no longer exists on disk.")
+        st.stop()
+    return choice.run_id, choice.path
+
+
+def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T | None:
+    """Call a data-access function; show a message instead of a traceback when data is absent.
+
+    Returns None (after an ``st.info``) when the table is missing from the snapshot or the
+    result is an empty frame.
+    """
+    try:
+        result = function(*args)
+    except data_access.DataUnavailable as exc:
+        st.info(str(exc))
+        return None
+    if isinstance(result, pd.DataFrame) and result.empty:
+        tables = ", ".join(sorted(data_access.READS.get(function.__name__, ()))) or what
+        st.info(f"No rows in {tables or 'this table'} for the selected run and filters.")
+        return None
+    return result
+
+
+def chart(figure: go.Figure, definition: str, key: str | None = None) -> None:
+    """A Plotly chart with its one-line metric definition underneath."""
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    st.plotly_chart(figure, key=key)
+    caption(definition)
+
+
+def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
+          definition: str | None = None) -> None:
+    """A dataframe with a CSV download button (file named after the table and run)."""
+    st.dataframe(frame, hide_index=True)
+    suffix = f"_{run_id}" if run_id else ""
+    st.download_button(
+        "Download CSV", frame.to_csv(index=False).encode("utf-8"),
+        file_name=f"{name}{suffix}.csv", mime="text/csv", key=f"csv_{name}",
+        on_click="ignore",
+    )
+    if definition:
+        caption(definition)
+
+
+def date_range(snapshot: Path, bounds_key: str, label: str = "Date range",
+               key: str | None = None) -> tuple[date | None, date | None]:
+    """A date-range input spanning the mart's dates; (None, None) if there are none."""
+    try:
+        bounds = data_access.date_bounds(snapshot, bounds_key)
+    except data_access.DataUnavailable:
+        return None, None
+    if bounds is None:
+        return None, None
+    low, high = bounds
+    picked = st.date_input(label, value=(low, high), min_value=low, max_value=high,
+                           key=key or f"dates_{bounds_key}")
+    if isinstance(picked, tuple | list) and len(picked) == 2:
+        return picked[0], picked[1]
+    if isinstance(picked, tuple | list) and len(picked) == 1:
+        return picked[0], picked[0]
+    if isinstance(picked, date):
+        return picked, picked
+    return low, high
+
+
+def ops_note(missing: str) -> None:
+    st.info(f"{missing} This snapshot was built before that part of the pipeline existed.")

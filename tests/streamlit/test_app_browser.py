@@ -1,0 +1,108 @@
+"""The real server in a real browser: every page renders without an exception block."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.paths import REPO_ROOT
+from streamlit_app import ui
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking"]
+SERVER_START_TIMEOUT_S = 60
+PAGE_TIMEOUT_MS = 60_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not become healthy at {url}")
+
+
+@pytest.fixture
+def served_app(tiny_run, tmp_path: Path) -> Iterator[str]:
+    """``streamlit run`` on a free port against the tiny run's home; stopped afterwards."""
+    port = _free_port()
+    env = {**os.environ, "CARTON_CAPS_HOME": str(tiny_run.home)}
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app" / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    problems = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for _section, _file, title, url_path in ui.PAGE_SPECS:
+                page.goto(f"{served_app}/{url_path}", timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_selector(
+                    '[data-testid="stApp"][data-test-script-state="notRunning"]',
+                    timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_timeout(1500)  # let Plotly finish drawing
+                page.screenshot(path=str(shots / f"{url_path}.png"), full_page=True)
+                if page.locator('[data-testid="stException"]').count():
+                    problems.append(f"{title}: exception block shown")
+                if not page.locator("h1").first.inner_text().strip():
+                    problems.append(f"{title}: no title")
+        finally:
+            browser.close()
+    target = os.environ.get("CARTON_CAPS_SCREENSHOT_DIR")
+    if target:
+        shutil.copytree(shots, target, dirs_exist_ok=True)
+    assert problems == []
+    assert sorted(path.stem for path in shots.glob("*.png")) == sorted(
+        spec[3] for spec in ui.PAGE_SPECS)
