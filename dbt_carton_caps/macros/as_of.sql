@@ -1,14 +1,21 @@
-{#- The run's as-of date: "today" for every metric. Never use current_date in models. -#}
+{#- The run's as-of date (CARTON_CAPS_AS_OF): the EXCLUSIVE end of the covered data, i.e.
+    data runs up to as-of 00:00:00 UTC (the generator's convention). "Today" for metrics is
+    therefore the last covered day, as_of - 1. Never use current_date in models. -#}
 {% macro as_of_value() -%}
     {{ return(var('as_of', env_var('CARTON_CAPS_AS_OF', '2025-06-30'))) }}
 {%- endmacro %}
 
-{#- The as-of date as a SQL date literal. -#}
+{#- The as-of date as a SQL date (exclusive end of the data). -#}
 {% macro as_of_date() -%}
     cast('{{ as_of_value() }}' as date)
 {%- endmacro %}
 
-{#- End of the as-of day (exclusive upper bound for timestamps): as_of + 1 day at 00:00. -#}
-{% macro as_of_end_ts() -%}
-    {{ dbt.dateadd('day', 1, "cast('" ~ as_of_value() ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+{#- The as-of instant: as-of date 00:00:00 UTC (exclusive upper bound for timestamps). -#}
+{% macro as_of_ts() -%}
+    cast('{{ as_of_value() }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- The last covered (complete) day: as_of - 1; dim_dates and daily marts end here. -#}
+{% macro last_day() -%}
+    cast({{ dbt.dateadd('day', -1, as_of_date()) }} as date)
 {%- endmacro %}

@@ -33,7 +33,7 @@ school_total as (
 
     select cast(sum(liability_dollars) * 100 as {{ dbt.type_bigint() }}) as school_cents
     from {{ ref('mart_reward_liability_by_school') }}
-    where is_as_of_date
+    where is_latest_balance
 
 ),
 
@@ -42,7 +42,7 @@ school_ledger as (
     select coalesce(sum(amount_cents), 0) as ledger_cents
     from {{ ref('fct_rewards_ledger') }}
     where school_id is not null
-      and created_date <= {{ as_of_date() }}
+      and created_date <= {{ last_day() }}
 
 )
 

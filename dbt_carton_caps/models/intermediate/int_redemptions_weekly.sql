@@ -13,7 +13,7 @@ weeks as (
     select distinct week_start
     from {{ ref('dim_dates') }}
     where week_start >= (select {{ week_start('min(created_date)') }} from ledger)
-      and {{ dbt.dateadd('day', 6, 'week_start') }} <= {{ as_of_date() }}
+      and {{ dbt.dateadd('day', 6, 'week_start') }} <= {{ last_day() }}
 
 ),
 

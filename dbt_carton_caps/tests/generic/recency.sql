@@ -13,6 +13,6 @@ newest as (
 select *
 from newest
 where newest_value is null
-   or newest_value < {{ dbt.dateadd(datepart, -1 * interval, as_of_end_ts()) }}
+   or newest_value < {{ dbt.dateadd(datepart, -1 * interval, as_of_ts()) }}
 
 {% endtest %}

@@ -25,7 +25,7 @@ numbers as (
 days as (
 
     select
-        cast({{ dbt.dateadd('day', '-(generated_number - 1)', as_of_date()) }} as date)
+        cast({{ dbt.dateadd('day', '-(generated_number - 1)', last_day()) }} as date)
             as date_day
     from numbers
 
@@ -45,7 +45,7 @@ final as (
         ) as iso_day_of_week,
         {{ dbt.datediff(week_start('days.date_day'), 'days.date_day', 'day') }} >= 5
             as is_weekend,
-        days.date_day = {{ as_of_date() }} as is_as_of_date
+        days.date_day = {{ last_day() }} as is_last_covered_day
     from days
     cross join bounds
     where days.date_day >= bounds.first_day

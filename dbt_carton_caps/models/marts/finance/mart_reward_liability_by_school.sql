@@ -17,9 +17,9 @@ balance_dates as (
 
     select distinct
         case
-            when cast({{ dbt.dateadd('day', 6, 'week_start') }} as date) <= {{ as_of_date() }}
+            when cast({{ dbt.dateadd('day', 6, 'week_start') }} as date) <= {{ last_day() }}
                 then cast({{ dbt.dateadd('day', 6, 'week_start') }} as date)
-            else {{ as_of_date() }}
+            else {{ last_day() }}
         end as balance_date
     from {{ ref('dim_dates') }}
 
@@ -31,13 +31,13 @@ school_changes as (
         school_id,
         case
             when cast({{ dbt.dateadd('day', 6, week_start('created_date')) }} as date)
-                <= {{ as_of_date() }}
+                <= {{ last_day() }}
                 then cast({{ dbt.dateadd('day', 6, week_start('created_date')) }} as date)
-            else {{ as_of_date() }}
+            else {{ last_day() }}
         end as balance_date,
         sum(amount_cents) as change_cents
     from ledger
-    where created_date <= {{ as_of_date() }}
+    where created_date <= {{ last_day() }}
     group by 1, 2
 
 ),
@@ -80,6 +80,6 @@ select
     balances.school_id,
     schools.state,
     {{ cents_to_dollars('balances.liability_cents') }} as liability_dollars,
-    balances.balance_date = {{ as_of_date() }} as is_as_of_date
+    balances.balance_date = {{ last_day() }} as is_latest_balance
 from balances
 left join {{ ref('stg_app_db__schools') }} as schools on balances.school_id = schools.school_id

@@ -21,7 +21,7 @@ paid as (
         max(paid_at) as last_paid_at
     from {{ ref('stg_app_db__redemptions') }}
     where status = 'paid'
-      and paid_at < {{ as_of_end_ts() }}
+      and paid_at < {{ as_of_ts() }}
     group by school_id
 
 ),
@@ -40,7 +40,7 @@ liability as (
     select school_id, sum(amount_cents) as liability_cents
     from {{ ref('stg_event_exports__rewards_ledger') }}
     where school_id is not null
-      and created_date <= {{ as_of_date() }}
+      and created_date <= {{ last_day() }}
     group by school_id
 
 )

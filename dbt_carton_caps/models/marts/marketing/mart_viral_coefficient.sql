@@ -75,6 +75,6 @@ select
     end as invite_conversion,
     cast(qualified_referred_users as {{ type_double() }}) / cohort_users as k_factor,
     cast(median_cycle_time_days as {{ type_double() }}) as median_cycle_time_days,
-    cast({{ dbt.dateadd('day', 36, 'signup_week') }} as date) <= {{ as_of_date() }}
+    cast({{ dbt.dateadd('day', 36, 'signup_week') }} as date) <= {{ last_day() }}
         as is_cohort_complete
 from final

@@ -66,6 +66,6 @@ select
     cast(users as {{ dbt.type_bigint() }}) as users,
     case when installed > 0 then cast(users as {{ type_double() }}) / installed end
         as conversion_from_installed,
-    cast({{ dbt.dateadd('day', 36, 'install_week') }} as date) <= {{ as_of_date() }}
+    cast({{ dbt.dateadd('day', 36, 'install_week') }} as date) <= {{ last_day() }}
         as is_cohort_complete
 from stages
