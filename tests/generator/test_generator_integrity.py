@@ -162,7 +162,8 @@ def test_receipt_lines_add_up(con: duckdb.DuckDBPyConnection) -> None:
            or i.caps_earned not in (0, i.quantity * p.caps_per_unit)""") == 0
     assert _violations(con, "select 1 from receipts where ocr_confidence not between 0 and 1") == 0
     assert _violations(con, """
-        select 1 from receipts where (status = 'rejected') <> (rejection_reason is not null)""") == 0
+        select 1 from receipts
+        where (status = 'rejected') <> (rejection_reason is not null)""") == 0
 
 
 def test_school_ids_are_the_school_linked_at_the_time(con: duckdb.DuckDBPyConnection) -> None:
