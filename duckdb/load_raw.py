@@ -37,6 +37,28 @@ Rules:
 * No business logic: nulls in non-nullable columns, duplicates, orphans etc. are loaded
   as they are, for the contracts and dbt tests to catch.
 
+DuckDB CSV behaviour this loader relies on (checked with DuckDB 1.5.5):
+
+* ``store_rejects`` reports, per error, the file line (header = line 1), the column and
+  the raw line: ``CAST`` (wrong type), ``TOO MANY COLUMNS`` / ``MISSING COLUMNS`` (wrong
+  field count), ``INVALID ENCODING`` (not UTF-8; the raw text shows ``?``) and
+  ``UNQUOTED VALUE`` (unterminated quote). One row can have several errors; it counts
+  once, ``raw._rejects`` keeps its first error.
+* An unterminated quote runs on to the next quote character: with no later quote the
+  rest of the file becomes one rejected row; otherwise the broken line and the one after
+  it become one rejected record (that second row is not counted separately).
+* The line ending is detected by DuckDB (LF or CRLF; forcing the wrong one silently
+  yields 0 rows, so it is never forced); a mix of both in one file fails the load with
+  DuckDB's parser message. A UTF-8 BOM is skipped.
+* Timestamps are parsed as ``TIMESTAMP``: ``Z``/no suffix is UTC as declared, garbage is
+  rejected, but an explicit offset (``+02:00``) is NOT applied (DuckDB drops it). Parsing
+  as ``TIMESTAMPTZ`` would apply it but turns unparseable values into NULL without a
+  reject, so it is not used. SQLite timestamps (small tables, cast in SQL) do honour
+  offsets.
+* Integer columns take DuckDB's cast: ``1.5`` becomes 2 and ``1e3`` 1000 in CSVs; in
+  SQLite an integer column must hold digits only (else the row is rejected).
+* An empty field is NULL (quoted ``""`` too: DuckDB's ``allow_quoted_nulls`` default).
+
 CLI: ``python duckdb/load_raw.py --data-dir DIR --db PATH --run-id ID``.
 
 This file lives in ``duckdb/`` (a folder that must never become a package, it would
@@ -70,16 +92,9 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
-# The repo's ``duckdb/`` folder has no ``__init__.py``; make sure the library wins even
-# when this file's own folder is first on sys.path (``python duckdb/load_raw.py``).
-_HERE = str(Path(__file__).resolve().parent)
-_saved_path = list(sys.path)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve().as_posix() != _HERE]
-try:
-    import duckdb
-finally:
-    sys.path[:] = _saved_path
-
+# ``duckdb/`` (this file's folder) has no ``__init__.py``: it is at most a namespace
+# portion, so the installed ``duckdb`` library (a regular package) always wins.
+import duckdb  # noqa: E402
 from generator.source_tables import (  # noqa: E402
     APP_DB_FILE,
     APP_DB_TABLES,

@@ -219,3 +219,18 @@ def test_cli_as_a_script_fails_without_traceback(dataset, db_path):
 
 def test_users_declaration_is_what_the_missing_column_test_assumes():
     assert "phone" in USERS.column_names
+
+
+def test_unparseable_csv_fails_with_the_parser_message_and_no_database(
+    loader, dataset, db_path
+):
+    """Mixed CRLF/LF line endings put DuckDB's CSV state machine in an invalid state."""
+    path = dataset / "receipts.csv"
+    lines = path.read_bytes().split(b"\n")[:-1]
+    path.write_bytes(b"".join(
+        line + (b"\r\n" if i % 2 == 0 else b"\n") for i, line in enumerate(lines)
+    ))
+    assert _fails(loader, dataset, db_path) == (
+        "receipts.csv: cannot parse CSV: The CSV Parser state machine reached an invalid state."
+    )
+    assert _state(db_path) is None
