@@ -207,27 +207,23 @@ class _Parser(argparse.ArgumentParser):
         raise GeneratorInputError(message)
 
 
-def _positive_int(flag: str):
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise GeneratorInputError(f"{flag} must be an integer, got {text!r}") from None
-    return parse
-
-
-def _date(text: str) -> dt.date:
+def _int_arg(flag: str, text: str) -> int:
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
+        return int(text)
     except ValueError:
-        return _bad_date(text)
+        raise GeneratorInputError(f"{flag} must be an integer, got {text!r}") from None
 
 
-def _bad_date(text: str) -> dt.date:
+def _date_arg(text: str) -> dt.date:
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
     raise GeneratorInputError(f"--as-of must be a date in YYYY-MM-DD format, got {text!r}")
 
 
-def _faults(text: str) -> tuple[str, ...]:
+def _faults_arg(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
@@ -237,12 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate one run of synthetic Carton Caps source data.",
     )
     parser.add_argument("--out-dir", type=Path, required=True, help="directory to write into")
-    parser.add_argument("--seed", type=_positive_int("--seed"), default=42)
-    parser.add_argument("--users", type=_positive_int("--users"), default=DEFAULT_USERS)
-    parser.add_argument("--as-of", type=_date, default=None,
-                        help="exclusive end date (UTC), default today")
-    parser.add_argument("--days", type=_positive_int("--days"), default=DEFAULT_DAYS)
-    parser.add_argument("--faults", type=_faults, default=(),
+    parser.add_argument("--seed", default="42", help="random seed (default 42)")
+    parser.add_argument("--users", default=str(DEFAULT_USERS),
+                        help=f"number of user accounts (default {DEFAULT_USERS})")
+    parser.add_argument("--as-of", default=None,
+                        help="exclusive end date YYYY-MM-DD (UTC midnight), default today")
+    parser.add_argument("--days", default=str(DEFAULT_DAYS),
+                        help=f"days of history before --as-of (default {DEFAULT_DAYS})")
+    parser.add_argument("--faults", default="",
                         help=f"comma-separated fault classes: {', '.join(FAULT_CLASSES)}")
     return parser
 
@@ -251,9 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: 0 on success, 2 on bad arguments, 1 on a failed run."""
     try:
         args = build_parser().parse_args(argv)
-        as_of = args.as_of or dt.datetime.now(dt.UTC).date()
-        config = GeneratorConfig(seed=args.seed, users=args.users, as_of=as_of,
-                                 days=args.days, faults=args.faults)
+        seed = _int_arg("--seed", args.seed)
+        users = _int_arg("--users", args.users)
+        days = _int_arg("--days", args.days)
+        # the wall clock is read once, here, and passed down explicitly
+        as_of = _date_arg(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
+        config = GeneratorConfig(seed=seed, users=users, as_of=as_of, days=days,
+                                 faults=_faults_arg(args.faults))
         counts = generate_dataset(args.out_dir, config)
     except GeneratorInputError as exc:
         print(f"data_generator.py: error: {exc}", file=sys.stderr)
