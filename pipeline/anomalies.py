@@ -1,0 +1,153 @@
+"""Volume anomalies: row counts per table against comparable earlier runs.
+
+Comparable runs (the baseline) are successful runs with the same ``users`` and ``days``
+(the same population and window size; seed and as-of may differ) and no injected
+faults, newest first, at most :data:`BASELINE_RUNS` of them. A table's count is an
+anomaly (a WARN, never a failure) when it is outside the baseline's range widened by
+the tolerance::
+
+    low  = min(baseline) * (1 - tolerance) - min_abs_change
+    high = max(baseline) * (1 + tolerance) + min_abs_change
+
+and always when a table that had rows is now empty or a table disappears. With the
+same seed and parameters the generator is deterministic, so the baseline range is
+one value and any real change shows up; with other seeds the spread of the baseline
+widens the band by itself. Tolerance and the absolute floor are documented in
+``docs/fault_detection.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+from pipeline import manifest as manifest_io
+from pipeline.ops_tables import insert_rows
+from pipeline.paths import HomePaths
+
+BASELINE_RUNS = 5
+TOLERANCE = 0.5
+MIN_ABS_CHANGE = 25
+LAYERS = ("raw", "marts")
+
+DDL = """
+create or replace table ops.volume_anomalies (
+    run_id varchar, layer varchar, table_name varchar, row_count bigint,
+    baseline_min bigint, baseline_max bigint, baseline_median double, lower_bound double,
+    upper_bound double, change_pct double, baseline_runs varchar, status varchar,
+    message varchar
+)
+"""
+
+
+@dataclass(frozen=True)
+class VolumeCheck:
+    layer: str
+    table: str
+    rows: int | None
+    baseline_min: int | None
+    baseline_max: int | None
+    baseline_median: float | None
+    lower: float | None
+    upper: float | None
+    change_pct: float | None
+    status: str  # PASS | WARN
+    message: str | None
+
+
+@dataclass(frozen=True)
+class VolumeReport:
+    baseline_run_ids: tuple[str, ...]
+    checks: tuple[VolumeCheck, ...]
+    tolerance: float = TOLERANCE
+    min_abs_change: int = MIN_ABS_CHANGE
+
+    @property
+    def anomalies(self) -> tuple[VolumeCheck, ...]:
+        return tuple(c for c in self.checks if c.status != "PASS")
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {
+            "baseline_run_ids": list(self.baseline_run_ids),
+            "tolerance": self.tolerance,
+            "min_abs_change": self.min_abs_change,
+            "summary": {"checked": len(self.checks), "warn": len(self.anomalies)},
+            "anomalies": [asdict(c) for c in self.anomalies],
+        }
+
+
+def comparable(document: dict[str, Any], params: dict[str, Any]) -> bool:
+    other = document.get("params") or {}
+    return (document.get("status") == "success" and not other.get("faults")
+            and other.get("users") == params.get("users")
+            and other.get("days") == params.get("days"))
+
+
+def baseline_runs(paths: HomePaths, run_id: str, params: dict[str, Any],
+                  started_at: str | None = None,
+                  limit: int = BASELINE_RUNS) -> list[dict[str, Any]]:
+    """Newest-first comparable successful runs that started before this one."""
+    documents = [doc for doc in manifest_io.load_all(paths)
+                 if doc["run_id"] != run_id and comparable(doc, params)
+                 and (started_at is None or (doc.get("started_at") or "") < started_at)]
+    return list(reversed(documents))[:limit]
+
+
+def _median(values: list[int]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1]
+                                                            + ordered[middle]) / 2
+
+
+def check_counts(current: dict[str, dict[str, int]], baselines: list[dict[str, Any]],
+                 tolerance: float = TOLERANCE,
+                 min_abs_change: int = MIN_ABS_CHANGE) -> VolumeReport:
+    """Compare ``current`` row counts (layer -> table -> rows) with the baseline manifests."""
+    checks: list[VolumeCheck] = []
+    ids = tuple(doc["run_id"] for doc in baselines)
+    if not baselines:
+        return VolumeReport(ids, (), tolerance, min_abs_change)
+    for layer in LAYERS:
+        history: dict[str, list[int]] = {}
+        for doc in baselines:
+            for table, rows in ((doc.get("row_counts") or {}).get(layer) or {}).items():
+                history.setdefault(table, []).append(int(rows))
+        now = current.get(layer) or {}
+        for table in sorted(history.keys() | now.keys()):
+            values = history.get(table)
+            rows = now.get(table)
+            if not values:
+                continue  # a new table: schema drift reports it, no volume history yet
+            low_b, high_b, median = min(values), max(values), _median(values)
+            lower = max(0.0, low_b * (1 - tolerance) - min_abs_change)
+            upper = high_b * (1 + tolerance) + min_abs_change
+            change = None if rows is None or median == 0 else round(
+                (rows - median) / median * 100, 1)
+            if rows is None:
+                status, message = "WARN", (f"{layer}.{table} is missing; comparable runs had "
+                                           f"{low_b:,}-{high_b:,} rows")
+            elif rows == 0 and high_b > 0:
+                status, message = "WARN", (f"{layer}.{table} is empty; comparable runs had "
+                                           f"{low_b:,}-{high_b:,} rows")
+            elif rows < lower or rows > upper:
+                status, message = "WARN", (
+                    f"{layer}.{table} has {rows:,} rows, {change:+.1f}% vs median {median:,.0f} "
+                    f"of {len(values)} comparable run(s); expected {lower:,.0f}-{upper:,.0f}")
+            else:
+                status, message = "PASS", None
+            checks.append(VolumeCheck(layer, table, rows, low_b, high_b, median, lower, upper,
+                                      change, status, message))
+    return VolumeReport(ids, tuple(checks), tolerance, min_abs_change)
+
+
+def write(con: duckdb.DuckDBPyConnection, run_id: str, report: VolumeReport) -> int:
+    con.execute("create schema if not exists ops")
+    con.execute(DDL)
+    rows = [(run_id, c.layer, c.table, c.rows, c.baseline_min, c.baseline_max,
+             c.baseline_median, c.lower, c.upper, c.change_pct,
+             ",".join(report.baseline_run_ids), c.status, c.message) for c in report.checks]
+    if rows:
+        insert_rows(con, "volume_anomalies", rows)
+    return len(rows)

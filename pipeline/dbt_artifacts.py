@@ -1,0 +1,287 @@
+"""dbt's own record of a build, loaded into the snapshot and the manifest.
+
+Reads the run's ``logs/dbt/<run_id>/target/{run_results,manifest,sources}.json`` and
+writes three ops tables:
+
+* ``ops.dbt_nodes``: the nodes that matter (models, tests, unit tests, seeds,
+  snapshots, sources, exposures) with their type, path, materialisation, severity,
+  the node a test is attached to, and dependencies;
+* ``ops.dbt_results``: one row per executed node and per source-freshness result,
+  with status, timing, failures count, message and, for failing or warning tests,
+  the compiled SQL;
+* ``ops.dbt_test_failure_samples``: up to :data:`SAMPLE_ROWS` failing rows per failing
+  or warning test, obtained by running the test's compiled SQL against the snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from pipeline.ops_tables import insert_rows
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 20
+MANIFEST_SAMPLE_ROWS = 5
+NODE_TYPES = ("model", "test", "unit_test", "seed", "snapshot", "source", "exposure")
+FAILING = ("fail", "error", "runtime error", "warn")
+
+DDL = (
+    """
+    create or replace table ops.dbt_nodes (
+        run_id varchar, unique_id varchar, resource_type varchar, name varchar,
+        package_name varchar, original_file_path varchar, schema_name varchar,
+        alias varchar, materialized varchar, severity varchar, attached_node varchar,
+        column_name varchar, test_name varchar, depends_on varchar, tags varchar,
+        description varchar
+    )
+    """,
+    """
+    create or replace table ops.dbt_results (
+        run_id varchar, unique_id varchar, resource_type varchar, name varchar,
+        status varchar, execution_time_s double, failures bigint, message varchar,
+        compiled_sql varchar, relation_name varchar, started_at timestamp,
+        completed_at timestamp, invocation varchar
+    )
+    """,
+    """
+    create or replace table ops.dbt_test_failure_samples (
+        run_id varchar, unique_id varchar, test_name varchar, status varchar,
+        row_number integer, row_json varchar, sample_error varchar
+    )
+    """,
+)
+
+
+@dataclass(frozen=True)
+class TestSample:
+    unique_id: str
+    name: str
+    status: str
+    rows: tuple[dict[str, Any], ...]
+    error: str | None = None
+
+
+@dataclass
+class DbtArtifacts:
+    """The parsed artefacts of one dbt target folder (any may be missing)."""
+
+    target_path: Path
+    run_results: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def available(self) -> dict[str, bool]:
+        return {"run_results": bool(self.run_results), "manifest": bool(self.manifest),
+                "sources": bool(self.sources)}
+
+    def node(self, unique_id: str) -> dict[str, Any]:
+        for key in ("nodes", "sources", "exposures", "unit_tests"):
+            found = (self.manifest.get(key) or {}).get(unique_id)
+            if found:
+                return found
+        return {}
+
+    def results(self) -> list[dict[str, Any]]:
+        return list(self.run_results.get("results") or [])
+
+    def failing_tests(self) -> list[dict[str, Any]]:
+        return [r for r in self.results()
+                if str(r.get("unique_id", "")).startswith("test.")
+                and str(r.get("status", "")).lower() in FAILING]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def load(target_path: Path) -> DbtArtifacts:
+    return DbtArtifacts(target_path=target_path,
+                        run_results=_read_json(target_path / "run_results.json"),
+                        manifest=_read_json(target_path / "manifest.json"),
+                        sources=_read_json(target_path / "sources.json"))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return value
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """An ISO timestamp from dbt (UTC, with or without offset) as a naive UTC datetime."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _compiled_sql(artifacts: DbtArtifacts, result: dict[str, Any]) -> str | None:
+    return result.get("compiled_code") or artifacts.node(result["unique_id"]).get("compiled_code")
+
+
+def sample_failing_tests(artifacts: DbtArtifacts, con: duckdb.DuckDBPyConnection,
+                         limit: int = SAMPLE_ROWS) -> list[TestSample]:
+    """Re-run each failing/warning test's compiled SQL with ``limit`` to keep failing rows."""
+    samples = []
+    for result in artifacts.failing_tests():
+        unique_id = str(result["unique_id"])
+        node = artifacts.node(unique_id)
+        name = node.get("name") or unique_id.split(".")[-1]
+        status = str(result.get("status")).lower()
+        sql = _compiled_sql(artifacts, result)
+        if not sql:
+            samples.append(TestSample(unique_id, name, status, (), "no compiled SQL"))
+            continue
+        try:
+            # The SQL is dbt's compilation of this project's own test, not user input.
+            body = sql.rstrip().rstrip(";")
+            query = f"select * from (\n{body}\n) as failures limit {int(limit)}"  # noqa: S608
+            cursor = con.execute(query)
+            columns = [d[0] for d in cursor.description]
+            rows = tuple({c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+                         for row in cursor.fetchall())
+            samples.append(TestSample(unique_id, name, status, rows))
+        except duckdb.Error as exc:
+            samples.append(TestSample(unique_id, name, status, (),
+                                      str(exc).strip().splitlines()[0][:500]))
+    return samples
+
+
+def node_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
+    rows = []
+    manifest = artifacts.manifest
+    for key in ("nodes", "sources", "exposures", "unit_tests"):
+        for unique_id, node in sorted((manifest.get(key) or {}).items()):
+            resource_type = node.get("resource_type") or unique_id.split(".")[0]
+            if resource_type not in NODE_TYPES:
+                continue
+            config = node.get("config") or {}
+            test_metadata = node.get("test_metadata") or {}
+            depends = (node.get("depends_on") or {}).get("nodes") or []
+            rows.append((
+                run_id, unique_id, resource_type, node.get("name"), node.get("package_name"),
+                node.get("original_file_path"), node.get("schema"),
+                node.get("alias") or node.get("identifier"), config.get("materialized"),
+                config.get("severity") if resource_type == "test" else None,
+                node.get("attached_node") or (node.get("model") if resource_type == "unit_test"
+                                              else None),
+                node.get("column_name"), test_metadata.get("name"), json.dumps(depends),
+                json.dumps(node.get("tags") or []), (node.get("description") or "")[:1000],
+            ))
+    return rows
+
+
+def result_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
+    rows = []
+    invocation = (artifacts.run_results.get("metadata") or {}).get("invocation_id")
+    for result in artifacts.results():
+        unique_id = str(result.get("unique_id"))
+        status = str(result.get("status", "")).lower()
+        timing = {t.get("name"): t for t in result.get("timing") or []}
+        execute = timing.get("execute") or {}
+        started = (timing.get("compile") or execute).get("started_at")
+        compiled = _compiled_sql(artifacts, result) if (
+            status in FAILING and unique_id.startswith("test.")) else None
+        rows.append((
+            run_id, unique_id, unique_id.split(".")[0], artifacts.node(unique_id).get("name")
+            or unique_id.split(".")[-1], status, result.get("execution_time"),
+            result.get("failures"), (result.get("message") or "")[:4000] or None, compiled,
+            result.get("relation_name"), _timestamp(started),
+            _timestamp(execute.get("completed_at")), invocation,
+        ))
+    for result in artifacts.sources.get("results") or []:
+        unique_id = str(result.get("unique_id"))
+        age = result.get("max_loaded_at_time_ago_in_s")
+        message = result.get("error") or (
+            f"max_loaded_at {result.get('max_loaded_at')}, {age:.0f} s before "
+            f"{result.get('snapshotted_at')}" if age is not None else None)
+        rows.append((
+            run_id, unique_id, "source_freshness", unique_id.split(".")[-1],
+            str(result.get("status", "")).lower(), result.get("execution_time"), None, message,
+            None, None, _timestamp(result.get("snapshotted_at")), None,
+            (artifacts.sources.get("metadata") or {}).get("invocation_id"),
+        ))
+    return rows
+
+
+def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
+          samples: list[TestSample]) -> dict[str, int]:
+    """Replace the three ops tables with this run's dbt record."""
+    con.execute("create schema if not exists ops")
+    for ddl in DDL:
+        con.execute(ddl)
+    nodes, results = node_rows(artifacts, run_id), result_rows(artifacts, run_id)
+    if nodes:
+        insert_rows(con, "dbt_nodes", nodes)
+    if results:
+        insert_rows(con, "dbt_results", results)
+    sample_rows = []
+    for sample in samples:
+        if not sample.rows:
+            sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, 0, None,
+                                sample.error))
+        for number, row in enumerate(sample.rows, start=1):
+            sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, number,
+                                json.dumps(row, default=str), None))
+    if sample_rows:
+        insert_rows(con, "dbt_test_failure_samples", sample_rows)
+    return {"dbt_nodes": len(nodes), "dbt_results": len(results),
+            "dbt_test_failure_samples": len(sample_rows)}
+
+
+def manifest_failures(artifacts: DbtArtifacts,
+                      samples: list[TestSample] | None = None) -> list[dict[str, Any]]:
+    """Every failing or warning node, with message, compiled SQL and a few failing rows."""
+    by_id = {s.unique_id: s for s in samples or []}
+    failures = []
+    for result in artifacts.results():
+        status = str(result.get("status", "")).lower()
+        if status not in FAILING:
+            continue
+        unique_id = str(result["unique_id"])
+        node = artifacts.node(unique_id)
+        entry: dict[str, Any] = {
+            "unique_id": unique_id,
+            "resource_type": unique_id.split(".")[0],
+            "status": status,
+            "failures": result.get("failures"),
+            "message": (result.get("message") or "")[:2000],
+            "severity": (node.get("config") or {}).get("severity"),
+            "attached_node": node.get("attached_node"),
+            "column_name": node.get("column_name"),
+        }
+        if unique_id.startswith("test."):
+            entry["compiled_sql"] = _compiled_sql(artifacts, result)
+        sample = by_id.get(unique_id)
+        if sample is not None:
+            entry["sample_rows"] = list(sample.rows[:MANIFEST_SAMPLE_ROWS])
+            if sample.error:
+                entry["sample_error"] = sample.error
+        failures.append(entry)
+    return failures

@@ -1,0 +1,227 @@
+"""Schema snapshot rows and the schema drift between two runs.
+
+The snapshot of a run is ``logs/schema_<run_id>.json`` (every column of every table of
+the pipeline's schemas, see :mod:`pipeline.schema_snapshot`). Drift compares it with
+the snapshot of the previous successful run: tables added/removed, columns
+added/removed, type changed (on normalised type names) and nullability changed. The
+loader's own source-file drift (a column the files carry that the declaration does not,
+a changed SQLite type) is reported beside it with ``layer = 'source'``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from pipeline import manifest as manifest_io
+from pipeline.ops_tables import insert_rows
+from pipeline.paths import HomePaths
+
+CHANGES = ("table_added", "table_removed", "column_added", "column_removed", "type_changed",
+           "nullability_changed")
+
+_TYPE_ALIASES = {
+    "INT": "INTEGER", "INT4": "INTEGER", "SIGNED": "INTEGER", "INT8": "BIGINT",
+    "LONG": "BIGINT", "INT2": "SMALLINT", "SHORT": "SMALLINT", "INT1": "TINYINT",
+    "STRING": "VARCHAR", "TEXT": "VARCHAR", "CHAR": "VARCHAR", "BPCHAR": "VARCHAR",
+    "BOOL": "BOOLEAN", "LOGICAL": "BOOLEAN", "FLOAT8": "DOUBLE", "FLOAT": "FLOAT",
+    "FLOAT4": "FLOAT", "REAL": "FLOAT", "NUMERIC": "DECIMAL", "DATETIME": "TIMESTAMP",
+    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP", "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
+}
+
+SCHEMA_COLUMNS_DDL = """
+create or replace table ops.schema_columns (
+    run_id varchar, schema_name varchar, table_name varchar, table_type varchar,
+    column_name varchar, data_type varchar, normalized_type varchar, is_nullable boolean,
+    ordinal_position integer
+)
+"""
+
+SCHEMA_DRIFT_DDL = """
+create or replace table ops.schema_drift (
+    run_id varchar, previous_run_id varchar, layer varchar, schema_name varchar,
+    table_name varchar, column_name varchar, change varchar, before_value varchar,
+    after_value varchar, detail varchar
+)
+"""
+
+
+def normalize_type(type_name: str) -> str:
+    """A canonical spelling of a DuckDB type (``int`` -> ``INTEGER``, ``DECIMAL(12, 2)``)."""
+    text = re.sub(r"\s+", " ", str(type_name).strip().upper())
+    text = re.sub(r"\s*\(\s*", "(", text)
+    text = re.sub(r"\s*,\s*", ", ", text)
+    text = re.sub(r"\s*\)", ")", text)
+    base, sep, rest = text.partition("(")
+    base = _TYPE_ALIASES.get(base, base)
+    if base == "VARCHAR" and sep:
+        return "VARCHAR"  # a length is not enforced by DuckDB
+    return f"{base}{sep}{rest}"
+
+
+@dataclass(frozen=True)
+class DriftChange:
+    """One difference between two schema snapshots (one row of ``ops.schema_drift``)."""
+
+    layer: str
+    schema: str
+    table: str
+    column: str | None
+    change: str
+    before: str | None
+    after: str | None
+    detail: str
+
+
+def _tables(columns: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    tables: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for column in columns:
+        tables.setdefault((column["schema"], column["table"]), {})[column["column"]] = column
+    return tables
+
+
+def diff(previous: list[dict[str, Any]], current: list[dict[str, Any]],
+         schemas: tuple[str, ...] | None = None) -> list[DriftChange]:
+    """Every change from ``previous`` to ``current`` columns, ordered by schema/table/column."""
+    before, after = _tables(previous), _tables(current)
+    if schemas is not None:
+        before = {k: v for k, v in before.items() if k[0] in schemas}
+        after = {k: v for k, v in after.items() if k[0] in schemas}
+    changes: list[DriftChange] = []
+    for key in sorted(before.keys() | after.keys()):
+        schema, table = key
+        if key not in before:
+            cols = after[key]
+            changes.append(DriftChange("snapshot", schema, table, None, "table_added", None,
+                                       f"{len(cols)} columns",
+                                       f"{schema}.{table} is new ({len(cols)} columns)"))
+            continue
+        if key not in after:
+            cols = before[key]
+            changes.append(DriftChange("snapshot", schema, table, None, "table_removed",
+                                       f"{len(cols)} columns", None,
+                                       f"{schema}.{table} no longer exists"))
+            continue
+        old, new = before[key], after[key]
+        for name in [c for c in new if c not in old]:
+            col = new[name]
+            changes.append(DriftChange(
+                "snapshot", schema, table, name, "column_added", None,
+                normalize_type(col["type"]),
+                f"{schema}.{table}.{name} added ({normalize_type(col['type'])})"))
+        for name in [c for c in old if c not in new]:
+            col = old[name]
+            changes.append(DriftChange(
+                "snapshot", schema, table, name, "column_removed",
+                normalize_type(col["type"]), None,
+                f"{schema}.{table}.{name} removed (was {normalize_type(col['type'])})"))
+        for name in [c for c in new if c in old]:
+            was, now = normalize_type(old[name]["type"]), normalize_type(new[name]["type"])
+            if was != now:
+                changes.append(DriftChange("snapshot", schema, table, name, "type_changed",
+                                           was, now,
+                                           f"{schema}.{table}.{name} type {was} -> {now}"))
+            if bool(old[name]["nullable"]) != bool(new[name]["nullable"]):
+                label = {True: "nullable", False: "not null"}
+                changes.append(DriftChange(
+                    "snapshot", schema, table, name, "nullability_changed",
+                    label[bool(old[name]["nullable"])], label[bool(new[name]["nullable"])],
+                    f"{schema}.{table}.{name} {label[bool(old[name]['nullable'])]} -> "
+                    f"{label[bool(new[name]['nullable'])]}"))
+    return changes
+
+
+def source_changes(loader_drift: list[dict[str, Any]]) -> list[DriftChange]:
+    """The loader's file-vs-declaration drift, in the same shape."""
+    mapping = {"added": "column_added", "removed": "column_removed",
+               "type_changed": "type_changed", "missing": "column_removed"}
+    changes = []
+    for item in loader_drift:
+        change = mapping.get(str(item.get("change")), str(item.get("change")))
+        changes.append(DriftChange(
+            layer="source", schema=str(item.get("source_file", "")),
+            table=str(item.get("table_name", "")), column=item.get("column_name"),
+            change=change, before=None, after=None,
+            detail=f"{item.get('source_file')}: {item.get('table_name')}.{item.get('column_name')}"
+                   f" {item.get('change')}: {item.get('detail')}"))
+    return changes
+
+
+def read_snapshot(path: Path) -> list[dict[str, Any]] | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    columns = document.get("columns") if isinstance(document, dict) else None
+    return columns if isinstance(columns, list) else None
+
+
+def capture_file(db_path: Path) -> list[dict[str, Any]]:
+    """The schema snapshot of any DuckDB file (e.g. a hand-modified copy of a snapshot)."""
+    from pipeline import schema_snapshot
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return schema_snapshot.capture(con)
+
+
+def previous_successful(paths: HomePaths, run_id: str,
+                        started_at: str | None = None) -> dict[str, Any] | None:
+    """The newest manifest with status success that started before this run."""
+    candidates = [doc for doc in manifest_io.load_all(paths)
+                  if doc.get("status") == "success" and doc["run_id"] != run_id
+                  and (started_at is None or (doc.get("started_at") or "") < started_at)]
+    return candidates[-1] if candidates else None
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    previous_run_id: str | None
+    baseline_available: bool
+    changes: tuple[DriftChange, ...]
+
+    def to_manifest(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            counts[change.change] = counts.get(change.change, 0) + 1
+        return {
+            "previous_run_id": self.previous_run_id,
+            "baseline_available": self.baseline_available,
+            "summary": {"changes": len(self.changes),
+                        "snapshot": sum(c.layer == "snapshot" for c in self.changes),
+                        "source": sum(c.layer == "source" for c in self.changes),
+                        "by_change": counts},
+            "changes": [asdict(c) for c in self.changes],
+        }
+
+
+def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
+                          current: list[dict[str, Any]],
+                          loader_drift: list[dict[str, Any]]) -> DriftReport:
+    previous = previous_successful(paths, run_id, started_at)
+    source = source_changes(loader_drift)
+    if previous is None:
+        return DriftReport(None, False, tuple(source))
+    columns = read_snapshot(paths.run(previous["run_id"]).schema_snapshot)
+    if columns is None:
+        return DriftReport(previous["run_id"], False, tuple(source))
+    return DriftReport(previous["run_id"], True, tuple(source + diff(columns, current)))
+
+
+def write(con: duckdb.DuckDBPyConnection, run_id: str, columns: list[dict[str, Any]],
+          report: DriftReport) -> dict[str, int]:
+    con.execute("create schema if not exists ops")
+    con.execute(SCHEMA_COLUMNS_DDL)
+    con.execute(SCHEMA_DRIFT_DDL)
+    rows = [(run_id, c["schema"], c["table"], c.get("table_type"), c["column"], c["type"],
+             normalize_type(c["type"]), bool(c["nullable"]), c["ordinal"]) for c in columns]
+    if rows:
+        insert_rows(con, "schema_columns", rows)
+    drift_rows = [(run_id, report.previous_run_id, c.layer, c.schema, c.table, c.column,
+                   c.change, c.before, c.after, c.detail) for c in report.changes]
+    if drift_rows:
+        insert_rows(con, "schema_drift", drift_rows)
+    return {"schema_columns": len(rows), "schema_drift": len(drift_rows)}

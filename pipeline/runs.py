@@ -1,0 +1,279 @@
+"""Inspect pipeline runs from their manifests, without the dashboard.
+
+    python pipeline/runs.py [--home DIR] list
+    python pipeline/runs.py [--home DIR] show RUN_ID
+    python pipeline/runs.py [--home DIR] diff RUN_A RUN_B
+
+``list`` prints one line per run (newest last; ``*`` marks the run the pointer
+serves); ``show`` prints a run's parameters, steps, failing contract checks, dbt
+failures, schema drift and volume anomalies; ``diff`` compares two runs' parameters,
+row counts, schemas and contract outcomes. Exit codes: 0 ok, 2 bad arguments or an
+unknown run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline import drift
+from pipeline import manifest as manifest_io
+from pipeline.paths import HomePaths, default_home
+from pipeline.pointer import PointerError, read_pointer
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+PROG = "runs.py"
+
+
+class UnknownRunError(LookupError):
+    """The run id has no manifest in this home."""
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table: columns padded to their widest cell, numbers right-aligned."""
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:,.1f}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}"
+        return str(value)
+
+    text = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(headers)]
+    numeric = [all((isinstance(row[i], int | float) and not isinstance(row[i], bool))
+                   or row[i] is None for row in rows) and rows for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if numeric[i] else v.ljust(w)
+                         for i, (v, w) in enumerate(zip(values, widths, strict=True))).rstrip()
+
+    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in text)
+    return "\n".join(out)
+
+
+def _manifests(paths: HomePaths) -> dict[str, dict[str, Any]]:
+    return {doc["run_id"]: doc for doc in manifest_io.load_all(paths)}
+
+
+def _get(paths: HomePaths, run_id: str) -> dict[str, Any]:
+    documents = _manifests(paths)
+    if run_id not in documents:
+        known = ", ".join(list(documents)[-5:]) or "none"
+        raise UnknownRunError(f"unknown run {run_id!r} in {paths.logs_dir} "
+                              f"(latest runs: {known})")
+    return documents[run_id]
+
+
+def _pointer_run(paths: HomePaths) -> str | None:
+    try:
+        return read_pointer(paths)
+    except PointerError:
+        return None
+
+
+def _summary(document: dict[str, Any], key: str) -> dict[str, Any]:
+    return ((document.get(key) or {}).get("summary")) or {}
+
+
+def cmd_list(paths: HomePaths) -> str:
+    documents = manifest_io.load_all(paths)
+    if not documents:
+        return f"no runs in {paths.logs_dir}"
+    serving = _pointer_run(paths)
+    rows = []
+    for doc in documents:
+        params = doc.get("params") or {}
+        dbt = doc.get("dbt") or {}
+        contracts = _summary(doc, "contracts")
+        rows.append([
+            ("* " if doc["run_id"] == serving else "  ") + doc["run_id"],
+            doc.get("status"), (doc.get("started_at") or "")[:19].replace("T", " "),
+            doc.get("duration_s"), params.get("users"), params.get("as_of"),
+            ",".join(params.get("faults") or []) or "-",
+            f"{dbt.get('pass', 0)}/{dbt.get('warn', 0)}/{dbt.get('error', 0)}",
+            f"{contracts.get('pass', '-')}/{contracts.get('warn', '-')}/"
+            f"{contracts.get('fail', '-')}",
+            _summary(doc, "schema_drift").get("changes"), _summary(doc, "anomalies").get("warn"),
+            doc.get("failed_step") or "-",
+        ])
+    headers = ["run", "status", "started (UTC)", "secs", "users", "as_of", "faults",
+               "dbt p/w/e", "contracts p/w/f", "drift", "volume", "failed step"]
+    return format_table(headers, rows) + "\n(* = served by LATEST_DB.txt)"
+
+
+def _section(title: str, body: str) -> str:
+    return f"\n{title}\n{body}"
+
+
+def cmd_show(paths: HomePaths, run_id: str) -> str:
+    doc = _get(paths, run_id)
+    params = doc.get("params") or {}
+    lines = [
+        f"run {run_id}: {str(doc.get('status')).upper()}"
+        + (f" at step {doc['failed_step']}: {doc.get('error')}" if doc.get("failed_step") else ""),
+        f"  started {doc.get('started_at')}  finished {doc.get('finished_at')}  "
+        f"({doc.get('duration_s')} s)",
+        "  params: " + ", ".join(f"{k}={v}" for k, v in params.items()),
+        f"  previous run: {doc.get('previous_run_id') or '-'}   pointer moved: "
+        f"{doc.get('pointer_updated')}   snapshot: {(doc.get('snapshot') or {}).get('path')}",
+        f"  git {doc.get('git_commit') or '-'}   versions: "
+        + ", ".join(f"{k} {v}" for k, v in (doc.get("versions") or {}).items()),
+    ]
+    out = "\n".join(lines)
+    steps = [[s["name"], s["status"], s.get("duration_s"), s.get("error") or ""]
+             for s in doc.get("steps") or []]
+    out += _section("steps", format_table(["step", "status", "secs", "error"], steps))
+    counts = doc.get("row_counts") or {}
+    count_rows = [[layer, table, rows] for layer in ("raw", "marts")
+                  for table, rows in sorted((counts.get(layer) or {}).items())]
+    if count_rows:
+        out += _section("row counts", format_table(["layer", "table", "rows"], count_rows))
+    contracts = doc.get("contracts") or {}
+    if contracts:
+        s = contracts.get("summary") or {}
+        rows = [[r["status"], r["severity"], r["owner"], f"{r['layer']}.{r['table']}",
+                 r.get("column") or "-", r["check"], r.get("measured"), r.get("threshold")]
+                for r in contracts.get("failing") or []]
+        body = (f"{s.get('pass', 0)} pass, {s.get('warn', 0)} warn, {s.get('fail', 0)} fail "
+                f"of {s.get('total', 0)} checks (as-of cut-off {contracts.get('as_of_cutoff')})")
+        if rows:
+            body += "\n" + format_table(["status", "severity", "owner", "table", "column",
+                                         "check", "measured", "threshold"], rows)
+        out += _section("contracts", body)
+    failures = (doc.get("dbt") or {}).get("failures") or []
+    dbt = doc.get("dbt") or {}
+    body = (f"{dbt.get('pass', 0)} pass, {dbt.get('warn', 0)} warn, {dbt.get('error', 0)} "
+            f"error, {dbt.get('skip', 0)} skip")
+    if failures:
+        body += "\n" + format_table(
+            ["status", "node", "failing rows", "message"],
+            [[f["status"], f["unique_id"], f.get("failures"),
+              (f.get("message") or "").splitlines()[0][:80] if f.get("message") else ""]
+             for f in failures])
+    out += _section("dbt", body)
+    schema_drift = doc.get("schema_drift") or {}
+    if schema_drift:
+        changes = schema_drift.get("changes") or []
+        body = (f"vs previous successful run {schema_drift.get('previous_run_id') or '-'}: "
+                f"{len(changes)} change(s)")
+        if changes:
+            body += "\n" + format_table(
+                ["layer", "schema", "table", "column", "change", "before", "after"],
+                [[c["layer"], c["schema"], c["table"], c.get("column") or "-", c["change"],
+                  c.get("before"), c.get("after")] for c in changes])
+        out += _section("schema drift", body)
+    volume = doc.get("anomalies") or {}
+    if volume:
+        found = volume.get("anomalies") or []
+        body = (f"baseline runs: {', '.join(volume.get('baseline_run_ids') or []) or 'none'}; "
+                f"{len(found)} anomaly(ies) (tolerance {volume.get('tolerance')})")
+        if found:
+            body += "\n" + format_table(
+                ["layer", "table", "rows", "baseline", "change %", "expected"],
+                [[a["layer"], a["table"], a.get("rows"),
+                  f"{a.get('baseline_min')}-{a.get('baseline_max')}", a.get("change_pct"),
+                  f"{a.get('lower'):,.0f}-{a.get('upper'):,.0f}"] for a in found])
+        out += _section("volume anomalies", body)
+    warnings = doc.get("warnings") or []
+    if warnings:
+        out += _section(f"warnings ({len(warnings)})",
+                        "\n".join(f"  [{w.get('step')}] {w.get('message')}" for w in warnings))
+    return out
+
+
+def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
+    a, b = _get(paths, run_a), _get(paths, run_b)
+    out = [f"diff {run_a} -> {run_b}"]
+    pa, pb = a.get("params") or {}, b.get("params") or {}
+    rows = [[key, pa.get(key), pb.get(key)] for key in sorted(pa.keys() | pb.keys())
+            if pa.get(key) != pb.get(key)]
+    rows.insert(0, ["status", a.get("status"), b.get("status")])
+    out.append(_section("parameters", format_table(["", run_a, run_b],
+                                                   [[k, str(x), str(y)] for k, x, y in rows])))
+    count_rows = []
+    for layer in ("raw", "marts"):
+        ca = (a.get("row_counts") or {}).get(layer) or {}
+        cb = (b.get("row_counts") or {}).get(layer) or {}
+        for table in sorted(ca.keys() | cb.keys()):
+            x, y = ca.get(table), cb.get(table)
+            if x == y:
+                continue
+            pct = None if not x or y is None else round((y - x) / x * 100, 1)
+            count_rows.append([f"{layer}.{table}", x, y,
+                               None if x is None or y is None else y - x, pct])
+    out.append(_section("row counts (changed tables)",
+                        format_table(["table", run_a, run_b, "delta", "change %"], count_rows)
+                        if count_rows else "no change"))
+    cols_a = drift.read_snapshot(paths.run(run_a).schema_snapshot)
+    cols_b = drift.read_snapshot(paths.run(run_b).schema_snapshot)
+    if cols_a is None or cols_b is None:
+        schema_body = "schema snapshot missing for " + " and ".join(
+            r for r, c in ((run_a, cols_a), (run_b, cols_b)) if c is None)
+    else:
+        changes = drift.diff(cols_a, cols_b)
+        schema_body = format_table(
+            ["schema", "table", "column", "change", "before", "after"],
+            [[c.schema, c.table, c.column or "-", c.change, c.before, c.after]
+             for c in changes]) if changes else "no change"
+    out.append(_section("schema", schema_body))
+
+    def failing(doc: dict[str, Any]) -> dict[tuple[str, str, str, str], str]:
+        return {(r["layer"], r["table"], r.get("column") or "-", r["check"]): r["status"]
+                for r in (doc.get("contracts") or {}).get("failing") or []}
+
+    fa, fb = failing(a), failing(b)
+    rows = [[f"{k[0]}.{k[1]}", k[2], k[3], fa.get(k, "PASS"), fb.get(k, "PASS")]
+            for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
+    out.append(_section("contract checks (changed outcome)",
+                        format_table(["table", "column", "check", run_a, run_b], rows)
+                        if rows else "no change"))
+    return "\n".join(out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Inspect Carton Caps pipeline runs.")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="folder holding logs/ (default: $CARTON_CAPS_HOME or the repo)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="one line per run")
+    show = sub.add_parser("show", help="everything one run recorded")
+    show.add_argument("run_id")
+    diff = sub.add_parser("diff", help="compare two runs")
+    diff.add_argument("run_a")
+    diff.add_argument("run_b")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    home = (args.home or default_home()).expanduser().resolve()
+    if not home.is_dir():
+        print(f"{PROG}: error: --home {home} is not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    paths = HomePaths(home)
+    try:
+        if args.command == "list":
+            text = cmd_list(paths)
+        elif args.command == "show":
+            text = cmd_show(paths, args.run_id)
+        else:
+            text = cmd_diff(paths, args.run_a, args.run_b)
+    except UnknownRunError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(text)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
