@@ -1,0 +1,235 @@
+"""Metric spot checks: the marts against independent computations over the raw tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict, deque
+from decimal import Decimal
+
+import pytest
+
+import duckdb
+from tests.dbt.conftest import DbtBuild
+
+FOREGROUND = "event_name <> 'app_install' and user_id is not null"
+
+
+@pytest.fixture(scope="module")
+def con(dbt_build: DbtBuild) -> duckdb.DuckDBPyConnection:
+    assert dbt_build.result.returncode == 0, dbt_build.result.stdout[-4000:]
+    connection = duckdb.connect(str(dbt_build.db_path), read_only=True)
+    yield connection
+    connection.close()
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple:
+    return con.execute(sql, params or []).fetchone()
+
+
+def test_dau_wau_mau_and_stickiness_match_distinct_counts_over_raw_events(con) -> None:
+    days = [d for (d,) in con.execute(
+        "select activity_date from marts.mart_daily_engagement where dau > 0 "
+        "order by activity_date desc limit 3").fetchall()]
+    days.append(_one(con, "select max(activity_date) from marts.mart_daily_engagement")[0])
+    for day in days:
+        expected = _one(con, f"""
+            select
+                count(distinct case when cast(event_time as date) = $d then user_id end),
+                count(distinct case when cast(event_time as date) between $d - 6 and $d
+                                    then user_id end),
+                count(distinct case when cast(event_time as date) between $d - 27 and $d
+                                    then user_id end)
+            from raw.app_events where {FOREGROUND}""".replace("$d", "cast(? as date)"),
+            [day] * 5)
+        actual = _one(con, "select dau, wau, mau, stickiness from marts.mart_daily_engagement "
+                           "where activity_date = ?", [day])
+        assert actual[:3] == expected, day
+        assert actual[3] == pytest.approx(expected[0] / expected[2])
+
+
+def test_liability_on_every_day_equals_the_ledger_sum_to_the_cent(con) -> None:
+    mismatches = _one(con, """
+        select count(*)
+        from marts.mart_reward_liability_daily as m
+        where m.liability_dollars * 100 <> (
+            select coalesce(sum(amount_cents), 0) from raw.rewards_ledger
+            where created_at < cast(m.balance_date as timestamp) + interval 1 day)""")[0]
+    last = _one(con, "select liability_dollars, balance_date "
+                     "from marts.mart_reward_liability_daily order by balance_date desc limit 1")
+    ledger = _one(con, "select sum(amount_cents) from raw.rewards_ledger")[0]
+    assert mismatches == 0
+    assert last[0] * 100 == ledger
+    assert str(last[1]) == "2025-06-29"
+
+
+def test_liability_ageing_buckets_match_a_fifo_replay_of_the_ledger(con) -> None:
+    balance_date = _one(con, "select max(balance_date) from marts.mart_reward_liability_daily")[0]
+    entries = con.execute(
+        "select user_id, amount_cents, cast(created_at as date) from raw.rewards_ledger "
+        "where cast(created_at as date) <= ? order by user_id, created_at, entry_id",
+        [balance_date]).fetchall()
+    queues: dict[int, deque] = defaultdict(deque)
+    for user_id, amount, day in entries:
+        queue = queues[user_id]
+        if amount > 0:
+            queue.append([day, amount])
+            continue
+        debit = -amount
+        while debit and queue:
+            used = min(debit, queue[0][1])
+            queue[0][1] -= used
+            debit -= used
+            if queue[0][1] == 0:
+                queue.popleft()
+    buckets = {"0_30": 0, "31_90": 0, "91_180": 0, "181_365": 0, "over_365": 0}
+    for queue in queues.values():
+        for day, amount in queue:
+            age = (balance_date - day).days
+            key = ("0_30" if age <= 30 else "31_90" if age <= 90 else "91_180" if age <= 180
+                   else "181_365" if age <= 365 else "over_365")
+            buckets[key] += amount
+    row = _one(con, "select aged_0_30_dollars, aged_31_90_dollars, aged_91_180_dollars, "
+                    "aged_181_365_dollars, aged_over_365_dollars "
+                    "from marts.mart_reward_liability_daily where balance_date = ?",
+               [balance_date])
+    assert [int(value * 100) for value in row] == list(buckets.values())
+
+
+def test_referral_funnel_weekly_matches_raw_referrals(con) -> None:
+    expected = con.execute("""
+        select cast(date_trunc('week', sent_at) as date), channel, count(*),
+            count(clicked_at), count(installed_at),
+            count(*) filter (where applied_at <= installed_at + interval 48 hour),
+            count(onboarded_at), count(qualified_at)
+        from raw.referrals group by all order by 1, 2""").fetchall()
+    actual = con.execute("""
+        select sent_week, channel, sent, clicked, installed, applied_within_48h, onboarded,
+            qualified
+        from marts.mart_referral_funnel_weekly order by 1, 2""").fetchall()
+    assert actual == expected
+    rejections = con.execute("""
+        select cast(date_trunc('week', sent_at) as date), channel, rejection_reason, count(*)
+        from raw.referrals where status = 'rejected' group by all order by 1, 2, 3""").fetchall()
+    assert con.execute("select * from marts.mart_referral_rejections "
+                       "order by 1, 2, 3").fetchall() == rejections
+
+
+def test_k_factor_is_invites_per_user_times_invite_conversion(con) -> None:
+    users = {u: s for u, s in con.execute(
+        "select user_id, signed_up_at from raw.users where signed_up_at is not null").fetchall()}
+    cohorts: dict[dt.date, dict[str, int]] = defaultdict(lambda: {"users": 0, "inv": 0, "q": 0})
+    for signed_up_at in users.values():
+        week = (signed_up_at - dt.timedelta(days=signed_up_at.weekday())).date()
+        cohorts[week]["users"] += 1
+    for referrer, sent_at, qualified_at in con.execute(
+            "select referrer_user_id, sent_at, qualified_at from raw.referrals").fetchall():
+        signed_up_at = users.get(referrer)
+        if signed_up_at is None or not (
+                signed_up_at <= sent_at <= signed_up_at + dt.timedelta(days=30)):
+            continue
+        week = (signed_up_at - dt.timedelta(days=signed_up_at.weekday())).date()
+        cohorts[week]["inv"] += 1
+        cohorts[week]["q"] += qualified_at is not None
+    rows = con.execute("select signup_week, cohort_users, invites_sent_30d, "
+                       "qualified_referred_users, invites_per_user, invite_conversion, k_factor "
+                       "from marts.mart_viral_coefficient").fetchall()
+    assert {r[0] for r in rows} == set(cohorts)
+    for week, n_users, invites, qualified, i, c, k in rows:
+        cohort = cohorts[week]
+        assert (n_users, invites, qualified) == (cohort["users"], cohort["inv"], cohort["q"])
+        assert i == pytest.approx(invites / n_users)
+        assert k == pytest.approx(qualified / n_users)
+        if invites:
+            assert c == pytest.approx(qualified / invites)
+            assert k == pytest.approx(i * c)
+
+
+def test_retention_matches_distinct_active_cohort_users_per_week(con) -> None:
+    week = _one(con, "select signup_week from marts.mart_retention_cohorts "
+                     "group by 1 order by max(cohort_users) desc, 1 limit 1")[0]
+    expected = con.execute(f"""
+        with cohort as (
+            select user_id from raw.users
+            where cast(date_trunc('week', signed_up_at) as date) = ?
+        )
+        select
+            datediff('week', cast(? as date), cast(date_trunc('week', e.event_time) as date)),
+            count(distinct e.user_id)
+        from raw.app_events as e
+        where {FOREGROUND} and e.user_id in (select user_id from cohort)
+        group by 1 order by 1""", [week, week]).fetchall()
+    cohort_users = _one(con, "select count(*) from raw.users "
+                             "where cast(date_trunc('week', signed_up_at) as date) = ?", [week])[0]
+    actual = dict(con.execute(
+        "select weeks_since_signup, active_users from marts.mart_retention_cohorts "
+        "where signup_week = ? and active_users > 0", [week]).fetchall())
+    assert actual == dict(expected)
+    retention = _one(con, "select retention, cohort_users from marts.mart_retention_cohorts "
+                          "where signup_week = ? and weeks_since_signup = 1", [week])
+    assert retention[1] == cohort_users
+    assert retention[0] == pytest.approx(actual.get(1, 0) / cohort_users)
+
+
+def test_activation_funnel_counts_stages_reached_within_30_days(con) -> None:
+    expected = con.execute("""
+        with firsts as (
+            select u.user_id, u.installed_at, u.signed_up_at, u.school_linked_at,
+                (select min(scanned_at) from raw.receipts r
+                 where r.user_id = u.user_id and r.status = 'accepted') as receipt_at,
+                (select min(created_at) from raw.rewards_ledger l where l.user_id = u.user_id
+                 and l.entry_type like 'earn%' and l.amount_cents > 0) as reward_at
+            from raw.users u
+        )
+        select cast(date_trunc('week', installed_at) as date), count(*),
+            count(*) filter (where signed_up_at <= installed_at + interval 30 day),
+            count(*) filter (where school_linked_at <= installed_at + interval 30 day),
+            count(*) filter (where receipt_at <= installed_at + interval 30 day),
+            count(*) filter (where reward_at <= installed_at + interval 30 day)
+        from firsts group by 1 order by 1""").fetchall()
+    actual = con.execute("""
+        select install_week, list(users order by stage_order)
+        from marts.mart_activation_funnel group by 1 order by 1""").fetchall()
+    assert [(week, *users) for week, users in actual] == expected
+
+
+def test_feature_adoption_share_matches_raw_events_for_a_busy_week(con) -> None:
+    week = _one(con, "select activity_week from marts.mart_feature_adoption_weekly "
+                     "order by weekly_active_users desc, activity_week limit 1")[0]
+    wau, scanners = _one(con, f"""
+        select count(distinct user_id),
+            count(distinct case when event_name = 'receipt_scan' then user_id end)
+        from raw.app_events
+        where {FOREGROUND} and cast(date_trunc('week', event_time) as date) = ?""", [week])
+    row = _one(con, "select weekly_active_users, feature_users, adoption_share "
+                    "from marts.mart_feature_adoption_weekly "
+                    "where activity_week = ? and feature = 'receipt_scan'", [week])
+    assert row[:2] == (wau, scanners)
+    assert row[2] == pytest.approx(scanners / wau)
+
+
+def test_dollars_raised_are_paid_redemptions_per_school_and_state(con) -> None:
+    expected = dict(con.execute(
+        "select school_id, sum(amount_cents) from raw.redemptions "
+        "where status = 'paid' group by 1").fetchall())
+    actual = {s: int(d * 100) for s, d in con.execute(
+        "select school_id, dollars_raised from marts.mart_school_fundraising "
+        "where dollars_raised > 0").fetchall()}
+    assert actual == expected
+    state_total = _one(con, "select sum(dollars_raised) from marts.mart_state_fundraising")[0]
+    assert state_total == Decimal(sum(expected.values())) / 100
+
+
+def test_redemption_forecast_has_12_forecast_weeks_with_an_80_percent_interval(con) -> None:
+    rows = con.execute("select week_start, redeemed_dollars, lower_80, upper_80 "
+                       "from marts.mart_redemption_forecast where kind = 'forecast' "
+                       "order by week_start").fetchall()
+    last_actual = _one(con, "select max(week_start) from marts.mart_redemption_forecast "
+                            "where kind = 'actual'")[0]
+    assert len(rows) == 12
+    assert rows[0][0] == last_actual + dt.timedelta(days=7)
+    for _, point, lower, upper in rows:
+        assert lower <= point <= upper
+    accuracy = _one(con, "select holdout_weeks, backtest_mape_pct, forecast_weeks "
+                         "from marts.mart_redemption_forecast_accuracy")
+    assert accuracy[0] == 12 and accuracy[2] == 12
+    assert accuracy[1] is not None and accuracy[1] >= 0

@@ -1,0 +1,237 @@
+"""The dbt project builds cleanly and keeps its promises (contracts, keys, docs, exposures)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import duckdb
+from tests.dbt.conftest import PROJECT_DIR, REPO_ROOT, DbtBuild, run_dbt
+
+DASHBOARD_PAGES = {
+    "home", "pipeline_ops", "data_contracts", "dbt_tests", "schema_drift",
+    "product", "marketing", "finance",
+}
+REQUIRED_MARTS = {
+    "dim_users", "dim_schools", "dim_products", "dim_dates", "fct_sessions", "fct_receipts",
+    "fct_receipt_items", "fct_referrals", "fct_rewards_ledger", "fct_redemptions",
+    "mart_daily_engagement", "mart_activation_funnel", "mart_feature_adoption_weekly",
+    "mart_time_to_first_use", "mart_retention_cohorts", "mart_referral_funnel_weekly",
+    "mart_referral_rejections", "mart_viral_coefficient", "mart_top_referrers",
+    "mart_reward_liability_daily", "mart_reward_liability_by_school",
+    "mart_redemption_forecast", "mart_redemption_forecast_accuracy",
+    "mart_school_fundraising", "mart_state_fundraising", "mart_expiry_breakage",
+}
+PII_PATTERN = re.compile(r"email|phone|first_name|last_name|device|referral_code")
+
+
+def _mart_nodes(build: DbtBuild) -> dict[str, dict]:
+    return {
+        node["name"]: node
+        for node in build.manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    }
+
+
+def test_dbt_build_finishes_with_zero_errors(dbt_build: DbtBuild) -> None:
+    assert dbt_build.result.returncode == 0, dbt_build.result.stdout[-4000:]
+    failed = [
+        (result["unique_id"], result["status"], result.get("message"))
+        for result in dbt_build.run_results["results"]
+        if result["status"] in {"error", "fail", "runtime error"}
+    ]
+    assert failed == []
+
+
+def test_build_runs_models_data_tests_and_unit_tests(dbt_build: DbtBuild) -> None:
+    kinds = {result["unique_id"].split(".")[0] for result in dbt_build.run_results["results"]}
+    assert {"model", "test", "unit_test"} <= kinds
+    unit_tests = [r for r in dbt_build.run_results["results"]
+                  if r["unique_id"].startswith("unit_test.")]
+    assert len(unit_tests) >= 8
+    assert {r["status"] for r in unit_tests} == {"pass"}
+
+
+def test_every_required_mart_is_built_in_schema_marts(dbt_build: DbtBuild) -> None:
+    with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
+        tables = {name for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' and table_type = 'BASE TABLE'").fetchall()}
+    assert tables >= REQUIRED_MARTS
+
+
+def test_models_land_in_exactly_staging_intermediate_and_marts(dbt_build: DbtBuild) -> None:
+    schemas = {node["schema"] for node in dbt_build.manifest["nodes"].values()
+               if node["resource_type"] == "model"}
+    assert schemas == {"staging", "intermediate", "marts"}
+
+
+def test_every_mart_has_an_enforced_contract_and_a_primary_key_test(dbt_build: DbtBuild) -> None:
+    marts = _mart_nodes(dbt_build)
+    assert set(marts) >= REQUIRED_MARTS
+    tests = [node for node in dbt_build.manifest["nodes"].values()
+             if node["resource_type"] == "test"]
+    for name, node in marts.items():
+        assert node["config"]["materialized"] == "table", name
+        assert node["contract"]["enforced"] is True, name
+        attached = [t for t in tests if node["unique_id"] in t["depends_on"]["nodes"]]
+        unique_cols = {t.get("column_name") for t in attached
+                       if t.get("test_metadata", {}).get("name") == "unique"}
+        not_null_cols = {t.get("column_name") for t in attached
+                         if t.get("test_metadata", {}).get("name") == "not_null"}
+        composite = [
+            t for t in attached
+            if t.get("test_metadata", {}).get("name") == "unique_combination_of_columns"
+            and t.get("attached_node") == node["unique_id"]
+        ]
+        single_key = (unique_cols & not_null_cols) - {None}
+        if composite:
+            columns = composite[0]["test_metadata"]["kwargs"]["combination_of_columns"]
+            assert set(columns) <= not_null_cols, name
+        else:
+            assert single_key, f"{name} has no unique + not_null key test"
+
+
+def test_every_mart_and_mart_column_has_a_description(dbt_build: DbtBuild) -> None:
+    for name, node in _mart_nodes(dbt_build).items():
+        assert node["description"].strip(), name
+        for column in node["columns"].values():
+            assert column["description"].strip(), f"{name}.{column['name']}"
+            assert column["data_type"], f"{name}.{column['name']}"
+
+
+def test_every_mart_sql_file_starts_with_a_grain_comment() -> None:
+    files = sorted((PROJECT_DIR / "models" / "marts").rglob("*.sql"))
+    assert {path.stem for path in files} >= REQUIRED_MARTS
+    for path in files:
+        assert path.read_text().lstrip().startswith("{# grain: "), path.name
+
+
+def test_every_foreign_key_in_marts_has_a_relationships_test(dbt_build: DbtBuild) -> None:
+    marts = _mart_nodes(dbt_build)
+    relationships = {
+        (t["attached_node"], t["column_name"])
+        for t in dbt_build.manifest["nodes"].values()
+        if t["resource_type"] == "test"
+        and t.get("test_metadata", {}).get("name") == "relationships"
+    }
+    unique_keys = {
+        (t["attached_node"], t["column_name"])
+        for t in dbt_build.manifest["nodes"].values()
+        if t["resource_type"] == "test" and t.get("test_metadata", {}).get("name") == "unique"
+    }
+    for name, node in marts.items():
+        for column in node["columns"]:
+            is_fk = column.endswith(("user_id", "school_id", "product_id", "receipt_id"))
+            if is_fk and (node["unique_id"], column) not in unique_keys:
+                assert (node["unique_id"], column) in relationships, f"{name}.{column}"
+
+
+def test_no_pii_columns_in_marts(dbt_build: DbtBuild) -> None:
+    with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
+        columns = con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'marts'").fetchall()
+    offending = [(t, c) for t, c in columns if PII_PATTERN.search(c.lower())]
+    assert offending == []
+
+
+def test_staging_hashes_emails_and_drops_names(dbt_build: DbtBuild) -> None:
+    with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
+        columns = {c for (c,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'staging' and table_name = 'stg_app_db__users'").fetchall()}
+        mismatches = con.execute(
+            "select count(*) from raw.users r join staging.stg_app_db__users s using (user_id) "
+            "where s.email_hash is distinct from sha256(lower(trim(r.email)))").fetchone()[0]
+        hashed = con.execute(
+            "select count(*) from staging.stg_app_db__users where email_hash is not null"
+        ).fetchone()[0]
+    assert not columns & {"email", "phone", "first_name", "last_name"}
+    assert {"email_hash", "phone_hash"} <= columns
+    assert hashed > 0
+    assert mismatches == 0
+
+
+def test_staging_collapses_exact_key_duplicates_and_keeps_the_latest_load(
+    dbt_build: DbtBuild, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(dbt_build.db_path, copy)
+    with duckdb.connect(str(copy)) as con:
+        before = con.execute("select count(*) from staging.stg_app_db__users").fetchone()[0]
+        con.execute(
+            "insert into raw.users select * replace ("
+            "'later@example.com' as email, _ingested_at + interval 1 hour as _ingested_at) "
+            "from raw.users where user_id = (select min(user_id) from raw.users)")
+        after = con.execute("select count(*) from staging.stg_app_db__users").fetchone()[0]
+        kept = con.execute(
+            "select email_hash = sha256('later@example.com') from staging.stg_app_db__users "
+            "where user_id = (select min(user_id) from raw.users)").fetchone()[0]
+    assert after == before
+    assert kept is True
+
+
+def test_dim_dates_ends_on_the_last_day_before_the_as_of_date(dbt_build: DbtBuild) -> None:
+    with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
+        last_day, gaps = con.execute(
+            "select max(date_day), max(date_day) - min(date_day) + 1 - count(*) "
+            "from marts.dim_dates").fetchone()
+    assert str(last_day) == "2025-06-29"
+    assert gaps == 0
+
+
+def test_exposures_cover_every_dashboard_page(dbt_build: DbtBuild) -> None:
+    exposures = {e["name"]: e for e in dbt_build.manifest["exposures"].values()}
+    assert set(exposures) == DASHBOARD_PAGES
+    marts = {node["unique_id"] for node in _mart_nodes(dbt_build).values()}
+    for name, exposure in exposures.items():
+        # the default (home) page is served at the root URL
+        expected = {f"http://localhost:8501/{name}"} | (
+            {"http://localhost:8501/"} if name == "home" else set())
+        assert exposure["url"] in expected, name
+        assert exposure["owner"]["name"]
+        for dependency in exposure["depends_on"]["nodes"]:
+            assert dependency in marts or dependency.startswith("source."), (name, dependency)
+    for page in ("product", "marketing", "finance", "home"):
+        assert exposures[page]["depends_on"]["nodes"], page
+
+
+def test_exposures_declare_every_mart_the_dashboard_pages_read() -> None:
+    pages_dir = REPO_ROOT / "streamlit_app" / "pages"
+    exposures = yaml.safe_load((PROJECT_DIR / "models" / "exposures.yml").read_text())
+    declared = {e["name"]: " ".join(e.get("depends_on", [])) for e in exposures["exposures"]}
+    for page in sorted(pages_dir.glob("*.py")):
+        if page.stem not in DASHBOARD_PAGES:
+            continue
+        read = set(re.findall(r"\b((?:mart|fct|dim)_[a-z0-9_]+)", page.read_text()))
+        missing = {m for m in read if f"ref('{m}')" not in declared[page.stem]}
+        assert missing == set(), (page.stem, missing)
+
+
+def test_dbt_parse_passes_with_deprecations_as_errors(tmp_path: Path) -> None:
+    result = run_dbt(
+        ["parse", "--no-partial-parse", "--warn-error-options", '{"error": ["Deprecations"]}'],
+        tmp_path / "unused.duckdb", tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "deprecat" not in result.stdout.lower()
+
+
+def test_source_freshness_passes_on_a_fresh_load(dbt_build: DbtBuild, tmp_path: Path) -> None:
+    result = run_dbt(["source", "freshness"], dbt_build.db_path, tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "ERROR STALE" not in result.stdout
+
+
+@pytest.mark.parametrize("source", ["app_db", "event_exports"])
+def test_sources_declare_loaded_at_field_and_freshness(source: str) -> None:
+    path = PROJECT_DIR / "models" / "staging" / source / f"_{source}__sources.yml"
+    declared = yaml.safe_load(path.read_text())["sources"][0]
+    assert declared["name"] == source
+    assert declared["schema"] == "raw"
+    assert declared["config"]["loaded_at_field"] == "_ingested_at"
+    assert set(declared["config"]["freshness"]) == {"warn_after", "error_after"}
