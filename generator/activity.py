@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from generator import vectors as vx
-from generator.entities import ST_QUALIFIED, Population, Products, Window, device_ids, to_table
+from generator.entities import ST_QUALIFIED, Population, Products, Window, to_table
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import TextPools
 from generator.source_tables import APP_EVENTS, RECEIPT_ITEMS, RECEIPTS, REDEMPTIONS, REWARDS_LEDGER
@@ -473,7 +473,8 @@ def _events_table(
     props = pa.concat_arrays([
         (part[4] if part[4] is not None else pa.nulls(len(part[0]), pa.string()))
         for part in ev.parts])
-    order = np.lexsort((name, session, time))
+    # time order; ties by event kind, then by the fixed order the parts were added in
+    order = np.argsort((time - w.start) * 8 + name, kind="stable")
     user, time, name, session = user[order], time[order], name[order], session[order]
     props = props.take(pa.array(order))
     m = len(order)
@@ -483,13 +484,15 @@ def _events_table(
     known = (signup != NA) & (time >= signup)
     session_global = (ids.session + session).astype(np.uint64)
     ids.session += sum(len(s) for s in sessions_user)
+    device_words = vx.hex_matrix(vx.scramble64(pop.device_key[g], ctx.device_salt)).view(
+        np.uint64)
     release = (time - w.start) // (p.release_every_days * DAY)
     version = np.clip(release - ctx.version_lag[g][user], 0, len(ctx.versions) - 1)
     columns = {
         "event_id": vx.ints(event_id),
         "user_id": vx.ints(g[user] + 1, known),
-        "device_id": device_ids(pop.device_key[g][user], ctx.device_salt),
-        "session_id": vx.hex_strings(vx.scramble64(session_global, ctx.session_salt), b"", 16),
+        "device_id": vx.fixed_width_strings(device_words[user].view(np.uint8)),
+        "session_id": vx.hex_strings(vx.scramble64(session_global, ctx.session_salt)),
         "event_name": vx.take(pa.array(EVENT_NAMES), name),
         "event_time": vx.iso_timestamps(time),
         "platform": vx.take(pa.array(p.platforms), pop.platform[g][user]),

@@ -17,7 +17,9 @@ import datetime as dt
 import hashlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +49,7 @@ from generator.source_tables import (
     REFERRALS,
     SCHOOLS,
     USERS,
+    SourceTable,
 )
 from generator.writers import CsvExport, SqliteWriter, csv_schema
 
@@ -126,6 +129,74 @@ def _stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *key]))
 
 
+class _BackgroundWriters:
+    """Writes on two background threads (SQLite, CSV) while the next block is generated.
+
+    Each writer runs its jobs strictly in submission order, so files are identical to a
+    sequential write; at most ``max_pending`` jobs wait, which bounds memory.
+    """
+
+    def __init__(self, out_dir: Path, max_pending: int = 8) -> None:
+        self.max_pending = max_pending
+        self.db_pool = ThreadPoolExecutor(1, thread_name_prefix="generator-sqlite")
+        self.csv_pool = ThreadPoolExecutor(1, thread_name_prefix="generator-csv")
+        self.pending: deque[Future[None]] = deque()
+        self.exports: dict[str, CsvExport] = {}
+        self.db: SqliteWriter | None = None
+        try:
+            self.db = self.db_pool.submit(SqliteWriter, out_dir).result()
+            self.exports = {spec.name: CsvExport(out_dir, spec, csv_schema(spec))
+                            for spec in EVENT_EXPORT_TABLES}
+        except BaseException:
+            self.abort()
+            raise
+
+    def _submit(self, pool: ThreadPoolExecutor, fn: Callable[..., None], *args: object) -> None:
+        self.pending.append(pool.submit(fn, *args))
+        while len(self.pending) > self.max_pending:
+            self.pending.popleft().result()
+
+    def sqlite(self, spec: SourceTable, table: pa.Table) -> None:
+        assert self.db is not None
+        self._submit(self.db_pool, self.db.insert, spec, table)
+
+    def csv(self, spec: SourceTable, table: pa.Table) -> None:
+        export = self.exports[spec.name]
+        self._submit(self.csv_pool, export.write, table.cast(export.schema))
+
+    def _drain(self) -> None:
+        while self.pending:
+            self.pending.popleft().result()
+
+    def finish(self) -> dict[str, int]:
+        """Wait for every job, close the files under their final names; CSV rows written."""
+        self._drain()
+        assert self.db is not None
+        self.db_pool.submit(self.db.close).result()
+        for export in self.exports.values():
+            export.close()
+        self._shutdown()
+        return {name: export.rows for name, export in self.exports.items()}
+
+    def abort(self) -> None:
+        """Stop after a failure: wait for running jobs, remove every temporary file."""
+        for future in self.pending:
+            future.cancel()
+        for future in self.pending:
+            if not future.cancelled():
+                future.exception()
+        self.pending.clear()
+        if self.db is not None:
+            self.db_pool.submit(self.db.abort).result()
+        for export in self.exports.values():
+            export.abort()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self.db_pool.shutdown(wait=True)
+        self.csv_pool.shutdown(wait=True)
+
+
 def generate_dataset(out_dir: Path, config: GeneratorConfig) -> dict[str, int]:
     """Write one run's source files into ``out_dir``; return rows written per table."""
     validate_config(config)
@@ -145,36 +216,30 @@ def generate_dataset(out_dir: Path, config: GeneratorConfig) -> dict[str, int]:
     ctx = ActivityContext.build(pop, products, pools, window, params, _stream(config.seed, 4))
     counts: dict[str, int] = {}
 
-    exports = {spec.name: CsvExport(out_dir, spec, csv_schema(spec))
-               for spec in EVENT_EXPORT_TABLES}
+    writers = _BackgroundWriters(out_dir)
     try:
-        with SqliteWriter(out_dir) as db:
-            db.insert(SCHOOLS, schools.table)
-            db.insert(PRODUCTS, products.table)
-            db.insert(REFERRALS, referrals_table(pop, params))
-            counts.update(schools=schools.table.num_rows, products=products.table.num_rows,
-                          referrals=len(pop.ref_sent_at), users=0, redemptions=0)
-            names_rng = _stream(config.seed, 5)
-            ids = IdCounters()
-            for block, lo in enumerate(range(0, config.users, BLOCK_USERS)):
-                hi = min(lo + BLOCK_USERS, config.users)
-                db.insert(USERS, users_table(pop, lo, hi, pools, names_rng, params,
-                                             ctx.device_salt))
-                tables = generate_block(ctx, lo, hi, _stream(config.seed, 100, block), ids)
-                db.insert(REDEMPTIONS, tables.redemptions)
-                counts["users"] += hi - lo
-                counts["redemptions"] += tables.redemptions.num_rows
-                for name, export in exports.items():
-                    table: pa.Table = getattr(tables, name)
-                    export.write(table.cast(csv_schema(export.spec)))
-                logger.debug("block %d: users %d..%d", block, lo + 1, hi)
+        writers.sqlite(SCHOOLS, schools.table)
+        writers.sqlite(PRODUCTS, products.table)
+        writers.sqlite(REFERRALS, referrals_table(pop, params))
+        counts.update(schools=schools.table.num_rows, products=products.table.num_rows,
+                      referrals=len(pop.ref_sent_at), users=0, redemptions=0)
+        names_rng = _stream(config.seed, 5)
+        ids = IdCounters()
+        for block, lo in enumerate(range(0, config.users, BLOCK_USERS)):
+            hi = min(lo + BLOCK_USERS, config.users)
+            writers.sqlite(USERS, users_table(pop, lo, hi, pools, names_rng, params,
+                                              ctx.device_salt))
+            tables = generate_block(ctx, lo, hi, _stream(config.seed, 100, block), ids)
+            writers.sqlite(REDEMPTIONS, tables.redemptions)
+            counts["users"] += hi - lo
+            counts["redemptions"] += tables.redemptions.num_rows
+            for spec in EVENT_EXPORT_TABLES:
+                writers.csv(spec, getattr(tables, spec.name))
+            logger.debug("block %d: users %d..%d", block, lo + 1, hi)
+        counts.update(writers.finish())
     except BaseException:
-        for export in exports.values():
-            export.abort()
+        writers.abort()
         raise
-    for name, export in exports.items():
-        export.close()
-        counts[name] = export.rows
 
     if config.faults:
         counts.update(apply_faults(out_dir, config.faults, config.seed, window))

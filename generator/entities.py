@@ -501,7 +501,7 @@ def referral_codes(user_ids: np.ndarray) -> pa.Array:
 
 def device_ids(device_key: np.ndarray, salt: int) -> pa.Array:
     """Unique device ids from device keys (scrambled, so they look random)."""
-    return vx.hex_strings(vx.scramble64(device_key, salt), b"", 16)
+    return vx.hex_strings(vx.scramble64(device_key, salt))
 
 
 def users_table(

@@ -94,7 +94,7 @@ class GeneratorParameters:
     #: engagement, mean 1) and the power-law exponent of activity decay after sign-up:
     #: activity on day d after sign-up is proportional to (d + 1) ** -alpha, the shape real
     #: retention curves have (steep first week, long flat tail).
-    sessions_per_user: float = 7.0
+    sessions_per_user: float = 9.0
     engagement_shape: float = 0.6
     activity_decay_alpha: float = 1.05
     lifetime_days: int = 730

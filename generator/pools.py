@@ -80,12 +80,12 @@ def build_pools(seed: int, unsupported_store_share: float) -> TextPools:
     """Fill every pool from one seeded ``Faker('en_US')`` instance (deterministic)."""
     fake = Faker("en_US")
     fake.seed_instance(seed)
-    first = sorted({fake.first_name() for _ in range(700)})
-    last = sorted({fake.last_name() for _ in range(700)})
-    cities = sorted({fake.city() for _ in range(600)})
+    first = sorted({fake.first_name() for _ in range(400)})
+    last = sorted({fake.last_name() for _ in range(400)})
+    cities = sorted({fake.city() for _ in range(300)})
     school_names = sorted(
-        {f"{fake.last_name()} {fake.random_element(SCHOOL_KINDS)}" for _ in range(900)}
-        | {f"{fake.street_name()} {fake.random_element(SCHOOL_KINDS)}" for _ in range(600)}
+        {f"{fake.last_name()} {kind}" for kind in SCHOOL_KINDS[2:] for _ in range(60)}
+        | {f"{fake.street_name()} {kind}" for kind in SCHOOL_KINDS[2:] for _ in range(40)}
     )
     local = sorted({f"{fake.last_name()}'s {fake.random_element(('Market', 'Grocery'))}"
                     for _ in range(40)})

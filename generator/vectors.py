@@ -102,33 +102,53 @@ def _time_of_day_table() -> np.ndarray:
     return _TIME_OF_DAY
 
 
+def _as_u32_columns(table: np.ndarray, pad_front: int) -> np.ndarray:
+    """A (k, 10) byte table padded to 12 bytes and viewed as (k, 3) uint32 columns."""
+    padded = np.zeros((len(table), 12), dtype=np.uint8)
+    padded[:, pad_front:pad_front + 10] = table
+    return padded.view(np.uint32)
+
+
+_TIME_U32: np.ndarray | None = None
+
+
 def iso_timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    """ISO-8601 UTC strings like ``2025-09-01T14:03:07Z``; ``valid`` False (or NA) -> null."""
+    """ISO-8601 UTC strings like ``2025-09-01T14:03:07Z``; ``valid`` False (or NA) -> null.
+
+    Each string is 20 bytes: the date (10) from a per-day table and the time (10) from a
+    per-second-of-day table, gathered as aligned uint32 words (bytes 8-11 are shared).
+    """
+    global _TIME_U32
     seconds = np.asarray(seconds, dtype=np.int64)
     n = len(seconds)
     valid = seconds != NA if valid is None else np.asarray(valid, dtype=bool) & (seconds != NA)
-    safe = np.where(valid, seconds, 0) if n else seconds
-    days = safe // DAY
-    sod = safe - days * DAY
-    if n:
-        lo, hi = int(days[valid].min(initial=days[0])), int(days[valid].max(initial=days[0]))
-        lo, hi = min(lo, int(days.min())), max(hi, int(days.max()))
-    else:
-        lo = hi = 0
-    day_text = np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]"), unit="D")
+    all_valid = bool(valid.all())
+    if n == 0 or not valid.any():
+        return pa.nulls(n, pa.string())
+    safe = seconds if all_valid else np.where(valid, seconds, seconds[valid][0])
+    first_day = int(safe.min()) // DAY
+    last_day = int(safe.max()) // DAY
+    rel = (safe - first_day * DAY).astype(np.uint32)  # spans < 136 years
+    days = rel // np.uint32(DAY)
+    sod = rel - days * np.uint32(DAY)
+    day_text = np.datetime_as_string(
+        np.arange(first_day, last_day + 1).astype("datetime64[D]"), unit="D")
     day_table = np.frombuffer(day_text.astype("S10").tobytes(), dtype=np.uint8).reshape(-1, 10)
-    out = np.empty((n, 20), dtype=np.uint8)
-    out[:, :10] = day_table[days - lo]
-    out[:, 10:] = _time_of_day_table()[sod]
-    return fixed_width_strings(out, valid)
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_B32 = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", dtype=np.uint8)
+    date_words = _as_u32_columns(day_table, 0)
+    if _TIME_U32 is None:
+        _TIME_U32 = _as_u32_columns(_time_of_day_table(), 2)
+    time_words = _TIME_U32
+    out = np.empty((n, 5), dtype=np.uint32)
+    out[:, 0] = date_words[:, 0][days]
+    out[:, 1] = date_words[:, 1][days]
+    out[:, 2] = date_words[:, 2][days] | time_words[:, 0][sod]
+    out[:, 3] = time_words[:, 1][sod]
+    out[:, 4] = time_words[:, 2][sod]
+    return fixed_width_strings(out.view(np.uint8), None if all_valid else valid)
 
 
 def scramble64(values: np.ndarray, salt: int) -> np.ndarray:
-    """A bijection of uint64 (odd multiplier, xor-shift, salt): unique in, unique out."""
+    """A bijection of uint64 (salt xor, odd multipliers, xor-shifts): unique in, unique out."""
     x = np.asarray(values, dtype=np.uint64) ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
     with np.errstate(over="ignore"):
         x = x * np.uint64(0x9E3779B97F4A7C15)
@@ -138,17 +158,25 @@ def scramble64(values: np.ndarray, salt: int) -> np.ndarray:
     return x
 
 
-def hex_strings(values: np.ndarray, prefix: bytes, digits: int = 16) -> pa.Array:
+_B32 = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", dtype=np.uint8)
+_HEX_PAIRS = np.frombuffer(
+    b"".join(f"{i:02x}".encode() for i in range(256)), dtype="<u2")
+
+
+def hex_matrix(values: np.ndarray) -> np.ndarray:
+    """``(n, 16)`` ASCII bytes: the 16 lower-case hex digits of each uint64."""
+    v = np.ascontiguousarray(np.asarray(values, dtype=np.uint64).astype(">u8"))
+    pairs = _HEX_PAIRS[v.view(np.uint8).reshape(-1, 8)]
+    return pairs.view(np.uint8).reshape(len(v), 16)
+
+
+def hex_strings(values: np.ndarray, prefix: bytes = b"", digits: int = 16) -> pa.Array:
     """``prefix`` + the lowest ``digits`` hex digits of each uint64."""
-    v = np.asarray(values, dtype=np.uint64)
-    n = len(v)
-    p = len(prefix)
-    out = np.empty((n, p + digits), dtype=np.uint8)
-    out[:, :p] = np.frombuffer(prefix, dtype=np.uint8)
-    for i in range(digits):
-        shift = np.uint64(4 * (digits - 1 - i))
-        out[:, p + i] = _HEX[((v >> shift) & np.uint64(15)).astype(np.intp)]
-    return fixed_width_strings(out)
+    matrix = hex_matrix(values)[:, 16 - digits:]
+    if prefix:
+        head = np.broadcast_to(np.frombuffer(prefix, dtype=np.uint8), (len(matrix), len(prefix)))
+        matrix = np.concatenate([head, matrix], axis=1)
+    return fixed_width_strings(matrix)
 
 
 def base32_codes(values: np.ndarray, width: int) -> pa.Array:

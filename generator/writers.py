@@ -16,6 +16,9 @@ import pyarrow.csv as pacsv
 
 from generator.source_tables import APP_DB_FILE, APP_DB_TABLES, SourceTable
 
+#: Rows converted to Python objects at a time when inserting (bounds memory).
+INSERT_BATCH_ROWS = 20_000
+
 
 def quote_identifier(name: str) -> str:
     """SQL identifier quoting (names only ever come from the declaration)."""
@@ -54,7 +57,8 @@ class SqliteWriter:
         self.path = out_dir / APP_DB_FILE
         self.tmp_path = out_dir / (APP_DB_FILE + ".tmp")
         self.tmp_path.unlink(missing_ok=True)
-        self.con = sqlite3.connect(self.tmp_path, isolation_level=None)
+        # created, used and closed on one writer thread (never concurrently)
+        self.con = sqlite3.connect(self.tmp_path, isolation_level=None, check_same_thread=False)
         self.con.execute("PRAGMA page_size = 4096")
         self.con.execute("PRAGMA journal_mode = OFF")
         self.con.execute("PRAGMA synchronous = OFF")
@@ -65,8 +69,11 @@ class SqliteWriter:
     def insert(self, spec: SourceTable, table: pa.Table) -> None:
         if table.column_names != list(spec.column_names):
             raise ValueError(f"{spec.name}: columns {table.column_names} != declaration")
-        columns = [table.column(name).to_pylist() for name in spec.column_names]
-        self.con.executemany(insert_sql(spec), zip(*columns, strict=True))
+        sql = insert_sql(spec)
+        for start in range(0, table.num_rows, INSERT_BATCH_ROWS):
+            batch = table.slice(start, INSERT_BATCH_ROWS)
+            columns = [batch.column(name).to_pylist() for name in spec.column_names]
+            self.con.executemany(sql, zip(*columns, strict=True))
 
     def close(self) -> None:
         self.con.execute("COMMIT")
@@ -93,6 +100,7 @@ class CsvExport:
 
     def __init__(self, out_dir: Path, spec: SourceTable, schema: pa.Schema) -> None:
         self.spec = spec
+        self.schema = schema
         self.path = out_dir / spec.file_name
         self.tmp_path = out_dir / (spec.file_name + ".tmp")
         self.rows = 0
