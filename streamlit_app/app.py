@@ -18,7 +18,7 @@ if str(_REPO_ROOT) not in sys.path:
 
 from streamlit_app import data_access, ui  # noqa: E402
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "views"
 
 
 def pick_run() -> None:
@@ -51,7 +51,8 @@ st.set_page_config(page_title="Carton Caps Analytics", layout="wide")
 sections: dict[str, list[st.Page]] = {}
 for section, file_name, title, url_path in ui.PAGE_SPECS:
     sections.setdefault(section, []).append(
-        st.Page(PAGES / file_name, title=title, url_path=url_path, default=url_path == "home")
+        st.Page(PAGES / file_name, title=title, url_path=url_path,
+                default=url_path == ui.DEFAULT_PAGE)
     )
 pick_run()
 navigation = st.navigation(sections)

@@ -413,7 +413,8 @@ def expiry_breakage(snapshot: Path, start: date | None = None,
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "table_name": ("table_name", "table", "model", "dataset"),
     "owner": ("owner", "domain", "team"),
-    "check": ("check_name", "check", "check_type", "name"),
+    "check": ("check_name", "check", "name"),
+    "check_type": ("check_type", "type"),
     "column_name": ("column_name", "column", "field"),
     "measured_value": ("measured_value", "measured", "value", "actual"),
     "threshold": ("threshold", "expected", "limit"),
@@ -506,7 +507,10 @@ def dbt_failure_samples(snapshot: Path) -> pd.DataFrame:
 
 @reads("ops.schema_columns")
 def schema_columns_table(snapshot: Path) -> pd.DataFrame:
-    return _read(snapshot, "ops.schema_columns", "select * from ops.schema_columns")
+    """The snapshot's own column list, named like ``schema_of_run``'s frame."""
+    frame = _read(snapshot, "ops.schema_columns", "select * from ops.schema_columns")
+    return frame.rename(columns={"schema_name": "table_schema", "is_nullable": "nullable",
+                                 "ordinal_position": "ordinal"})
 
 
 # --------------------------------------------------------------------------- run files

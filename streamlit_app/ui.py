@@ -38,6 +38,14 @@ PAGE_SPECS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+DEFAULT_PAGE = "home"
+
+
+def page_url_path(url_path: str) -> str:
+    """Path the page is served at: the default page lives at the root URL."""
+    return "" if url_path == DEFAULT_PAGE else url_path
+
+
 NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
 
 #: one-line metric definitions (DESIGN.md section 5 wording) shown under every chart
@@ -140,10 +148,15 @@ def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T |
     return result
 
 
-def chart(figure: go.Figure, definition: str, key: str | None = None) -> None:
+#: Plotly config for geo charts: topojson served by the app itself (static/), not a CDN
+GEO_CONFIG = {"topojsonURL": "/app/static/"}
+
+
+def chart(figure: go.Figure, definition: str, key: str | None = None,
+          config: dict[str, Any] | None = None) -> None:
     """A Plotly chart with its one-line metric definition underneath."""
     figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    st.plotly_chart(figure, key=key)
+    st.plotly_chart(figure, key=key, config=config)
     caption(definition)
 
 

@@ -15,14 +15,14 @@ from pipeline.paths import REPO_ROOT
 from streamlit_app import ui
 
 APP = REPO_ROOT / "streamlit_app" / "app.py"
-PAGE_FILES = tuple(f"pages/{spec[1]}" for spec in ui.PAGE_SPECS)
+PAGE_FILES = tuple(f"views/{spec[1]}" for spec in ui.PAGE_SPECS)
 APP_TIMEOUT_S = 60
 
 
 def open_page(page: str | None = None) -> AppTest:
     """Run the app once (home), then switch to ``page`` and run it."""
     at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S).run()
-    if page is not None and page != "pages/home.py":
+    if page is not None and page != "views/home.py":
         at.switch_page(page).run()
     return at
 

@@ -22,6 +22,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking"]
 SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000
+EXPECTED_TITLES = {"home": "Carton Caps Analytics", "pipeline_ops": "Pipeline Ops",
+                   "data_contracts": "Data Contracts", "dbt_tests": "dbt Test Results",
+                   "schema_drift": "Schema & Drift", "product": "Product",
+                   "marketing": "Marketing", "finance": "Finance"}
 
 pytestmark = [
     pytest.mark.browser,
@@ -87,7 +91,7 @@ def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for _section, _file, title, url_path in ui.PAGE_SPECS:
-                page.goto(f"{served_app}/{url_path}", timeout=PAGE_TIMEOUT_MS)
+                page.goto(f"{served_app}/{ui.page_url_path(url_path)}", timeout=PAGE_TIMEOUT_MS)
                 page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
                 page.wait_for_selector(
                     '[data-testid="stApp"][data-test-script-state="notRunning"]',
@@ -96,8 +100,14 @@ def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None
                 page.screenshot(path=str(shots / f"{url_path}.png"), full_page=True)
                 if page.locator('[data-testid="stException"]').count():
                     problems.append(f"{title}: exception block shown")
-                if not page.locator("h1").first.inner_text().strip():
-                    problems.append(f"{title}: no title")
+                if url_path == "finance" and not page.locator(
+                        "path.choroplethlocation").count():
+                    problems.append("Finance: the US map drew no states (topojson not served)")
+                if page.get_by_text("Page not found").count():
+                    problems.append(f"{title}: served at an unknown URL")
+                heading = page.locator("h1").first.inner_text().strip()
+                if heading != EXPECTED_TITLES[url_path]:
+                    problems.append(f"{title}: heading {heading!r}")
         finally:
             browser.close()
     target = os.environ.get("CARTON_CAPS_SCREENSHOT_DIR")

@@ -13,7 +13,7 @@ from pipeline.paths import REPO_ROOT
 from streamlit_app import data_access, ui
 
 EXPOSURES = REPO_ROOT / "dbt_carton_caps" / "models" / "exposures.yml"
-PAGES_DIR = REPO_ROOT / "streamlit_app" / "pages"
+PAGES_DIR = REPO_ROOT / "streamlit_app" / "views"
 TABLE_IN_SQL = re.compile(r"\b(marts|ops|raw|staging|intermediate)\.([a-z_][a-z0-9_]*)")
 REF = re.compile(r"""ref\(\s*['"]([a-z0-9_]+)['"]\s*\)""")
 
@@ -51,7 +51,7 @@ def test_every_page_has_an_exposure_named_after_its_url() -> None:
     for _section, file_name, _title, url_path in ui.PAGE_SPECS:
         assert (PAGES_DIR / file_name).is_file(), file_name
         assert url_path in by_name, f"no exposure for page {file_name} ({url_path})"
-        assert by_name[url_path]["url"] == f"http://localhost:8501/{url_path}"
+        assert by_name[url_path]["url"] == f"http://localhost:8501/{ui.page_url_path(url_path)}"
     assert set(by_name) == {spec[3] for spec in ui.PAGE_SPECS}
 
 

@@ -10,7 +10,7 @@ import duckdb
 from streamlit_app import ui
 from tests.streamlit.conftest import PAGE_FILES, open_page, texts, write_manifest
 
-SNAPSHOT_PAGES = [page for page in PAGE_FILES if page != "pages/pipeline_ops.py"]
+SNAPSHOT_PAGES = [page for page in PAGE_FILES if page != "views/pipeline_ops.py"]
 
 
 @pytest.mark.parametrize("page", SNAPSHOT_PAGES)
@@ -23,7 +23,7 @@ def test_page_without_any_snapshot_says_so(tmp_path: Path, use_home, page: str) 
 
 def test_pipeline_ops_without_any_run_says_so(tmp_path: Path, use_home) -> None:
     use_home(tmp_path)
-    at = open_page("pages/pipeline_ops.py")
+    at = open_page("views/pipeline_ops.py")
     assert not at.exception
     assert texts(at.info) == ["No runs yet: no `logs/pipeline_<run_id>.json` manifest exists. "
                               "Run `make pipeline` to start one."]
@@ -53,7 +53,7 @@ def test_corrupt_pointer_falls_back_to_newest_successful_run(tmp_path: Path, use
 def test_pointer_to_missing_file_falls_back(tmp_path: Path, use_home) -> None:
     home = use_home(_old_snapshot_home(tmp_path))
     (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_gone.duckdb\n")
-    at = open_page("pages/product.py")
+    at = open_page("views/product.py")
     assert not at.exception
     assert any("names carton_caps_gone.duckdb, which does not exist" in text
                for text in texts(at.warning))
@@ -64,7 +64,7 @@ def test_corrupt_pointer_and_no_successful_run_reports_the_problem(tmp_path: Pat
     home = use_home(tmp_path)
     (home / "duckdb").mkdir()
     (home / "duckdb" / "LATEST_DB.txt").write_bytes(b"\xff\xfe garbage")
-    at = open_page("pages/finance.py")
+    at = open_page("views/finance.py")
     assert not at.exception
     assert ui.NO_SNAPSHOT in texts(at.info)
     assert len(at.error) == 1 and "Cannot read the pointer" in at.error[0].value
@@ -83,7 +83,7 @@ def test_snapshot_without_marts_or_ops_tables_shows_messages(tmp_path: Path, use
 def test_old_snapshot_names_the_missing_table(tmp_path: Path, use_home) -> None:
     home = use_home(_old_snapshot_home(tmp_path))
     (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
-    at = open_page("pages/data_contracts.py")
+    at = open_page("views/data_contracts.py")
     assert texts(at.info) == ["ops.contract_results is not in snapshot carton_caps_old.duckdb "
                               "(built before that table existed)."]
 
@@ -95,7 +95,7 @@ def test_failed_runs_are_listed_with_step_and_error(tmp_path: Path, use_home) ->
                    steps=[{"name": "generate", "duration_s": 2.0, "status": "ok"},
                           {"name": "dbt_build", "duration_s": 9.0, "status": "failed"}])
     (home / "logs" / "pipeline_bad.log").write_text("line 1\nline 2\n✗ dbt_build boom\n")
-    at = open_page("pages/pipeline_ops.py")
+    at = open_page("views/pipeline_ops.py")
     assert not at.exception
     failures = [frame.value for frame in at.dataframe if "failed_step" in frame.value.columns]
     assert any(list(frame["failed_step"]) == ["dbt_build"] for frame in failures)

@@ -43,6 +43,14 @@ figure = px.bar(by_owner, x="owner", y="checks", color="status",
                 title="Contract checks by owner and status")
 ui.chart(figure, "contract_status", key="contracts_by_owner")
 
+by_table = (shown.assign(**{status: shown["status"].eq(status) for status in
+                            ("PASS", "WARN", "FAIL")})
+            .groupby(["owner", "table_name"], as_index=False)
+            .agg(checks=("status", "size"), PASS=("PASS", "sum"), WARN=("WARN", "sum"),
+                 FAIL=("FAIL", "sum")))
+st.subheader("By table and owner")
+ui.table(by_table, "contract_results_by_table", run_id)
+
 
 def highlight(row: pd.Series) -> list[str]:
     colour = {"FAIL": "background-color: #f8d7da", "WARN": "background-color: #fff3cd"}
@@ -56,7 +64,9 @@ st.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"),
                    key="csv_contract_results", on_click="ignore")
 ui.caption("contract_status")
 
-freshness = shown[shown["check"].str.contains("fresh", case=False, na=False)]
+is_freshness = (shown["check_type"].astype("string").str.contains("fresh", case=False)
+                | shown["check"].astype("string").str.contains("fresh", case=False))
+freshness = shown[is_freshness.fillna(False)]
 if not freshness.empty:
     st.subheader("Freshness")
     ui.table(freshness[["table_name", "owner", "column_name", "measured_value", "threshold",

@@ -52,7 +52,7 @@ if states is not None:
                            color=metric, scope="usa", hover_data=["schools", "supporters"],
                            color_continuous_scale="Greens",
                            title=f"{metric.replace('_', ' ').capitalize()} by state")
-    ui.chart(figure, "fundraising", key="state_map")
+    ui.chart(figure, "fundraising", key="state_map", config=ui.GEO_CONFIG)
     ui.table(states, "mart_state_fundraising", run_id)
 if schools is not None:
     top = schools.head(20).assign(dollars_raised=lambda f: f["dollars_raised"].astype(float))

@@ -1,0 +1,161 @@
+"""Every page on the seeded tiny run: no exception, key elements, KPIs equal to the marts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import duckdb
+from streamlit_app import ui
+from tests.streamlit.conftest import PAGE_FILES, copy_home, open_page, texts
+
+CHART_PAGES = {"views/product.py": 7, "views/marketing.py": 5, "views/finance.py": 6,
+               "views/pipeline_ops.py": 2, "views/data_contracts.py": 1,
+               "views/dbt_tests.py": 2, "views/schema_drift.py": 1}
+
+
+def scalar(snapshot: Path, sql: str) -> object:
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def metrics(at) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+@pytest.fixture
+def tiny_home(tiny_run, use_home) -> Path:
+    return use_home(tiny_run.home)
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_page_renders_on_the_tiny_run(tiny_home: Path, page: str) -> None:
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.title) == 1
+    assert not at.error
+    charts = at.get("plotly_chart")
+    assert len(charts) >= CHART_PAGES.get(page, 0), f"{page}: {len(charts)} charts"
+    if page != "views/home.py":
+        assert at.get("download_button"), "tables offer a CSV download"
+    # every chart has its one-line definition caption
+    assert len(at.caption) >= len(charts)
+
+
+def test_home_kpis_equal_the_mart_values(tiny_run, tiny_home: Path) -> None:
+    at = open_page()
+    shown = metrics(at)
+    snapshot = tiny_run.snapshot
+    users = scalar(snapshot, "select count(*) from marts.dim_users")
+    dau = scalar(snapshot, "select dau from marts.mart_daily_engagement "
+                           "order by activity_date desc limit 1")
+    raised = scalar(snapshot, "select sum(dollars_raised) from marts.mart_school_fundraising")
+    liability = scalar(snapshot, "select liability_dollars from marts.mart_reward_liability_daily "
+                                 "order by balance_date desc limit 1")
+    k_factor = scalar(snapshot, "select sum(qualified_referred_users) / sum(cohort_users) "
+                                "from marts.mart_viral_coefficient where is_cohort_complete")
+    assert shown["Run"] == "tiny"
+    assert shown["Status"] == "SUCCESS"
+    assert shown["Users"] == f"{users:,}"
+    assert shown["DAU"] == f"{dau:,}"
+    assert shown["Dollars raised"] == f"${float(raised):,.2f}"
+    assert shown["Reward liability"] == f"${float(liability):,.2f}"
+    assert shown["K-factor"] == f"{k_factor:.3f}"
+    assert users == 300
+
+
+def test_product_figures_equal_the_mart(tiny_run, tiny_home: Path) -> None:
+    at = open_page("views/product.py")
+    row = duckdb.connect(str(tiny_run.snapshot), read_only=True).execute(
+        "select dau, wau, mau from marts.mart_daily_engagement "
+        "order by activity_date desc limit 1").fetchone()
+    shown = metrics(at)
+    assert (shown["DAU"], shown["WAU"], shown["MAU"]) == tuple(f"{v:,}" for v in row)
+
+
+def test_finance_liability_equals_the_mart(tiny_run, tiny_home: Path) -> None:
+    at = open_page("views/finance.py")
+    date, liability = duckdb.connect(str(tiny_run.snapshot), read_only=True).execute(
+        "select balance_date, liability_dollars from marts.mart_reward_liability_daily "
+        "order by balance_date desc limit 1").fetchone()
+    assert metrics(at)[f"Liability on {date:%Y-%m-%d}"] == f"${float(liability):,.2f}"
+    assert any(metric.label == "Back-test MAPE" for metric in at.metric)
+
+
+def test_marketing_k_equals_i_times_c_of_the_mart(tiny_run, tiny_home: Path) -> None:
+    at = open_page("views/marketing.py")
+    users, invites, qualified = duckdb.connect(str(tiny_run.snapshot), read_only=True).execute(
+        "select sum(cohort_users), sum(invites_sent_30d), sum(qualified_referred_users) "
+        "from marts.mart_viral_coefficient where is_cohort_complete").fetchone()
+    shown = metrics(at)
+    assert shown["K (complete cohorts)"] == f"{qualified / users:.3f}"
+    assert shown["i: invites per user"] == f"{invites / users:.2f}"
+
+
+def test_data_contracts_counts_equal_ops_table(tiny_run, tiny_home: Path) -> None:
+    at = open_page("views/data_contracts.py")
+    total = scalar(tiny_run.snapshot, "select count(*) from ops.contract_results")
+    assert metrics(at)["Checks"] == str(total)
+    owner_filter = at.multiselect(key="contract_owner")
+    assert "Engineering" in owner_filter.options
+
+
+def test_dbt_page_counts_every_node(tiny_run, tiny_home: Path) -> None:
+    at = open_page("views/dbt_tests.py")
+    total = scalar(tiny_run.snapshot, "select count(*) from ops.dbt_results")
+    assert metrics(at)["Nodes"] == str(total)
+
+
+def test_schema_page_browses_the_snapshot(tiny_home: Path) -> None:
+    at = open_page("views/schema_drift.py")
+    assert "marts" in at.selectbox(key="schema_pick").options
+    assert "This is the first successful run: nothing to compare with." in texts(at.info)
+
+
+def _publish_copy(home: Path, source_run: str, run_id: str, started_at: str) -> None:
+    """Pretend a new run published: copy the snapshot and manifest, move the pointer."""
+    duck, logs = home / "duckdb", home / "logs"
+    shutil.copy2(duck / f"carton_caps_{source_run}.duckdb", duck / f"carton_caps_{run_id}.duckdb")
+    manifest = json.loads((logs / f"pipeline_{source_run}.json").read_text())
+    manifest.update(run_id=run_id, started_at=started_at,
+                    snapshot={"path": str(duck / f"carton_caps_{run_id}.duckdb")})
+    (logs / f"pipeline_{run_id}.json").write_text(json.dumps(manifest))
+    shutil.copy2(logs / f"schema_{source_run}.json", logs / f"schema_{run_id}.json")
+    (duck / "LATEST_DB.txt").write_text(f"carton_caps_{run_id}.duckdb\n")
+
+
+def test_a_publish_is_picked_up_without_restart_and_old_runs_stay_selectable(
+        tiny_run, tmp_path: Path, use_home) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    at = open_page()
+    assert metrics(at)["Run"] == "tiny"
+    _publish_copy(home, "tiny", "tiny2", "2999-01-01T00:00:00.000+00:00")
+    at.run()
+    assert metrics(at)["Run"] == "tiny2"
+    assert any(text.startswith("Change shown against the previous successful run (tiny).")
+               for text in texts(at.caption))
+    selector = at.sidebar.selectbox(key=ui.RUN_KEY)
+    assert selector.options == ["Latest: tiny2", "tiny"]
+    selector.set_value("tiny").run()
+    assert metrics(at)["Run"] == "tiny"
+
+
+def test_schema_drift_against_the_previous_run_is_highlighted(tiny_run, tmp_path: Path,
+                                                              use_home) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    _publish_copy(home, "tiny", "tiny2", "2999-01-01T00:00:00.000+00:00")
+    schema = home / "logs" / "schema_tiny2.json"
+    document = json.loads(schema.read_text())
+    document["columns"].append({"schema": "raw", "table": "users", "table_type": "BASE TABLE",
+                                "column": "loyalty_tier", "type": "VARCHAR",
+                                "nullable": True, "ordinal": 99})
+    schema.write_text(json.dumps(document))
+    at = open_page("views/schema_drift.py")
+    assert not at.exception
+    assert "1 schema change(s) since tiny." in texts(at.warning)
+    drift = next(frame.value for frame in at.dataframe if "change" in frame.value.columns)
+    assert drift[["change", "table_name", "column_name"]].to_dict("records") == [
+        {"change": "column added", "table_name": "users", "column_name": "loyalty_tier"}]
