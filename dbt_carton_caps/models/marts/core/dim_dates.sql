@@ -1,4 +1,4 @@
-{# grain: one row per calendar day (date_day) from the earliest install / school / ledger day
+{# grain: one row per calendar day (date_day) from the earliest install / school / ledger / event day
    to the run's as-of date #}
 with
 
@@ -11,6 +11,9 @@ bounds as (
         select min(cast(created_at as date)) from {{ ref('stg_app_db__schools') }}
         union all
         select min(created_date) from {{ ref('stg_event_exports__rewards_ledger') }}
+        union all
+        -- late-arriving events may predate every install: keep their days in the calendar
+        select min(event_date) from {{ ref('stg_event_exports__app_events') }}
     ) as candidates
 
 ),
