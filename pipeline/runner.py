@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 from pipeline import manifest as manifest_io
-from pipeline import schema_snapshot
+from pipeline import obs_steps, schema_snapshot
 from pipeline.components import load_raw_module
 from pipeline.dbt_runner import DbtError, DbtInvocation
 from pipeline.dbt_runner import build as dbt_build
@@ -187,35 +187,6 @@ def step_schema_snapshot(state: RunState) -> dict[str, Any]:
             "columns": len(columns)}
 
 
-def step_record_ops(state: RunState) -> dict[str, Any]:
-    """Write ``ops.pipeline_runs`` into the snapshot so it describes itself."""
-    document = state.document
-    with duckdb.connect(str(state.paths.building_snapshot)) as con:
-        con.execute("create schema if not exists ops")
-        con.execute(
-            """
-            create or replace table ops.pipeline_runs (
-                run_id varchar primary key, status varchar, started_at timestamp,
-                seed bigint, users bigint, as_of date, days integer, faults varchar,
-                git_commit varchar, previous_run_id varchar, dbt_pass integer,
-                dbt_warn integer, dbt_error integer, manifest_json varchar
-            )
-            """
-        )
-        params = state.config.params()
-        con.execute(
-            "insert into ops.pipeline_runs values "
-            "(?, 'success', cast(? as timestamptz) at time zone 'UTC', ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?)",
-            [state.config.run_id, document["started_at"], params["seed"], params["users"],
-             params["as_of"], params["days"], ",".join(params["faults"]),
-             document["git_commit"], document["previous_run_id"], document["dbt"]["pass"],
-             document["dbt"]["warn"], document["dbt"]["error"],
-             json.dumps(document, default=str)],
-        )
-    return {"tables": ["ops.pipeline_runs"]}
-
-
 def step_publish(state: RunState) -> dict[str, Any]:
     """Checkpoint and close, rename into place, then move the pointer under the lock."""
     paths = state.paths
@@ -244,10 +215,15 @@ def step_publish(state: RunState) -> dict[str, Any]:
 STEPS: tuple[tuple[str, Step], ...] = (
     ("generate", step_generate),
     ("load_raw", step_load_raw),
-    ("dbt_build", step_dbt_build),
+    ("dbt_build", obs_steps.with_dbt_failure_details(step_dbt_build)),
     ("source_freshness", step_source_freshness),
     ("schema_snapshot", step_schema_snapshot),
-    ("record_ops", step_record_ops),
+    ("dbt_artifacts", obs_steps.step_dbt_artifacts),
+    ("contracts", obs_steps.step_contracts),
+    ("schema_drift", obs_steps.step_schema_drift),
+    ("volume_anomalies", obs_steps.step_volume_anomalies),
+    ("quality_gate", obs_steps.step_quality_gate),
+    ("record_ops", obs_steps.step_record_ops),
     ("publish", step_publish),
 )
 

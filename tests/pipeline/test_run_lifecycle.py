@@ -25,6 +25,7 @@ MANIFEST_KEYS = {
     "git_commit", "failed_step", "error",
 }
 STEP_NAMES = ["generate", "load_raw", "dbt_build", "source_freshness", "schema_snapshot",
+              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "quality_gate",
               "record_ops", "publish"]
 
 
