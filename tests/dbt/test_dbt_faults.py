@@ -1,0 +1,54 @@
+"""Injected faults are caught by the right dbt tests with the right severity."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dbt.conftest import DbtBuild, build_raw_db, run_dbt
+
+FAULTS = (
+    "duplicate_keys", "orphan_foreign_keys", "negative_amounts", "future_events",
+    "late_events", "stale_export", "empty_table",
+)
+
+
+@pytest.fixture(scope="module")
+def faulty_build(tmp_path_factory: pytest.TempPathFactory) -> DbtBuild:
+    work_dir = tmp_path_factory.mktemp("dbt_faulty")
+    db_path = build_raw_db(work_dir, faults=FAULTS)
+    return DbtBuild(db_path=db_path, work_dir=work_dir,
+                     result=run_dbt(["build"], db_path, work_dir))
+
+
+def _by_status(build: DbtBuild, status: str) -> set[str]:
+    return {r["unique_id"].split(".")[2] for r in build.run_results["results"]
+            if r["status"] == status}
+
+
+def test_broken_data_fails_the_build(faulty_build: DbtBuild) -> None:
+    assert faulty_build.result.returncode == 1
+    failed = _by_status(faulty_build, "fail")
+    assert "relationships_fct_rewards_ledger_user_id__user_id__ref_dim_users_" in failed
+    assert "accepted_range_fct_receipts_total_cents__0" in failed
+    assert "assert_no_events_after_as_of" in failed
+    assert "row_count_between_fct_receipt_items_1" in failed
+
+
+def test_anomalies_only_warn(faulty_build: DbtBuild) -> None:
+    warned = _by_status(faulty_build, "warn")
+    assert "assert_events_not_before_install" in warned
+    assert "recency_fct_rewards_ledger_day__created_at__3" in warned
+    assert any(name.startswith("source_unique_") for name in warned)
+
+
+def test_duplicate_keys_are_collapsed_in_staging(faulty_build: DbtBuild) -> None:
+    passed = _by_status(faulty_build, "pass")
+    unique_staging = {name for name in passed
+                      if name.startswith("unique_stg_") and name.endswith("_id")}
+    assert len(unique_staging) == 9
+
+
+def test_models_still_build_when_tests_fail(faulty_build: DbtBuild) -> None:
+    errors = {r["unique_id"] for r in faulty_build.run_results["results"]
+              if r["status"] == "error"}
+    assert errors == set()
