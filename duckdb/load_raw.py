@@ -673,8 +673,9 @@ def load_raw(
                 con, db_path, run_id, stamp, max_reject_share, sqlite_path, sqlite_drift,
                 csv_plans, hashes,
             )
-            con.execute("detach _load_app_db")
         except BaseException as exc:
+            for pending in hashes.values():
+                pending.cancel()
             with contextlib.suppress(duckdb.Error):
                 con.execute("rollback")
             con.close()
@@ -686,6 +687,8 @@ def load_raw(
                 first = str(exc).splitlines()[0]
                 raise LoadError(f"load into {db_path.name} failed: {first}") from None
             raise
+        with contextlib.suppress(duckdb.Error):  # committed: nothing below may undo it
+            con.execute("detach _load_app_db")
         con.close()
     report = LoadReport(
         run_id=report.run_id,
