@@ -54,6 +54,7 @@ for section, file_name, title, url_path in ui.PAGE_SPECS:
         st.Page(PAGES / file_name, title=title, url_path=url_path,
                 default=url_path == ui.DEFAULT_PAGE)
     )
-pick_run()
-navigation = st.navigation(sections)
-navigation.run()
+with data_access.render_scope():
+    pick_run()
+    navigation = st.navigation(sections)
+    navigation.run()

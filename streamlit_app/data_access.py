@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -142,13 +143,49 @@ def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
 # --------------------------------------------------------------------------- querying
 
 
+#: DuckDB threads per read connection: dashboard queries read small aggregate marts
+READ_THREADS = 2
+_scope = threading.local()
+
+
+def _open(snapshot: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(snapshot), read_only=True, config={"threads": READ_THREADS})
+
+
+@contextlib.contextmanager
+def render_scope() -> Iterator[None]:
+    """Share one read-only connection per snapshot for one script run, then close it.
+
+    app.py wraps each rerun in this scope, so a page's queries reuse one connection
+    instead of paying a connect per query, and no connection outlives the rerun (a
+    pipeline publishing meanwhile is never blocked and the next rerun sees it).
+    """
+    previous = getattr(_scope, "connections", None)
+    _scope.connections = {}
+    try:
+        yield
+    finally:
+        connections, _scope.connections = _scope.connections, previous
+        for con in connections.values():
+            con.close()
+
+
 @contextlib.contextmanager
 def connect_read_only(snapshot: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(snapshot), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+    """A read-only connection: the rerun's shared one inside ``render_scope``, else a new one
+    closed on exit."""
+    connections = getattr(_scope, "connections", None)
+    if connections is None:
+        con = _open(snapshot)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    key = str(snapshot)
+    if key not in connections:
+        connections[key] = _open(snapshot)
+    yield connections[key]
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

@@ -6,7 +6,7 @@ exposure test can see exactly which marts each page reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -148,6 +148,58 @@ def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T |
     return result
 
 
+def _groups(frame: pd.DataFrame, y: str | Sequence[str],
+            color: str | None) -> list[tuple[str, pd.DataFrame, str]]:
+    """(series name, rows, value column) per series: one per ``color`` value or y column."""
+    if color is not None:
+        assert isinstance(y, str)
+        return [(str(name), rows, y) for name, rows in frame.groupby(color, sort=True)]
+    columns = [y] if isinstance(y, str) else list(y)
+    return [(column, frame, column) for column in columns]
+
+
+def line_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
+                color: str | None = None, title: str = "", percent: bool = False,
+                stacked: bool = False) -> go.Figure:
+    """Lines (graph_objects, much cheaper than plotly.express for page renders)."""
+    figure = go.Figure()
+    for name, rows, column in _groups(frame, y, color):
+        figure.add_scatter(x=rows[x], y=rows[column].astype(float), name=name, mode="lines",
+                           stackgroup="one" if stacked else None)
+    figure.update_layout(title=title, legend_title_text=color or "",
+                         xaxis_title=x, yaxis_title=y if isinstance(y, str) and not color
+                         else (y if isinstance(y, str) else "value"))
+    if percent:
+        figure.update_yaxes(tickformat=".0%")
+    return figure
+
+
+def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
+               color: str | None = None, title: str = "", horizontal: bool = False,
+               barmode: str = "stack", colors: dict[str, str] | None = None) -> go.Figure:
+    """Bars (graph_objects); ``horizontal`` puts categories (``y``) on the vertical axis."""
+    figure = go.Figure()
+    value = x if horizontal else y
+    for name, rows, column in _groups(frame, value, color):
+        values = rows[column].astype(float)
+        marker = {"color": colors[name]} if colors and name in colors else None
+        if horizontal:
+            figure.add_bar(x=values, y=rows[y].astype(str), name=name, orientation="h",
+                           marker=marker)
+        else:
+            figure.add_bar(x=rows[x], y=values, name=name, marker=marker)
+    figure.update_layout(title=title, barmode=barmode, legend_title_text=color or "",
+                         xaxis_title=x if isinstance(x, str) else "",
+                         yaxis_title=y if isinstance(y, str) else "value")
+    if horizontal:
+        figure.update_yaxes(autorange="reversed")
+    return figure
+
+
+STATUS_COLORS = {"PASS": "#2ca02c", "pass": "#2ca02c", "success": "#2ca02c",
+                 "WARN": "#ff7f0e", "warn": "#ff7f0e", "FAIL": "#d62728", "fail": "#d62728",
+                 "error": "#d62728", "skipped": "#7f7f7f"}
+
 #: Plotly config for geo charts: topojson served by the app itself (static/), not a CDN
 GEO_CONFIG = {"topojsonURL": "/app/static/"}
 
@@ -163,7 +215,7 @@ def chart(figure: go.Figure, definition: str, key: str | None = None,
 def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
           definition: str | None = None) -> None:
     """A dataframe with a CSV download button (file named after the table and run)."""
-    st.dataframe(frame, hide_index=True)
+    st.dataframe(frame, hide_index=True, column_config=_date_columns(frame))
     suffix = f"_{run_id}" if run_id else ""
     st.download_button(
         "Download CSV", frame.to_csv(index=False).encode("utf-8"),
@@ -172,6 +224,17 @@ def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
     )
     if definition:
         caption(definition)
+
+
+def _date_columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """Show datetime columns that only hold midnights as plain dates."""
+    config: dict[str, Any] = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series) and (
+                series.dropna() == series.dropna().dt.normalize()).all():
+            config[column] = st.column_config.DateColumn(format="YYYY-MM-DD")
+    return config
 
 
 def date_range(snapshot: Path, bounds_key: str, label: str = "Date range",

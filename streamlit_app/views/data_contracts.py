@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from streamlit_app import data_access, ui
+
+HISTORY_RUNS = 20
 
 st.title("Data Contracts")
 run_id, snapshot = ui.require_snapshot()
@@ -38,9 +38,8 @@ if tables:
 
 by_owner = (shown.groupby(["owner", "status"], as_index=False).size()
             .rename(columns={"size": "checks"}))
-figure = px.bar(by_owner, x="owner", y="checks", color="status",
-                color_discrete_map={"PASS": "#2ca02c", "WARN": "#ff7f0e", "FAIL": "#d62728"},
-                title="Contract checks by owner and status")
+figure = ui.bar_figure(by_owner, "owner", "checks", color="status", colors=ui.STATUS_COLORS,
+                       title="Contract checks by owner and status")
 ui.chart(figure, "contract_status", key="contracts_by_owner")
 
 by_table = (shown.assign(**{status: shown["status"].eq(status) for status in
@@ -52,17 +51,13 @@ st.subheader("By table and owner")
 ui.table(by_table, "contract_results_by_table", run_id)
 
 
-def highlight(row: pd.Series) -> list[str]:
-    colour = {"FAIL": "background-color: #f8d7da", "WARN": "background-color: #fff3cd"}
-    return [colour.get(row["status"], "")] * len(row)
-
-
 st.subheader("Checks")
-st.dataframe(shown.style.apply(highlight, axis=1), hide_index=True)
-st.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"),
-                   file_name=f"contract_results_{run_id}.csv", mime="text/csv",
-                   key="csv_contract_results", on_click="ignore")
-ui.caption("contract_status")
+ORDER = {"FAIL": 0, "WARN": 1, "PASS": 2}
+checks = (shown.assign(flag=shown["status"].map({"FAIL": "🔴", "WARN": "🟠", "PASS": "🟢"}),
+                       _order=shown["status"].map(ORDER))
+          .sort_values(["_order", "table_name", "check"]).drop(columns="_order"))
+ui.table(checks[["flag", *[c for c in checks.columns if c != "flag"]]], "contract_results",
+         run_id, definition="contract_status")
 
 is_freshness = (shown["check_type"].astype("string").str.contains("fresh", case=False)
                 | shown["check"].astype("string").str.contains("fresh", case=False))
@@ -75,16 +70,15 @@ if not freshness.empty:
                "column and the run's reference time, against the contract's SLA.")
 
 st.subheader("History across runs")
-history = data_access.contract_history(data_access.successful_runs())
+history = data_access.contract_history(data_access.successful_runs()[:HISTORY_RUNS])
+st.caption(f"The last {HISTORY_RUNS} successful runs with contract results.")
 if history.empty:
     st.info("No contract results in any snapshot yet.")
 else:
     totals = (history.groupby(["run_id", "started_at", "status"], as_index=False)["checks"]
               .sum().sort_values("started_at"))
-    figure = px.bar(totals, x="run_id", y="checks", color="status",
-                    color_discrete_map={"PASS": "#2ca02c", "WARN": "#ff7f0e",
-                                        "FAIL": "#d62728"},
-                    title="Contract outcomes per run")
+    figure = ui.bar_figure(totals, "run_id", "checks", color="status",
+                           colors=ui.STATUS_COLORS, title="Contract outcomes per run")
     ui.chart(figure, "contract_history", key="contract_history")
     not_passing = history[history["status"] != "PASS"]
     if not not_passing.empty:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from streamlit_app import data_access, ui
@@ -35,11 +34,9 @@ cols[0].metric("Nodes", len(results))
 cols[1].metric("Pass / success", int(by_status.get("pass", 0) + by_status.get("success", 0)))
 cols[2].metric("Warn", int(by_status.get("warn", 0)))
 cols[3].metric("Error / fail", int(by_status.get("error", 0) + by_status.get("fail", 0)))
-figure = px.bar(counts, x="resource_type", y="nodes", color="status",
-                color_discrete_map={"pass": "#2ca02c", "success": "#2ca02c",
-                                    "warn": "#ff7f0e", "fail": "#d62728", "error": "#d62728",
-                                    "skipped": "#7f7f7f"},
-                title=f"dbt nodes by type and status (from {source})")
+figure = ui.bar_figure(counts, "resource_type", "nodes", color="status",
+                       colors=ui.STATUS_COLORS,
+                       title=f"dbt nodes by type and status (from {source})")
 ui.chart(figure, "dbt_status", key="dbt_counts")
 
 # ----------------------------------------------------------------- tests
@@ -84,9 +81,8 @@ if models.empty:
     st.info("No model timings recorded.")
 else:
     slowest = models.nlargest(15, "execution_time_s")
-    figure = px.bar(slowest, x="execution_time_s", y="name", orientation="h",
-                    title="Slowest 15 models (seconds)")
-    figure.update_yaxes(autorange="reversed")
+    figure = ui.bar_figure(slowest, "execution_time_s", "name", horizontal=True,
+                           title="Slowest 15 models (seconds)")
     ui.chart(figure, "dbt_slowest", key="dbt_slowest")
 
 # ----------------------------------------------------------------- freshness

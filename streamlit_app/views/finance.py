@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -26,12 +25,9 @@ if liability is not None:
     cols[1].metric("Earned to date", f"${float(last['cumulative_earned_dollars']):,.2f}")
     cols[2].metric("Expired to date", f"${float(last['cumulative_expired_dollars']):,.2f}")
     ageing = [column for column in AGEING if column in liability.columns]
-    long = liability.melt(id_vars="balance_date", value_vars=ageing, var_name="bucket",
-                          value_name="dollars")
-    long["bucket"] = long["bucket"].map(AGEING)
-    long["dollars"] = long["dollars"].astype(float)
-    figure = px.area(long, x="balance_date", y="dollars", color="bucket",
-                     title="Reward liability by age of unspent earnings (dollars)")
+    figure = ui.line_figure(liability.rename(columns=AGEING), "balance_date",
+                            [AGEING[column] for column in ageing], stacked=True,
+                            title="Reward liability by age of unspent earnings (dollars)")
     figure.add_scatter(x=liability["balance_date"],
                        y=liability["liability_dollars"].astype(float),
                        name="total liability", line={"color": "black"})
@@ -47,29 +43,26 @@ states = ui.load(data_access.state_fundraising, snapshot)
 if states is not None:
     metric = st.radio("Map", ["dollars_raised", "liability_dollars"], horizontal=True,
                       format_func=lambda name: name.replace("_", " "), key="fin_map")
-    shown = states.assign(**{metric: states[metric].astype(float)})
-    figure = px.choropleth(shown, locations="state", locationmode="USA-states",
-                           color=metric, scope="usa", hover_data=["schools", "supporters"],
-                           color_continuous_scale="Greens",
-                           title=f"{metric.replace('_', ' ').capitalize()} by state")
+    figure = go.Figure(go.Choropleth(
+        locations=states["state"], z=states[metric].astype(float), locationmode="USA-states",
+        colorscale="Greens", colorbar={"title": {"text": metric.replace("_", " ")}},
+        customdata=states[["schools", "supporters"]].to_numpy(),
+        hovertemplate="%{location}: %{z:,.2f}<br>schools %{customdata[0]}, "
+                      "supporters %{customdata[1]}<extra></extra>"))
+    figure.update_layout(geo_scope="usa",
+                         title=f"{metric.replace('_', ' ').capitalize()} by state")
     ui.chart(figure, "fundraising", key="state_map", config=ui.GEO_CONFIG)
     ui.table(states, "mart_state_fundraising", run_id)
 if schools is not None:
-    top = schools.head(20).assign(dollars_raised=lambda f: f["dollars_raised"].astype(float))
-    figure = px.bar(top, x="dollars_raised", y="school_name", orientation="h",
-                    hover_data=["city", "state", "supporters"],
-                    title="Top 20 schools by dollars raised")
-    figure.update_yaxes(autorange="reversed")
+    figure = ui.bar_figure(schools.head(20), "dollars_raised", "school_name", horizontal=True,
+                           title="Top 20 schools by dollars raised")
     ui.chart(figure, "fundraising", key="school_bar")
     ui.table(schools, "mart_school_fundraising", run_id)
 if by_school is not None:
-    top = by_school.head(20).assign(liability_dollars=lambda f: f["liability_dollars"]
-                                    .astype(float))
-    figure = px.bar(top, x="liability_dollars", y=top["school_id"].astype(str),
-                    orientation="h", hover_data=["state"],
-                    title=f"Top 20 schools by reward liability on "
-                          f"{by_school['balance_date'].iloc[0]:%Y-%m-%d}")
-    figure.update_yaxes(autorange="reversed", title="school_id")
+    figure = ui.bar_figure(by_school.head(20), "liability_dollars", "school_id",
+                           horizontal=True,
+                           title=f"Top 20 schools by reward liability on "
+                                 f"{by_school['balance_date'].iloc[0]:%Y-%m-%d}")
     ui.chart(figure, "liability_school", key="school_liability_bar")
     ui.table(by_school, "mart_reward_liability_by_school", run_id)
 
@@ -108,10 +101,8 @@ st.subheader("Expiry breakage")
 b_start, b_end = ui.date_range(snapshot, "breakage", "Months")
 breakage = ui.load(data_access.expiry_breakage, snapshot, b_start, b_end)
 if breakage is not None:
-    frame = breakage.copy()
-    for column in ("earned_dollars", "expired_dollars"):
-        frame[column] = frame[column].astype(float)
-    figure = px.bar(frame, x="month_start", y=["earned_dollars", "expired_dollars"],
-                    barmode="group", title="Earned vs expired rewards per month (dollars)")
+    figure = ui.bar_figure(breakage, "month_start", ["earned_dollars", "expired_dollars"],
+                           barmode="group",
+                           title="Earned vs expired rewards per month (dollars)")
     ui.chart(figure, "breakage", key="breakage_chart")
     ui.table(breakage, "mart_expiry_breakage", run_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -35,20 +34,20 @@ if funnel is not None:
         ui.chart(figure, "referral_funnel", key="referral_funnel")
         weekly = funnel.groupby("sent_week", as_index=False)[["sent", "qualified"]].sum()
         weekly["conversion"] = weekly["qualified"] / weekly["sent"]
-        trend = px.line(funnel, x="sent_week", y="conversion", color="channel",
-                        title="Invite → qualified conversion by sent week and channel")
+        trend = ui.line_figure(funnel, "sent_week", "conversion", color="channel",
+                               percent=True,
+                               title="Invite → qualified conversion by sent week and channel")
         trend.add_scatter(x=weekly["sent_week"], y=weekly["conversion"], name="all channels",
                           line={"color": "black", "dash": "dot"})
-        ui.chart(trend.update_yaxes(tickformat=".0%"), "referral_conversion",
-                 key="referral_conversion")
+        ui.chart(trend, "referral_conversion", key="referral_conversion")
         ui.table(funnel, "mart_referral_funnel_weekly", run_id)
 
 rejections = ui.load(data_access.referral_rejections, snapshot, start, end)
 if rejections is not None:
     reasons = rejections.groupby(["rejection_reason", "channel"], as_index=False)[
         "rejections"].sum()
-    figure = px.bar(reasons, x="rejections", y="rejection_reason", color="channel",
-                    orientation="h", title="Rejected referrals by reason")
+    figure = ui.bar_figure(reasons, "rejections", "rejection_reason", color="channel",
+                           horizontal=True, title="Rejected referrals by reason")
     ui.chart(figure, "rejections", key="rejections_chart")
     ui.table(rejections, "mart_referral_rejections", run_id)
 
@@ -71,14 +70,12 @@ if viral is not None:
                        "n/a" if median_cycle != median_cycle else f"{median_cycle:.1f}")
         st.caption("Totals over the complete cohorts in range (30-day window closed); "
                    "cycle time is the median of the cohorts' medians.")
-    long = viral.melt(id_vars="signup_week",
-                      value_vars=["k_factor", "invites_per_user", "invite_conversion"],
-                      var_name="component", value_name="value")
-    figure = px.line(long, x="signup_week", y="value", color="component",
-                     title="K = i × c per sign-up cohort")
+    figure = ui.line_figure(viral, "signup_week",
+                            ["k_factor", "invites_per_user", "invite_conversion"],
+                            title="K = i × c per sign-up cohort")
     ui.chart(figure, "viral", key="viral_chart")
-    cycle = px.bar(viral, x="signup_week", y="median_cycle_time_days",
-                   title="Viral cycle time per cohort (median days)")
+    cycle = ui.bar_figure(viral, "signup_week", "median_cycle_time_days",
+                          title="Viral cycle time per cohort (median days)")
     ui.chart(cycle, "cycle_time", key="cycle_chart")
     ui.table(viral, "mart_viral_coefficient", run_id)
 

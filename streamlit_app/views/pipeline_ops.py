@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from streamlit_app import data_access, ui
@@ -34,9 +33,9 @@ st.caption("One row per run manifest (logs/pipeline_<run_id>.json): status, wall
 
 timeline = runs.dropna(subset=["started_at", "duration_s"])
 if not timeline.empty:
-    figure = px.scatter(timeline, x="started_at", y="duration_s", color="status",
-                        hover_data=["run_id", "failed_step"],
-                        title="Run duration over time (seconds)")
+    figure = ui.line_figure(timeline, "started_at", "duration_s", color="status",
+                            title="Run duration over time (seconds)")
+    figure.update_traces(mode="markers")
     ui.chart(figure, "run_duration", key="run_durations")
 
 st.subheader("Duration per step over runs")
@@ -44,8 +43,8 @@ steps = data_access.step_durations(manifests)
 if steps.empty:
     st.info("No step timings recorded yet.")
 else:
-    figure = px.bar(steps, x="run_id", y="duration_s", color="step",
-                    hover_data=["status"], title="Step durations per run (seconds)")
+    figure = ui.bar_figure(steps, "run_id", "duration_s", color="step",
+                           title="Step durations per run (seconds)")
     ui.chart(figure, "step_durations", key="step_durations")
 
 st.subheader("Failures")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -24,13 +23,10 @@ if engagement is not None:
     stickiness = latest["stickiness"]
     cols[3].metric("Stickiness", "n/a" if stickiness != stickiness else f"{stickiness:.1%}")
     st.caption(f"Figures for {latest['activity_date']:%Y-%m-%d}, the last date in range.")
-    long = engagement.melt(id_vars="activity_date", value_vars=["dau", "wau", "mau"],
-                           var_name="metric", value_name="users")
-    ui.chart(px.line(long, x="activity_date", y="users", color="metric",
-                     title="DAU / WAU / MAU"), "dau", key="dau_chart")
-    ui.chart(px.line(engagement, x="activity_date", y="stickiness",
-                     title="Stickiness (DAU / MAU)").update_yaxes(tickformat=".0%"),
-             "stickiness", key="stickiness_chart")
+    ui.chart(ui.line_figure(engagement, "activity_date", ["dau", "wau", "mau"],
+                            title="DAU / WAU / MAU"), "dau", key="dau_chart")
+    ui.chart(ui.line_figure(engagement, "activity_date", "stickiness", percent=True,
+                            title="Stickiness (DAU / MAU)"), "stickiness", key="stickiness_chart")
     ui.table(engagement, "mart_daily_engagement", run_id)
 
 # ----------------------------------------------------------------- activation
@@ -50,9 +46,10 @@ if funnel is not None:
                                      textinfo="value+percent initial"))
         figure.update_layout(title="Activation funnel (all selected install weeks)")
         ui.chart(figure, "activation", key="activation_funnel")
-        by_week = px.line(shown, x="install_week", y="conversion_from_installed",
-                          color="stage", title="Conversion from install by install week")
-        ui.chart(by_week.update_yaxes(tickformat=".0%"), "activation", key="activation_weeks")
+        by_week = ui.line_figure(shown, "install_week", "conversion_from_installed",
+                                 color="stage", percent=True,
+                                 title="Conversion from install by install week")
+        ui.chart(by_week, "activation", key="activation_weeks")
     ui.table(funnel, "mart_activation_funnel", run_id)
 
 # ----------------------------------------------------------------- adoption
@@ -60,16 +57,16 @@ st.subheader("Feature adoption")
 f_start, f_end = ui.date_range(snapshot, "adoption", "Activity weeks")
 adoption = ui.load(data_access.feature_adoption, snapshot, f_start, f_end)
 if adoption is not None:
-    figure = px.line(adoption, x="activity_week", y="adoption_share", color="feature",
-                     title="Share of weekly active users using each feature")
-    ui.chart(figure.update_yaxes(tickformat=".0%"), "adoption", key="adoption_chart")
+    figure = ui.line_figure(adoption, "activity_week", "adoption_share", color="feature",
+                            percent=True, title="Share of weekly active users using each feature")
+    ui.chart(figure, "adoption", key="adoption_chart")
     ui.table(adoption, "mart_feature_adoption_weekly", run_id)
 
 first_use = ui.load(data_access.time_to_first_use, snapshot)
 if first_use is not None:
-    figure = px.bar(first_use, x="feature",
-                    y=["median_days_to_first_use", "p75_days_to_first_use"], barmode="group",
-                    title="Days from sign-up to first use")
+    figure = ui.bar_figure(first_use, "feature",
+                           ["median_days_to_first_use", "p75_days_to_first_use"],
+                           barmode="group", title="Days from sign-up to first use")
     ui.chart(figure, "time_to_first_use", key="first_use_chart")
     ui.table(first_use, "mart_time_to_first_use", run_id)
 
@@ -82,10 +79,10 @@ if retention is not None:
     window = retention[retention["weeks_since_signup"] <= max_weeks]
     grid = window.pivot_table(index="signup_week", columns="weeks_since_signup",
                               values="retention")
-    figure = px.imshow(grid, aspect="auto", color_continuous_scale="Blues",
-                       labels={"x": "weeks since sign-up", "y": "sign-up week",
-                               "color": "retention"},
-                       title="Retention heatmap (share of cohort active in week N)")
-    figure.update_yaxes(tickformat="%Y-%m-%d")
+    figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index),
+                                  colorscale="Blues", zmin=0, zmax=1,
+                                  colorbar={"title": {"text": "retention"}}))
+    figure.update_layout(title="Retention heatmap (share of cohort active in week N)",
+                         xaxis_title="weeks since sign-up", yaxis_title="sign-up week")
     ui.chart(figure, "retention", key="retention_heatmap")
     ui.table(retention, "mart_retention_cohorts", run_id)

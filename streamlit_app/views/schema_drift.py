@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from streamlit_app import data_access, ui
@@ -25,9 +24,9 @@ if columns is None or columns.empty:
 st.subheader("Schema browser")
 summary = (columns.groupby(["table_schema", "table_name"], as_index=False)
            .agg(columns=("column_name", "count")))
-figure = px.bar(summary.groupby("table_schema", as_index=False).size(),
-                x="table_schema", y="size", title="Tables per schema",
-                labels={"size": "tables"})
+figure = ui.bar_figure(summary.groupby("table_schema", as_index=False).size()
+                       .rename(columns={"size": "tables"}), "table_schema", "tables",
+                       title="Tables per schema")
 ui.chart(figure, "schema_tables", key="schema_tables")
 picks = st.columns(2)
 schema = picks[0].selectbox("Schema", sorted(columns["table_schema"].unique()),

@@ -159,3 +159,12 @@ def test_schema_drift_against_the_previous_run_is_highlighted(tiny_run, tmp_path
     drift = next(frame.value for frame in at.dataframe if "change" in frame.value.columns)
     assert drift[["change", "table_name", "column_name"]].to_dict("records") == [
         {"change": "column added", "table_name": "users", "column_name": "loyalty_tier"}]
+
+
+def test_a_render_leaves_no_connection_open(tiny_run, tmp_path: Path, use_home) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    at = open_page("views/finance.py")
+    assert not at.exception
+    # DuckDB refuses a read-write connection while a read-only one to the file is open
+    with duckdb.connect(str(home / "duckdb" / "carton_caps_tiny.duckdb")) as con:
+        assert con.execute("select count(*) from marts.mart_state_fundraising").fetchone()[0]
