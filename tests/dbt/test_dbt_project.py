@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -235,3 +236,16 @@ def test_sources_declare_loaded_at_field_and_freshness(source: str) -> None:
     assert declared["schema"] == "raw"
     assert declared["config"]["loaded_at_field"] == "_ingested_at"
     assert set(declared["config"]["freshness"]) == {"warn_after", "error_after"}
+
+
+def test_dbt_docs_generate_writes_a_catalog_of_every_mart(
+    dbt_build: DbtBuild, tmp_path: Path
+) -> None:
+    work_dir = tmp_path / "docs"
+    shutil.copytree(dbt_build.target, work_dir / "target")
+    result = run_dbt(["docs", "generate", "--no-compile"], dbt_build.db_path, work_dir)
+    assert result.returncode == 0, result.stdout[-4000:]
+    catalog = json.loads((work_dir / "target" / "catalog.json").read_text())
+    documented = {node["metadata"]["name"] for node in catalog["nodes"].values()
+                  if node["metadata"]["schema"] == "marts"}
+    assert documented >= REQUIRED_MARTS
