@@ -508,6 +508,23 @@ def contract_history(run_ids: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns]
 
 
+def failure_sample_rows(samples: pd.DataFrame, unique_id: str) -> pd.DataFrame:
+    """The stored failing rows of one test, one column per field of the row."""
+    rows = samples[samples["unique_id"] == unique_id]
+    if "row_number" in rows.columns:
+        rows = rows.sort_values("row_number")
+    if "row_json" not in rows.columns:
+        return rows.reset_index(drop=True)
+    records = []
+    for text in rows["row_json"]:
+        try:
+            value = json.loads(text) if isinstance(text, str) else {}
+        except ValueError:
+            value = {"row_json": text}
+        records.append(value if isinstance(value, dict) else {"value": value})
+    return pd.DataFrame(records)
+
+
 DBT_COLUMNS: dict[str, tuple[str, ...]] = {
     "unique_id": ("unique_id", "node_id"),
     "resource_type": ("resource_type", "node_type", "type"),

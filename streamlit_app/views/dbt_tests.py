@@ -68,10 +68,11 @@ else:
         with st.expander(f"{str(record['status']).upper()}: {record['name']}"):
             st.write(record.get("message") or "(no message)")
             if samples is not None and "unique_id" in samples.columns:
-                rows = samples[samples["unique_id"] == record["unique_id"]]
+                rows = data_access.failure_sample_rows(samples, record["unique_id"])
                 if rows.empty:
                     st.caption("No sample of failing rows stored for this test.")
                 else:
+                    st.caption(f"Sample of failing rows (up to {SAMPLE_ROWS}):")
                     st.dataframe(rows.head(SAMPLE_ROWS), hide_index=True)
 
 # ----------------------------------------------------------------- timings

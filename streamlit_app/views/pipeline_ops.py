@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from streamlit_app import data_access, ui
@@ -64,5 +65,14 @@ if picked:
             st.info("This run has no log file.")
         else:
             st.code(tail, language="text")
+    document = data_access.run_manifest(picked) or {}
+    warnings = document.get("warnings") or []
+    anomalies = (document.get("anomalies") or {}).get("anomalies") or []
+    if warnings:
+        st.warning(f"{len(warnings)} warning(s) in run {picked}.")
+        ui.table(pd.DataFrame(warnings), "run_warnings", picked)
+    if anomalies:
+        st.warning(f"{len(anomalies)} volume anomaly(ies) in run {picked}.")
+        ui.table(pd.DataFrame(anomalies), "volume_anomalies", picked)
     with st.expander(f"Manifest: logs/pipeline_{picked}.json"):
-        st.json(data_access.run_manifest(picked) or {})
+        st.json(document)

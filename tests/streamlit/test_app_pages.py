@@ -168,3 +168,28 @@ def test_a_render_leaves_no_connection_open(tiny_run, tmp_path: Path, use_home) 
     # DuckDB refuses a read-write connection while a read-only one to the file is open
     with duckdb.connect(str(home / "duckdb" / "carton_caps_tiny.duckdb")) as con:
         assert con.execute("select count(*) from marts.mart_state_fundraising").fetchone()[0]
+
+
+def test_a_failing_test_shows_its_message_and_failing_rows(tiny_run, tmp_path: Path,
+                                                           use_home) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    uid = "test.carton_caps.assert_balances_never_negative"
+    with duckdb.connect(str(home / "duckdb" / "carton_caps_tiny.duckdb")) as con:
+        con.execute("insert into ops.dbt_results (run_id, unique_id, resource_type, name, "
+                    "status, execution_time_s, failures, message) values "
+                    "('tiny', ?, 'test', 'assert_balances_never_negative', 'warn', 0.1, 2, "
+                    "'Got 2 results, configured to warn if != 0')", [uid])
+        con.execute("insert into ops.dbt_test_failure_samples (run_id, unique_id, test_name, "
+                    "status, row_number, row_json) values "
+                    "('tiny', ?, 'assert_balances_never_negative', 'warn', 2, "
+                    "'{\"user_id\": 8, \"balance_cents\": -5}'), "
+                    "('tiny', ?, 'assert_balances_never_negative', 'warn', 1, "
+                    "'{\"user_id\": 7, \"balance_cents\": -1}')", [uid, uid])
+    at = open_page("views/dbt_tests.py")
+    assert not at.exception
+    expander = next(e for e in at.expander
+                    if e.label == "WARN: assert_balances_never_negative")
+    assert "Got 2 results, configured to warn if != 0" in texts(expander.markdown)
+    sample = expander.dataframe[0].value
+    assert sample.to_dict("records") == [{"user_id": 7, "balance_cents": -1},
+                                         {"user_id": 8, "balance_cents": -5}]
