@@ -11,24 +11,39 @@ import numpy as np
 import pandas as pd
 
 
-def _fit_forecast(values: np.ndarray, steps: int) -> pd.DataFrame:
+def _naive_forecast(values: np.ndarray, steps: int) -> pd.DataFrame:
+    """Fallback when ETS cannot be fitted (too short or constant): mean with a normal PI."""
+    mean = float(np.mean(values)) if len(values) else 0.0
+    spread = 1.2815515655446004 * (float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
+    return pd.DataFrame({"mean": [mean] * steps, "lower": [mean - spread] * steps,
+                         "upper": [mean + spread] * steps})
+
+
+def _fit_forecast(values: np.ndarray, steps: int) -> tuple[pd.DataFrame, str]:
+    """ETS forecast with an 80 % prediction interval, and the model's name."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+    if len(values) < 4 or np.ptp(values) == 0:
+        return _naive_forecast(values, steps), "mean (naive)"
     series = pd.Series(values.astype(float))
     trend = "add" if len(series) >= 10 else None
-    model = ETSModel(series, error="add", trend=trend, damped_trend=trend is not None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fitted = model.fit(disp=False)
-        prediction = fitted.get_prediction(start=len(series), end=len(series) + steps - 1)
-        frame = prediction.summary_frame(alpha=0.2)
+    try:
+        model = ETSModel(series, error="add", trend=trend, damped_trend=trend is not None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted = model.fit(disp=False)
+            prediction = fitted.get_prediction(start=len(series), end=len(series) + steps - 1)
+            frame = prediction.summary_frame(alpha=0.2)
+    except (ValueError, np.linalg.LinAlgError):
+        return _naive_forecast(values, steps), "mean (naive)"
+    name = "ETS(A,Ad,N)" if trend else "ETS(A,N,N)"
     return pd.DataFrame(
         {
             "mean": frame["mean"].to_numpy(),
             "lower": frame["pi_lower"].to_numpy(),
             "upper": frame["pi_upper"].to_numpy(),
         }
-    )
+    ), name
 
 
 def model(dbt, session):
@@ -43,7 +58,7 @@ def model(dbt, session):
     mape = None
     holdout_used = 0
     if len(values) >= holdout + 8:
-        backtest = _fit_forecast(values[:-holdout], holdout)
+        backtest, _ = _fit_forecast(values[:-holdout], holdout)
         actual = values[-holdout:]
         mask = actual > 0
         if mask.any():
@@ -61,8 +76,9 @@ def model(dbt, session):
         }
         for week, value in zip(weekly["week_start"], values, strict=True)
     ]
-    if len(values) >= 2:
-        forecast = _fit_forecast(values, horizon)
+    model_name = "none"
+    if len(values) >= 1:
+        forecast, model_name = _fit_forecast(values, horizon)
         last_week = weekly["week_start"].iloc[-1]
         for step in range(horizon):
             rows.append(
@@ -83,5 +99,5 @@ def model(dbt, session):
     result["backtest_mape_pct"] = mape
     result["backtest_holdout_weeks"] = holdout_used
     result["training_weeks"] = len(values)
-    result["model_name"] = "ETS(A,Ad,N)" if len(values) >= 10 else "ETS(A,N,N)"
+    result["model_name"] = model_name
     return result
