@@ -83,7 +83,6 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
         "CARTON_CAPS_DB_PATH": str(invocation.db_path),
         "CARTON_CAPS_AS_OF": invocation.as_of,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_PARTIAL_PARSE": "false",
     }
     invocation.work_dir.mkdir(parents=True, exist_ok=True)
     logger.debug("running %s", " ".join(args))
