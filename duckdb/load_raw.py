@@ -556,7 +556,7 @@ def _load_sqlite_table(
     typed = ", ".join(_typed_value_sql(c, _quote_ident(c.name)) for c in table.columns)
     inserted = con.execute(
         f"insert into {_raw_table(table)} select {typed}, ?, ?, ? "  # noqa: S608
-        f"from _load_sqlite_rows where {all_valid} order by _line",
+        f"from _load_sqlite_rows where {all_valid}",
         stamps,
     ).fetchone()
     rows_loaded = int(inserted[0]) if inserted else 0
@@ -577,8 +577,8 @@ def _load_sqlite_table(
                 select *, case {bad_column} end as bad_column,
                        case {bad_value} end as bad_value
                 from _load_sqlite_rows
+                where not ({all_valid})
             )
-            where bad_column is not null
             order by _line
             """  # noqa: S608
         ).fetchall()
