@@ -46,6 +46,8 @@ READS: dict[str, frozenset[str]] = {}
 
 LOG_TAIL_LINES = 200
 TOP_REFERRERS_LIMIT = 50
+#: schools listed on the Finance page (the marts hold every school)
+SCHOOL_LIMIT = 1000
 
 
 def reads(*tables: str) -> Callable[[F], F]:
@@ -401,19 +403,24 @@ def liability_daily(snapshot: Path, start: date | None = None,
 
 
 @reads("marts.mart_reward_liability_by_school")
-def liability_by_school(snapshot: Path) -> pd.DataFrame:
-    """Liability per school on the latest balance date of the mart."""
+def liability_by_school(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
+    """The ``limit`` schools with the largest liability on the mart's latest balance date
+    (``schools_total`` = schools with a balance that day)."""
     return _read(snapshot, "marts.mart_reward_liability_by_school",
-                 "select * from marts.mart_reward_liability_by_school "
+                 "select *, count(*) over () as schools_total "
+                 "from marts.mart_reward_liability_by_school "
                  "where balance_date = (select max(balance_date) "
                  "from marts.mart_reward_liability_by_school) "
-                 "order by liability_dollars desc")
+                 "order by liability_dollars desc, school_id limit ?", (limit,))
 
 
 @reads("marts.mart_school_fundraising")
-def school_fundraising(snapshot: Path) -> pd.DataFrame:
+def school_fundraising(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
+    """The ``limit`` schools that raised the most (``schools_total`` = all schools)."""
     return _read(snapshot, "marts.mart_school_fundraising",
-                 "select * from marts.mart_school_fundraising order by dollars_raised desc")
+                 "select *, count(*) over () as schools_total "
+                 "from marts.mart_school_fundraising "
+                 "order by dollars_raised desc, school_id limit ?", (limit,))
 
 
 @reads("marts.mart_state_fundraising")

@@ -57,14 +57,19 @@ if schools is not None:
     figure = ui.bar_figure(schools.head(20), "dollars_raised", "school_name", horizontal=True,
                            title="Top 20 schools by dollars raised")
     ui.chart(figure, "fundraising", key="school_bar")
-    ui.table(schools, "mart_school_fundraising", run_id)
+    total = int(schools["schools_total"].iloc[0])
+    st.caption(f"Table: the top {len(schools):,} of {total:,} schools by dollars raised.")
+    ui.table(schools.drop(columns="schools_total"), "mart_school_fundraising", run_id)
 if by_school is not None:
     figure = ui.bar_figure(by_school.head(20), "liability_dollars", "school_id",
                            horizontal=True,
                            title=f"Top 20 schools by reward liability on "
                                  f"{by_school['balance_date'].iloc[0]:%Y-%m-%d}")
     ui.chart(figure, "liability_school", key="school_liability_bar")
-    ui.table(by_school, "mart_reward_liability_by_school", run_id)
+    total = int(by_school["schools_total"].iloc[0])
+    st.caption(f"Table: the top {len(by_school):,} of {total:,} schools by liability.")
+    ui.table(by_school.drop(columns="schools_total"), "mart_reward_liability_by_school",
+             run_id)
 
 # ----------------------------------------------------------------- forecast
 st.subheader("Redemption forecast")
