@@ -11,6 +11,17 @@ from streamlit_app import data_access, ui
 st.title("Carton Caps Analytics")
 run_id, snapshot = ui.require_snapshot()
 
+manifests = data_access.run_manifests()
+newest = manifests[-1] if manifests else {}
+if newest and newest.get("run_id") != run_id:
+    if newest.get("status") == "running":
+        steps = newest.get("steps") or [{}]
+        st.info(f"Run {newest['run_id']} is in progress (step {steps[-1].get('name', '-')}); "
+                f"its snapshot appears here once it is published.")
+    elif newest.get("status") != "success":
+        st.error(f"The newest run {newest['run_id']} {newest.get('status')} at step "
+                 f"{newest.get('failed_step') or '-'}: {newest.get('error') or 'no error recorded'}"
+                 f". Showing the published snapshot of run {run_id}.")
 manifest = data_access.run_manifest(run_id) or {}
 finished = manifest.get("finished_at")
 age_hours = None

@@ -101,3 +101,18 @@ def test_failed_runs_are_listed_with_step_and_error(tmp_path: Path, use_home) ->
     assert any(list(frame["failed_step"]) == ["dbt_build"] for frame in failures)
     assert any("✗ dbt_build boom" in code.value for code in at.code)
     assert [metric.value for metric in at.metric][:3] == ["1", "0", "1"]
+
+
+def test_home_reports_a_failed_newest_run_beside_the_published_snapshot(tmp_path: Path,
+                                                                       use_home) -> None:
+    home = use_home(_old_snapshot_home(tmp_path))
+    (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
+    write_manifest(home, "bad", status="failed", failed_step="contracts",
+                   error="contract check failed: raw.users not_null user_id",
+                   started_at="2999-01-01T00:00:00.000+00:00")
+    at = open_page()
+    assert not at.exception
+    assert texts(at.error) == [
+        "The newest run bad failed at step contracts: contract check failed: raw.users "
+        "not_null user_id. Showing the published snapshot of run old."]
+    assert at.metric[0].value == "old"
