@@ -53,10 +53,10 @@ ui.table(by_table, "contract_results_by_table", run_id)
 
 st.subheader("Checks")
 ORDER = {"FAIL": 0, "WARN": 1, "PASS": 2}
-checks = (shown.assign(flag=shown["status"].map({"FAIL": "🔴", "WARN": "🟠", "PASS": "🟢"}),
-                       _order=shown["status"].map(ORDER))
+checks = (shown.assign(_order=shown["status"].map(ORDER))
           .sort_values(["_order", "table_name", "check"]).drop(columns="_order"))
-ui.table(checks[["flag", *[c for c in checks.columns if c != "flag"]]], "contract_results",
+st.caption("FAIL checks first, then WARN, then PASS.")
+ui.table(checks[["status", *[c for c in checks.columns if c != "status"]]], "contract_results",
          run_id, definition="contract_status")
 
 is_freshness = (shown["check_type"].astype("string").str.contains("fresh", case=False)
