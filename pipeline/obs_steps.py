@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+RAW_CONTRACT = "raw.odcs.yaml"
+
 
 def _step_error(message: str) -> Exception:
     from pipeline.runner import StepError
@@ -55,10 +57,25 @@ def with_dbt_failure_details(step: Step) -> Step:
                         artifacts, samples)
             except Exception:  # never hide the build's own error behind ours
                 logger.debug("could not read dbt artefacts after %s", cause, exc_info=True)
+            _raw_contracts_after_failure(state)
             raise
 
     observed_dbt_build.__name__ = getattr(step, "__name__", "dbt_build")
     return observed_dbt_build
+
+
+def _raw_contracts_after_failure(state: RunState) -> None:
+    """The raw layer is complete even when dbt failed: record what its contract says."""
+    if not state.paths.building_snapshot.exists():
+        return
+    try:
+        report = contracts.evaluate(state.paths.building_snapshot, as_of=state.config.as_of,
+                                    days=state.config.days, only=(RAW_CONTRACT,))
+    except Exception:
+        logger.debug("raw contract not evaluated after the dbt failure", exc_info=True)
+        return
+    state.document["contracts"] = {**report.to_manifest(),
+                                   "scope": "raw contract only (dbt build failed)"}
 
 
 def step_dbt_artifacts(state: RunState) -> dict[str, Any]:

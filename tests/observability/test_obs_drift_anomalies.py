@@ -56,11 +56,11 @@ def test_identical_snapshots_have_no_drift() -> None:
 
 def _manifest(home: Path, run_id: str, status: str, started: str, counts: dict[str, int],
               users: int = 300, faults: list[str] | None = None,
-              columns: list[dict[str, Any]] | None = None) -> None:
+              columns: list[dict[str, Any]] | None = None, seed: int = 1) -> None:
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     document = {"run_id": run_id, "status": status, "started_at": started,
-                "params": {"users": users, "days": 540, "faults": faults or [], "seed": 1,
+                "params": {"users": users, "days": 540, "faults": faults or [], "seed": seed,
                            "as_of": "2026-11-01"},
                 "row_counts": {"raw": counts, "marts": {}}}
     (logs / f"pipeline_{run_id}.json").write_text(json.dumps(document))
@@ -112,8 +112,9 @@ def test_volume_baseline_is_comparable_clean_successful_runs_newest_first(
     _manifest(tmp_path, "r3", "success", "2026-01-03", {"users": 300}, faults=["stale_export"])
     _manifest(tmp_path, "r4", "failed", "2026-01-04", {"users": 300})
     _manifest(tmp_path, "r5", "success", "2026-01-05", {"users": 300})
+    _manifest(tmp_path, "r6", "success", "2026-01-06", {"users": 300}, seed=2)
     baselines = anomalies.baseline_runs(HomePaths(tmp_path), "now",
-                                        {"users": 300, "days": 540}, "2026-02-01")
+                                        {"seed": 1, "users": 300, "days": 540}, "2026-02-01")
     assert [doc["run_id"] for doc in baselines] == ["r5", "r1"]
 
 
