@@ -8,12 +8,16 @@ the orchestrator's state, and its output goes to the run's log.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +71,28 @@ def project_dir_override() -> Path | None:
     return Path(value).resolve() if value else None
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """Child-side hook: if the orchestrator dies (even by SIGKILL), dbt is killed too.
+
+    Without it an orphaned ``dbt build`` keeps writing the dead run's ``.building`` file
+    after the next run has swept it away.
+    """
+
+    def hook() -> None:
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # not Linux: best effort only
+            return
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
+
+
 def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
     """Run ``dbt <command>`` for this run, streaming its output into the run log."""
     project_dir = project_dir_override() or invocation.project_dir
@@ -89,6 +115,7 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
     process = subprocess.Popen(
         args, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, encoding="utf-8", errors="replace",
+        preexec_fn=_die_with_parent(os.getpid()),
     )
     assert process.stdout is not None
     try:
