@@ -1,4 +1,6 @@
-{# grain: one row per client session (session_id), built from its events #}
+{# grain: one row per client session (session_id), built from its events. A view: its only
+   consumer is fct_sessions, so the 8M-session table (at 1M users) is written once. #}
+{{ config(materialized='view') }}
 with
 
 events as (
@@ -12,7 +14,6 @@ sessions as (
     select
         session_id,
         max(user_id) as user_id,
-        min(device_id) as device_id,
         min(platform) as platform,
         max(app_version) as app_version,
         count(*) as event_count,
@@ -30,7 +31,6 @@ final as (
     select
         session_id,
         user_id,
-        device_id,
         platform,
         app_version,
         event_count,
