@@ -184,8 +184,11 @@ class GeneratorParameters:
     payout_median_s: float = 3 * DAY
     #: Unredeemed caps expire this long after they were earned (FIFO by earn time).
     expiry_s: int = 365 * DAY
-    #: Share of signed-up users who get a goodwill adjustment from support.
-    adjustment_rate: float = 0.01
+    #: Share of signed-up users who get a goodwill adjustment from support. Off by default:
+    #: DESIGN defines liability as earned - redeemed - expired, and an adjust credit is
+    #: none of the three, so generating them would make that identity depend on how a
+    #: reader classifies them. The models and tests still handle adjust entries.
+    adjustment_rate: float = 0.0
 
     # --- app versions ---------------------------------------------------------------
     #: A new minor version every this many days; a share of devices lag one or two behind.
