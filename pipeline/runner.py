@@ -307,6 +307,13 @@ class PipelineRun:
                 self._run_step(state, name, step)
         except (KeyboardInterrupt, RunInterrupted) as exc:
             status, exit_code = "interrupted", EXIT_INTERRUPTED
+            running = [s for s in document["steps"] if s["status"] == "running"]
+            if running and document["failed_step"] is None:
+                # The signal landed between steps' bookkeeping, outside _run_step's handler.
+                running[-1]["status"] = "interrupted"
+                running[-1]["error"] = str(exc) or "interrupted by Ctrl-C"
+                document["failed_step"] = running[-1]["name"]
+                document["error"] = f"{running[-1]['name']}: interrupted"
             document["error"] = document["error"] or (str(exc) or "interrupted by Ctrl-C")
         except Exception:
             status, exit_code = "failed", EXIT_FAILED
