@@ -30,5 +30,6 @@ bench: venv
 	$(PY) bench/bench_dashboard.py
 
 clean:
-	rm -rf data/* logs/* duckdb/*.duckdb duckdb/*.tmp duckdb/LATEST_DB.txt dbt_carton_caps/target
+	rm -rf data/* logs/* duckdb/*.duckdb duckdb/*.building duckdb/*.wal duckdb/*.tmp \
+		duckdb/LATEST_DB.txt duckdb/.publish.lock dbt_carton_caps/target
 	touch data/.gitkeep logs/.gitkeep

@@ -116,7 +116,7 @@ def validate_config(config: GeneratorConfig) -> None:
             f"--days must be an integer between {MIN_DAYS} and {MAX_DAYS}, got {config.days}")
     if not isinstance(config.as_of, dt.date) or isinstance(config.as_of, dt.datetime):
         raise GeneratorInputError(f"--as-of must be a date (YYYY-MM-DD), got {config.as_of!r}")
-    if not config.as_of.year - config.days // 365 >= 1990 and config.as_of.year <= 9000:
+    if not (config.as_of.year - config.days // 365 >= 1990 and config.as_of.year <= 9000):
         raise GeneratorInputError(f"--as-of is out of range, got {config.as_of.isoformat()}")
     for name in config.faults:
         if name not in FAULT_CLASSES:

@@ -336,11 +336,3 @@ EVENT_EXPORT_TABLES: tuple[SourceTable, ...] = tuple(
     t for t in SOURCE_TABLES if t.system == "event_exports"
 )
 
-
-def get_table(name: str) -> SourceTable:
-    """Look a source table up by name, with a message that lists the known ones."""
-    try:
-        return TABLES_BY_NAME[name]
-    except KeyError:
-        known = ", ".join(sorted(TABLES_BY_NAME))
-        raise KeyError(f"unknown source table {name!r}; known: {known}") from None

@@ -19,8 +19,14 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.data_generator import DEFAULT_DAYS, DEFAULT_USERS, FAULT_CLASSES
-
+from generator.data_generator import (
+    DEFAULT_DAYS,
+    DEFAULT_USERS,
+    FAULT_CLASSES,
+    GeneratorConfig,
+    GeneratorInputError,
+    validate_config,
+)
 from pipeline import logging_setup
 from pipeline.manifest import RunIdTakenError
 from pipeline.paths import default_home
@@ -35,14 +41,11 @@ class UsageError(ValueError):
     """A command-line value that cannot be used; printed as-is, exit code 2."""
 
 
-def _positive_int(name: str, value: str) -> int:
+def _whole_number(name: str, value: str) -> int:
     try:
-        number = int(value)
+        return int(value)
     except ValueError:
         raise UsageError(f"{name} must be a whole number, got {value!r}") from None
-    if number <= 0:
-        raise UsageError(f"{name} must be a positive integer, got {number}")
-    return number
 
 
 def _as_of(value: str | None) -> date:
@@ -57,11 +60,7 @@ def _as_of(value: str | None) -> date:
 def _faults(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
-    names = tuple(name.strip() for name in value.split(",") if name.strip())
-    unknown = [name for name in names if name not in FAULT_CLASSES]
-    if unknown:
-        raise UsageError(f"unknown fault {unknown[0]!r}; known: {', '.join(FAULT_CLASSES)}")
-    return names
+    return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,27 +85,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Parse and validate every option before anything is written.
+
+    Value ranges (users, days, seed, as-of, fault names) are the generator's rules, asked
+    of the generator itself so the two can never disagree.
+    """
+    generator_config = GeneratorConfig(
+        seed=_whole_number("--seed", args.seed), users=_whole_number("--users", args.users),
+        as_of=_as_of(args.as_of), days=_whole_number("--days", args.days),
+        faults=_faults(args.faults),
+    )
     try:
-        seed = int(args.seed)
-    except ValueError:
-        raise UsageError(f"--seed must be a whole number, got {args.seed!r}") from None
-    if seed < 0:
-        raise UsageError(f"--seed must be zero or positive, got {seed}")
+        validate_config(generator_config)
+    except GeneratorInputError as exc:
+        raise UsageError(str(exc)) from None
     home = (args.home or default_home()).expanduser().resolve()
     if home.exists() and not home.is_dir():
         raise UsageError(f"--home {home} is not a directory")
     run_id = validate_run_id(args.run_id) if args.run_id is not None else new_run_id()
-    return RunConfig(home=home, run_id=run_id, seed=seed,
-                     users=_positive_int("--users", args.users), as_of=_as_of(args.as_of),
-                     days=_positive_int("--days", args.days), faults=_faults(args.faults))
+    return RunConfig(home=home, run_id=run_id, seed=generator_config.seed,
+                     users=generator_config.users, as_of=generator_config.as_of,
+                     days=generator_config.days, faults=generator_config.faults)
 
 
 def _summary(document: dict, config: RunConfig) -> str:
-    rows = sum(document["row_counts"].get("raw", {}).values())
+    raw_rows = sum(document["row_counts"].get("raw", {}).values())
+    marts = document["row_counts"].get("marts", {})
     dbt = document["dbt"]
     lines = [
         f"run {config.run_id}: {document['status'].upper()} in {document['duration_s']:.1f}s",
-        f"  rows loaded: {rows:,} raw; marts: {len(document['row_counts'].get('marts', {}))}",
+        f"  rows: {raw_rows:,} raw; {sum(marts.values()):,} in {len(marts)} mart tables",
         f"  dbt: {dbt.get('pass', 0)} pass, {dbt.get('warn', 0)} warn, "
         f"{dbt.get('error', 0)} error, {dbt.get('skip', 0)} skip",
     ]

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -250,21 +251,37 @@ def _pid_alive(pid: int) -> bool:
 
 
 def sweep_abandoned(paths: RunPaths) -> list[str]:
-    """Mark runs killed without a chance to clean up (SIGKILL, power loss) as abandoned.
+    """Settle runs killed without a chance to clean up (SIGKILL, power loss).
 
-    Their manifests still say ``running`` and their ``.building`` files remain; a run whose
-    process is gone on this host can never finish, so its leftovers are removed.
+    Their manifests still say ``running``; a run whose process is gone on this host can
+    never finish. If it died after moving the pointer, its snapshot is being served and
+    the run is recorded as the success it was. Otherwise it is ``interrupted`` and its
+    leftovers are removed: the ``.building`` file and, if it died between the rename and
+    the pointer move, the never-published snapshot (no reader was ever pointed at it).
     """
     swept = []
+    try:
+        served = read_pointer(paths)
+    except PointerError:
+        served = None
     for document in manifest_io.load_all(paths):
         if document.get("status") != "running" or document["run_id"] == paths.run_id:
             continue
-        if document.get("host") != os.uname().nodename or _pid_alive(int(document["pid"])):
+        if document.get("host") != socket.gethostname() or _pid_alive(int(document["pid"])):
             continue
         other = paths.run(document["run_id"])
         remove_building_files(other)
-        document["status"] = "interrupted"
-        document["error"] = document.get("error") or "process ended without finishing the run"
+        if served == document["run_id"]:
+            document["status"] = "success"
+            document["pointer_updated"] = True
+            document["snapshot"] = {"path": str(other.snapshot),
+                                    "size_bytes": other.snapshot.stat().st_size}
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                other.snapshot.unlink()
+            document["status"] = "interrupted"
+            document["error"] = (document.get("error")
+                                 or "process ended without finishing the run")
         manifest_io.save(other.manifest, document)
         swept.append(document["run_id"])
     return swept
@@ -302,7 +319,7 @@ class PipelineRun:
         previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             for swept in sweep_abandoned(self.paths):
-                logger.info("  note: run %s had been killed; marked interrupted", swept)
+                logger.info("  note: run %s had been killed; its manifest is now settled", swept)
             for name, step in self.steps:
                 self._run_step(state, name, step)
         except (KeyboardInterrupt, RunInterrupted) as exc:

@@ -166,8 +166,10 @@ def test_reused_run_id_is_rejected_and_the_earlier_run_kept(
         (["--users", "-5"], "--users must be a positive integer, got -5"),
         (["--users", "many"], "--users must be a whole number, got 'many'"),
         (["--as-of", "2026-13-01"], "--as-of must be a date like 2026-11-01, got '2026-13-01'"),
-        (["--faults", "gremlins"], "unknown fault 'gremlins'; known: "),
-        (["--seed", "-1"], "--seed must be zero or positive, got -1"),
+        (["--as-of", "9999-01-01"], "--as-of is out of range, got 9999-01-01"),
+        (["--faults", "gremlins"], "unknown fault 'gremlins'; known: duplicate_keys, "),
+        (["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+        (["--days", "5"], "--days must be an integer between 14 and 3650, got 5"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(
@@ -202,8 +204,13 @@ def test_two_concurrent_runs_both_publish_and_the_pointer_names_one(tmp_path: Pa
         manifest = json.loads((tmp_path / "logs" / f"pipeline_{run_id}.json").read_text())
         assert manifest["status"] == "success"
         assert Path(manifest["artifacts"]["dbt_target"]).parent.name == run_id
-    later = json.loads((tmp_path / "logs" / f"pipeline_{pointer[12:-7]}.json").read_text())
-    assert later["previous_run_id"] in {"left", "right", None}
+    later = pointer.removeprefix("carton_caps_").removesuffix(".duckdb")
+    earlier = ({"left", "right"} - {later}).pop()
+    later_manifest = json.loads((tmp_path / "logs" / f"pipeline_{later}.json").read_text())
+    earlier_manifest = json.loads((tmp_path / "logs" / f"pipeline_{earlier}.json").read_text())
+    # The lock makes "read the previous pointer, move it" one step per run.
+    assert later_manifest["previous_run_id"] == earlier
+    assert earlier_manifest["previous_run_id"] is None
 
 
 def _wait_for_step(manifest: Path, step: str, timeout: float = 300) -> None:

@@ -1,0 +1,94 @@
+"""Settling runs that were killed outright (SIGKILL) at each point of their life."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline import manifest as manifest_io
+from pipeline.paths import RunPaths
+from pipeline.pointer import write_pointer
+from pipeline.runner import sweep_abandoned
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def killed_run(home: Path, run_id: str, *, pid: int, host: str | None = None) -> RunPaths:
+    paths = RunPaths(home=home, run_id=run_id)
+    paths.ensure()
+    document = manifest_io.new_document(run_id, home=home, params={}, previous_run_id=None,
+                                        started_at=datetime(2026, 11, 1, tzinfo=UTC))
+    document["pid"] = pid
+    document["host"] = host or socket.gethostname()
+    manifest_io.save(paths.manifest, document)
+    return paths
+
+
+def status_of(paths: RunPaths) -> dict:
+    return json.loads(paths.manifest.read_text())
+
+
+@pytest.fixture
+def sweeper(tmp_path: Path) -> RunPaths:
+    return RunPaths(home=tmp_path, run_id="sweeper")
+
+
+def test_killed_while_building_is_marked_interrupted_and_its_file_removed(
+    tmp_path: Path, sweeper: RunPaths
+) -> None:
+    killed = killed_run(tmp_path, "killed", pid=dead_pid())
+    killed.building_snapshot.write_bytes(b"half")
+    assert sweep_abandoned(sweeper) == ["killed"]
+    assert not killed.building_snapshot.exists()
+    document = status_of(killed)
+    assert document["status"] == "interrupted"
+    assert document["error"] == "process ended without finishing the run"
+
+
+def test_killed_between_rename_and_pointer_move_leaves_no_unpublished_snapshot(
+    tmp_path: Path, sweeper: RunPaths
+) -> None:
+    killed = killed_run(tmp_path, "renamed", pid=dead_pid())
+    killed.snapshot.write_bytes(b"complete but never published")
+    assert sweep_abandoned(sweeper) == ["renamed"]
+    assert not killed.snapshot.exists()
+    assert status_of(killed)["status"] == "interrupted"
+    assert status_of(killed)["pointer_updated"] is False
+
+
+def test_killed_after_the_pointer_moved_is_recorded_as_the_success_it_was(
+    tmp_path: Path, sweeper: RunPaths
+) -> None:
+    killed = killed_run(tmp_path, "published", pid=dead_pid())
+    killed.snapshot.write_bytes(b"published snapshot")
+    write_pointer(killed, killed.snapshot.name)
+    assert sweep_abandoned(sweeper) == ["published"]
+    assert killed.snapshot.read_bytes() == b"published snapshot"
+    document = status_of(killed)
+    assert document["status"] == "success"
+    assert document["pointer_updated"] is True
+    assert document["snapshot"] == {"path": str(killed.snapshot),
+                                    "size_bytes": len(b"published snapshot")}
+
+
+def test_live_runs_and_runs_of_other_hosts_are_left_alone(
+    tmp_path: Path, sweeper: RunPaths
+) -> None:
+    live = killed_run(tmp_path, "live", pid=os.getpid())
+    live.building_snapshot.write_bytes(b"in progress")
+    remote = killed_run(tmp_path, "remote", pid=dead_pid(), host="another-host")
+    remote.building_snapshot.write_bytes(b"elsewhere")
+    assert sweep_abandoned(sweeper) == []
+    assert live.building_snapshot.exists() and remote.building_snapshot.exists()
+    assert status_of(live)["status"] == status_of(remote)["status"] == "running"
