@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
+import duckdb
 from tests.dbt.conftest import DbtBuild, build_raw_db, run_dbt
 
 FAULTS = (
@@ -52,3 +57,27 @@ def test_models_still_build_when_tests_fail(faulty_build: DbtBuild) -> None:
     errors = {r["unique_id"] for r in faulty_build.run_results["results"]
               if r["status"] == "error"}
     assert errors == set()
+
+
+def test_by_school_liability_off_by_a_cent_on_any_day_fails_the_reconciliation(
+    dbt_build: DbtBuild, tmp_path: Path
+) -> None:
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copyfile(dbt_build.db_path, copy)
+    with duckdb.connect(str(copy)) as con:
+        first, second = con.execute(
+            "select school_id, balance_date from marts.mart_reward_liability_by_school "
+            "where not is_latest_balance order by balance_date, school_id limit 2").fetchall()
+        # one row: a bucket no longer adds up; the other: liability and bucket both off
+        con.execute("update marts.mart_reward_liability_by_school "
+                    "set aged_0_30_dollars = aged_0_30_dollars + 0.01 "
+                    "where school_id = ? and balance_date = ?", list(first))
+        con.execute("update marts.mart_reward_liability_by_school "
+                    "set liability_dollars = liability_dollars + 0.01, "
+                    "aged_0_30_dollars = aged_0_30_dollars + 0.01 "
+                    "where school_id = ? and balance_date = ?", list(second))
+    result = run_dbt(["test", "--select", "assert_liability_reconciles_to_ledger"],
+                     copy, tmp_path)
+    assert result.returncode == 1
+    (outcome,) = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert (outcome["status"], outcome["failures"]) == ("fail", 2)

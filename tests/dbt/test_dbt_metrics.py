@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections import defaultdict, deque
 from decimal import Decimal
 
 import pytest
 
 import duckdb
-from tests.dbt.conftest import DbtBuild
+from tests.dbt.conftest import AS_OF, DbtBuild
 
 FOREGROUND = "event_name <> 'app_install' and user_id is not null"
 
@@ -95,6 +96,82 @@ def test_liability_ageing_buckets_match_a_fifo_replay_of_the_ledger(con) -> None
     assert [int(value * 100) for value in row] == list(buckets.values())
 
 
+def _bucket(age: int) -> int:
+    return 0 if age <= 30 else 1 if age <= 90 else 2 if age <= 180 else 3 if age <= 365 else 4
+
+
+def test_liability_flows_count_positive_adjustments_as_earned_and_negative_as_debits(
+    con,
+) -> None:
+    expected = con.execute("""
+        select cast(created_at as date),
+            sum(amount_cents) filter (where entry_type like 'earn%'
+                                      or (entry_type = 'adjust' and amount_cents > 0)),
+            -sum(amount_cents) filter (where entry_type = 'redeem'),
+            -sum(amount_cents) filter (where entry_type = 'expire'),
+            -sum(amount_cents) filter (where entry_type = 'adjust' and amount_cents < 0)
+        from raw.rewards_ledger group by 1""").fetchall()
+    actual = {row[0]: [int(v * 100) for v in row[1:]] for row in con.execute(
+        "select balance_date, earned_dollars, redeemed_dollars, expired_dollars, "
+        "adjusted_debit_dollars from marts.mart_reward_liability_daily").fetchall()}
+    assert expected
+    for day, *flows in expected:
+        assert actual[day] == [v or 0 for v in flows], day
+
+
+def test_liability_by_school_is_daily_with_fifo_ageing_that_reconciles_per_school(
+    con,
+) -> None:
+    last_day = AS_OF - dt.timedelta(days=1)
+    dates = [d for (d,) in con.execute(
+        "select distinct balance_date from marts.mart_reward_liability_by_school "
+        "order by 1").fetchall()]
+    daily = [last_day - dt.timedelta(days=k) for k in range(89, -1, -1)]
+    month_ends = [d for d in dates if d < daily[0]]
+    assert dates[-90:] == daily
+    assert all((d + dt.timedelta(days=1)).day == 1 for d in month_ends)
+    checked = [last_day, daily[0], month_ends[len(month_ends) // 2]]
+    entries = con.execute(
+        "select user_id, school_id, amount_cents, cast(created_at as date) "
+        "from raw.rewards_ledger order by user_id, created_at, entry_id").fetchall()
+    for day in checked:
+        # FIFO per user: each credit keeps its school and day; a debit's consumption is
+        # charged to the debit's school at the consumed credit's age
+        buckets: dict[int, list[int]] = defaultdict(lambda: [0] * 5)
+        liability: dict[int, int] = defaultdict(int)
+        queues: dict[int, deque] = defaultdict(deque)
+        for user_id, school_id, amount, created in entries:
+            if created > day:
+                continue
+            if school_id is not None:
+                liability[school_id] += amount
+            queue = queues[user_id]
+            if amount > 0:
+                queue.append([created, amount])
+                if school_id is not None:
+                    buckets[school_id][_bucket((day - created).days)] += amount
+                continue
+            debit = -amount
+            while debit and queue:
+                used = min(debit, queue[0][1])
+                if school_id is not None:
+                    buckets[school_id][_bucket((day - queue[0][0]).days)] -= used
+                queue[0][1] -= used
+                debit -= used
+                if queue[0][1] == 0:
+                    queue.popleft()
+        rows = con.execute(
+            "select school_id, liability_dollars, aged_0_30_dollars, aged_31_90_dollars, "
+            "aged_91_180_dollars, aged_181_365_dollars, aged_over_365_dollars, "
+            "is_latest_balance from marts.mart_reward_liability_by_school "
+            "where balance_date = ?", [day]).fetchall()
+        assert {r[0] for r in rows} == set(liability), day
+        for school_id, total, *aged, is_latest in rows:
+            assert int(total * 100) == liability[school_id], (day, school_id)
+            assert [int(v * 100) for v in aged] == buckets[school_id], (day, school_id)
+            assert is_latest == (day == last_day)
+
+
 def test_referral_funnel_weekly_matches_raw_referrals(con) -> None:
     expected = con.execute("""
         select cast(date_trunc('week', sent_at) as date), channel, count(*),
@@ -114,7 +191,7 @@ def test_referral_funnel_weekly_matches_raw_referrals(con) -> None:
                        "order by 1, 2, 3").fetchall() == rejections
 
 
-def test_k_factor_is_invites_per_user_times_invite_conversion(con) -> None:
+def test_k_factor_and_cycle_time_match_raw_referrals(con) -> None:
     users = {u: s for u, s in con.execute(
         "select user_id, signed_up_at from raw.users where signed_up_at is not null").fetchall()}
     cohorts: dict[dt.date, dict[str, int]] = defaultdict(lambda: {"users": 0, "inv": 0, "q": 0})
@@ -134,6 +211,24 @@ def test_k_factor_is_invites_per_user_times_invite_conversion(con) -> None:
                        "qualified_referred_users, invites_per_user, invite_conversion, k_factor "
                        "from marts.mart_viral_coefficient").fetchall()
     assert {r[0] for r in rows} == set(cohorts)
+    cycles: dict[dt.date, list[float]] = defaultdict(list)
+    for referrer, qualified_at in con.execute(
+            "select referrer_user_id, qualified_at from raw.referrals "
+            "where qualified_at is not null").fetchall():
+        if referrer in users:
+            week = (users[referrer] - dt.timedelta(days=users[referrer].weekday())).date()
+            cycles[week].append((qualified_at - users[referrer]).total_seconds() / 86400)
+    medians = dict(con.execute("select signup_week, median_cycle_time_days "
+                               "from marts.mart_viral_coefficient").fetchall())
+    samples = dict(con.execute("select signup_week, qualified_referrals_any_time "
+                               "from marts.mart_viral_coefficient").fetchall())
+    assert any(len(cycles[w]) > cohorts[w]["q"] for w in cycles), "no late qualified invites"
+    for week, median in medians.items():
+        assert samples[week] == len(cycles.get(week, []))
+        if cycles.get(week):
+            assert median == pytest.approx(statistics.median(cycles[week]))
+        else:
+            assert median is None
     for week, n_users, invites, qualified, i, c, k in rows:
         cohort = cohorts[week]
         assert (n_users, invites, qualified) == (cohort["users"], cohort["inv"], cohort["q"])
@@ -144,30 +239,31 @@ def test_k_factor_is_invites_per_user_times_invite_conversion(con) -> None:
             assert k == pytest.approx(i * c)
 
 
-def test_retention_matches_distinct_active_cohort_users_per_week(con) -> None:
-    week = _one(con, "select signup_week from marts.mart_retention_cohorts "
-                     "group by 1 order by max(cohort_users) desc, 1 limit 1")[0]
-    expected = con.execute(f"""
-        with cohort as (
-            select user_id from raw.users
-            where cast(date_trunc('week', signed_up_at) as date) = ?
-        )
-        select
-            datediff('week', cast(? as date), cast(date_trunc('week', e.event_time) as date)),
-            count(distinct e.user_id)
-        from raw.app_events as e
-        where {FOREGROUND} and e.user_id in (select user_id from cohort)
-        group by 1 order by 1""", [week, week]).fetchall()
-    cohort_users = _one(con, "select count(*) from raw.users "
-                             "where cast(date_trunc('week', signed_up_at) as date) = ?", [week])[0]
-    actual = dict(con.execute(
-        "select weeks_since_signup, active_users from marts.mart_retention_cohorts "
-        "where signup_week = ? and active_users > 0", [week]).fetchall())
-    assert actual == dict(expected)
-    retention = _one(con, "select retention, cohort_users from marts.mart_retention_cohorts "
-                          "where signup_week = ? and weeks_since_signup = 1", [week])
-    assert retention[1] == cohort_users
-    assert retention[0] == pytest.approx(actual.get(1, 0) / cohort_users)
+def test_retention_week_n_counts_whole_days_since_each_users_sign_up(con) -> None:
+    users = con.execute("select user_id, signed_up_at from raw.users "
+                        "where signed_up_at is not null").fetchall()
+    signup = {user: at.date() for user, at in users}
+    cohort_of = {user: day - dt.timedelta(days=day.weekday()) for user, day in signup.items()}
+    cohort_users: dict[dt.date, int] = defaultdict(int)
+    last_signup: dict[dt.date, dt.date] = {}
+    for user, week in cohort_of.items():
+        cohort_users[week] += 1
+        last_signup[week] = max(last_signup.get(week, signup[user]), signup[user])
+    active: dict[tuple[dt.date, int], set[int]] = defaultdict(set)
+    for user, day in con.execute(f"select distinct user_id, cast(event_time as date) "
+                                 f"from raw.app_events where {FOREGROUND}").fetchall():
+        if user in signup and day >= signup[user]:
+            active[(cohort_of[user], (day - signup[user]).days // 7)].add(user)
+    last_day = AS_OF - dt.timedelta(days=1)
+    rows = con.execute("select signup_week, weeks_since_signup, cohort_users, active_users, "
+                       "retention, is_complete from marts.mart_retention_cohorts").fetchall()
+    assert {r[0] for r in rows} == set(cohort_users)
+    for week, n, users_in_cohort, active_users, retention, is_complete in rows:
+        expected = len(active.get((week, n), ()))
+        assert (users_in_cohort, active_users) == (cohort_users[week], expected), (week, n)
+        assert retention == pytest.approx(expected / users_in_cohort)
+        assert is_complete == (last_signup[week] + dt.timedelta(days=7 * n + 6) <= last_day)
+    assert set(active) <= {(r[0], r[1]) for r in rows}
 
 
 def test_activation_funnel_counts_stages_reached_within_30_days(con) -> None:

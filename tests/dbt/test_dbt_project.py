@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -249,3 +251,66 @@ def test_dbt_docs_generate_writes_a_catalog_of_every_mart(
     documented = {node["metadata"]["name"] for node in catalog["nodes"].values()
                   if node["metadata"]["schema"] == "marts"}
     assert documented >= REQUIRED_MARTS
+
+
+def _model_descriptions() -> dict[str, dict]:
+    models: dict[str, dict] = {}
+    for path in (PROJECT_DIR / "models" / "marts").rglob("_*__models.yml"):
+        for model in yaml.safe_load(path.read_text())["models"]:
+            models[model["name"]] = model
+    return models
+
+
+def test_metric_interpretations_are_stated_in_the_mart_descriptions() -> None:
+    models = _model_descriptions()
+    stated = {
+        "mart_activation_funnel": ["each stage is counted INDEPENDENTLY",
+                                   "at most 30 days (720 h, inclusive) after the first install",
+                                   "conversion_from_installed = users / installed users"],
+        "mart_retention_cohorts": ["floor((activity day - sign-up day) / 7)",
+                                   "days 0-6 after the sign-up day = week 0",
+                                   "is_complete"],
+        "mart_viral_coefficient": ["over ALL qualified referrals of the cohort's users",
+                                   "within 30 days (720 h, inclusive)"],
+        "mart_reward_liability_daily": ["earn_* entries plus POSITIVE adjust entries",
+                                        "NEGATIVE adjust entries are debits",
+                                        "= the signed ledger sum to the cent"],
+        "mart_reward_liability_by_school": ["FIFO", "add up to liability_dollars to the cent",
+                                            "last liability_by_school_daily_days covered days"],
+    }
+    for name, phrases in stated.items():
+        for phrase in phrases:
+            assert phrase in models[name]["description"], (name, phrase)
+    columns = {c["name"]: c for c in models["mart_retention_cohorts"]["columns"]}
+    assert "activity_week" not in columns
+    assert columns["is_complete"]["data_type"] == "boolean"
+
+
+def test_forecast_model_reads_refs_through_an_engine_neutral_pandas_helper() -> None:
+    path = PROJECT_DIR / "models" / "intermediate" / "int_redemption_forecast_modelled.py"
+    source = path.read_text()
+    spec = importlib.util.spec_from_file_location("forecast_model", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    frame = pd.DataFrame({"week_start": ["2025-01-06"], "redeemed_dollars": [1.5]})
+
+    class DuckRelation:
+        def df(self) -> pd.DataFrame:
+            return frame
+
+    class SparkFrame:
+        def toPandas(self) -> pd.DataFrame:  # pyspark's name
+            return frame
+
+    for relation in (DuckRelation(), SparkFrame()):
+        assert module._to_pandas(relation) is frame
+    assert module._to_pandas(DuckRelation(), "duckdb") is frame
+    assert module._to_pandas(SparkFrame(), "spark") is frame
+    assert module._to_pandas(SparkFrame(), "databricks") is frame
+    with pytest.raises(TypeError, match="cannot convert object to pandas"):
+        module._to_pandas(object())
+    # the model body itself never calls an engine-specific conversion
+    body = source[source.index("def model(dbt, session):"):]
+    assert ".df()" not in body and ".toPandas()" not in body
+    assert 'dbt.config.get("adapter_type")' in body

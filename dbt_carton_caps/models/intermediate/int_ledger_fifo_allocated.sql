@@ -1,6 +1,8 @@
 {# grain: one row per (credit entry, debit entry) pair: the cents of a positive ledger entry
    consumed by a negative entry of the same user under FIFO (oldest earnings are spent or
-   expire first). Ranges are matched on each user's running credit and debit totals. #}
+   expire first). Ranges are matched on each user's running credit and debit totals.
+   Credits = every positive entry (earn_*, positive adjust); debits = every negative entry
+   (redeem, expire, negative adjust). Each side keeps its entry's school_id. #}
 with
 
 ledger as (
@@ -14,6 +16,7 @@ credits as (
     select
         entry_id as credit_entry_id,
         user_id,
+        school_id as credit_school_id,
         amount_cents,
         created_date as credit_date,
         sum(amount_cents) over (
@@ -31,6 +34,7 @@ debits as (
     select
         entry_id as debit_entry_id,
         user_id,
+        school_id as debit_school_id,
         entry_type as debit_entry_type,
         -amount_cents as amount_cents,
         created_date as debit_date,
@@ -50,6 +54,8 @@ allocated as (
         credits.credit_entry_id,
         debits.debit_entry_id,
         credits.user_id,
+        credits.credit_school_id,
+        debits.debit_school_id,
         debits.debit_entry_type,
         least(credits.range_end, debits.range_end)
             - greatest(

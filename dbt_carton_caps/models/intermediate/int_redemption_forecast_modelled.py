@@ -11,6 +11,27 @@ import numpy as np
 import pandas as pd
 
 
+def _to_pandas(relation, adapter_type=None) -> pd.DataFrame:
+    """A dbt.ref()/dbt.source() relation as a pandas DataFrame, on every engine we target.
+
+    Portability helper: dbt-duckdb hands Python models a DuckDBPyRelation (``.df()``),
+    dbt-spark / dbt-databricks a pyspark DataFrame (``.toPandas()``). The adapter type comes
+    from the model config (``adapter_type`` = target.type, set in the YAML, read with
+    ``dbt.config.get``); when it is missing or unknown we fall back to duck-typing.
+    """
+    if adapter_type == "duckdb":
+        return relation.df()
+    if adapter_type in ("spark", "databricks"):
+        return relation.toPandas()
+    if hasattr(relation, "toPandas"):  # pyspark DataFrame
+        return relation.toPandas()
+    if hasattr(relation, "df"):  # DuckDBPyRelation
+        return relation.df()
+    if isinstance(relation, pd.DataFrame):
+        return relation
+    raise TypeError(f"cannot convert {type(relation).__name__} to pandas")
+
+
 def _naive_forecast(values: np.ndarray, steps: int) -> pd.DataFrame:
     """Fallback when ETS cannot be fitted (too short or constant): mean with a normal PI."""
     mean = float(np.mean(values)) if len(values) else 0.0
@@ -51,7 +72,9 @@ def model(dbt, session):
     horizon = int(dbt.config.get("forecast_horizon_weeks") or 12)
     holdout = int(dbt.config.get("forecast_holdout_weeks") or 12)
 
-    weekly = dbt.ref("int_redemptions_weekly").df().sort_values("week_start")
+    adapter_type = dbt.config.get("adapter_type")
+    weekly = _to_pandas(dbt.ref("int_redemptions_weekly"), adapter_type)
+    weekly = weekly.sort_values("week_start")
     weekly["week_start"] = pd.to_datetime(weekly["week_start"])
     values = weekly["redeemed_dollars"].astype(float).to_numpy()
 

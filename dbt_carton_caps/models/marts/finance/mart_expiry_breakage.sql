@@ -1,5 +1,6 @@
 {# grain: one row per calendar month (month_start) with ledger activity #}
-{#- earned_dollars / expired_dollars = earn_* / -expire entries created in the month;
+{#- earned_dollars = credits created in the month (earn_* entries + positive adjust entries,
+    the same credits FIFO ages); expired_dollars = -expire entries created in the month;
     expired_share_of_earned = expired / earned of the same month; expired_from_month_earnings
     = cents earned in this month that later expired (FIFO), i.e. the month's earning cohort
     breakage, and cohort_breakage_rate = that / earned_dollars. -#}
@@ -15,7 +16,13 @@ flows as (
 
     select
         {{ month_start('created_date') }} as month_start,
-        sum(case when entry_type like 'earn%' then amount_cents else 0 end) as earned_cents,
+        sum(
+            case
+                when entry_type like 'earn%' then amount_cents
+                when entry_type = 'adjust' and amount_cents > 0 then amount_cents
+                else 0
+            end
+        ) as earned_cents,
         sum(case when entry_type = 'expire' then -amount_cents else 0 end) as expired_cents
     from ledger
     group by 1

@@ -1,77 +1,198 @@
-{# grain: one row per balance date and school (school_id); balance dates are the last day of
-   every ISO week (Sunday) plus the as-of date for the current, incomplete week #}
+{# grain: one row per balance date and school (balance_date, school_id), from the school's
+   first ledger day: every day of the last `liability_by_school_daily_days` (default 90)
+   covered days, plus every calendar month end before them #}
 {#- Liability of a school at d = sum of the signed ledger entries attributed to that school
     (the entry's school_id: the user's linked school when the entry was made) created on or
-    before d. Entries without a school (user not linked) are not attributable and are not in
-    this model; mart_reward_liability_daily holds the total. -#}
+    before d = earned (earn_* + positive adjust) - redeemed - expired - negative adjust.
+    Entries without a school are not attributable and are not in this model
+    (mart_reward_liability_daily holds the total).
+    Ageing (FIFO, as in mart_reward_liability_daily): a user's debits consume that user's
+    oldest credits first (int_ledger_fifo_allocated). A school's bucket at d = its credits of
+    that age (d - credit day) minus what the school's debits had consumed of credits of that
+    age by d. The buckets therefore add up to the school's liability to the cent; a bucket
+    can be negative when a debit attributed to this school consumed a credit attributed to
+    another school or to none (e.g. a welcome bonus earned before the user linked a school).
+    Each (event day, credit day, cents) delta is added to a bucket over the date range in
+    which d - credit day lies in the bucket (+ at the range start, - the day after its end),
+    and running sums per school turn those range edges into balances: no
+    school x day x credit-day grid. -#}
+{%- set daily_days = var('liability_by_school_daily_days', 90) | int -%}
+{%- set buckets = [
+    ('0_30', 0, 30), ('31_90', 31, 90), ('91_180', 91, 180), ('181_365', 181, 365),
+    ('over_365', 366, none)
+] -%}
 with
 
 ledger as (
 
     select * from {{ ref('stg_event_exports__rewards_ledger') }}
     where school_id is not null
-
-),
-
-balance_dates as (
-
-    select distinct
-        case
-            when cast({{ dbt.dateadd('day', 6, 'week_start') }} as date) <= {{ last_day() }}
-                then cast({{ dbt.dateadd('day', 6, 'week_start') }} as date)
-            else {{ last_day() }}
-        end as balance_date
-    from {{ ref('dim_dates') }}
-
-),
-
-school_changes as (
-
-    select
-        school_id,
-        case
-            when cast({{ dbt.dateadd('day', 6, week_start('created_date')) }} as date)
-                <= {{ last_day() }}
-                then cast({{ dbt.dateadd('day', 6, week_start('created_date')) }} as date)
-            else {{ last_day() }}
-        end as balance_date,
-        sum(amount_cents) as change_cents
-    from ledger
-    where created_date <= {{ last_day() }}
-    group by 1, 2
+      and created_date <= {{ last_day() }}
 
 ),
 
 school_first as (
 
-    select school_id, min(balance_date) as first_balance_date
-    from school_changes
+    select school_id, min(created_date) as first_entry_date
+    from ledger
     group by school_id
+
+),
+
+balance_dates as (
+
+    select
+        date_day as balance_date,
+        {{ month_start(dbt.dateadd('day', 1, 'date_day')) }} <> month_start as is_month_end
+    from {{ ref('dim_dates') }}
+
+),
+
+selected_dates as (
+
+    select balance_date, is_month_end
+    from balance_dates
+    where is_month_end
+       or balance_date > cast({{ dbt.dateadd('day', -daily_days, last_day()) }} as date)
 
 ),
 
 grid as (
 
-    select school_first.school_id, balance_dates.balance_date
+    select school_first.school_id, selected_dates.balance_date, selected_dates.is_month_end
     from school_first
-    inner join balance_dates on balance_dates.balance_date >= school_first.first_balance_date
+    inner join selected_dates on selected_dates.balance_date >= school_first.first_entry_date
+
+),
+
+{#- (school, event day, credit day) deltas of unspent credit: + a school's credits, - FIFO
+    consumption by the school's debits (aged by the consumed credit's day). -#}
+credit_deltas as (
+
+    select school_id, event_date, credit_date, sum(delta_cents) as delta_cents
+    from (
+        select school_id, created_date as event_date, created_date as credit_date,
+            amount_cents as delta_cents
+        from ledger
+        where amount_cents > 0
+        union all
+        select debit_school_id, debit_date, credit_date, -allocated_cents
+        from {{ ref('int_ledger_fifo_allocated') }}
+        where debit_school_id is not null
+          and debit_date <= {{ last_day() }}
+    ) as deltas
+    group by school_id, event_date, credit_date
+
+),
+
+{#- Range edges: a delta counts in bucket [lo, hi] on days d >= event day with
+    lo <= d - credit day <= hi. -#}
+bucket_edges as (
+
+    select school_id, created_date as change_date, 'liability' as bucket, amount_cents as delta_cents
+    from ledger
+    {% for name, lo, hi in buckets %}
+    union all
+    select
+        school_id,
+        case
+            when event_date >= cast({{ dbt.dateadd('day', lo, 'credit_date') }} as date)
+                then event_date
+            else cast({{ dbt.dateadd('day', lo, 'credit_date') }} as date)
+        end,
+        '{{ name }}',
+        delta_cents
+    from credit_deltas
+    {% if hi is not none %}
+    where event_date <= cast({{ dbt.dateadd('day', hi, 'credit_date') }} as date)
+    union all
+    select
+        school_id,
+        cast({{ dbt.dateadd('day', hi + 1, 'credit_date') }} as date),
+        '{{ name }}',
+        -delta_cents
+    from credit_deltas
+    where event_date <= cast({{ dbt.dateadd('day', hi, 'credit_date') }} as date)
+    {% endif %}
+    {% endfor %}
+
+),
+
+changes as (
+
+    select
+        school_id,
+        change_date,
+        sum(case when bucket = 'liability' then delta_cents else 0 end) as liability_cents,
+        {% for name, lo, hi in buckets %}
+        sum(case when bucket = '{{ name }}' then delta_cents else 0 end)
+            as aged_{{ name }}_cents{{ ',' if not loop.last }}
+        {% endfor %}
+    from bucket_edges
+    where change_date <= {{ last_day() }}
+    group by school_id, change_date
+
+),
+
+{#- Changes and the grid's days on one per-school timeline; running sums give balances. -#}
+timeline as (
+
+    select
+        school_id,
+        change_date,
+        max(is_grid_day) as is_grid_day,
+        max(is_month_end) as is_month_end,
+        sum(liability_cents) as liability_cents,
+        {% for name, lo, hi in buckets %}
+        sum(aged_{{ name }}_cents) as aged_{{ name }}_cents{{ ',' if not loop.last }}
+        {% endfor %}
+    from (
+        select
+            school_id,
+            change_date,
+            0 as is_grid_day,
+            0 as is_month_end,
+            liability_cents,
+            {% for name, lo, hi in buckets %}
+            aged_{{ name }}_cents{{ ',' if not loop.last }}
+            {% endfor %}
+        from changes
+        union all
+        select
+            school_id,
+            balance_date,
+            1,
+            case when is_month_end then 1 else 0 end,
+            0,
+            {% for name, lo, hi in buckets %}
+            0{{ ',' if not loop.last }}
+            {% endfor %}
+        from grid
+    ) as pieces
+    group by school_id, change_date
 
 ),
 
 balances as (
 
     select
-        grid.balance_date,
-        grid.school_id,
-        sum(coalesce(school_changes.change_cents, 0)) over (
-            partition by grid.school_id
-            order by grid.balance_date
+        school_id,
+        change_date as balance_date,
+        is_grid_day,
+        is_month_end,
+        sum(liability_cents) over (
+            partition by school_id
+            order by change_date
             rows between unbounded preceding and current row
-        ) as liability_cents
-    from grid
-    left join school_changes
-        on grid.school_id = school_changes.school_id
-        and grid.balance_date = school_changes.balance_date
+        ) as liability_cents,
+        {% for name, lo, hi in buckets %}
+        sum(aged_{{ name }}_cents) over (
+            partition by school_id
+            order by change_date
+            rows between unbounded preceding and current row
+        ) as aged_{{ name }}_cents{{ ',' if not loop.last }}
+        {% endfor %}
+    from timeline
 
 )
 
@@ -80,6 +201,11 @@ select
     balances.school_id,
     schools.state,
     {{ cents_to_dollars('balances.liability_cents') }} as liability_dollars,
+    {% for name, lo, hi in buckets %}
+    {{ cents_to_dollars('balances.aged_' ~ name ~ '_cents') }} as aged_{{ name }}_dollars,
+    {% endfor %}
+    balances.is_month_end = 1 as is_month_end,
     balances.balance_date = {{ last_day() }} as is_latest_balance
 from balances
 left join {{ ref('stg_app_db__schools') }} as schools on balances.school_id = schools.school_id
+where balances.is_grid_day = 1

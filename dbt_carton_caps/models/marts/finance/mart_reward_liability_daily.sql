@@ -1,10 +1,13 @@
 {# grain: one row per balance date (every day from the first ledger day to the as-of date) #}
-{#- Flows of the day: earned = earn_* entries, redeemed = -redeem entries, expired = -expire
-    entries, adjusted = signed adjust entries. Liability at d = cumulative earned - redeemed
-    - expired + adjusted over entries created on or before d (= the sum of every signed
-    ledger entry; the adjust term is 0 when there are no adjustments).
-    Ageing: unspent earnings by age (d - day the credit was created), FIFO: redemptions and
-    expiries consume a user's oldest credits first (int_ledger_fifo_allocated). -#}
+{#- Flows of the day, by entry type and sign (every ledger entry lands in exactly one flow):
+    earned = earn_* entries + POSITIVE adjust entries (credits), redeemed = -redeem entries,
+    expired = -expire entries, adjusted_debit = -NEGATIVE adjust entries (debits).
+    Liability at d = cumulative earned - redeemed - expired - adjusted_debit over entries
+    created on or before d (= the sum of every signed ledger entry, to the cent; with the
+    generator's default of no adjustments it is exactly DESIGN's earned - redeemed - expired).
+    Ageing: unspent credits by age (d - day the credit was created), FIFO: debits (redeem,
+    expire, negative adjust) consume a user's oldest credits first (int_ledger_fifo_allocated);
+    positive adjustments are credits with their own age. -#}
 with
 
 ledger as (
@@ -25,10 +28,18 @@ flows as (
 
     select
         created_date,
-        sum(case when entry_type like 'earn%' then amount_cents else 0 end) as earned_cents,
+        sum(
+            case
+                when entry_type like 'earn%' then amount_cents
+                when entry_type = 'adjust' and amount_cents > 0 then amount_cents
+                else 0
+            end
+        ) as earned_cents,
         sum(case when entry_type = 'redeem' then -amount_cents else 0 end) as redeemed_cents,
         sum(case when entry_type = 'expire' then -amount_cents else 0 end) as expired_cents,
-        sum(case when entry_type = 'adjust' then amount_cents else 0 end) as adjusted_cents
+        sum(
+            case when entry_type = 'adjust' and amount_cents < 0 then -amount_cents else 0 end
+        ) as adjusted_debit_cents
     from ledger
     group by created_date
 
@@ -41,7 +52,7 @@ daily as (
         coalesce(flows.earned_cents, 0) as earned_cents,
         coalesce(flows.redeemed_cents, 0) as redeemed_cents,
         coalesce(flows.expired_cents, 0) as expired_cents,
-        coalesce(flows.adjusted_cents, 0) as adjusted_cents
+        coalesce(flows.adjusted_debit_cents, 0) as adjusted_debit_cents
     from dates
     left join flows on dates.date_day = flows.created_date
 
@@ -54,8 +65,8 @@ cumulative as (
         earned_cents,
         redeemed_cents,
         expired_cents,
-        adjusted_cents,
-        {% for flow in ['earned', 'redeemed', 'expired', 'adjusted'] %}
+        adjusted_debit_cents,
+        {% for flow in ['earned', 'redeemed', 'expired', 'adjusted_debit'] %}
         sum({{ flow }}_cents) over (
             order by balance_date rows between unbounded preceding and current row
         ) as cumulative_{{ flow }}_cents{{ ',' if not loop.last }}
@@ -129,16 +140,16 @@ select
     {{ cents_to_dollars('cumulative.earned_cents') }} as earned_dollars,
     {{ cents_to_dollars('cumulative.redeemed_cents') }} as redeemed_dollars,
     {{ cents_to_dollars('cumulative.expired_cents') }} as expired_dollars,
-    {{ cents_to_dollars('cumulative.adjusted_cents') }} as adjusted_dollars,
+    {{ cents_to_dollars('cumulative.adjusted_debit_cents') }} as adjusted_debit_dollars,
     {{ cents_to_dollars('cumulative.cumulative_earned_cents') }} as cumulative_earned_dollars,
     {{ cents_to_dollars('cumulative.cumulative_redeemed_cents') }}
         as cumulative_redeemed_dollars,
     {{ cents_to_dollars('cumulative.cumulative_expired_cents') }} as cumulative_expired_dollars,
-    {{ cents_to_dollars('cumulative.cumulative_adjusted_cents') }}
-        as cumulative_adjusted_dollars,
+    {{ cents_to_dollars('cumulative.cumulative_adjusted_debit_cents') }}
+        as cumulative_adjusted_debit_dollars,
     {{ cents_to_dollars(
         'cumulative.cumulative_earned_cents - cumulative.cumulative_redeemed_cents'
-        ~ ' - cumulative.cumulative_expired_cents + cumulative.cumulative_adjusted_cents'
+        ~ ' - cumulative.cumulative_expired_cents - cumulative.cumulative_adjusted_debit_cents'
     ) }} as liability_dollars,
     {{ cents_to_dollars('coalesce(ageing.aged_0_30_cents, 0)') }} as aged_0_30_dollars,
     {{ cents_to_dollars('coalesce(ageing.aged_31_90_cents, 0)') }} as aged_31_90_dollars,

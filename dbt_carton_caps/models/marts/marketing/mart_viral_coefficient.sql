@@ -1,9 +1,11 @@
 {# grain: one row per sign-up week cohort (ISO week, Monday) #}
-{#- i = invites sent by cohort users within 30 days (30 x 24 h) of their own sign-up, per
-    cohort user; c = share of those invites that became a qualified referred user
-    (qualified_at set); K = i x c. Cycle time = median days (fractional) from the referrer's
-    sign-up to the referred user's qualification, over those qualified invites.
-    is_cohort_complete = the cohort's last sign-up + 30 days is on or before the as-of date. -#}
+{#- i = invites sent by cohort users within 30 days (30 x 24 h, inclusive) of their own
+    sign-up, per cohort user; c = share of those invites that became a qualified referred
+    user (qualified_at set); K = i x c. Viral cycle time = median days (fractional) from the
+    referrer's sign-up to the referred user's qualification over ALL qualified referrals of
+    the cohort's users, whenever the invite was sent (not only the 30-day invites of i and c).
+    is_cohort_complete = the cohort's last possible sign-up (Sunday) + 30 days is on or
+    before the last covered day (as-of date - 1). -#}
 with
 
 users as (
@@ -26,15 +28,27 @@ invites as (
 
     select
         users.signup_week,
-        funnel.is_qualified,
-        case
-            when funnel.is_qualified
-                then {{ days_between('users.signed_up_at', 'funnel.qualified_at') }}
-        end as cycle_time_days
+        funnel.is_qualified
     from {{ ref('int_referral_funnel_scored') }} as funnel
     inner join users on funnel.referrer_user_id = users.user_id
     where funnel.sent_at >= users.signed_up_at
       and funnel.sent_at <= {{ dbt.dateadd('day', 30, 'users.signed_up_at') }}
+
+),
+
+{#- every qualified referral of a cohort user, whenever sent: the cycle-time sample -#}
+cycles as (
+
+    select
+        users.signup_week,
+        count(*) as qualified_referrals_any_time,
+        {{ percentile_cont(days_between('users.signed_up_at', 'funnel.qualified_at'), 0.5) }}
+            as median_cycle_time_days
+    from {{ ref('int_referral_funnel_scored') }} as funnel
+    inner join users on funnel.referrer_user_id = users.user_id
+    where funnel.is_qualified
+      and funnel.qualified_at is not null
+    group by users.signup_week
 
 ),
 
@@ -43,8 +57,7 @@ cohort_invites as (
     select
         signup_week,
         count(*) as invites_sent_30d,
-        sum(case when is_qualified then 1 else 0 end) as qualified_referred_users,
-        {{ percentile_cont('cycle_time_days', 0.5) }} as median_cycle_time_days
+        sum(case when is_qualified then 1 else 0 end) as qualified_referred_users
     from invites
     group by signup_week
 
@@ -57,9 +70,11 @@ final as (
         cohorts.cohort_users,
         coalesce(cohort_invites.invites_sent_30d, 0) as invites_sent_30d,
         coalesce(cohort_invites.qualified_referred_users, 0) as qualified_referred_users,
-        cohort_invites.median_cycle_time_days
+        coalesce(cycles.qualified_referrals_any_time, 0) as qualified_referrals_any_time,
+        cycles.median_cycle_time_days
     from cohorts
     left join cohort_invites on cohorts.signup_week = cohort_invites.signup_week
+    left join cycles on cohorts.signup_week = cycles.signup_week
 
 )
 
@@ -74,6 +89,8 @@ select
             then cast(qualified_referred_users as {{ type_double() }}) / invites_sent_30d
     end as invite_conversion,
     cast(qualified_referred_users as {{ type_double() }}) / cohort_users as k_factor,
+    cast(qualified_referrals_any_time as {{ dbt.type_bigint() }})
+        as qualified_referrals_any_time,
     cast(median_cycle_time_days as {{ type_double() }}) as median_cycle_time_days,
     cast({{ dbt.dateadd('day', 36, 'signup_week') }} as date) <= {{ last_day() }}
         as is_cohort_complete

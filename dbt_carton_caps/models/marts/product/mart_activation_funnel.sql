@@ -1,7 +1,10 @@
 {# grain: one row per install week (ISO week, Monday) and funnel stage #}
-{#- A user reaches a stage when the stage's first timestamp is within 30 days (30 x 24 h,
-    inclusive) of their first install. Each stage is counted on its own (not conditioned
-    on the previous stage). conversion_from_installed = users / installed users of the week. -#}
+{#- Interpretation of DESIGN 5 ("within 30 days of install"): each stage is counted
+    INDEPENDENTLY - a user reaches a stage when that stage's own first timestamp is at most
+    30 days (30 x 24 h, inclusive) after the first install, whether or not the earlier
+    stages were reached in the window. Every user of the week counts at 'installed'.
+    conversion_from_installed = users / installed users of the week (installed >= 1 for
+    every cohort, so it is always defined). -#}
 with
 
 milestones as (
