@@ -182,8 +182,7 @@ def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
     Freshness of the load stamp is reported here; the data contracts decide whether a
     stale table fails the run.
     """
-    run_dbt(["source", "freshness", "--output",
-             str(invocation.target_path / "sources.json")], invocation)
+    run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
     path = invocation.target_path / "sources.json"
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
