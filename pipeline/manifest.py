@@ -135,3 +135,27 @@ def latest_successful(paths: HomePaths) -> dict[str, Any] | None:
         if snapshot and (paths.duckdb_dir / Path(snapshot).name).is_file():
             return document
     return None
+
+
+def is_running(document: dict[str, Any]) -> bool:
+    """Whether the run a manifest describes may still be running.
+
+    False for a finished run, and for a ``running`` manifest whose process is gone on this
+    host (killed with SIGKILL or by a power loss: abandoned, until the next pipeline run
+    sweeps it to ``interrupted``). A run recorded on another host, or without a usable pid,
+    cannot be checked from here and counts as running.
+    """
+    if document.get("status") != "running":
+        return False
+    pid = document.get("pid")
+    if document.get("host") not in (socket.gethostname(), os.uname().nodename):
+        return True
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive under another user
+        return True
+    return True

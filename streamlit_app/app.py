@@ -51,7 +51,7 @@ st.set_page_config(page_title="Carton Caps Analytics", layout="wide")
 sections: dict[str, list[st.Page]] = {}
 for section, file_name, title, url_path in ui.PAGE_SPECS:
     sections.setdefault(section, []).append(
-        st.Page(PAGES / file_name, title=title, url_path=url_path,
+        st.Page(PAGES / file_name, title=title, url_path=ui.page_url_path(url_path),
                 default=url_path == ui.DEFAULT_PAGE)
     )
 with data_access.render_scope():

@@ -64,6 +64,26 @@ class DataUnavailable(LookupError):
     """A table the page needs is not in this snapshot (e.g. built by an older pipeline)."""
 
 
+#: characters of the underlying error kept in a SnapshotUnreadable message
+REASON_CHARS = 160
+
+
+class SnapshotUnreadable(RuntimeError):
+    """A snapshot vanished or cannot be read as a DuckDB database (deleted or corrupt after
+    it was resolved): pages show an error naming it instead of a traceback."""
+
+    def __init__(self, snapshot: Path, cause: BaseException) -> None:
+        self.snapshot = snapshot
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        if len(reason) > REASON_CHARS:
+            reason = reason[:REASON_CHARS] + "…"
+        if snapshot.exists():
+            what = f"Snapshot {snapshot.name} cannot be read ({type(cause).__name__}: {reason})."
+        else:
+            what = f"Snapshot {snapshot.name} was deleted while the page was reading it."
+        super().__init__(f"{what} Pick another run in the sidebar, or rerun the pipeline.")
+
+
 # --------------------------------------------------------------------------- snapshots
 
 
@@ -208,8 +228,20 @@ def snapshot_tables(snapshot: str) -> frozenset[str]:
     return frozenset(row[0] for row in rows)
 
 
+#: errors reading a snapshot file raises once it was resolved (deleted, truncated, garbage)
+READ_ERRORS: tuple[type[BaseException], ...] = (duckdb.Error, OSError)
+
+
+def check_snapshot(snapshot: Path) -> frozenset[str]:
+    """The snapshot's tables; ``SnapshotUnreadable`` if it cannot be opened and listed."""
+    try:
+        return snapshot_tables(str(snapshot))
+    except READ_ERRORS as exc:
+        raise SnapshotUnreadable(snapshot, exc) from exc
+
+
 def has_table(snapshot: Path, table: str) -> bool:
-    return table in snapshot_tables(str(snapshot))
+    return table in check_snapshot(snapshot)
 
 
 def _read(snapshot: Path, table: str, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
@@ -217,7 +249,10 @@ def _read(snapshot: Path, table: str, sql: str, params: tuple[Any, ...] = ()) ->
         raise DataUnavailable(
             f"{table} is not in snapshot {snapshot.name} (built before that table existed)."
         )
-    return query(str(snapshot), sql, params)
+    try:
+        return query(str(snapshot), sql, params)
+    except READ_ERRORS as exc:
+        raise SnapshotUnreadable(snapshot, exc) from exc
 
 
 def _between(start: date | None, end: date | None) -> tuple[date, date]:
@@ -282,25 +317,38 @@ def headline_kpis(snapshot: Path) -> Kpis:
 
 # --------------------------------------------------------------------------- date bounds
 
-#: page filter key -> (table, date column) whose range bounds that filter
-DATE_COLUMNS: dict[str, tuple[str, str]] = {
-    "engagement": ("marts.mart_daily_engagement", "activity_date"),
-    "activation": ("marts.mart_activation_funnel", "install_week"),
-    "adoption": ("marts.mart_feature_adoption_weekly", "activity_week"),
-    "retention": ("marts.mart_retention_cohorts", "signup_week"),
-    "referrals": ("marts.mart_referral_funnel_weekly", "sent_week"),
-    "viral": ("marts.mart_viral_coefficient", "signup_week"),
-    "liability": ("marts.mart_reward_liability_daily", "balance_date"),
-    "breakage": ("marts.mart_expiry_breakage", "month_start"),
+#: page filter key -> (table, fixed SQL of the earliest and latest date that bounds the filter)
+DATE_BOUNDS: dict[str, tuple[str, str]] = {
+    "engagement": ("marts.mart_daily_engagement",
+                   "select min(activity_date)::date, max(activity_date)::date "
+                   "from marts.mart_daily_engagement"),
+    "activation": ("marts.mart_activation_funnel",
+                   "select min(install_week)::date, max(install_week)::date "
+                   "from marts.mart_activation_funnel"),
+    "adoption": ("marts.mart_feature_adoption_weekly",
+                 "select min(activity_week)::date, max(activity_week)::date "
+                 "from marts.mart_feature_adoption_weekly"),
+    "retention": ("marts.mart_retention_cohorts",
+                  "select min(signup_week)::date, max(signup_week)::date "
+                  "from marts.mart_retention_cohorts"),
+    "referrals": ("marts.mart_referral_funnel_weekly",
+                  "select min(sent_week)::date, max(sent_week)::date "
+                  "from marts.mart_referral_funnel_weekly"),
+    "viral": ("marts.mart_viral_coefficient",
+              "select min(signup_week)::date, max(signup_week)::date "
+              "from marts.mart_viral_coefficient"),
+    "liability": ("marts.mart_reward_liability_daily",
+                  "select min(balance_date)::date, max(balance_date)::date "
+                  "from marts.mart_reward_liability_daily"),
+    "breakage": ("marts.mart_expiry_breakage",
+                 "select min(month_start)::date, max(month_start)::date "
+                 "from marts.mart_expiry_breakage"),
 }
 
 
 def date_bounds(snapshot: Path, key: str) -> tuple[date, date] | None:
     """Earliest and latest date of one filterable mart column (None if empty/missing)."""
-    table, column = DATE_COLUMNS[key]
-    schema, name = table.split(".")
-    sql = (f'select min("{column}")::date, max("{column}")::date '  # noqa: S608
-           f'from "{schema}"."{name}"')
+    table, sql = DATE_BOUNDS[key]
     frame = _read(snapshot, table, sql)
     low, high = frame.iloc[0, 0], frame.iloc[0, 1]
     if pd.isna(low) or pd.isna(high):
@@ -402,16 +450,30 @@ def liability_daily(snapshot: Path, start: date | None = None,
                  _between(start, end))
 
 
-@reads("marts.mart_reward_liability_by_school")
+@reads("marts.mart_reward_liability_by_school", "marts.mart_school_fundraising")
 def liability_by_school(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
-    """The ``limit`` schools with the largest liability on the mart's latest balance date
-    (``schools_total`` = schools with a balance that day)."""
+    """The ``limit`` schools with the largest liability on the mart's latest balance date,
+    with every column of the mart (ageing buckets included when the mart has them), the
+    school's name when the snapshot has ``mart_school_fundraising``, and ``schools_total``
+    (schools with a balance that day)."""
+    if not has_table(snapshot, "marts.mart_school_fundraising"):
+        return _read(snapshot, "marts.mart_reward_liability_by_school",
+                     "select *, count(*) over () as schools_total "
+                     "from marts.mart_reward_liability_by_school "
+                     "where balance_date = (select max(balance_date) "
+                     "from marts.mart_reward_liability_by_school) "
+                     "order by liability_dollars desc, school_id limit ?", (limit,))
     return _read(snapshot, "marts.mart_reward_liability_by_school",
-                 "select *, count(*) over () as schools_total "
+                 "with latest as (select *, count(*) over () as schools_total "
                  "from marts.mart_reward_liability_by_school "
                  "where balance_date = (select max(balance_date) "
                  "from marts.mart_reward_liability_by_school) "
-                 "order by liability_dollars desc, school_id limit ?", (limit,))
+                 "order by liability_dollars desc, school_id limit ?) "
+                 "select latest.balance_date, latest.school_id, names.school_name, "
+                 "latest.* exclude (balance_date, school_id) "
+                 "from latest left join marts.mart_school_fundraising as names "
+                 "on names.school_id = latest.school_id "
+                 "order by latest.liability_dollars desc, latest.school_id", (limit,))
 
 
 @reads("marts.mart_school_fundraising")
@@ -504,6 +566,9 @@ def contract_history(run_ids: list[str]) -> pd.DataFrame:
             frame = contract_checks(snapshot_path(run_id))
         except DataUnavailable:
             continue
+        except SnapshotUnreadable as exc:
+            logger.warning("contract history skips run %s: %s", run_id, exc)
+            continue
         frame = (frame.groupby(["table_name", "check", "status"], dropna=False,
                                as_index=False).size().rename(columns={"size": "checks"}))
         frame.insert(0, "started_at", (manifests.get(run_id) or {}).get("started_at"))
@@ -577,6 +642,34 @@ def schema_columns_table(snapshot: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- run files
 
 
+ABANDONED = "abandoned"
+
+
+def run_status(document: dict[str, Any]) -> str | None:
+    """The manifest's status, or ``abandoned`` for a ``running`` run whose process is gone on
+    this host (killed with SIGKILL: it can never finish; the next pipeline run sweeps it)."""
+    status = document.get("status")
+    if status == "running" and not manifest_io.is_running(document):
+        return ABANDONED
+    return status
+
+
+def last_step(document: dict[str, Any]) -> str | None:
+    """Name of the last step a manifest records (None if it records none)."""
+    steps = document.get("steps")
+    last = steps[-1] if isinstance(steps, list) and steps else None
+    name = last.get("name") if isinstance(last, dict) else None
+    return None if name is None else str(name)
+
+
+def abandoned_note(document: dict[str, Any]) -> str:
+    """Why a run is shown as abandoned."""
+    step = last_step(document)
+    return (f"Run {document.get('run_id')} was abandoned at step {step or '-'}: its manifest "
+            f"still says running, but its process (pid {document.get('pid')} on "
+            f"{document.get('host')}) is gone. The next pipeline run marks it interrupted.")
+
+
 def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per run from its manifest: status, timing, rows, dbt and contract counts."""
     rows = []
@@ -588,7 +681,7 @@ def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
         params = doc.get("params") or {}
         rows.append({
             "run_id": doc.get("run_id"),
-            "status": doc.get("status"),
+            "status": run_status(doc),
             "started_at": pd.to_datetime(doc.get("started_at"), utc=True, errors="coerce"),
             "duration_s": doc.get("duration_s"),
             "users": params.get("users"),
@@ -629,13 +722,20 @@ def step_durations(manifests: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def run_failures(manifests: list[dict[str, Any]]) -> pd.DataFrame:
-    """Runs that did not succeed, with the step that failed and its error."""
-    rows = [
-        {"run_id": doc.get("run_id"), "status": doc.get("status"),
-         "started_at": doc.get("started_at"), "failed_step": doc.get("failed_step"),
-         "error": doc.get("error")}
-        for doc in manifests if doc.get("status") not in ("success", "running")
-    ]
+    """Runs that did not succeed (abandoned ones included), with the failing step and error."""
+    rows = []
+    for doc in manifests:
+        status = run_status(doc)
+        if status in ("success", "running"):
+            continue
+        step, error = doc.get("failed_step"), doc.get("error")
+        if status == ABANDONED:
+            step = step or last_step(doc)
+            error = error or (f"process {doc.get('pid')} on {doc.get('host')} ended without "
+                              "finishing the run")
+        rows.append({"run_id": doc.get("run_id"), "status": status,
+                     "started_at": doc.get("started_at"), "failed_step": step,
+                     "error": error})
     return pd.DataFrame(rows, columns=["run_id", "status", "started_at", "failed_step", "error"])
 
 

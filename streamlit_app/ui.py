@@ -7,7 +7,7 @@ exposure test can see exactly which marts each page reads.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,11 +73,20 @@ DEFINITIONS: dict[str, str] = {
     "cycle_time": "Viral cycle time: median days from referrer sign-up to referred user's "
                   "qualification.",
     "top_referrers": "Top referrers by qualified referred users (pseudonymous ids only).",
-    "liability": "Reward liability at date d: Σ earned − Σ redeemed − Σ expired over ledger "
-                 "entries with created_at ≤ d (in dollars).",
-    "ageing": "Ageing buckets (0–30, 31–90, 91–180, 181–365 days) of unspent earnings, "
-              "showing what will expire.",
-    "liability_school": "Reward liability by school at the latest balance date (dollars).",
+    "liability": "Reward liability at date d = Σ earned − Σ redeemed − Σ expired − Σ adjusted "
+                 "debits over ledger entries created on or before d, in dollars (the signed "
+                 "ledger sum): earned = earn_* entries + positive adjust entries, adjusted "
+                 "debits = negative adjust entries (none by default).",
+    "ageing": "Ageing (FIFO): unspent credits by age = d − day the credit was created, in "
+              "buckets 0–30, 31–90, 91–180, 181–365 and over 365 days; debits (redeem, "
+              "expire, negative adjust) consume a user's oldest credits first, and the "
+              "buckets add up to the liability.",
+    "liability_school": "Reward liability of a school at the latest balance date: signed "
+                        "ledger entries attributed to the school (the user's linked school "
+                        "when the entry was made) created on or before that date, in dollars, "
+                        "in the same FIFO ageing buckets (a bucket can be negative when a "
+                        "debit consumed a credit attributed elsewhere); entries without a "
+                        "school are left out.",
     "fundraising": "School fundraising: dollars raised per school and per state "
                    "(paid redemptions to the school).",
     "forecast": "Redemption forecast: weekly redeemed dollars for the next 12 weeks with an "
@@ -127,19 +136,38 @@ def require_snapshot() -> tuple[str, Path]:
     if not choice.path.is_file():
         st.error(f"Snapshot {choice.path.name} no longer exists on disk.")
         st.stop()
+    try:
+        data_access.check_snapshot(choice.path)
+    except data_access.SnapshotUnreadable as exc:
+        st.error(str(exc))
+        st.stop()
     return choice.run_id, choice.path
+
+
+def unreadable_message(args: Sequence[Any], exc: BaseException) -> str:
+    """The error shown when a snapshot fails while being read, naming the snapshot."""
+    if isinstance(exc, data_access.SnapshotUnreadable):
+        return str(exc)
+    snapshot = next((arg for arg in args if isinstance(arg, Path)), None)
+    if snapshot is None:
+        snapshot = selected_choice().path or Path("(none)")
+    return str(data_access.SnapshotUnreadable(snapshot, exc))
 
 
 def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T | None:
     """Call a data-access function; show a message instead of a traceback when data is absent.
 
     Returns None (after an ``st.info``) when the table is missing from the snapshot or the
-    result is an empty frame.
+    result is an empty frame, and (after an ``st.error`` naming the snapshot) when the
+    snapshot was deleted or is corrupt.
     """
     try:
         result = function(*args)
     except data_access.DataUnavailable as exc:
         st.info(str(exc))
+        return None
+    except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
+        st.error(unreadable_message(args, exc))
         return None
     if isinstance(result, pd.DataFrame) and result.empty:
         tables = ", ".join(sorted(data_access.READS.get(function.__name__, ()))) or what
@@ -242,8 +270,9 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Date range",
     """A date-range input spanning the mart's dates; (None, None) if there are none."""
     try:
         bounds = data_access.date_bounds(snapshot, bounds_key)
-    except data_access.DataUnavailable:
-        return None, None
+    except (data_access.DataUnavailable, data_access.SnapshotUnreadable,
+            *data_access.READ_ERRORS):
+        return None, None  # the page's load() of the same table says what is wrong
     if bounds is None:
         return None, None
     low, high = bounds
@@ -256,6 +285,24 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Date range",
     if isinstance(picked, date):
         return picked, picked
     return low, high
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 manifest timestamp as an aware UTC datetime; None if absent or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def number(value: Any) -> float | None:
+    """A manifest number (duration, count) as a float; None if absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def ops_note(missing: str) -> None:

@@ -20,6 +20,9 @@ except data_access.DataUnavailable:
     if results is not None:
         st.caption("This snapshot has no ops.dbt_results table; showing the run's "
                    "run_results.json instead.")
+except data_access.SnapshotUnreadable as exc:
+    st.error(str(exc))
+    st.stop()
 if results is None or results.empty:
     st.info("No dbt results recorded for this run (neither ops.dbt_results nor "
             "run_results.json is available).")
@@ -64,6 +67,9 @@ else:
     except data_access.DataUnavailable:
         samples = None
         ui.ops_note("No failing-row samples (ops.dbt_test_failure_samples is missing).")
+    except data_access.SnapshotUnreadable as exc:
+        samples = None
+        st.error(str(exc))
     for record in failing.to_dict("records"):
         with st.expander(f"{str(record['status']).upper()}: {record['name']}"):
             st.write(record.get("message") or "(no message)")

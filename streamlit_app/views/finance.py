@@ -8,7 +8,9 @@ import streamlit as st
 from streamlit_app import data_access, ui
 
 AGEING = {"aged_0_30_dollars": "0–30 days", "aged_31_90_dollars": "31–90 days",
-          "aged_91_180_dollars": "91–180 days", "aged_181_365_dollars": "181–365 days"}
+          "aged_91_180_dollars": "91–180 days", "aged_181_365_dollars": "181–365 days",
+          "aged_over_365_dollars": "over 365 days"}
+TOP_SCHOOLS_CHART = 20
 
 st.title("Finance")
 run_id, snapshot = ui.require_snapshot()
@@ -27,7 +29,7 @@ if liability is not None:
     ageing = [column for column in AGEING if column in liability.columns]
     figure = ui.line_figure(liability.rename(columns=AGEING), "balance_date",
                             [AGEING[column] for column in ageing], stacked=True,
-                            title="Reward liability by age of unspent earnings (dollars)")
+                            title="Reward liability by age of unspent credits (dollars)")
     figure.add_scatter(x=liability["balance_date"],
                        y=liability["liability_dollars"].astype(float),
                        name="total liability", line={"color": "black"})
@@ -61,10 +63,22 @@ if schools is not None:
     st.caption(f"Table: the top {len(schools):,} of {total:,} schools by dollars raised.")
     ui.table(schools.drop(columns="schools_total"), "mart_school_fundraising", run_id)
 if by_school is not None:
-    figure = ui.bar_figure(by_school.head(20), "liability_dollars", "school_id",
-                           horizontal=True,
-                           title=f"Top 20 schools by reward liability on "
-                                 f"{by_school['balance_date'].iloc[0]:%Y-%m-%d}")
+    top = by_school.head(TOP_SCHOOLS_CHART).copy()
+    label = "#" + top["school_id"].astype(str)
+    if "school_name" in top.columns:
+        label = top["school_name"].fillna("(unnamed)").astype(str) + " " + label
+    top["school"] = label
+    title = (f"Top {TOP_SCHOOLS_CHART} schools by reward liability on "
+             f"{by_school['balance_date'].iloc[0]:%Y-%m-%d}")
+    school_ageing = [column for column in AGEING if column in top.columns]
+    if school_ageing:
+        figure = ui.bar_figure(top.rename(columns=AGEING),
+                               [AGEING[column] for column in school_ageing], "school",
+                               horizontal=True, barmode="relative",
+                               title=f"{title}, by age of unspent credits (dollars)")
+    else:
+        figure = ui.bar_figure(top, "liability_dollars", "school", horizontal=True,
+                               title=f"{title} (dollars)")
     ui.chart(figure, "liability_school", key="school_liability_bar")
     total = int(by_school["schools_total"].iloc[0])
     st.caption(f"Table: the top {len(by_school):,} of {total:,} schools by liability.")

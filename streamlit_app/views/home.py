@@ -14,34 +14,44 @@ run_id, snapshot = ui.require_snapshot()
 manifests = data_access.run_manifests()
 newest = manifests[-1] if manifests else {}
 if newest and newest.get("run_id") != run_id:
-    if newest.get("status") == "running":
-        steps = newest.get("steps") or [{}]
-        st.info(f"Run {newest['run_id']} is in progress (step {steps[-1].get('name', '-')}); "
+    newest_status = data_access.run_status(newest)
+    if newest_status == "running":
+        st.info(f"Run {newest['run_id']} is in progress "
+                f"(step {data_access.last_step(newest) or '-'}); "
                 f"its snapshot appears here once it is published.")
-    elif newest.get("status") != "success":
-        st.error(f"The newest run {newest['run_id']} {newest.get('status')} at step "
+    elif newest_status == data_access.ABANDONED:
+        st.warning(f"{data_access.abandoned_note(newest)} Showing the published snapshot of "
+                   f"run {run_id}.")
+    elif newest_status != "success":
+        st.error(f"The newest run {newest['run_id']} {newest_status} at step "
                  f"{newest.get('failed_step') or '-'}: {newest.get('error') or 'no error recorded'}"
                  f". Showing the published snapshot of run {run_id}.")
 manifest = data_access.run_manifest(run_id) or {}
-finished = manifest.get("finished_at")
-age_hours = None
-if finished:
-    age_hours = (datetime.now(UTC) - datetime.fromisoformat(finished)).total_seconds() / 3600
+finished = ui.parse_time(manifest.get("finished_at"))
+age_hours = None if finished is None else (datetime.now(UTC) - finished).total_seconds() / 3600
+duration = ui.number(manifest.get("duration_s"))
 status_cols = st.columns(4)
 status_cols[0].metric("Run", run_id)
-status_cols[1].metric("Status", str(manifest.get("status", "unknown")).upper())
+status_cols[1].metric("Status", str(data_access.run_status(manifest) or "unknown").upper())
 status_cols[2].metric("Age", "-" if age_hours is None else f"{age_hours:.1f} h")
-status_cols[3].metric("Duration", f"{manifest.get('duration_s') or 0:.1f} s")
-params = manifest.get("params") or {}
+status_cols[3].metric("Duration", "-" if duration is None else f"{duration:.1f} s")
+params = manifest.get("params")
+params = params if isinstance(params, dict) else {}
 st.caption(
     f"Run parameters: users {params.get('users', '-')}, seed {params.get('seed', '-')}, "
     f"as of {params.get('as_of', '-')}. Age = time since the run finished (UTC)."
 )
 
 previous_id = data_access.previous_successful_run(run_id)
-current = data_access.headline_kpis(snapshot)
-previous = (data_access.headline_kpis(data_access.snapshot_path(previous_id))
-            if previous_id else None)
+current = ui.load(data_access.headline_kpis, snapshot)
+if current is None:
+    st.stop()
+previous = None
+if previous_id:
+    try:
+        previous = data_access.headline_kpis(data_access.snapshot_path(previous_id))
+    except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
+        st.warning(f"No change shown: {exc}")
 
 
 def delta(name: str, digits: int = 0) -> str | None:

@@ -16,12 +16,13 @@ if not manifests:
 
 runs = data_access.runs_frame(manifests)
 counts = runs["status"].value_counts()
-cols = st.columns(4)
+cols = st.columns(5)
 cols[0].metric("Runs", len(runs))
 cols[1].metric("Succeeded", int(counts.get("success", 0)))
 cols[2].metric("Failed", int(counts.get("failed", 0)))
-cols[3].metric("Interrupted / running",
-               int(counts.get("interrupted", 0)) + int(counts.get("running", 0)))
+cols[3].metric("Interrupted / abandoned",
+               int(counts.get("interrupted", 0)) + int(counts.get(data_access.ABANDONED, 0)))
+cols[4].metric("Running", int(counts.get("running", 0)))
 
 st.subheader("Run history")
 status_filter = st.multiselect("Status", sorted(runs["status"].dropna().unique()),
@@ -30,7 +31,9 @@ shown = runs if not status_filter else runs[runs["status"].isin(status_filter)]
 history = shown.sort_values("started_at", ascending=False)
 ui.table(history, "pipeline_runs")
 st.caption("One row per run manifest (logs/pipeline_<run_id>.json): status, wall-clock "
-           "duration, rows loaded into raw and built in marts, dbt and contract counts.")
+           "duration, rows loaded into raw and built in marts, dbt and contract counts. "
+           "abandoned = the manifest says running but the run's process is gone on this "
+           "host (killed); the next pipeline run marks it interrupted.")
 
 timeline = runs.dropna(subset=["started_at", "duration_s"])
 if not timeline.empty:
@@ -66,6 +69,8 @@ if picked:
         else:
             st.code(tail, language="text")
     document = data_access.run_manifest(picked) or {}
+    if data_access.run_status(document) == data_access.ABANDONED:
+        st.warning(data_access.abandoned_note(document))
     warnings = document.get("warnings") or []
     anomalies = (document.get("anomalies") or {}).get("anomalies") or []
     if warnings:

@@ -16,6 +16,9 @@ if columns is None:
         st.caption("No logs/schema_<run_id>.json for this run; read ops.schema_columns.")
     except data_access.DataUnavailable:
         columns = None
+    except data_access.SnapshotUnreadable as exc:
+        st.error(str(exc))
+        st.stop()
 if columns is None or columns.empty:
     st.info(f"No schema snapshot for run {run_id} (logs/schema_{run_id}.json is missing).")
     st.stop()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +126,19 @@ def test_runs_frame_summarises_manifests() -> None:
     assert data_access.run_failures(manifests)[["run_id", "failed_step", "error"]] \
         .to_dict("records") == [{"run_id": "b", "failed_step": "load_raw", "error": "boom"}]
     assert data_access.step_durations(manifests)["step"].tolist() == ["generate"]
+
+
+def test_run_status_tells_abandoned_runs_from_live_ones() -> None:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    here = socket.gethostname()
+    running = {"run_id": "r", "status": "running", "host": here}
+    assert data_access.run_status({**running, "pid": process.pid}) == "abandoned"
+    assert data_access.run_status({**running, "pid": os.getpid()}) == "running"
+    # another host's process, or no usable pid, cannot be checked from here
+    assert data_access.run_status({**running, "pid": process.pid,
+                                   "host": here + "-elsewhere"}) == "running"
+    assert data_access.run_status({**running, "pid": None}) == "running"
+    assert data_access.run_status({**running, "pid": "12"}) == "running"
+    assert data_access.run_status({"run_id": "r", "status": "failed", "host": here,
+                                   "pid": process.pid}) == "failed"

@@ -36,8 +36,8 @@ def tables_read_by_page(page: Path) -> set[str]:
                 and node.func.attr == "date_range"):
             for argument in node.args:
                 if isinstance(argument, ast.Constant) and argument.value in \
-                        data_access.DATE_COLUMNS:
-                    tables.add(data_access.DATE_COLUMNS[argument.value][0])
+                        data_access.DATE_BOUNDS:
+                    tables.add(data_access.DATE_BOUNDS[argument.value][0])
     return tables
 
 
@@ -73,7 +73,7 @@ def test_data_access_functions_declare_every_table_their_sql_reads() -> None:
         body = ast.get_source_segment(source, node) or ""
         found = {f"{schema}.{name}" for schema, name in TABLE_IN_SQL.findall(body)}
         if node.name == "date_bounds":
-            continue  # reads only DATE_COLUMNS tables; mapped per page via ui.date_range
+            continue  # reads only DATE_BOUNDS tables; mapped per page via ui.date_range
         declared = data_access.READS.get(node.name, frozenset())
         assert found <= declared, f"{node.name} reads {sorted(found - declared)} undeclared"
         if "_read(" in body and node.name != "_read":
@@ -92,3 +92,128 @@ def test_pages_and_ui_never_build_sql_or_open_databases() -> None:
 def test_no_data_access_function_reads_raw_staging_or_intermediate() -> None:
     for name, tables in data_access.READS.items():
         assert all(table.split(".")[0] in {"marts", "ops"} for table in tables), name
+
+
+APP_DIR = REPO_ROOT / "streamlit_app"
+SQL_WORDS = re.compile(r"\b(select|from|where|join|order\s+by|group\s+by|union|insert|update|"
+                       r"delete|create|drop|limit)\b", re.IGNORECASE)
+
+
+def _literal_text(node: ast.AST) -> str:
+    """The constant text of a string expression (the literal parts of an f-string)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_literal_text(part) for part in node.values)
+    return ""
+
+
+def _looks_like_sql(text: str) -> bool:
+    return bool(re.search(r"\bselect\b", text, re.IGNORECASE)) or len(SQL_WORDS.findall(text)) >= 2
+
+
+def _string_built_sql(path: Path) -> list[str]:
+    """f-strings, .format(), % and + that splice values into text that looks like SQL."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        built = ""
+        if isinstance(node, ast.JoinedStr) and any(
+                isinstance(part, ast.FormattedValue) for part in node.values):
+            built = _literal_text(node)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "format"):
+            built = _literal_text(node.func.value)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
+            built = _literal_text(node.left) + " " + _literal_text(node.right)
+        if built and _looks_like_sql(built):
+            found.append(f"{path.name}:{node.lineno}: {built[:60]!r}")
+    return found
+
+
+def test_the_app_builds_no_sql_from_strings() -> None:
+    """Every query is a fixed SQL string with ? parameters: no f-string, format or +."""
+    offenders = [hit for path in sorted(APP_DIR.rglob("*.py")) for hit in _string_built_sql(path)]
+    assert offenders == []
+
+
+def test_the_sql_check_catches_string_built_sql(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('table, column = "t", "c"\n'
+                      'a = f"select min({column}) from {table}"\n'
+                      'b = "select * from {}".format(table)\n'
+                      'c = "select * from " + table\n'
+                      'd = f"{table} is not in snapshot x (built before that table existed)."\n')
+    assert [hit.split(":")[1] for hit in _string_built_sql(sample)] == ["2", "3", "4"]
+
+
+def test_data_access_has_no_f_string_sql() -> None:
+    text = (APP_DIR / "data_access.py").read_text(encoding="utf-8")
+    assert not re.search(r"\bf(\"\"\"|'''|\"|')\s*(select|with)\b", text, re.IGNORECASE)
+    assert not re.search(r"\bf(\"|')[^\"'\n]*\b(from|where)\b[^\"'\n]*\{", text, re.IGNORECASE)
+
+
+def test_every_public_function_of_the_app_is_used_by_the_app() -> None:
+    """No helper exists only for the tests (e.g. page_url_path is what app.py serves)."""
+    sources = {path: path.read_text(encoding="utf-8") for path in APP_DIR.rglob("*.py")}
+    unused = []
+    for path, text in sources.items():
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
+                uses = sum(len(re.findall(rf"\b{node.name}\b", other))
+                           for other in sources.values())
+                if uses < 2:
+                    unused.append(f"{path.name}:{node.name}")
+    assert unused == []
+
+
+def test_app_serves_each_page_at_its_exposure_url_path() -> None:
+    text = (APP_DIR / "app.py").read_text(encoding="utf-8")
+    assert "url_path=ui.page_url_path(url_path)" in text
+
+
+FINANCE_MODELS = (REPO_ROOT / "dbt_carton_caps" / "models" / "marts" / "finance"
+                  / "_finance__models.yml")
+
+
+def _finance_models() -> dict[str, dict]:
+    document = yaml.safe_load(FINANCE_MODELS.read_text(encoding="utf-8"))
+    return {model["name"]: model for model in document["models"]}
+
+
+def _terms(formula: str) -> list[str]:
+    """'earned - redeemed - expired - adjusted_debit' -> ['+earned', '-redeemed', ...]."""
+    tokens = re.findall(r"([+\-−])?\s*(?:Σ\s*|sum\s+)?([a-z_]+(?: debits?)?)", formula)
+    return [("-" if sign in ("-", "−") else "+")
+            + word.replace(" debits", "_debit").replace(" debit", "_debit")
+            for sign, word in tokens]
+
+
+def test_liability_caption_states_the_marts_definition() -> None:
+    description = _finance_models()["mart_reward_liability_daily"]["description"]
+    identity = re.search(r"liability = ([a-z_ \-+]+?) = the signed ledger sum", description)
+    assert identity, "the mart's liability identity changed: update ui.DEFINITIONS['liability']"
+    caption = ui.DEFINITIONS["liability"]
+    shown = re.search(r"at date d = (.+?) over ledger entries", caption)
+    assert shown
+    assert _terms(shown.group(1)) == _terms(identity.group(1)) == [
+        "+earned", "-redeemed", "-expired", "-adjusted_debit"]
+    assert "over ledger entries created on or before d" in description
+    assert "over ledger entries created on or before d" in caption
+    assert "earn_* entries plus POSITIVE adjust entries" in description
+    assert "earned = earn_* entries + positive adjust entries" in caption
+    assert "NEGATIVE adjust entries are debits" in description
+    assert "adjusted debits = negative adjust entries" in caption
+
+
+def test_ageing_caption_names_every_bucket_of_the_marts() -> None:
+    models = _finance_models()
+    for name in ("mart_reward_liability_daily", "mart_reward_liability_by_school"):
+        buckets = [column["name"] for column in models[name]["columns"]
+                   if column["name"].startswith("aged_")]
+        assert buckets, name
+        for column in buckets:
+            low_high = column.removeprefix("aged_").removesuffix("_dollars")
+            label = "over 365" if low_high == "over_365" else "–".join(low_high.split("_"))
+            assert label in ui.DEFINITIONS["ageing"], (name, column)
+    assert "FIFO" in ui.DEFINITIONS["ageing"]
+    assert "FIFO" in models["mart_reward_liability_daily"]["description"]

@@ -193,3 +193,35 @@ def test_a_failing_test_shows_its_message_and_failing_rows(tiny_run, tmp_path: P
     sample = expander.dataframe[0].value
     assert sample.to_dict("records") == [{"user_id": 7, "balance_cents": -1},
                                          {"user_id": 8, "balance_cents": -5}]
+
+
+AGEING_LABELS = ["0–30 days", "31–90 days", "91–180 days", "181–365 days", "over 365 days"]
+AGEING_COLUMNS = ["aged_0_30_dollars", "aged_31_90_dollars", "aged_91_180_dollars",
+                  "aged_181_365_dollars", "aged_over_365_dollars"]
+
+
+def test_finance_shows_liability_by_school_with_its_ageing_buckets(tiny_run,
+                                                                  tiny_home: Path) -> None:
+    at = open_page("views/finance.py")
+    assert not at.exception
+    with duckdb.connect(str(tiny_run.snapshot), read_only=True) as con:
+        expected = con.execute(
+            "select balance_date, school_id, liability_dollars, "
+            "aged_0_30_dollars, aged_31_90_dollars, aged_91_180_dollars, "
+            "aged_181_365_dollars, aged_over_365_dollars "
+            "from marts.mart_reward_liability_by_school "
+            "where balance_date = (select max(balance_date) "
+            "from marts.mart_reward_liability_by_school) "
+            "order by liability_dollars desc, school_id").df()
+    table = next(frame.value for frame in at.dataframe
+                 if {"school_id", "aged_0_30_dollars"} <= set(frame.value.columns))
+    shown = table[["school_id", "liability_dollars", *AGEING_COLUMNS]].reset_index(drop=True)
+    want = expected[["school_id", "liability_dollars", *AGEING_COLUMNS]]
+    assert len(shown) == len(want) > 0
+    assert shown.astype(float).to_dict("records") == want.astype(float).to_dict("records")
+    assert table["school_name"].notna().all()
+    chart = next(json.loads(element.proto.spec) for element in at.get("plotly_chart")
+                 if json.loads(element.proto.spec)["layout"]["title"]["text"].startswith(
+                     "Top 20 schools by reward liability"))
+    assert [trace["name"] for trace in chart["data"]] == AGEING_LABELS
+    assert chart["layout"]["barmode"] == "relative"

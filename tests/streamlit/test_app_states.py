@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import duckdb
-from streamlit_app import ui
-from tests.streamlit.conftest import PAGE_FILES, open_page, texts, write_manifest
+from streamlit_app import data_access, ui
+from tests.streamlit.conftest import APP_TIMEOUT_S, PAGE_FILES, open_page, texts, write_manifest
 
 SNAPSHOT_PAGES = [page for page in PAGE_FILES if page != "views/pipeline_ops.py"]
 
@@ -116,3 +121,148 @@ def test_home_reports_a_failed_newest_run_beside_the_published_snapshot(tmp_path
         "The newest run bad failed at step contracts: contract check failed: raw.users "
         "not_null user_id. Showing the published snapshot of run old."]
     assert at.metric[0].value == "old"
+
+
+# --------------------------------------------------------------------------- unreadable snapshots
+
+
+def _garbage_snapshot_home(home: Path) -> Path:
+    """A home whose pointer names an existing snapshot file holding garbage bytes."""
+    (home / "duckdb").mkdir(parents=True)
+    (home / "duckdb" / "carton_caps_junk.duckdb").write_bytes(b"\x00garbage, not duckdb" * 512)
+    (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_junk.duckdb\n")
+    write_manifest(home, "junk")
+    return home
+
+
+def _load_script(snapshot_text: str, delete_first: bool) -> None:
+    from pathlib import Path
+
+    import streamlit as st
+
+    from streamlit_app import data_access, ui
+
+    snapshot = Path(snapshot_text)
+    if delete_first:
+        snapshot.unlink()  # deleted after the page resolved it, before the query
+    frame = ui.load(data_access.daily_engagement, snapshot)
+    st.write("loaded" if frame is not None else "nothing")
+
+
+@pytest.mark.parametrize("delete_first", [False, True], ids=["garbage", "deleted"])
+def test_load_turns_an_unreadable_snapshot_into_an_error(tmp_path: Path,
+                                                         delete_first: bool) -> None:
+    snapshot = tmp_path / "carton_caps_gone.duckdb"
+    snapshot.write_bytes(b"\xde\xad\xbe\xef" * 4096)
+    at = AppTest.from_function(_load_script, args=(str(snapshot), delete_first),
+                               default_timeout=APP_TIMEOUT_S).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1
+    message = at.error[0].value
+    if delete_first:
+        assert message == ("Snapshot carton_caps_gone.duckdb was deleted while the page was "
+                           "reading it. Pick another run in the sidebar, or rerun the pipeline.")
+    else:
+        assert message.startswith("Snapshot carton_caps_gone.duckdb cannot be read (")
+        assert message.endswith(". Pick another run in the sidebar, or rerun the pipeline.")
+    assert texts(at.markdown) == ["nothing"]
+
+
+@pytest.mark.parametrize("page", SNAPSHOT_PAGES)
+def test_pointer_at_a_garbage_file_shows_an_error_naming_it(tmp_path: Path, use_home,
+                                                            page: str) -> None:
+    use_home(_garbage_snapshot_home(tmp_path))
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
+
+
+@pytest.mark.parametrize("page", SNAPSHOT_PAGES)
+def test_snapshot_corrupted_after_resolution_shows_errors_not_tracebacks(
+        tiny_run, tmp_path: Path, use_home, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    """The snapshot was listed fine when the page resolved it, then went bad before the
+    page's queries ran: every read reports it instead of raising."""
+    tables = data_access.snapshot_tables(str(tiny_run.snapshot))
+    use_home(_garbage_snapshot_home(tmp_path))
+    monkeypatch.setattr(data_access, "check_snapshot", lambda snapshot: tables)
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error
+    assert all(error.value.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
+               for error in at.error)
+
+
+# --------------------------------------------------------------------------- malformed manifests
+
+
+def test_home_shows_a_dash_for_malformed_manifest_fields(tmp_path: Path, use_home) -> None:
+    home = use_home(_old_snapshot_home(tmp_path))
+    write_manifest(home, "old", finished_at="yesterday-ish", duration_s="long", params="?")
+    (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
+    at = open_page()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert (shown["Run"], shown["Age"], shown["Duration"]) == ("old", "-", "-")
+
+
+# --------------------------------------------------------------------------- abandoned runs
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def _killed_run(home: Path, pid: int) -> None:
+    write_manifest(home, "killed", status="running", finished_at=None, duration_s=None,
+                   started_at="2999-01-01T00:00:00.000+00:00", host=socket.gethostname(),
+                   pid=pid, steps=[{"name": "dbt_build", "duration_s": None,
+                                    "status": "running"}])
+
+
+def test_home_labels_a_killed_running_run_abandoned(tmp_path: Path, use_home) -> None:
+    home = use_home(_old_snapshot_home(tmp_path))
+    (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
+    pid = _dead_pid()
+    _killed_run(home, pid)
+    at = open_page()
+    assert not at.exception
+    assert not any("in progress" in text for text in texts(at.info))
+    assert texts(at.warning) == [
+        f"Run killed was abandoned at step dbt_build: its manifest still says running, but "
+        f"its process (pid {pid} on {socket.gethostname()}) is gone. The next pipeline run "
+        f"marks it interrupted. Showing the published snapshot of run old."]
+
+
+def test_home_still_shows_a_live_run_in_progress(tmp_path: Path, use_home) -> None:
+    home = use_home(_old_snapshot_home(tmp_path))
+    (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
+    _killed_run(home, os.getpid())
+    at = open_page()
+    assert not at.exception
+    assert texts(at.info)[0] == ("Run killed is in progress (step dbt_build); its snapshot "
+                                 "appears here once it is published.")
+    assert not at.warning
+
+
+def test_pipeline_ops_lists_a_killed_run_as_abandoned(tmp_path: Path, use_home) -> None:
+    home = use_home(_old_snapshot_home(tmp_path))
+    pid = _dead_pid()
+    _killed_run(home, pid)
+    at = open_page("views/pipeline_ops.py")
+    assert not at.exception
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert (shown["Interrupted / abandoned"], shown["Running"]) == ("1", "0")
+    history = next(frame.value for frame in at.dataframe if "dbt_pass" in frame.value.columns)
+    assert dict(zip(history["run_id"], history["status"], strict=True)) == {
+        "killed": "abandoned", "old": "success"}
+    failures = next(frame.value for frame in at.dataframe
+                    if list(frame.value.columns) == ["run_id", "status", "started_at",
+                                                     "failed_step", "error"])
+    assert failures[["run_id", "status", "failed_step", "error"]].to_dict("records") == [
+        {"run_id": "killed", "status": "abandoned", "failed_step": "dbt_build",
+         "error": f"process {pid} on {socket.gethostname()} ended without finishing the run"}]
+    assert any(text.startswith("Run killed was abandoned at step dbt_build")
+               for text in texts(at.warning))
