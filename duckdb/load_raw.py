@@ -17,6 +17,10 @@ types, followed by three stamps:
 * ``_source_file VARCHAR``: the file name relative to the run's data folder
   (``receipts.csv``, ``app.sqlite``).
 
+Then, only when the source carries columns the declaration does not, one ``VARCHAR``
+column per extra column, under the source's own name (quoted), in source order, AFTER
+the stamps: the declared columns and stamps keep their positions in every run.
+
 Bookkeeping written in the same transaction:
 
 * ``ops.ingestion_log``: one row per table (hash, bytes, rows loaded/rejected, timing);
@@ -28,12 +32,17 @@ Rules:
 * The whole load runs in ONE DuckDB transaction; any failure rolls it back, and a
   database file that did not exist before the load is removed again, so a failed load
   never leaves a half-written snapshot.
-* A missing file, table or declared column fails the load. An extra column is NOT
-  loaded into raw (raw keeps the declared shape); it is recorded as schema drift
-  (``change='added'``), returned in the report and logged as a warning.
+* A missing file, table or declared column fails the load. An extra column is loaded
+  as text (see above) and recorded as schema drift (``change='added'``), returned in the
+  report and logged as a warning. An extra column whose name is empty or equals
+  (case-insensitively, as DuckDB compares names) a declared, stamp or earlier extra
+  column cannot be loaded: it is recorded as drift with ``not loaded into raw``.
 * Malformed rows (wrong type, wrong field count, invalid UTF-8, unterminated quote) are
   rejected into ``raw._rejects``; the load fails when a table's rejected share exceeds
-  ``max_reject_share`` (default 1 %).
+  ``max_reject_share`` (default 1 %). The load is then rolled back, so ``raw._rejects``
+  is gone too: the :class:`LoadError` carries the first :data:`REJECTS_SAMPLE` rejected
+  records of that table (``err.rejects``) for the caller to keep.
+* The run id is checked by ``pipeline.run_id.validate_run_id`` (the project's one rule).
 * No business logic: nulls in non-nullable columns, duplicates, orphans etc. are loaded
   as they are, for the contracts and dbt tests to catch.
 
@@ -62,12 +71,11 @@ DuckDB CSV behaviour this loader relies on (checked with DuckDB 1.5.5):
 CLI: ``python duckdb/load_raw.py --data-dir DIR --db PATH --run-id ID``.
 
 This file lives in ``duckdb/`` (a folder that must never become a package, it would
-shadow the ``duckdb`` library); import it by path::
+shadow the ``duckdb`` library); import it through ``pipeline.components``, which loads it
+by path once per process (so there is one ``LoadError`` class)::
 
-    spec = importlib.util.spec_from_file_location("load_raw", repo / "duckdb" / "load_raw.py")
-    load_raw = importlib.util.module_from_spec(spec)
-    sys.modules["load_raw"] = load_raw
-    spec.loader.exec_module(load_raw)
+    from pipeline.components import load_raw_module
+    load_raw = load_raw_module()
 """
 
 from __future__ import annotations
@@ -103,10 +111,10 @@ from generator.source_tables import (  # noqa: E402
     Column,
     SourceTable,
 )
+from pipeline.run_id import RunIdError, validate_run_id  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_MAX_REJECT_SHARE = 0.01
 RAW_SCHEMA = "raw"
 OPS_SCHEMA = "ops"
@@ -117,6 +125,9 @@ STAMP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "VARCHAR"),
 )
 MAX_REJECT_TEXT = 4096  # characters of the raw line kept in raw._rejects
+REJECTS_SAMPLE = 20  # rejected records a failed load hands back (LoadError.rejects)
+MAX_SAMPLE_TEXT = 1000  # characters of the raw line kept per sampled record
+EXTRA_LOADED = "column not in the declaration; loaded into raw as VARCHAR"
 
 STATUS_OK = "ok"
 STATUS_WARN = "warn"
@@ -164,11 +175,19 @@ _DDL_OPS = (
 
 
 class LoadError(Exception):
-    """A load that cannot complete; ``str(err)`` is the one-line user-facing message."""
+    """A load that cannot complete; ``str(err)`` is the one-line user-facing message.
 
-    def __init__(self, message: str, *, table: str | None = None) -> None:
+    ``table`` names the source table at fault when there is one; ``rejects`` holds up to
+    :data:`REJECTS_SAMPLE` rejected records when a table exceeded the reject threshold
+    (dicts with ``table_name, source_file, line, column_name, error_type, reason,
+    raw_text``, raw text cut to :data:`MAX_SAMPLE_TEXT` characters), else is empty.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None,
+                 rejects: Sequence[dict[str, Any]] = ()) -> None:
         super().__init__(message)
         self.table = table
+        self.rejects: tuple[dict[str, Any], ...] = tuple(rejects)[:REJECTS_SAMPLE]
 
 
 @dataclass(frozen=True)
@@ -218,6 +237,8 @@ class _CsvPlan:
     file_columns: tuple[str, ...]  # names DuckDB gives the file's columns, in file order
     file_types: tuple[str, ...]
     drift: tuple[dict, ...] = field(default_factory=tuple)
+    # extra columns loaded into raw: (synthetic read_csv name, raw column name)
+    extras: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,6 +257,14 @@ class _Reject:
             where.append(f"column {self.column_name}")
         prefix = " ".join(where)
         return f"{prefix}: {self.reason}" if prefix else self.reason
+
+    def record(self, table: SourceTable, source_file: str) -> dict[str, Any]:
+        """This reject as a plain dict (the columns of ``raw._rejects`` but ``run_id``)."""
+        text = self.raw_text
+        return {"table_name": table.name, "source_file": source_file, "line": self.line,
+                "column_name": self.column_name, "error_type": self.error_type,
+                "reason": self.reason,
+                "raw_text": None if text is None else text[:MAX_SAMPLE_TEXT]}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -274,8 +303,12 @@ def _percent(share: float) -> str:
 
 
 def _validate_arguments(run_id: str, max_reject_share: float) -> None:
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
-        raise LoadError(f"invalid run_id {run_id!r}: must match {RUN_ID_PATTERN.pattern}")
+    if not isinstance(run_id, str):
+        raise LoadError(f"invalid run_id {run_id!r}: must be a string")
+    try:
+        validate_run_id(run_id)
+    except RunIdError as exc:
+        raise LoadError(str(exc)) from None
     if not 0.0 <= max_reject_share <= 1.0:
         raise LoadError(
             f"invalid max_reject_share {max_reject_share!r}: must be between 0 and 1"
@@ -333,24 +366,48 @@ def _plan_csv(table: SourceTable, data_dir: Path) -> _CsvPlan:
     declared = set(table.column_names)
     names: list[str] = []
     types: list[str] = []
-    drift: list[dict] = []
+    extra_names = [name for name in header if name not in declared]
+    loadable, drift = _plan_extras(table, extra_names)
+    extras: list[tuple[str, str]] = []
     extra = 0
     for name in header:
         if name in declared:
             names.append(name)
             types.append(table.column(name).duckdb_type)
         else:
-            # Extra columns are read as text under a synthetic name (no identifier from
-            # the file ever reaches the SQL) and not loaded into raw.
+            # Extra columns are read as text under a synthetic name; the file's name only
+            # reaches the SQL quoted, as the raw column's name.
             extra += 1
-            names.append(f"_extra_{extra}")
+            synthetic = f"_extra_{extra}"
+            names.append(synthetic)
             types.append("VARCHAR")
-            drift.append(_drift(table, name, "added",
-                                "column not in the declaration; not loaded into raw"))
+            if name in loadable:
+                extras.append((synthetic, name))
     if tuple(n for n in header if n in declared) != table.column_names:
         logger.info("%s: header order differs from the declaration; matched by name",
                     table.file_name)
-    return _CsvPlan(table, path, tuple(names), tuple(types), tuple(drift))
+    return _CsvPlan(table, path, tuple(names), tuple(types), tuple(drift), tuple(extras))
+
+
+def _plan_extras(table: SourceTable, names: Sequence[str]) -> tuple[set[str], list[dict]]:
+    """Which extra source columns can be loaded into raw (as VARCHAR), and their drift."""
+    taken = {name.casefold(): name for name in (*table.column_names,
+                                                 *(n for n, _ in STAMP_COLUMNS))}
+    loadable: set[str] = set()
+    drift: list[dict] = []
+    for name in names:
+        clash = taken.get(name.casefold())
+        if not name:
+            detail = "column not in the declaration; not loaded into raw (empty name)"
+        elif clash is not None:
+            detail = ("column not in the declaration; not loaded into raw (its name clashes "
+                      f"with column {clash!r})")
+        else:
+            detail = EXTRA_LOADED
+            loadable.add(name)
+            taken[name.casefold()] = name
+        drift.append(_drift(table, name, "added", detail))
+    return loadable, drift
 
 
 def _drift(table: SourceTable, column: str, change: str, detail: str) -> dict:
@@ -363,12 +420,16 @@ def _drift(table: SourceTable, column: str, change: str, detail: str) -> dict:
     }
 
 
-def _plan_sqlite(data_dir: Path) -> tuple[Path, tuple[dict, ...]]:
-    """Check that app.sqlite holds every declared table and column; return the drift."""
+def _plan_sqlite(data_dir: Path) -> tuple[Path, tuple[dict, ...], dict[str, tuple[str, ...]]]:
+    """Check that app.sqlite holds every declared table and column.
+
+    Returns the file, the drift and, per table, the extra columns to load as VARCHAR.
+    """
     path = data_dir / APP_DB_FILE
     if not path.is_file():
         raise LoadError(f"{APP_DB_FILE}: file not found in {data_dir}")
     drift: list[dict] = []
+    extras: dict[str, tuple[str, ...]] = {}
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -396,15 +457,15 @@ def _plan_sqlite(data_dir: Path) -> tuple[Path, tuple[dict, ...]]:
                         f"{found[column.name] or 'no type'} in {APP_DB_FILE}; values are "
                         f"still loaded as {column.duckdb_type}",
                     ))
-            for name, _decl in rows:
-                if name not in table.column_names:
-                    drift.append(_drift(table, name, "added",
-                                        "column not in the declaration; not loaded into raw"))
+            extra_names = [name for name, _decl in rows if name not in table.column_names]
+            loadable, extra_drift = _plan_extras(table, extra_names)
+            drift.extend(extra_drift)
+            extras[table.name] = tuple(name for name in extra_names if name in loadable)
     except sqlite3.DatabaseError as exc:
         raise LoadError(f"{APP_DB_FILE}: not a readable SQLite database ({exc})") from None
     finally:
         con.close()
-    return path, tuple(drift)
+    return path, tuple(drift), extras
 
 
 # --------------------------------------------------------------------------- rejects
@@ -473,9 +534,12 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, plan: _CsvPlan) -> list[_Reject
 # --------------------------------------------------------------------------- loaders
 
 
-def _create_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable) -> None:
+def _create_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable,
+                      extras: Sequence[str] = ()) -> None:
+    """Declared columns, then the stamps, then any extra source columns as VARCHAR."""
     columns = [f"{_quote_ident(c.name)} {c.duckdb_type}" for c in table.columns]
     columns += [f"{name} {type_}" for name, type_ in STAMP_COLUMNS]
+    columns += [f"{_quote_ident(name)} VARCHAR" for name in extras]
     con.execute(f"create table {_raw_table(table)} ({', '.join(columns)})")
 
 
@@ -483,18 +547,19 @@ def _load_csv(
     con: duckdb.DuckDBPyConnection, plan: _CsvPlan, stamps: list[Any]
 ) -> tuple[int, list[_Reject]]:
     table = plan.table
-    _create_raw_table(con, table)
+    _create_raw_table(con, table, [name for _, name in plan.extras])
     columns_struct = "{" + ", ".join(
         f"{_sql_str(name)}: {_sql_str(type_)}"
         for name, type_ in zip(plan.file_columns, plan.file_types, strict=True)
     ) + "}"
     select_list = ", ".join(_quote_ident(c.name) for c in table.columns)
+    extra_list = "".join(f", {_quote_ident(synthetic)}" for synthetic, _ in plan.extras)
     con.execute("drop table if exists _load_rejects")
     con.execute("drop table if exists _load_scans")
     inserted = con.execute(
         f"""
         insert into {_raw_table(table)}
-        select {select_list}, ?, ?, ?
+        select {select_list}, ?, ?, ?{extra_list}
         from read_csv(
             ?,
             header = true,
@@ -540,14 +605,20 @@ def _typed_value_sql(column: Column, ref: str) -> str:
 
 
 def _load_sqlite_table(
-    con: duckdb.DuckDBPyConnection, table: SourceTable, stamps: list[Any]
+    con: duckdb.DuckDBPyConnection, table: SourceTable, stamps: list[Any],
+    extras: Sequence[str] = (),
 ) -> tuple[int, list[_Reject]]:
-    _create_raw_table(con, table)
+    _create_raw_table(con, table, extras)
     source = f"_load_app_db.{_quote_ident(table.name)}"
     con.execute("drop table if exists _load_sqlite_rows")
     columns = ", ".join(_quote_ident(c.name) for c in table.columns)
+    # extra columns travel under synthetic names (already text: sqlite_all_varchar)
+    extra_select = "".join(f", {_quote_ident(name)} as _extra_{i}"
+                           for i, name in enumerate(extras, start=1))
+    extra_list = "".join(f", _extra_{i}" for i in range(1, len(extras) + 1))
     con.execute(
-        f"create temp table _load_sqlite_rows as select rowid as _line, {columns} from {source}"  # noqa: S608
+        f"create temp table _load_sqlite_rows as select rowid as _line, {columns}{extra_select} "  # noqa: S608
+        f"from {source}"
     )
     checks = [
         (column, _valid_value_sql(column, _quote_ident(column.name))) for column in table.columns
@@ -555,7 +626,7 @@ def _load_sqlite_table(
     all_valid = " and ".join(check for _, check in checks) or "true"
     typed = ", ".join(_typed_value_sql(c, _quote_ident(c.name)) for c in table.columns)
     inserted = con.execute(
-        f"insert into {_raw_table(table)} select {typed}, ?, ?, ? "  # noqa: S608
+        f"insert into {_raw_table(table)} select {typed}, ?, ?, ?{extra_list} "  # noqa: S608
         f"from _load_sqlite_rows where {all_valid}",
         stamps,
     ).fetchone()
@@ -652,7 +723,7 @@ def load_raw(
     stamp = _to_naive_utc(ingested_at)
 
     # Preflight: every file, table and column is checked before the database is touched.
-    sqlite_path, sqlite_drift = _plan_sqlite(data_dir)
+    sqlite_path, sqlite_drift, sqlite_extras = _plan_sqlite(data_dir)
     csv_plans = [_plan_csv(table, data_dir) for table in EVENT_EXPORT_TABLES]
 
     files = [sqlite_path, *(plan.path for plan in csv_plans)]
@@ -671,7 +742,7 @@ def load_raw(
             )
             report = _load_in_transaction(
                 con, db_path, run_id, stamp, max_reject_share, sqlite_path, sqlite_drift,
-                csv_plans, hashes,
+                sqlite_extras, csv_plans, hashes,
             )
         except BaseException as exc:
             for pending in hashes.values():
@@ -713,6 +784,7 @@ def _load_in_transaction(
     max_reject_share: float,
     sqlite_path: Path,
     sqlite_drift: tuple[dict, ...],
+    sqlite_extras: dict[str, tuple[str, ...]],
     csv_plans: list[_CsvPlan],
     hashes: dict[Path, Future[str]],
 ) -> LoadReport:
@@ -756,6 +828,7 @@ def _load_in_transaction(
                     f"{summary} exceeds the {_percent(max_reject_share)} threshold; "
                     f"first: {first}",
                     table=table.name,
+                    rejects=[r.record(table, path.name) for r in rejects[:REJECTS_SAMPLE]],
                 )
             message = (f"{summary} within the {_percent(max_reject_share)} threshold; "
                        f"first: {first}")
@@ -788,7 +861,8 @@ def _load_in_transaction(
 
     for table in APP_DB_TABLES:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()
-        rows_loaded, rejects = _load_sqlite_table(con, table, [stamp, run_id, sqlite_path.name])
+        rows_loaded, rejects = _load_sqlite_table(con, table, [stamp, run_id, sqlite_path.name],
+                                                  sqlite_extras.get(table.name, ()))
         finish(table, sqlite_path, started_at, t0, rows_loaded, rejects)
 
     for plan in csv_plans:
@@ -858,14 +932,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    if not RUN_ID_PATTERN.match(args.run_id):
-        sys.stderr.write(
-            f"load_raw.py: error: invalid run_id {args.run_id!r}: must match "
-            f"{RUN_ID_PATTERN.pattern}\n"
-        )
-        return 2
-    if not 0.0 <= args.max_reject_share <= 1.0:
-        sys.stderr.write("load_raw.py: error: --max-reject-share must be between 0 and 1\n")
+    try:  # bad arguments exit 2 before anything is touched; load_raw checks them again
+        _validate_arguments(args.run_id, args.max_reject_share)
+    except LoadError as exc:
+        sys.stderr.write(f"load_raw.py: error: {exc}\n")
         return 2
     try:
         report = load_raw(args.data_dir, args.db, args.run_id,

@@ -26,23 +26,13 @@ from typing import Any
 
 import duckdb
 from pipeline import manifest as manifest_io
-from pipeline.ops_tables import insert_rows
+from pipeline.ops_tables import replace_rows
 from pipeline.paths import HomePaths
 
 BASELINE_RUNS = 5
 TOLERANCE = 0.5
 MIN_ABS_CHANGE = 25
 LAYERS = ("raw", "marts")
-
-DDL = """
-create or replace table ops.volume_anomalies (
-    run_id varchar, layer varchar, table_name varchar, row_count bigint,
-    baseline_min bigint, baseline_max bigint, baseline_median double, lower_bound double,
-    upper_bound double, change_pct double, baseline_runs varchar, status varchar,
-    message varchar
-)
-"""
-
 
 @dataclass(frozen=True)
 class VolumeCheck:
@@ -147,11 +137,8 @@ def check_counts(current: dict[str, dict[str, int]], baselines: list[dict[str, A
 
 
 def write(con: duckdb.DuckDBPyConnection, run_id: str, report: VolumeReport) -> int:
-    con.execute("create schema if not exists ops")
-    con.execute(DDL)
+    """Replace ``ops.volume_anomalies`` with this report's checks."""
     rows = [(run_id, c.layer, c.table, c.rows, c.baseline_min, c.baseline_max,
              c.baseline_median, c.lower, c.upper, c.change_pct,
              ",".join(report.baseline_run_ids), c.status, c.message) for c in report.checks]
-    if rows:
-        insert_rows(con, "volume_anomalies", rows)
-    return len(rows)
+    return replace_rows(con, "volume_anomalies", rows)

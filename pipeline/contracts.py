@@ -29,7 +29,6 @@ checks, then ``severity``; default ``fail``).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -41,7 +40,7 @@ from typing import Any
 import yaml
 
 import duckdb
-from pipeline.ops_tables import insert_rows
+from pipeline.ops_tables import replace_rows
 from pipeline.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -55,27 +54,6 @@ SEVERITIES = ("warn", "fail")
 STATUSES = ("PASS", "WARN", "FAIL")
 
 _DC_WARN = {"info", "warning", "warn", "low", "minor", "trivial"}
-
-RESULTS_DDL = """
-create or replace table ops.contract_results (
-    run_id varchar,
-    contract_id varchar,
-    layer varchar,
-    table_name varchar,
-    column_name varchar,
-    check_name varchar,
-    check_type varchar,
-    owner varchar,
-    severity varchar,
-    status varchar,
-    measured varchar,
-    threshold varchar,
-    message varchar,
-    engine varchar,
-    evaluated_at timestamp
-)
-"""
-
 
 class ContractError(RuntimeError):
     """A contract file cannot be read or evaluated at all (not a failing check)."""
@@ -417,25 +395,7 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
 
 def write_results(con: duckdb.DuckDBPyConnection, run_id: str, report: ContractReport) -> int:
     """Replace ``ops.contract_results`` with this report's rows."""
-    con.execute("create schema if not exists ops")
-    con.execute(RESULTS_DDL)
     rows = [(run_id, r.contract_id, r.layer, r.table, r.column, r.check, r.check_type, r.owner,
              r.severity, r.status, r.measured, r.threshold, r.message, r.engine,
              report.evaluated_at) for r in report.results]
-    if rows:
-        insert_rows(con, "contract_results", rows)
-    return len(rows)
-
-
-def describe_blocking(report: ContractReport, limit: int = 5) -> str:
-    """One line naming the failing checks, for the run's error message."""
-    blocking = report.blocking
-    names = ", ".join(
-        f"{r.layer}.{r.table}{'.' + r.column if r.column else ''} {r.check}"
-        for r in blocking[:limit])
-    more = f" (+{len(blocking) - limit} more)" if len(blocking) > limit else ""
-    return f"data contracts failed: {len(blocking)} failing check(s): {names}{more}"
-
-
-def to_json(report: ContractReport) -> str:
-    return json.dumps(report.to_manifest(), indent=1)
+    return replace_rows(con, "contract_results", rows)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pipeline.ops_tables import insert_rows
+from pipeline.ops_tables import replace_rows
 
 logger = logging.getLogger(__name__)
 
@@ -32,33 +32,6 @@ SAMPLE_ROWS = 20
 MANIFEST_SAMPLE_ROWS = 5
 NODE_TYPES = ("model", "test", "unit_test", "seed", "snapshot", "source", "exposure")
 FAILING = ("fail", "error", "runtime error", "warn")
-
-DDL = (
-    """
-    create or replace table ops.dbt_nodes (
-        run_id varchar, unique_id varchar, resource_type varchar, name varchar,
-        package_name varchar, original_file_path varchar, schema_name varchar,
-        alias varchar, materialized varchar, severity varchar, attached_node varchar,
-        column_name varchar, test_name varchar, depends_on varchar, tags varchar,
-        description varchar
-    )
-    """,
-    """
-    create or replace table ops.dbt_results (
-        run_id varchar, unique_id varchar, resource_type varchar, name varchar,
-        status varchar, execution_time_s double, failures bigint, message varchar,
-        compiled_sql varchar, relation_name varchar, started_at timestamp,
-        completed_at timestamp, invocation varchar
-    )
-    """,
-    """
-    create or replace table ops.dbt_test_failure_samples (
-        run_id varchar, unique_id varchar, test_name varchar, status varchar,
-        row_number integer, row_json varchar, sample_error varchar
-    )
-    """,
-)
-
 
 @dataclass(frozen=True)
 class TestSample:
@@ -233,14 +206,9 @@ def result_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
 def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
           samples: list[TestSample]) -> dict[str, int]:
     """Replace the three ops tables with this run's dbt record."""
-    con.execute("create schema if not exists ops")
-    for ddl in DDL:
-        con.execute(ddl)
     nodes, results = node_rows(artifacts, run_id), result_rows(artifacts, run_id)
-    if nodes:
-        insert_rows(con, "dbt_nodes", nodes)
-    if results:
-        insert_rows(con, "dbt_results", results)
+    replace_rows(con, "dbt_nodes", nodes)
+    replace_rows(con, "dbt_results", results)
     sample_rows = []
     for sample in samples:
         if not sample.rows:
@@ -249,8 +217,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
         for number, row in enumerate(sample.rows, start=1):
             sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, number,
                                 json.dumps(row, default=str), None))
-    if sample_rows:
-        insert_rows(con, "dbt_test_failure_samples", sample_rows)
+    replace_rows(con, "dbt_test_failure_samples", sample_rows)
     return {"dbt_nodes": len(nodes), "dbt_results": len(results),
             "dbt_test_failure_samples": len(sample_rows)}
 

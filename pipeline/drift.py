@@ -18,11 +18,8 @@ from typing import Any
 
 import duckdb
 from pipeline import manifest as manifest_io
-from pipeline.ops_tables import insert_rows
+from pipeline.ops_tables import replace_rows
 from pipeline.paths import HomePaths
-
-CHANGES = ("table_added", "table_removed", "column_added", "column_removed", "type_changed",
-           "nullability_changed")
 
 _TYPE_ALIASES = {
     "INT": "INTEGER", "INT4": "INTEGER", "SIGNED": "INTEGER", "INT8": "BIGINT",
@@ -32,23 +29,6 @@ _TYPE_ALIASES = {
     "FLOAT4": "FLOAT", "REAL": "FLOAT", "NUMERIC": "DECIMAL", "DATETIME": "TIMESTAMP",
     "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP", "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
 }
-
-SCHEMA_COLUMNS_DDL = """
-create or replace table ops.schema_columns (
-    run_id varchar, schema_name varchar, table_name varchar, table_type varchar,
-    column_name varchar, data_type varchar, normalized_type varchar, is_nullable boolean,
-    ordinal_position integer
-)
-"""
-
-SCHEMA_DRIFT_DDL = """
-create or replace table ops.schema_drift (
-    run_id varchar, previous_run_id varchar, layer varchar, schema_name varchar,
-    table_name varchar, column_name varchar, change varchar, before_value varchar,
-    after_value varchar, detail varchar
-)
-"""
-
 
 def normalize_type(type_name: str) -> str:
     """A canonical spelling of a DuckDB type (``int`` -> ``INTEGER``, ``DECIMAL(12, 2)``)."""
@@ -213,15 +193,10 @@ def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
 
 def write(con: duckdb.DuckDBPyConnection, run_id: str, columns: list[dict[str, Any]],
           report: DriftReport) -> dict[str, int]:
-    con.execute("create schema if not exists ops")
-    con.execute(SCHEMA_COLUMNS_DDL)
-    con.execute(SCHEMA_DRIFT_DDL)
+    """Replace ``ops.schema_columns`` and ``ops.schema_drift`` with this run's rows."""
     rows = [(run_id, c["schema"], c["table"], c.get("table_type"), c["column"], c["type"],
              normalize_type(c["type"]), bool(c["nullable"]), c["ordinal"]) for c in columns]
-    if rows:
-        insert_rows(con, "schema_columns", rows)
     drift_rows = [(run_id, report.previous_run_id, c.layer, c.schema, c.table, c.column,
                    c.change, c.before, c.after, c.detail) for c in report.changes]
-    if drift_rows:
-        insert_rows(con, "schema_drift", drift_rows)
-    return {"schema_columns": len(rows), "schema_drift": len(drift_rows)}
+    return {"schema_columns": replace_rows(con, "schema_columns", rows),
+            "schema_drift": replace_rows(con, "schema_drift", drift_rows)}

@@ -21,7 +21,6 @@ from pipeline.paths import REPO_ROOT, HomePaths
 from pipeline.pointer import write_atomically
 
 MANIFEST_VERSION = 1
-FINAL_STATUSES = ("success", "failed", "interrupted")
 
 
 class RunIdTakenError(ValueError):

@@ -1,9 +1,12 @@
 """The observability steps of a run: dbt artefacts, contracts, drift, volumes, ops tables.
 
 Each step reads the run's building snapshot and the earlier steps' results, writes its
-ops table into the snapshot and its key into the manifest. Checks record first and
-judge last: ``quality_gate`` fails the run (pointer unchanged) when a contract check of
-severity ``fail`` failed, after every finding has been written to the manifest.
+ops table's rows into the snapshot and its key into the manifest. The ops tables
+themselves (declared in :mod:`pipeline.ops_tables`) are created empty before the schema
+snapshot is taken (:func:`with_ops_tables`), so the snapshot describes all of them.
+Checks record first and judge last: ``quality_gate`` fails the run (pointer unchanged)
+when a contract check of severity ``fail`` failed, after every finding has been written
+to the manifest.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from pipeline import anomalies, contracts, dbt_artifacts, drift
+from pipeline import anomalies, contracts, dbt_artifacts, drift, ops_tables
 from pipeline.dbt_runner import DbtError
 
 if TYPE_CHECKING:
@@ -62,6 +65,22 @@ def with_dbt_failure_details(step: Step) -> Step:
 
     observed_dbt_build.__name__ = getattr(step, "__name__", "dbt_build")
     return observed_dbt_build
+
+
+def with_ops_tables(step: Step) -> Step:
+    """Wrap ``schema_snapshot`` so that every declared ``ops`` table exists (empty) first.
+
+    The capture then describes the published snapshot's whole ``ops`` schema although
+    most of those tables receive their rows in later steps (which never change columns).
+    """
+
+    def prepared(state: RunState) -> dict[str, Any]:
+        with duckdb.connect(str(state.paths.building_snapshot)) as con:
+            created = ops_tables.create_all(con)
+        return {**step(state), "ops_tables": len(created)}
+
+    prepared.__name__ = getattr(step, "__name__", "schema_snapshot")
+    return prepared
 
 
 def _raw_contracts_after_failure(state: RunState) -> None:
@@ -162,25 +181,6 @@ def step_quality_gate(state: RunState) -> dict[str, Any]:
             "warnings": len(state.document.get("warnings") or [])}
 
 
-PIPELINE_RUNS_DDL = """
-create or replace table ops.pipeline_runs (
-    run_id varchar primary key, status varchar, started_at timestamp, seed bigint,
-    users bigint, as_of date, days integer, faults varchar, git_commit varchar,
-    previous_run_id varchar, previous_successful_run_id varchar, dbt_pass integer,
-    dbt_warn integer, dbt_error integer, contract_pass integer, contract_warn integer,
-    contract_fail integer, schema_changes integer, volume_warnings integer,
-    warnings integer, raw_rows bigint, mart_rows bigint, manifest_json varchar
-)
-"""
-
-PIPELINE_STEPS_DDL = """
-create or replace table ops.pipeline_steps (
-    run_id varchar, step_number integer, step_name varchar, status varchar,
-    started_at varchar, duration_s double, details_json varchar
-)
-"""
-
-
 def step_record_ops(state: RunState) -> dict[str, Any]:
     """``ops.pipeline_runs`` and ``ops.pipeline_steps``: the snapshot describes itself.
 
@@ -191,9 +191,7 @@ def step_record_ops(state: RunState) -> dict[str, Any]:
     summary = (document.get("contracts") or {}).get("summary") or {}
     counts = document.get("row_counts") or {}
     with duckdb.connect(str(state.paths.building_snapshot)) as con:
-        con.execute("create schema if not exists ops")
-        con.execute(PIPELINE_RUNS_DDL)
-        con.execute(PIPELINE_STEPS_DDL)
+        ops_tables.replace_rows(con, "pipeline_runs", [])
         con.execute(
             "insert into ops.pipeline_runs values (?, 'success', "
             "cast(? as timestamptz) at time zone 'UTC', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -214,5 +212,5 @@ def step_record_ops(state: RunState) -> dict[str, Any]:
                   step.get("started_at"), step.get("duration_s"),
                   json.dumps(step.get("details"), default=str))
                  for number, step in enumerate(document["steps"], start=1)]
-        con.executemany("insert into ops.pipeline_steps values (?, ?, ?, ?, ?, ?, ?)", steps)
+        ops_tables.replace_rows(con, "pipeline_steps", steps)
     return {"tables": ["ops.pipeline_runs", "ops.pipeline_steps"]}

@@ -1,4 +1,14 @@
-"""Bulk insertion into the snapshot's ``ops`` tables.
+"""Every ``ops`` table the observability steps write: declared here, created up front.
+
+The schema snapshot (``logs/schema_<run_id>.json``, ``ops.schema_columns``) is taken
+before most ``ops`` tables receive rows. So that it still describes the whole published
+snapshot (and drift in an ``ops`` table is seen like drift anywhere else),
+:func:`create_all` creates every table below, empty, before the capture; each step then
+only replaces its table's rows (:func:`replace_rows`) and never changes its columns.
+
+The loader's own bookkeeping (``ops.ingestion_log``, ``ops.source_schema_drift``,
+``raw._rejects``) is declared and created by ``duckdb/load_raw.py`` inside its load
+transaction, so it exists before this module is involved.
 
 Row-by-row ``executemany`` costs about a millisecond a row in DuckDB; the ops tables
 hold thousands (every column of every table), so rows go in as one data frame.
@@ -13,6 +23,82 @@ import pandas as pd
 
 import duckdb
 
+OPS_SCHEMA = "ops"
+
+# table name -> column list, in the order the writers supply values
+OPS_TABLES: dict[str, str] = {
+    "dbt_nodes": """
+        run_id varchar, unique_id varchar, resource_type varchar, name varchar,
+        package_name varchar, original_file_path varchar, schema_name varchar,
+        alias varchar, materialized varchar, severity varchar, attached_node varchar,
+        column_name varchar, test_name varchar, depends_on varchar, tags varchar,
+        description varchar
+    """,
+    "dbt_results": """
+        run_id varchar, unique_id varchar, resource_type varchar, name varchar,
+        status varchar, execution_time_s double, failures bigint, message varchar,
+        compiled_sql varchar, relation_name varchar, started_at timestamp,
+        completed_at timestamp, invocation varchar
+    """,
+    "dbt_test_failure_samples": """
+        run_id varchar, unique_id varchar, test_name varchar, status varchar,
+        row_number integer, row_json varchar, sample_error varchar
+    """,
+    "contract_results": """
+        run_id varchar, contract_id varchar, layer varchar, table_name varchar,
+        column_name varchar, check_name varchar, check_type varchar, owner varchar,
+        severity varchar, status varchar, measured varchar, threshold varchar,
+        message varchar, engine varchar, evaluated_at timestamp
+    """,
+    "schema_columns": """
+        run_id varchar, schema_name varchar, table_name varchar, table_type varchar,
+        column_name varchar, data_type varchar, normalized_type varchar, is_nullable boolean,
+        ordinal_position integer
+    """,
+    "schema_drift": """
+        run_id varchar, previous_run_id varchar, layer varchar, schema_name varchar,
+        table_name varchar, column_name varchar, change varchar, before_value varchar,
+        after_value varchar, detail varchar
+    """,
+    "volume_anomalies": """
+        run_id varchar, layer varchar, table_name varchar, row_count bigint,
+        baseline_min bigint, baseline_max bigint, baseline_median double, lower_bound double,
+        upper_bound double, change_pct double, baseline_runs varchar, status varchar,
+        message varchar
+    """,
+    "pipeline_runs": """
+        run_id varchar primary key, status varchar, started_at timestamp, seed bigint,
+        users bigint, as_of date, days integer, faults varchar, git_commit varchar,
+        previous_run_id varchar, previous_successful_run_id varchar, dbt_pass integer,
+        dbt_warn integer, dbt_error integer, contract_pass integer, contract_warn integer,
+        contract_fail integer, schema_changes integer, volume_warnings integer,
+        warnings integer, raw_rows bigint, mart_rows bigint, manifest_json varchar
+    """,
+    "pipeline_steps": """
+        run_id varchar, step_number integer, step_name varchar, status varchar,
+        started_at varchar, duration_s double, details_json varchar
+    """,
+}
+
+
+def _qualified(table: str) -> str:
+    if table not in OPS_TABLES:
+        raise KeyError(f"ops.{table} is not declared in pipeline/ops_tables.py")
+    return f'{OPS_SCHEMA}."{table}"'
+
+
+def ensure(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Create the named ops tables (all of them when none is named) if they are missing."""
+    con.execute(f"create schema if not exists {OPS_SCHEMA}")
+    for table in tables or tuple(OPS_TABLES):
+        con.execute(f"create table if not exists {_qualified(table)} ({OPS_TABLES[table]})")
+
+
+def create_all(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Every declared ops table, empty if new; returns their names."""
+    ensure(con)
+    return tuple(OPS_TABLES)
+
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]]) -> int:
     """Append ``rows`` (tuples in the table's column order) to ``ops.<table>``."""
@@ -20,14 +106,22 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Seque
         return 0
     columns = [row[0] for row in con.execute(
         "select column_name from information_schema.columns "
-        "where table_schema = 'ops' and table_name = ? order by ordinal_position",
-        [table]).fetchall()]
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [OPS_SCHEMA, table]).fetchall()]
     frame = pd.DataFrame([tuple(row) for row in rows], columns=columns, dtype=object)
     con.register("ops_rows_frame", frame)
     try:
         names = ", ".join(f'"{c}"' for c in columns)
-        con.execute(f'insert into ops."{table}" ({names}) '  # noqa: S608
+        con.execute(f"insert into {_qualified(table)} ({names}) "  # noqa: S608
                     f"select {names} from ops_rows_frame")
     finally:
         con.unregister("ops_rows_frame")
     return len(rows)
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str,
+                 rows: Sequence[Sequence[Any]]) -> int:
+    """Make ``ops.<table>`` hold exactly ``rows``, keeping its declared columns."""
+    ensure(con, table)
+    con.execute(f"delete from {_qualified(table)}")  # noqa: S608
+    return insert_rows(con, table, rows)

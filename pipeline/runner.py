@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import signal
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -114,14 +112,29 @@ def step_generate(state: RunState) -> dict[str, Any]:
 
 
 def step_load_raw(state: RunState) -> dict[str, Any]:
+    """Load raw; ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
+
+    A failed load leaves the table it failed on and a sample of its rejected rows
+    (``ingestion.rejects_sample``) in the manifest: the load itself is rolled back.
+    """
+    from pipeline.components import max_reject_share as max_reject_share_from_env
+
     loader = load_raw_module()
     try:
+        max_reject_share = max_reject_share_from_env()
+    except ValueError as exc:
+        raise StepError(str(exc)) from None
+    try:
         report = loader.load_raw(state.paths.run_data_dir, state.paths.building_snapshot,
-                                 state.config.run_id)
+                                 state.config.run_id, max_reject_share=max_reject_share)
     except loader.LoadError as exc:
+        state.document["ingestion"] = {"max_reject_share": max_reject_share,
+                                       "failed_table": exc.table,
+                                       "rejects_sample": [dict(r) for r in exc.rejects]}
         raise StepError(str(exc)) from exc
     tables = {t.table: asdict(t) for t in report.tables}
     state.document["ingestion"] = {
+        "max_reject_share": max_reject_share,
         "ingested_at": manifest_io.iso(report.ingested_at),
         "tables": tables,
         "schema_drift": list(report.schema_drift),
@@ -218,7 +231,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("load_raw", step_load_raw),
     ("dbt_build", obs_steps.with_dbt_failure_details(step_dbt_build)),
     ("source_freshness", step_source_freshness),
-    ("schema_snapshot", step_schema_snapshot),
+    ("schema_snapshot", obs_steps.with_ops_tables(step_schema_snapshot)),
     ("dbt_artifacts", obs_steps.step_dbt_artifacts),
     ("contracts", obs_steps.step_contracts),
     ("schema_drift", obs_steps.step_schema_drift),
@@ -240,16 +253,6 @@ def remove_building_files(paths: RunPaths) -> None:
             candidate.unlink()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_abandoned(paths: RunPaths) -> list[str]:
     """Settle runs killed without a chance to clean up (SIGKILL, power loss).
 
@@ -265,9 +268,8 @@ def sweep_abandoned(paths: RunPaths) -> list[str]:
     except PointerError:
         served = None
     for document in manifest_io.load_all(paths):
-        if document.get("status") != "running" or document["run_id"] == paths.run_id:
-            continue
-        if document.get("host") != socket.gethostname() or _pid_alive(int(document["pid"])):
+        if (document.get("status") != "running" or document["run_id"] == paths.run_id
+                or manifest_io.is_running(document)):
             continue
         other = paths.run(document["run_id"])
         remove_building_files(other)

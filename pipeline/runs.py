@@ -3,12 +3,15 @@
     python pipeline/runs.py [--home DIR] list
     python pipeline/runs.py [--home DIR] show RUN_ID
     python pipeline/runs.py [--home DIR] diff RUN_A RUN_B
+    python pipeline/runs.py [--home DIR] schema DB_FILE [--against RUN_ID]
 
 ``list`` prints one line per run (newest last; ``*`` marks the run the pointer
 serves); ``show`` prints a run's parameters, steps, failing contract checks, dbt
 failures, schema drift and volume anomalies; ``diff`` compares two runs' parameters,
-row counts, schemas and contract outcomes. Exit codes: 0 ok, 2 bad arguments or an
-unknown run.
+row counts, schemas and contract outcomes; ``schema`` compares the schema of any DuckDB
+file (e.g. a hand-modified copy of a snapshot) with a run's schema snapshot (default:
+the run the pointer serves, else the newest successful run). Exit codes: 0 ok, 2 bad
+arguments, an unknown run or an unreadable file.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import duckdb
 from pipeline import drift
 from pipeline import manifest as manifest_io
 from pipeline.paths import HomePaths, default_home
@@ -34,6 +38,10 @@ PROG = "runs.py"
 
 class UnknownRunError(LookupError):
     """The run id has no manifest in this home."""
+
+
+class UsageError(ValueError):
+    """A file or run the command cannot use; the message says why."""
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -220,11 +228,7 @@ def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
         schema_body = "schema snapshot missing for " + " and ".join(
             r for r, c in ((run_a, cols_a), (run_b, cols_b)) if c is None)
     else:
-        changes = drift.diff(cols_a, cols_b)
-        schema_body = format_table(
-            ["schema", "table", "column", "change", "before", "after"],
-            [[c.schema, c.table, c.column or "-", c.change, c.before, c.after]
-             for c in changes]) if changes else "no change"
+        schema_body = _changes_table(drift.diff(cols_a, cols_b))
     out.append(_section("schema", schema_body))
 
     def failing(doc: dict[str, Any]) -> dict[tuple[str, str, str, str], str]:
@@ -240,6 +244,40 @@ def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
     return "\n".join(out)
 
 
+def _changes_table(changes: Sequence[drift.DriftChange]) -> str:
+    if not changes:
+        return "no change"
+    return format_table(["schema", "table", "column", "change", "before", "after"],
+                        [[c.schema, c.table, c.column or "-", c.change, c.before, c.after]
+                         for c in changes])
+
+
+def cmd_schema(paths: HomePaths, db_file: Path, against: str | None = None) -> str:
+    """Schema drift from a run's snapshot (``logs/schema_<run>.json``) to ``db_file``."""
+    if against is None:
+        served = _pointer_run(paths)
+        newest = manifest_io.latest_successful(paths)
+        against = served or (newest["run_id"] if newest else None)
+        if against is None:
+            raise UsageError(f"no successful run in {paths.logs_dir} to compare with; "
+                             "name one with --against")
+    _get(paths, against)
+    before = drift.read_snapshot(paths.run(against).schema_snapshot)
+    if before is None:
+        raise UsageError(f"run {against!r} has no schema snapshot "
+                         f"({paths.run(against).schema_snapshot})")
+    if not db_file.is_file():
+        raise UsageError(f"no such file: {db_file}")
+    try:
+        after = drift.capture_file(db_file)
+    except duckdb.Error as exc:
+        raise UsageError(f"cannot read {db_file} as a DuckDB database: "
+                         f"{str(exc).splitlines()[0]}") from None
+    changes = drift.diff(before, after)
+    return (f"schema of {db_file} vs run {against}: {len(changes)} change(s)\n"
+            + _changes_table(changes))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Inspect Carton Caps pipeline runs.")
     parser.add_argument("--home", type=Path, default=None,
@@ -251,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="compare two runs")
     diff.add_argument("run_a")
     diff.add_argument("run_b")
+    schema = sub.add_parser("schema", help="schema drift from a run to any DuckDB file")
+    schema.add_argument("db_file", type=Path)
+    schema.add_argument("--against", metavar="RUN_ID", default=None,
+                        help="run to compare with (default: the served run)")
     return parser
 
 
@@ -266,9 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = cmd_list(paths)
         elif args.command == "show":
             text = cmd_show(paths, args.run_id)
+        elif args.command == "schema":
+            text = cmd_schema(paths, args.db_file.expanduser(), args.against)
         else:
             text = cmd_diff(paths, args.run_a, args.run_b)
-    except UnknownRunError as exc:
+    except (UnknownRunError, UsageError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(text)

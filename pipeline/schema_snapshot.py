@@ -33,6 +33,3 @@ def capture(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     keys = ("schema", "table", "table_type", "column", "type", "nullable", "ordinal")
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
-
-def table_names(columns: list[dict[str, Any]], schema: str) -> list[str]:
-    return sorted({c["table"] for c in columns if c["schema"] == schema})

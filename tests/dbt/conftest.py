@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from generator.data_generator import GeneratorConfig, generate_dataset
+from pipeline.components import load_raw_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO_ROOT / "dbt_carton_caps"
@@ -26,13 +26,8 @@ USERS = 300
 
 
 def import_loader() -> ModuleType:
-    """duckdb/load_raw.py by file path (duckdb/ has no __init__.py by design)."""
-    spec = importlib.util.spec_from_file_location("load_raw", REPO_ROOT / "duckdb" / "load_raw.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("load_raw", module)
-    spec.loader.exec_module(module)
-    return module
+    """duckdb/load_raw.py through the one importer (duckdb/ has no __init__.py by design)."""
+    return load_raw_module()
 
 
 def run_dbt(

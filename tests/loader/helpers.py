@@ -1,4 +1,4 @@
-"""Helpers for the raw-loader tests: import the loader by path, write tiny datasets.
+"""Helpers for the raw-loader tests: the loader module, tiny datasets written by hand.
 
 The dataset is written straight from ``generator/source_tables.py`` (SQLite with the
 declared types, CSVs with the declared column order), so these tests do not depend on
@@ -8,10 +8,8 @@ the generator.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import sqlite3
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -24,24 +22,16 @@ from generator.source_tables import (
     Column,
     SourceTable,
 )
+from pipeline.components import load_raw_module
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LOADER_PATH = REPO_ROOT / "duckdb" / "load_raw.py"
 ROWS_PER_TABLE = 3
 RUN_ID = "run_test-1"
 INGESTED_AT = datetime(2025, 10, 1, 6, 30, 0)
 
 
 def import_loader() -> ModuleType:
-    """Import duckdb/load_raw.py by path, as the other components do."""
-    if "load_raw" in sys.modules:
-        return sys.modules["load_raw"]
-    spec = importlib.util.spec_from_file_location("load_raw", LOADER_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["load_raw"] = module
-    spec.loader.exec_module(module)
-    return module
+    """duckdb/load_raw.py, through the one importer every component uses."""
+    return load_raw_module()
 
 
 def csv_value(column: Column, i: int) -> str:

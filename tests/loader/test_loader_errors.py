@@ -115,12 +115,26 @@ def test_missing_data_dir_fails(loader, tmp_path, db_path):
     assert _fails(loader, missing, db_path) == f"data directory not found: {missing}"
 
 
-@pytest.mark.parametrize("run_id", ["", "has space", "a/b", "x" * 65, "semi;colon"])
+@pytest.mark.parametrize("run_id", ["", "has space", "a/b", "x" * 65, "semi;colon", "abc\n",
+                                    "abc\r\n", "\nabc"])
 def test_invalid_run_id_is_refused(loader, dataset, db_path, run_id):
+    """The project's one run-id rule (pipeline.run_id), matched in full: no trailing newline."""
     with pytest.raises(loader.LoadError) as err:
         loader.load_raw(dataset, db_path, run_id)
-    assert str(err.value) == f"invalid run_id {run_id!r}: must match ^[A-Za-z0-9_-]{{1,64}}$"
+    assert str(err.value) == (f"invalid --run-id {run_id!r}: use 1-64 characters from A-Z, "
+                              "a-z, 0-9, '_' and '-'")
     assert _state(db_path) is None
+
+
+def test_run_id_that_is_not_a_string_is_refused(loader, dataset, db_path):
+    assert _fails_with_run_id(loader, dataset, db_path, 5) == (
+        "invalid run_id 5: must be a string")
+
+
+def _fails_with_run_id(loader, dataset: Path, db_path: Path, run_id: object) -> str:
+    with pytest.raises(loader.LoadError) as err:
+        loader.load_raw(dataset, db_path, run_id)
+    return str(err.value)
 
 
 def test_invalid_reject_share_is_refused(loader, dataset, db_path):
@@ -181,13 +195,23 @@ def test_cli_missing_column_exits_1_with_one_line(loader, dataset, db_path, caps
     assert err == "load_raw.py: receipts.csv: missing required column 'status'\n"
 
 
-def test_cli_bad_run_id_exits_2_with_one_line(loader, dataset, db_path, capsys):
+@pytest.mark.parametrize("run_id", ["bad id", "abc\n"])
+def test_cli_bad_run_id_exits_2_with_one_line(loader, dataset, db_path, capsys, run_id):
     code, _out, err = _cli(loader, capsys, "--data-dir", str(dataset), "--db", str(db_path),
-                          "--run-id", "bad id")
+                          "--run-id", run_id)
     assert code == 2
     assert err == (
-        "load_raw.py: error: invalid run_id 'bad id': must match ^[A-Za-z0-9_-]{1,64}$\n"
+        f"load_raw.py: error: invalid --run-id {run_id!r}: use 1-64 characters from A-Z, "
+        "a-z, 0-9, '_' and '-'\n"
     )
+    assert _state(db_path) is None
+
+
+def test_cli_bad_reject_share_exits_2_with_one_line(loader, dataset, db_path, capsys):
+    code, _out, err = _cli(loader, capsys, "--data-dir", str(dataset), "--db", str(db_path),
+                          "--run-id", "r1", "--max-reject-share", "1.5")
+    assert code == 2
+    assert err == "load_raw.py: error: invalid max_reject_share 1.5: must be between 0 and 1\n"
     assert _state(db_path) is None
 
 
@@ -203,7 +227,7 @@ def test_cli_as_a_script_fails_without_traceback(dataset, db_path):
     import subprocess
     import sys
 
-    from tests.loader.helpers import LOADER_PATH
+    from pipeline.components import LOADER_PATH
 
     (dataset / "app_events.csv").unlink()
     result = subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from generator.source_tables import SOURCE_TABLES
+from generator.source_tables import RECEIPTS, SOURCE_TABLES
 from tests.loader.helpers import RUN_ID
 
 data_generator = pytest.importorskip("generator.data_generator")
@@ -60,6 +60,14 @@ def test_extra_column_fault_is_loaded_and_reported_as_drift(loader, tmp_path):
         ("receipts", "loyalty_card_id", "added")
     ]
     assert report.rows_rejected == 0
+    with duckdb.connect(str(tmp_path / "f.duckdb"), read_only=True) as con:
+        column = con.execute(
+            "select data_type, ordinal_position from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'receipts' "
+            "and column_name = 'loyalty_card_id'").fetchone()
+        filled = con.execute("select count(loyalty_card_id) from raw.receipts").fetchone()[0]
+    assert column == ("VARCHAR", len(RECEIPTS.columns) + 4)  # after the three stamps
+    assert filled > 0
 
 
 def test_missing_column_fault_fails_the_load_naming_the_column(loader, tmp_path):

@@ -102,6 +102,42 @@ def test_rejected_share_above_the_default_threshold_fails_the_load(loader, datas
     )
     assert err.value.table == "app_events"
     assert not db_path.exists()
+    # the rolled-back rejects travel on the error for the pipeline's manifest
+    assert [(r["line"], r["column_name"], r["error_type"], r["reason"])
+            for r in err.value.rejects] == [
+        (5, "event_time", "CAST", "could not convert 'yesterday' to TIMESTAMP"),
+        (9, None, "TOO MANY COLUMNS", "expected 9 fields, found 10"),
+        (13, None, "MISSING COLUMNS", "expected 9 fields, found 3"),
+        (17, "device_id", "INVALID ENCODING", "invalid UTF-8 byte sequence"),
+    ]
+    assert {(r["table_name"], r["source_file"]) for r in err.value.rejects} == {
+        ("app_events", "app_events.csv")}
+    assert err.value.rejects[2]["raw_text"] == "13,13,device_id 12"
+
+
+def test_a_failed_load_carries_at_most_20_rejects_with_bounded_text(loader, dataset, db_path):
+    path = _events_file(dataset)
+    lines = path.read_bytes().split(b"\n")
+    long_tail = b"x" * 5000
+    for number in range(2, 32):  # 30 rows with a bad event_time, one of them very long
+        fields = lines[number - 1].split(b",")
+        fields[5] = b"never" + (long_tail if number == 2 else b"")
+        lines[number - 1] = b",".join(fields)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(loader.LoadError) as err:
+        loader.load_raw(dataset, db_path, RUN_ID)
+    assert str(err.value).startswith("app_events.csv: 30 of 200 rows rejected (15.00 %) ")
+    assert loader.REJECTS_SAMPLE == 20
+    assert [r["line"] for r in err.value.rejects] == list(range(2, 22))
+    assert len(err.value.rejects[0]["raw_text"]) == loader.MAX_SAMPLE_TEXT
+    assert err.value.rejects[1]["raw_text"] == lines[2].decode()
+
+
+def test_load_errors_without_rejected_rows_carry_an_empty_sample(loader, dataset, db_path):
+    (dataset / "receipts.csv").unlink()
+    with pytest.raises(loader.LoadError) as err:
+        loader.load_raw(dataset, db_path, RUN_ID)
+    assert err.value.rejects == ()
 
 
 def test_one_reject_in_200_rows_is_within_the_default_threshold(loader, dataset, db_path):
@@ -206,6 +242,8 @@ def test_sqlite_rejects_above_the_threshold_fail_naming_the_table(loader, datase
         "threshold; first: line 1 column enrollment: could not convert 'many' to INTEGER"
     )
     assert not db_path.exists()
+    assert [(r["table_name"], r["source_file"], r["line"], r["column_name"])
+            for r in err.value.rejects] == [("schools", "app.sqlite", 1, "enrollment")]
 
 
 def test_sqlite_timestamps_with_offsets_are_converted_to_utc(loader, dataset, db_path):

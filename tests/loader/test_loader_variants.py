@@ -1,4 +1,5 @@
-"""Legitimate variants of the source files load correctly; extra columns are drift."""
+"""Legitimate variants of the source files load correctly; extra columns are loaded
+as text and recorded as drift."""
 
 from __future__ import annotations
 
@@ -76,7 +77,16 @@ def test_columns_in_a_different_order_are_matched_by_name(
     assert report.warnings == ()
 
 
-def test_extra_csv_column_is_loaded_without_it_and_recorded_as_drift(
+LOADED = "column not in the declaration; loaded into raw as VARCHAR"
+STAMPS = ["_ingested_at", "_run_id", "_source_file"]
+
+
+def _columns(db_path: Path, table: str) -> list[tuple[str, str]]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return [(r[0], r[1]) for r in con.execute(f"describe raw.{table}").fetchall()]
+
+
+def test_extra_csv_column_is_loaded_as_text_after_the_stamps_and_recorded_as_drift(
     loader, dataset, db_path, tmp_path
 ):
     expected = _reference(loader, tmp_path, dataset)
@@ -91,33 +101,63 @@ def test_extra_csv_column_is_loaded_without_it_and_recorded_as_drift(
         "source_file": "receipts.csv",
         "column_name": "coupon_code",
         "change": "added",
-        "detail": "column not in the declaration; not loaded into raw",
+        "detail": LOADED,
     }
     assert report.schema_drift == (drift,)
     assert report.warnings == (
-        "receipts.csv: schema drift in receipts: column 'coupon_code' added "
-        "(column not in the declaration; not loaded into raw)",
+        f"receipts.csv: schema drift in receipts: column 'coupon_code' added ({LOADED})",
     )
     receipts = next(t for t in report.tables if t.table == "receipts")
     assert receipts.status == "warn"
+    assert [name for name, _ in _columns(db_path, "receipts")] == [
+        *RECEIPTS.column_names, *STAMPS, "coupon_code"]
+    assert _columns(db_path, "receipts")[-1] == ("coupon_code", "VARCHAR")
     with duckdb.connect(str(db_path), read_only=True) as con:
         assert con.execute("select * from ops.source_schema_drift").fetchall() == [
-            (RUN_ID, "receipts", "receipts.csv", "coupon_code", "added",
-             "column not in the declaration; not loaded into raw")
+            (RUN_ID, "receipts", "receipts.csv", "coupon_code", "added", LOADED)
         ]
-        columns = [r[0] for r in con.execute("describe raw.receipts").fetchall()]
-    assert "coupon_code" not in columns
+        assert con.execute(
+            "select receipt_id, coupon_code from raw.receipts order by receipt_id"
+        ).fetchall() == [(1, "C0"), (2, "C1"), (3, "C2")]
 
 
-def test_extra_column_with_a_hostile_name_never_reaches_the_sql(loader, dataset, db_path):
-    name = "x'); drop table raw.users; --"
+def test_extra_column_with_a_hostile_name_is_loaded_under_that_exact_name(
+    loader, dataset, db_path
+):
+    name = 'x"); drop table raw.users; --'
     header = [*RECEIPTS.column_names, name]
     rows = [[*row, "1"] for row in table_rows(RECEIPTS)]
     write_csv(dataset / "receipts.csv", header, rows)
     report = loader.load_raw(dataset, db_path, RUN_ID)
     assert [d["column_name"] for d in report.schema_drift] == [name]
+    assert _columns(db_path, "receipts")[-1] == (name, "VARCHAR")
     with duckdb.connect(str(db_path), read_only=True) as con:
         assert con.execute("select count(*) from raw.users").fetchone() == (3,)
+        assert con.execute('select distinct "x""); drop table raw.users; --" '
+                           "from raw.receipts").fetchall() == [("1",)]
+
+
+def test_extra_columns_whose_names_clash_are_drift_but_not_loaded(loader, dataset, db_path):
+    """DuckDB compares names case-insensitively: 'Status' would collide with 'status'."""
+    header = [*RECEIPTS.column_names, "Status", "_INGESTED_AT", "note", "NOTE"]
+    rows = [[*row, "s", "i", "n", "N"] for row in table_rows(RECEIPTS)]
+    write_csv(dataset / "receipts.csv", header, rows)
+    report = loader.load_raw(dataset, db_path, RUN_ID)
+    assert [(d["column_name"], d["detail"]) for d in report.schema_drift] == [
+        ("Status", "column not in the declaration; not loaded into raw (its name clashes "
+                   "with column 'status')"),
+        ("_INGESTED_AT", "column not in the declaration; not loaded into raw (its name "
+                         "clashes with column '_ingested_at')"),
+        ("note", LOADED),
+        ("NOTE", "column not in the declaration; not loaded into raw (its name clashes "
+                 "with column 'note')"),
+    ]
+    assert [name for name, _ in _columns(db_path, "receipts")] == [
+        *RECEIPTS.column_names, *STAMPS, "note"]
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute(
+            "select status, note from raw.receipts order by receipt_id").fetchall() == [
+            ("status 0", "n"), ("status 1", "n"), ("status 2", "n")]
 
 
 def test_extra_and_retyped_sqlite_columns_are_recorded_as_drift(loader, dataset, db_path):
@@ -132,15 +172,23 @@ def test_extra_and_retyped_sqlite_columns_are_recorded_as_drift(loader, dataset,
         )
         con.execute("insert into products select * from products_new")
         con.execute("drop table products_new")
+        con.execute("update schools set district = 'North ' || school_id")
     report = loader.load_raw(dataset, db_path, RUN_ID)
     assert [(d["table_name"], d["column_name"], d["change"]) for d in report.schema_drift] == [
         ("schools", "district", "added"),
         ("products", "upc", "type_changed"),
     ]
+    assert report.schema_drift[0]["detail"] == LOADED
     assert report.schema_drift[1]["detail"] == (
         "declared TEXT, found INTEGER in app.sqlite; values are still loaded as VARCHAR"
     )
     assert report.rows_rejected == 0
+    assert _columns(db_path, "schools")[-4:] == [
+        ("_ingested_at", "TIMESTAMP"), ("_run_id", "VARCHAR"), ("_source_file", "VARCHAR"),
+        ("district", "VARCHAR")]
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("select school_id, district from raw.schools order by 1").fetchall() \
+            == [(1, "North 1"), (2, "North 2"), (3, "North 3")]
 
 
 def test_every_event_export_is_read_from_its_declared_file(loader, dataset, db_path):

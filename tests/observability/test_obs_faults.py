@@ -29,6 +29,9 @@ class Detection:
     drift: tuple[str, str, str] | None = None  # table, column, change
     load_error: str | None = None
     dbt_warning: str | None = None
+    # a raw column the snapshot diff must report too (schema, table, column, change)
+    snapshot_drift: tuple[str, str, str, str] | None = None
+    only_drift: bool = False  # no contract check and no dbt test may report anything
 
 
 DETECTIONS = [
@@ -44,7 +47,9 @@ DETECTIONS = [
     Detection("negative_amounts", True, ("raw", "receipts", "total_cents",
                                          "raw_receipts_total_cents_not_negative", "FAIL")),
     Detection("schema_drift_extra_column", False,
-              drift=("receipts", "loyalty_card_id", "column_added")),
+              drift=("receipts", "loyalty_card_id", "column_added"),
+              snapshot_drift=("raw", "receipts", "loyalty_card_id", "column_added"),
+              only_drift=True),
     Detection("schema_drift_missing_column", True,
               load_error="app_events.csv: missing required column 'app_version'"),
     Detection("stale_export", False, ("raw", "rewards_ledger", "created_at",
@@ -106,6 +111,13 @@ def test_fault_is_detected(fault_home: Path, detection: Detection) -> None:
     if detection.dbt_warning:
         assert any(detection.dbt_warning in f["unique_id"] and f["status"] == "warn"
                    for f in manifest["dbt"]["failures"])
+    if detection.snapshot_drift:
+        assert (*detection.snapshot_drift, "snapshot") in [
+            (c["schema"], c["table"], c["column"], c["change"], c["layer"])
+            for c in manifest["schema_drift"]["changes"]]
+    if detection.only_drift:
+        assert manifest["contracts"]["failing"] == []
+        assert manifest["dbt"]["failures"] == []
 
     if not detection.run_fails:  # the snapshot's ops tables carry the same findings
         with duckdb.connect(str(fault_home / "duckdb" / f"carton_caps_{run_id}.duckdb"),
@@ -123,6 +135,14 @@ def test_fault_is_detected(fault_home: Path, detection: Detection) -> None:
                     "select count(*) from ops.schema_drift where layer = 'source' "
                     "and table_name = ? and column_name = ? and change = ?",
                     [table, column, change]).fetchone()[0] == 1
+            if detection.snapshot_drift:
+                schema, table, column, _change = detection.snapshot_drift
+                assert con.execute(
+                    "select data_type from information_schema.columns where table_schema = ? "
+                    "and table_name = ? and column_name = ?",
+                    [schema, table, column]).fetchall() == [("VARCHAR",)]
+                assert con.execute(
+                    f'select count("{column}") from "{schema}"."{table}"').fetchone()[0] > 0
             if detection.dbt_warning:
                 samples = con.execute(
                     "select count(*) from ops.dbt_test_failure_samples "
