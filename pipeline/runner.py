@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import signal
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -255,16 +253,6 @@ def remove_building_files(paths: RunPaths) -> None:
             candidate.unlink()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_abandoned(paths: RunPaths) -> list[str]:
     """Settle runs killed without a chance to clean up (SIGKILL, power loss).
 
@@ -280,9 +268,8 @@ def sweep_abandoned(paths: RunPaths) -> list[str]:
     except PointerError:
         served = None
     for document in manifest_io.load_all(paths):
-        if document.get("status") != "running" or document["run_id"] == paths.run_id:
-            continue
-        if document.get("host") != socket.gethostname() or _pid_alive(int(document["pid"])):
+        if (document.get("status") != "running" or document["run_id"] == paths.run_id
+                or manifest_io.is_running(document)):
             continue
         other = paths.run(document["run_id"])
         remove_building_files(other)
