@@ -682,6 +682,10 @@ def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
         first = str(exc).splitlines()[0]
         raise LoadError(f"{db_path.name}: cannot open DuckDB database ({first})") from None
     con.execute("set TimeZone = 'UTC'")
+    # A raw table is a set of rows: its order is not part of any contract (rejects keep
+    # their file line numbers), and dropping the ordering guarantee lets DuckDB's
+    # parallel CSV reader write without reordering (~15 % faster on large exports).
+    con.execute("set preserve_insertion_order = false")
     return con
 
 
