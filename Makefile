@@ -3,6 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 PIPELINE_ARGS ?=
+BENCH_DASHBOARD_ARGS ?= --users 1000000
 
 .PHONY: run test pipeline dashboard venv lint bench clean
 
@@ -27,7 +28,7 @@ lint: venv
 bench: venv
 	$(PY) bench/bench_generator.py
 	$(PY) bench/bench_loader.py
-	$(PY) bench/bench_dashboard.py
+	$(PY) bench/bench_dashboard.py $(BENCH_DASHBOARD_ARGS)
 
 clean:
 	rm -rf data/* logs/* duckdb/*.duckdb duckdb/*.building duckdb/*.wal duckdb/*.tmp \
