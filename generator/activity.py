@@ -80,8 +80,8 @@ class ActivityContext:
         return cls(
             pop=pop, products=products, pools=pools, window=window, params=params,
             device_salt=int(rng.integers(0, 2**62)), session_salt=int(rng.integers(0, 2**62)),
-            by_referrer=np.argsort(pop.ref_referrer, kind="stable"),
-            by_referred=np.argsort(pop.ref_referred, kind="stable"),
+            by_referrer=vx.stable_argsort(pop.ref_referrer),
+            by_referred=vx.stable_argsort(pop.ref_referred),
             versions=versions,
             version_lag=vx.choice_index(rng, params.version_lag_weights, pop.n_users),
         )
@@ -288,7 +288,7 @@ def _receipts(
 ) -> tuple[dict, dict, dict]:
     """Receipts and their lines; returns columns, line columns and earned lots."""
     pop, p, w, prod = ctx.pop, ctx.params, ctx.window, ctx.products
-    order = np.lexsort((r_user, r_scan))
+    order = vx.lexsort_order(r_user, r_scan)
     r_user, r_scan, r_first = r_user[order], r_scan[order], r_first[order]
     m = len(r_user)
     rid = ids.receipt + 1 + np.arange(m)
@@ -389,11 +389,11 @@ def _settle(
     pop, p, w = ctx.pop, ctx.params, ctx.window
     shift = np.int64(1 << 34)
     lot_key = lot_user * shift + (lot_t - w.start)
-    lo = np.argsort(lot_key, kind="stable")
+    lo = vx.stable_argsort(lot_key)
     lot_user, lot_t, lot_amount, lot_type, lot_source, lot_key = (
         lot_user[lo], lot_t[lo], lot_amount[lo], lot_type[lo], lot_source[lo], lot_key[lo])
     c_key = c_user * shift + (c_t - w.start)
-    co = np.argsort(c_key, kind="stable")
+    co = vx.stable_argsort(c_key)
     c_user, c_t, c_session, c_key = c_user[co], c_t[co], c_session[co], c_key[co]
     while True:
         j = np.searchsorted(c_key, lot_key, side="left")
@@ -411,7 +411,7 @@ def _settle(
         c_user, c_t, c_session, c_key = c_user[ok], c_t[ok], c_session[ok], c_key[ok]
 
     k = len(c_t)
-    r_order = np.lexsort((c_user, c_t))
+    r_order = vx.lexsort_order(c_user, c_t)
     c_user, c_t, c_session, amount = c_user[r_order], c_t[r_order], c_session[r_order], amount[
         r_order]
     red_id = ids.redemption + 1 + np.arange(k)
@@ -436,7 +436,7 @@ def _settle(
     e_amount = np.concatenate([lot_amount, -lot_amount[exp], -amount])
     e_type = np.concatenate([lot_type, np.full(len(exp), ET_EXPIRE), np.full(k, ET_REDEEM)])
     e_source = np.concatenate([lot_source, np.full(len(exp), NA), red_id])
-    order = np.lexsort((e_user, RANK_OF_ENTRY[e_type], e_t))
+    order = vx.lexsort_order(e_user, RANK_OF_ENTRY[e_type], e_t)
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     entry_id = ids.entry + 1 + position
@@ -474,7 +474,7 @@ def _events_table(
         (part[4] if part[4] is not None else pa.nulls(len(part[0]), pa.string()))
         for part in ev.parts])
     # time order; ties by event kind, then by the fixed order the parts were added in
-    order = np.argsort((time - w.start) * 8 + name, kind="stable")
+    order = vx.stable_argsort((time - w.start) * 8 + name)
     user, time, name, session = user[order], time[order], name[order], session[order]
     props = props.take(pa.array(order))
     m = len(order)

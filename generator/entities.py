@@ -344,7 +344,7 @@ def _invite_round(
         outcome < params.install_after_click_rate + params.existing_user_after_click_rate)
 
     # existing users trying a code: somebody who installed at least a day before the invite
-    order = np.argsort(u["installed_at"], kind="stable")
+    order = vx.stable_argsort(u["installed_at"])
     sorted_install = u["installed_at"][order]
     n_before = np.searchsorted(sorted_install, sent - DAY, side="right")
     pick = order[np.minimum((rng.random(m) * n_before).astype(np.int64),
@@ -443,7 +443,7 @@ def _invite_round(
 def _finalise(users: _Users, refs: list[dict[str, np.ndarray]], window: Window) -> Population:
     """Order users by install (user_id) and invites by send time (referral_id)."""
     u = users.cols
-    order = np.lexsort((np.arange(len(users)), u["installed_at"]))
+    order = vx.stable_argsort(u["installed_at"])
     rank = np.empty(len(users), dtype=np.int64)
     rank[order] = np.arange(len(users))
     if refs:
@@ -452,7 +452,7 @@ def _finalise(users: _Users, refs: list[dict[str, np.ndarray]], window: Window) 
         r = {key: np.empty(0, dtype=np.int64) for key in (
             "referrer", "referred", "channel", "sent_at", "clicked_at", "installed_at",
             "applied_at", "onboarded_at", "qualified_at", "status", "reason")}
-    r_order = np.lexsort((np.arange(len(r["sent_at"])), r["sent_at"]))
+    r_order = vx.stable_argsort(r["sent_at"])
     r = {key: value[r_order] for key, value in r.items()}
     referred = np.where(r["referred"] >= 0, rank[np.maximum(r["referred"], 0)], -1)
     for key in ("sent_at", "clicked_at", "installed_at", "applied_at", "onboarded_at",
