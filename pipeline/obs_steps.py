@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from pipeline import anomalies, contracts, dbt_artifacts, drift, ops_tables
 from pipeline.dbt_runner import DbtError
+from pipeline.errors import StepError
 
 if TYPE_CHECKING:
     from pipeline.runner import RunState, Step
@@ -26,12 +27,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RAW_CONTRACT = "raw.odcs.yaml"
-
-
-def _step_error(message: str) -> Exception:
-    from pipeline.runner import StepError
-
-    return StepError(message)
 
 
 def _target_path(state: RunState) -> Path:
@@ -118,7 +113,7 @@ def step_contracts(state: RunState) -> dict[str, Any]:
         report = contracts.evaluate(state.paths.building_snapshot, as_of=state.config.as_of,
                                     days=state.config.days)
     except contracts.ContractError as exc:
-        raise _step_error(str(exc)) from exc
+        raise StepError(str(exc)) from exc
     with duckdb.connect(str(state.paths.building_snapshot)) as con:
         contracts.write_results(con, state.config.run_id, report)
     state.document["contracts"] = report.to_manifest()
@@ -175,7 +170,7 @@ def step_quality_gate(state: RunState) -> dict[str, Any]:
             f"{r['layer']}.{r['table']}{'.' + r['column'] if r['column'] else ''} {r['check']}"
             for r in failing[:5])
         more = f" (+{len(failing) - 5} more)" if len(failing) > 5 else ""
-        raise _step_error(f"data contracts failed: {len(failing)} failing check(s): "
+        raise StepError(f"data contracts failed: {len(failing)} failing check(s): "
                           f"{names}{more}")
     return {"contract_failures": 0,
             "warnings": len(state.document.get("warnings") or [])}

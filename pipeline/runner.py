@@ -22,9 +22,11 @@ import duckdb
 from pipeline import manifest as manifest_io
 from pipeline import obs_steps, schema_snapshot
 from pipeline.components import load_raw_module
+from pipeline.components import max_reject_share as max_reject_share_from_env
 from pipeline.dbt_runner import DbtError, DbtInvocation
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.dbt_runner import source_freshness as dbt_source_freshness
+from pipeline.errors import StepError
 from pipeline.paths import RunPaths
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
 
@@ -50,10 +52,6 @@ class RunConfig:
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed, "users": self.users, "as_of": self.as_of.isoformat(),
                 "days": self.days, "faults": list(self.faults)}
-
-
-class StepError(RuntimeError):
-    """A step failed for a reason the user can act on; the message says which."""
 
 
 class RunInterrupted(BaseException):
@@ -117,8 +115,6 @@ def step_load_raw(state: RunState) -> dict[str, Any]:
     A failed load leaves the table it failed on and a sample of its rejected rows
     (``ingestion.rejects_sample``) in the manifest: the load itself is rolled back.
     """
-    from pipeline.components import max_reject_share as max_reject_share_from_env
-
     loader = load_raw_module()
     try:
         max_reject_share = max_reject_share_from_env()
