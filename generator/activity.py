@@ -158,29 +158,30 @@ def generate_block(
     ev.add(anon, t, EV_OPEN, new_sessions(anon),
            vx.take(OPEN_SOURCES, rng.integers(0, 3, len(anon))))
 
+    def follow_up_sessions(rows: np.ndarray, at: np.ndarray, prior_at: np.ndarray,
+                           prior_session: np.ndarray) -> np.ndarray:
+        """Session of a milestone at ``at[rows]``: the prior milestone's session when it
+        comes within the session gap, else a new session opened just before it."""
+        same = at[rows] - prior_at[rows] < SESSION_GAP_S
+        sessions = np.empty(len(rows), dtype=np.int64)
+        sessions[same] = prior_session[rows[same]]
+        later = rows[~same]
+        sessions[~same] = new_sessions(later)
+        ev.add(later, at[later] - 5, EV_OPEN, sessions[~same],
+               vx.take(OPEN_SOURCES, rng.integers(0, 3, len(later))))
+        return sessions
+
     # sign-up, in the install session when it happens within the session gap
     su = np.flatnonzero(signed)
-    same = signup[su] - install[su] < SESSION_GAP_S
-    s_signup = np.empty(len(su), dtype=np.int64)
-    s_signup[same] = s_install[su[same]]
-    later = su[~same]
-    s_signup[~same] = new_sessions(later)
-    ev.add(later, signup[later] - 5, EV_OPEN, s_signup[~same],
-           vx.take(OPEN_SOURCES, rng.integers(0, 3, len(later))))
+    s_signup = follow_up_sessions(su, signup, install, s_install)
     ev.add(su, signup[su], EV_SIGNUP, s_signup,
            vx.take(SIGNUP_METHODS, vx.choice_index(rng, (0.6, 0.25, 0.15), len(su))))
     session_of_signup = np.full(n, -1, dtype=np.int64)
     session_of_signup[su] = s_signup
 
-    # school link
+    # school link, in the sign-up session when it happens within the session gap
     lk = np.flatnonzero(link != NA)
-    same = link[lk] - signup[lk] < SESSION_GAP_S
-    s_link = np.empty(len(lk), dtype=np.int64)
-    s_link[same] = session_of_signup[lk[same]]
-    later = lk[~same]
-    s_link[~same] = new_sessions(later)
-    ev.add(later, link[later] - 5, EV_OPEN, s_link[~same],
-           vx.take(OPEN_SOURCES, rng.integers(0, 3, len(later))))
+    s_link = follow_up_sessions(lk, link, signup, session_of_signup)
     ev.add(lk, link[lk], EV_LINK, s_link,
            vx.join('{"school_id":', vx.int_text(school[lk] + 1), "}"))
 
