@@ -28,13 +28,7 @@ flows as (
 
     select
         created_date,
-        sum(
-            case
-                when entry_type like 'earn%' then amount_cents
-                when entry_type = 'adjust' and amount_cents > 0 then amount_cents
-                else 0
-            end
-        ) as earned_cents,
+        sum({{ ledger_earned_cents() }}) as earned_cents,
         sum(case when entry_type = 'redeem' then -amount_cents else 0 end) as redeemed_cents,
         sum(case when entry_type = 'expire' then -amount_cents else 0 end) as expired_cents,
         sum(
