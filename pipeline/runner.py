@@ -71,8 +71,25 @@ class RunState:
 Step = Callable[[RunState], dict[str, Any]]
 
 
-def _raise_interrupt(signum: int, _frame: object) -> None:
-    raise RunInterrupted(f"received signal {signal.Signals(signum).name}")
+class _SignalLatch:
+    """SIGTERM/SIGINT handler that also remembers the signal.
+
+    Raising from a signal handler is not always enough: Python ignores an exception
+    raised while it runs certain callbacks (e.g. logging's at-fork hook right after
+    ``subprocess.Popen`` forks dbt), so the interrupt would be lost and the run would
+    publish. The latch keeps the signal, and the runner checks it after every step.
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        self.received = signal.Signals(signum).name
+        raise RunInterrupted(f"received signal {self.received}")
+
+    def check(self) -> None:
+        if self.received is not None:
+            raise RunInterrupted(f"received signal {self.received}")
 
 
 @contextlib.contextmanager
@@ -215,10 +232,11 @@ def step_publish(state: RunState) -> dict[str, Any]:
         except BaseException:
             paths.snapshot.replace(paths.building_snapshot)
             raise
-    state.document["previous_run_id"] = previous
-    state.document["pointer_updated"] = True
-    state.document["snapshot"] = {"path": str(paths.snapshot),
-                                  "size_bytes": paths.snapshot.stat().st_size}
+        # Recorded before signals are let through again: from here on the run is published.
+        state.document["previous_run_id"] = previous
+        state.document["pointer_updated"] = True
+        state.document["snapshot"] = {"path": str(paths.snapshot),
+                                      "size_bytes": paths.snapshot.stat().st_size}
     return {"snapshot": paths.snapshot.name, "previous_run_id": previous}
 
 
@@ -314,7 +332,9 @@ class PipelineRun:
     def execute(self, state: RunState) -> int:
         document = state.document
         status, exit_code = "success", EXIT_OK
-        previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+        self._latch = _SignalLatch()
+        previous_handlers = {signum: signal.signal(signum, self._latch)
+                             for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
             for swept in sweep_abandoned(self.paths):
                 logger.info("  note: run %s had been killed; its manifest is now settled", swept)
@@ -333,7 +353,8 @@ class PipelineRun:
         except Exception:
             status, exit_code = "failed", EXIT_FAILED
         finally:
-            signal.signal(signal.SIGTERM, previous_handler)
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
             if status != "success":
                 remove_building_files(self.paths)
             document["status"] = status
@@ -354,7 +375,14 @@ class PipelineRun:
         start = time.monotonic()
         try:
             details = step(state)
+            self._latch.check()
         except (KeyboardInterrupt, RunInterrupted) as exc:
+            if document["pointer_updated"]:
+                # The signal arrived once the snapshot was published: nothing to undo.
+                document["warnings"].append({"step": name, "message": f"{exc} after publish"})
+                self._finish_step(record, start, "ok", None)
+                manifest_io.save(self.paths.manifest, document)
+                return
             self._finish_step(record, start, "interrupted", str(exc) or "interrupted by Ctrl-C")
             document["failed_step"] = name
             document["error"] = f"{name}: interrupted"

@@ -1,0 +1,68 @@
+"""Signals reach the run even when Python swallows the exception raised by the handler."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun, RunConfig, RunInterrupted
+
+
+def config(home: Path, run_id: str) -> RunConfig:
+    return RunConfig(home=home, run_id=run_id, seed=1, users=10, as_of=date(2026, 11, 1),
+                     days=30)
+
+
+def run_steps(home: Path, run_id: str, *steps: tuple[str, Any]) -> tuple[int, dict[str, Any]]:
+    run = PipelineRun(config(home, run_id), steps=steps)
+    state = run.claim(time.monotonic())
+    return run.execute(state), state.document
+
+
+def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path: Path) -> None:
+    ran: list[str] = []
+
+    def swallowing_step(_state: Any) -> dict[str, Any]:
+        # What happens when the signal lands in a callback whose exceptions Python ignores.
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        except RunInterrupted:
+            pass
+        return {}
+
+    def later_step(_state: Any) -> dict[str, Any]:
+        ran.append("later")
+        return {}
+
+    exit_code, document = run_steps(tmp_path, "swallowed", ("swallowing", swallowing_step),
+                                    ("later", later_step))
+    assert exit_code == EXIT_INTERRUPTED
+    assert document["status"] == "interrupted"
+    assert document["failed_step"] == "swallowing"
+    assert document["error"] == "swallowing: interrupted"
+    assert ran == []
+
+
+def test_signal_arriving_after_the_pointer_moved_keeps_the_run_published(tmp_path: Path) -> None:
+    def publishing_step(state: Any) -> dict[str, Any]:
+        state.document["pointer_updated"] = True
+        raise RunInterrupted("received signal SIGTERM")
+
+    exit_code, document = run_steps(tmp_path, "published", ("publish", publishing_step))
+    assert exit_code == EXIT_OK
+    assert document["status"] == "success"
+    assert document["failed_step"] is None
+    assert document["steps"][0]["status"] == "ok"
+    assert document["warnings"] == [{"step": "publish",
+                                     "message": "received signal SIGTERM after publish"}]
+
+
+def test_handlers_are_restored_after_the_run(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    run_steps(tmp_path, "restored", ("noop", lambda _state: {}))
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
