@@ -65,6 +65,12 @@ def test_sqlite_values_have_the_declared_storage_class(run: Path) -> None:
             assert kinds <= allowed, (spec.name, column.name, kinds)
 
 
+def test_sqlite_file_is_sound_and_its_foreign_keys_resolve(run: Path) -> None:
+    con = sqlite3.connect(run / "app.sqlite")
+    assert con.execute("pragma integrity_check").fetchall() == [("ok",)]
+    assert con.execute("pragma foreign_key_check").fetchall() == []
+
+
 def test_timestamps_are_iso_utc_with_z(run: Path) -> None:
     con = sqlite3.connect(run / "app.sqlite")
     for spec in APP_DB_TABLES:
