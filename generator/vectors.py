@@ -145,9 +145,9 @@ def iso_timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.A
 def lexsort_order(*keys: np.ndarray) -> np.ndarray:
     """The permutation ``np.lexsort(keys)`` returns (last key primary, ties in input order).
 
-    Integer keys are packed with the row position into one unique int64 and sorted with
-    the (vectorised, unstable) ``np.sort``: unique keys make the result identical to the
-    stable sort, at a fraction of its cost. Falls back to ``np.lexsort`` when they do not fit.
+    Integer keys are packed into one non-negative int64 and ordered by a stable radix sort
+    (:func:`radix_argsort`), which gives exactly the stable order at under half the cost of
+    a comparison sort. Falls back to ``np.lexsort`` when the packed key would not fit.
     """
     m = len(keys[-1])
     if m == 0:
@@ -158,10 +158,25 @@ def lexsort_order(*keys: np.ndarray) -> np.ndarray:
         key = np.asarray(key, dtype=np.int64)
         low, width = int(key.min()), int(key.max()) - int(key.min()) + 1
         span *= width
-        if span * m >= 2**62:
+        if span >= 2**63:
             return np.lexsort(keys)
         packed = packed * width + (key - low)
-    return (np.sort(packed * m + np.arange(m, dtype=np.int64)) % m).astype(np.intp)
+    return radix_argsort(packed, span)
+
+
+def radix_argsort(key: np.ndarray, span: int) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of int64 keys in ``[0, span)``.
+
+    Least-significant-digit radix sort, 16 bits per pass: numpy's stable argsort of 16-bit
+    integers is a counting sort, so each pass is linear and passes keep earlier order.
+    """
+    order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while (span - 1) >> shift:
+        digit = ((key[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:
