@@ -106,6 +106,7 @@ class _Events:
 
     def add(self, user: np.ndarray, time: np.ndarray, name: int, session: np.ndarray,
             props: pa.Array | None = None) -> None:
+        """``props``: one value per event (a categorical or string array), or None (null)."""
         if len(user):
             self.parts.append((user, time, name, session, props))
 
@@ -145,8 +146,8 @@ def generate_block(
     s_install = new_sessions(local)
     channels = pa.array([f'{{"acquisition_channel":"{c}"}}' for c in
                          (*p.organic_channels, "referral")])
-    ev.add(local, install, EV_INSTALL, s_install, vx.take(channels, pop.channel[g]))
-    ev.add(local, install + 1, EV_OPEN, s_install, vx.take(OPEN_SOURCES, np.zeros(n, int)))
+    ev.add(local, install, EV_INSTALL, s_install, vx.categorical(channels, pop.channel[g]))
+    ev.add(local, install + 1, EV_OPEN, s_install, vx.categorical(OPEN_SOURCES, np.zeros(n, int)))
 
     # anonymous re-opens of installs that never sign up
     anon = np.flatnonzero(~signed & (rng.random(n) < p.anonymous_reopen_rate))
@@ -156,7 +157,7 @@ def generate_block(
     keep = t < w.end
     anon, t = anon[keep], t[keep]
     ev.add(anon, t, EV_OPEN, new_sessions(anon),
-           vx.take(OPEN_SOURCES, rng.integers(0, 3, len(anon))))
+           vx.categorical(OPEN_SOURCES, rng.integers(0, 3, len(anon))))
 
     def follow_up_sessions(rows: np.ndarray, at: np.ndarray, prior_at: np.ndarray,
                            prior_session: np.ndarray) -> np.ndarray:
@@ -168,14 +169,14 @@ def generate_block(
         later = rows[~same]
         sessions[~same] = new_sessions(later)
         ev.add(later, at[later] - 5, EV_OPEN, sessions[~same],
-               vx.take(OPEN_SOURCES, rng.integers(0, 3, len(later))))
+               vx.categorical(OPEN_SOURCES, rng.integers(0, 3, len(later))))
         return sessions
 
     # sign-up, in the install session when it happens within the session gap
     su = np.flatnonzero(signed)
     s_signup = follow_up_sessions(su, signup, install, s_install)
     ev.add(su, signup[su], EV_SIGNUP, s_signup,
-           vx.take(SIGNUP_METHODS, vx.choice_index(rng, (0.6, 0.25, 0.15), len(su))))
+           vx.categorical(SIGNUP_METHODS, vx.choice_index(rng, (0.6, 0.25, 0.15), len(su))))
     session_of_signup = np.full(n, -1, dtype=np.int64)
     session_of_signup[su] = s_signup
 
@@ -201,7 +202,7 @@ def generate_block(
     keep = (t < w.end - 600) & (rng.random(len(t)) < weekday_w[vx.weekday(t)] / weekday_w.max())
     a_user, t = a_user[keep], t[keep]
     s_act = new_sessions(a_user)
-    ev.add(a_user, t, EV_OPEN, s_act, vx.take(OPEN_SOURCES, vx.choice_index(
+    ev.add(a_user, t, EV_OPEN, s_act, vx.categorical(OPEN_SOURCES, vx.choice_index(
         rng, (0.6, 0.3, 0.1), len(a_user))))
     view = rng.random(len(t)) < p.rewards_view_rate
     ev.add(a_user[view], t[view] + rng.integers(5, 120, int(view.sum())), EV_VIEW, s_act[view])
@@ -209,7 +210,8 @@ def generate_block(
     # receipts: the first scan (its own session), then scans in later sessions
     fs = np.flatnonzero(first_scan != NA)
     s_first = new_sessions(fs)
-    ev.add(fs, first_scan[fs] - 20, EV_OPEN, s_first, vx.take(OPEN_SOURCES, np.zeros(len(fs), int)))
+    ev.add(fs, first_scan[fs] - 20, EV_OPEN, s_first,
+           vx.categorical(OPEN_SOURCES, np.zeros(len(fs), int)))
     scan_rate = np.asarray(p.scan_rate_by_weekday)
     fsu = first_scan[a_user]
     scans = (fsu != NA) & (t > fsu + 60) & (rng.random(len(t)) < scan_rate[vx.weekday(t)])
@@ -230,7 +232,7 @@ def generate_block(
     sent_at = pop.ref_sent_at[sent_idx]
     s_share = new_sessions(sent_user)
     ev.add(sent_user, sent_at - 15, EV_OPEN, s_share,
-           vx.take(OPEN_SOURCES, np.zeros(len(sent_user), int)))
+           vx.categorical(OPEN_SOURCES, np.zeros(len(sent_user), int)))
     ev.add(sent_user, sent_at, EV_SHARE, s_share, vx.join(
         '{"referral_id":', vx.int_text(sent_idx + 1), ',"channel":"',
         vx.take(pa.array(p.referral_channels), pop.ref_channel[sent_idx]), '"}'))
@@ -354,11 +356,12 @@ def _receipts(
         "receipt_id": vx.ints(rid),
         "user_id": vx.ints(g[r_user] + 1),
         "school_id": vx.ints(school_id, has_school),
-        "store_name": vx.take(ctx.pools.stores, store),
+        "store_name": vx.categorical(ctx.pools.stores, store),
         "purchased_at": vx.iso_timestamps(purchased),
         "scanned_at": vx.iso_timestamps(r_scan),
-        "status": vx.take(pa.array(RECEIPT_STATUSES), status),
-        "rejection_reason": vx.take(pa.array(RECEIPT_REASONS), np.maximum(reason, 0), reason >= 0),
+        "status": vx.categorical(pa.array(RECEIPT_STATUSES), status),
+        "rejection_reason": vx.categorical(pa.array(RECEIPT_REASONS), np.maximum(reason, 0),
+                                           reason >= 0),
         "ocr_confidence": pa.array(np.round(ocr, 3)),
         "total_cents": vx.ints(total),
     }
@@ -451,9 +454,9 @@ def _settle(
         "entry_id": vx.ints(ids.entry - len(order) + 1 + np.arange(len(order))),
         "user_id": vx.ints(g[e_user] + 1),
         "school_id": vx.ints(school_id, has_school),
-        "entry_type": vx.take(pa.array(ENTRY_TYPES), e_type),
+        "entry_type": vx.categorical(pa.array(ENTRY_TYPES), e_type),
         "amount_cents": vx.ints(e_amount),
-        "source_type": vx.take(pa.array(SOURCE_TYPES), SOURCE_OF_ENTRY[e_type]),
+        "source_type": vx.categorical(pa.array(SOURCE_TYPES), SOURCE_OF_ENTRY[e_type]),
         "source_id": vx.ints(e_source, e_source != NA),
         "created_at": vx.iso_timestamps(e_t),
     })
@@ -471,13 +474,12 @@ def _events_table(
     time = np.concatenate([part[1] for part in ev.parts]).astype(np.int64)
     name = np.concatenate([np.full(len(part[0]), part[2]) for part in ev.parts])
     session = np.concatenate([part[3] for part in ev.parts])
-    props = pa.concat_arrays([
-        (part[4] if part[4] is not None else pa.nulls(len(part[0]), pa.string()))
-        for part in ev.parts])
+    props_index, props_pool = vx.dictionary_concat([part[4] for part in ev.parts],
+                                                   [len(part[0]) for part in ev.parts])
     # time order; ties by event kind, then by the fixed order the parts were added in
     order = vx.stable_argsort((time - w.start) * 8 + name)
     user, time, name, session = user[order], time[order], name[order], session[order]
-    props = props.take(pa.array(order))
+    props_index = props_index[order]
     m = len(order)
     event_id = ids.event + 1 + np.arange(m)
     ids.event += m
@@ -494,10 +496,11 @@ def _events_table(
         "user_id": vx.ints(g[user] + 1, known),
         "device_id": vx.fixed_width_strings(device_words[user].view(np.uint8)),
         "session_id": vx.hex_strings(vx.scramble64(session_global, ctx.session_salt)),
-        "event_name": vx.take(pa.array(EVENT_NAMES), name),
+        "event_name": vx.categorical(pa.array(EVENT_NAMES), name),
         "event_time": vx.iso_timestamps(time),
-        "platform": vx.take(pa.array(p.platforms), pop.platform[g][user]),
-        "app_version": vx.take(ctx.versions, version),
-        "properties": props,
+        "platform": vx.categorical(pa.array(p.platforms), pop.platform[g][user]),
+        "app_version": vx.categorical(ctx.versions, version),
+        "properties": pa.DictionaryArray.from_arrays(
+            pa.array(props_index, mask=props_index < 0), props_pool),
     }
     return to_table(APP_EVENTS, columns)

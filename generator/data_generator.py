@@ -162,7 +162,7 @@ class _BackgroundWriters:
 
     def csv(self, spec: SourceTable, table: pa.Table) -> None:
         export = self.exports[spec.name]
-        self._submit(self.csv_pool, export.write, table.cast(export.schema))
+        self._submit(self.csv_pool, export.write, table)
 
     def _drain(self) -> None:
         while self.pending:

@@ -243,6 +243,43 @@ def take(pool: pa.Array, index: np.ndarray, valid: np.ndarray | None = None) -> 
     return out
 
 
+def categorical(pool: pa.Array, index: np.ndarray, valid: np.ndarray | None = None,
+                ) -> pa.DictionaryArray:
+    """Values of ``pool`` at ``index`` as a dictionary array; ``valid`` False -> null.
+
+    Building it copies no strings: the CSV writer's thread decodes it when it writes, so
+    the generating thread does not pay for it. Use it for columns bound for CSV only.
+    """
+    indices = np.asarray(index, dtype=np.int32)
+    mask = None if valid is None else ~np.asarray(valid, dtype=bool)
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), pool)
+
+
+def dictionary_concat(parts: list[pa.Array | None], lengths: list[int],
+                      ) -> tuple[np.ndarray, pa.Array]:
+    """Concatenate string parts as dictionary indices (int32, -1 = null) into one pool.
+
+    A part is a :func:`categorical` array (its pool joins the combined pool once), a plain
+    string array (its values join the pool), or None (``length`` nulls). Reordering the
+    indices then moves no strings.
+    """
+    indices, pools, offset = [], [], 0
+    for part, length in zip(parts, lengths, strict=True):
+        if part is None:
+            indices.append(np.full(length, -1, dtype=np.int32))
+            continue
+        if isinstance(part, pa.DictionaryArray):
+            local = part.indices.fill_null(-1).to_numpy().astype(np.int32)
+            pool = part.dictionary
+        else:
+            local, pool = np.arange(length, dtype=np.int32), part
+        indices.append(np.where(local < 0, local, local + offset))
+        pools.append(pool)
+        offset += len(pool)
+    combined = pa.concat_arrays(pools) if pools else pa.array([], pa.string())
+    return np.concatenate(indices), combined
+
+
 def ints(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """An int64 Arrow array; ``valid`` False (or NA when valid is None) -> null."""
     v = np.asarray(values, dtype=np.int64)

@@ -130,7 +130,8 @@ class CsvExport:
     def write(self, table: pa.Table) -> None:
         if table.column_names != list(self.spec.column_names):
             raise ValueError(f"{self.spec.name}: columns {table.column_names} != declaration")
-        self._writer.write_table(table)
+        # decodes dictionary columns (see generator.vectors.categorical) on this thread
+        self._writer.write_table(table.cast(self.schema))
         self.rows += table.num_rows
 
     def close(self) -> None:

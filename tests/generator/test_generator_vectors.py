@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
-from generator.vectors import lexsort_order, radix_argsort
+from generator.vectors import categorical, dictionary_concat, lexsort_order, radix_argsort
 
 
 @pytest.mark.parametrize("span", [1, 7, 2**16, 2**16 + 1, 2**31, 2**40, 2**62])
@@ -32,3 +33,24 @@ def test_lexsort_order_falls_back_when_keys_do_not_pack() -> None:
 
 def test_lexsort_order_of_nothing_is_empty() -> None:
     assert lexsort_order(np.array([], dtype=np.int64)).tolist() == []
+
+
+def test_categorical_decodes_to_the_pool_values_with_nulls() -> None:
+    pool = pa.array(["a", "b,c", None])
+    column = categorical(pool, np.array([1, 0, 2, 1]), valid=np.array([True, False, True, True]))
+    assert column.cast(pa.string()).to_pylist() == ["b,c", None, None, "b,c"]
+
+
+def test_dictionary_concat_keeps_every_part_in_order() -> None:
+    pool = pa.array(['{"source":"direct"}', '{"source":"push"}'])
+    parts = [categorical(pool, np.array([1, 0])), None, pa.array(['{"id":1}', None, '{"id":3}']),
+             categorical(pool, np.array([0]), valid=np.array([False]))]
+    indices, values = dictionary_concat(parts, [2, 2, 3, 1])
+    decoded = pa.DictionaryArray.from_arrays(pa.array(indices, mask=indices < 0), values)
+    assert decoded.cast(pa.string()).to_pylist() == [
+        '{"source":"push"}', '{"source":"direct"}', None, None, '{"id":1}', None, '{"id":3}',
+        None]
+    reordered = indices[[4, 0, 2]]
+    assert pa.DictionaryArray.from_arrays(
+        pa.array(reordered, mask=reordered < 0), values).cast(pa.string()).to_pylist() == [
+        '{"id":1}', '{"source":"push"}', None]
