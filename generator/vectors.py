@@ -31,7 +31,39 @@ def choice_index(
     w = np.asarray(weights, dtype=np.float64)
     cdf = np.cumsum(w)
     cdf /= cdf[-1]
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(w) - 1)
+    return np.minimum(count_at_or_below(cdf, rng.random(n)), len(w) - 1)
+
+
+#: Buckets of the lookup table :func:`count_at_or_below` starts long searches from, and
+#: their lower edges (multiples of a power of two, so bucketing a value is exact).
+_CDF_BUCKETS = 1 << 16
+_CDF_EDGES = np.arange(_CDF_BUCKETS, dtype=np.float64) / _CDF_BUCKETS
+
+
+def count_at_or_below(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(cdf, u, side="right")`` for a sorted ``cdf`` in [0, 1] and u in [0, 1).
+
+    A binary search per value costs ~log2(len(cdf)) dependent steps. A short ``cdf`` is
+    instead summed as comparisons; for many values over a long one, each starts from a
+    table of the count at its bucket's lower edge and steps up while a cdf point lies at or
+    below it (usually zero or one step).
+    """
+    if len(cdf) <= 8:
+        count = np.zeros(len(u), dtype=np.intp)
+        for point in cdf:
+            count += point <= u
+        return count
+    if len(u) < 4 * _CDF_BUCKETS:
+        return np.searchsorted(cdf, u, side="right")
+    start = np.searchsorted(cdf, _CDF_EDGES, side="right")
+    count = start[(u * _CDF_BUCKETS).astype(np.intp)]
+    last = len(cdf)
+    rows = np.flatnonzero(count < last)
+    while len(rows):
+        rows = rows[cdf[count[rows]] <= u[rows]]
+        count[rows] += 1
+        rows = rows[count[rows] < last]
+    return count
 
 
 def seconds_of_day(rng: np.random.Generator, hour_weights: tuple[float, ...], n: int) -> np.ndarray:

@@ -6,7 +6,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from generator.vectors import categorical, dictionary_concat, lexsort_order, radix_argsort
+from generator.vectors import (
+    categorical,
+    count_at_or_below,
+    dictionary_concat,
+    lexsort_order,
+    radix_argsort,
+)
 
 
 @pytest.mark.parametrize("span", [1, 7, 2**16, 2**16 + 1, 2**31, 2**40, 2**62])
@@ -54,3 +60,16 @@ def test_dictionary_concat_keeps_every_part_in_order() -> None:
     assert pa.DictionaryArray.from_arrays(
         pa.array(reordered, mask=reordered < 0), values).cast(pa.string()).to_pylist() == [
         '{"id":1}', '{"source":"push"}', None]
+
+
+@pytest.mark.parametrize("n_points", [1, 3, 8, 9, 24, 400, 5000])
+@pytest.mark.parametrize("n_values", [1_000, 300_000])
+def test_count_at_or_below_is_searchsorted_right(n_points: int, n_values: int) -> None:
+    rng = np.random.default_rng(n_points)
+    weights = rng.pareto(1.1, n_points)
+    weights[::7] = 0.0  # zero weights repeat cdf points
+    weights[-1] = 1.0
+    cdf = np.cumsum(weights) / weights.sum()
+    # random values, plus values exactly on cdf points and on bucket edges
+    u = np.concatenate([rng.random(n_values), cdf[:-1], np.arange(64) / 64])
+    assert np.array_equal(count_at_or_below(cdf, u), np.searchsorted(cdf, u, side="right"))
