@@ -130,16 +130,19 @@ def _stream(seed: int, *key: int) -> np.random.Generator:
 
 
 class _BackgroundWriters:
-    """Writes on two background threads (SQLite, CSV) while the next block is generated.
+    """Writes on background threads (SQLite, one per CSV export) while the next block is
+    generated; the last block's exports are then written side by side, not in a queue.
 
-    Each writer runs its jobs strictly in submission order, so files are identical to a
-    sequential write; at most ``max_pending`` jobs wait, which bounds memory.
+    Each file's writer runs its jobs strictly in submission order, so files are identical
+    to a sequential write; at most ``max_pending`` jobs wait, which bounds memory.
     """
 
     def __init__(self, out_dir: Path, max_pending: int = 8) -> None:
         self.max_pending = max_pending
         self.db_pool = ThreadPoolExecutor(1, thread_name_prefix="generator-sqlite")
-        self.csv_pool = ThreadPoolExecutor(1, thread_name_prefix="generator-csv")
+        self.csv_pools = {
+            spec.name: ThreadPoolExecutor(1, thread_name_prefix=f"generator-{spec.name}")
+            for spec in EVENT_EXPORT_TABLES}
         self.pending: deque[Future[None]] = deque()
         self.exports: dict[str, CsvExport] = {}
         self.db: SqliteWriter | None = None
@@ -162,7 +165,7 @@ class _BackgroundWriters:
 
     def csv(self, spec: SourceTable, table: pa.Table) -> None:
         export = self.exports[spec.name]
-        self._submit(self.csv_pool, export.write, table)
+        self._submit(self.csv_pools[spec.name], export.write, table)
 
     def _drain(self) -> None:
         while self.pending:
@@ -194,7 +197,8 @@ class _BackgroundWriters:
 
     def _shutdown(self) -> None:
         self.db_pool.shutdown(wait=True)
-        self.csv_pool.shutdown(wait=True)
+        for pool in self.csv_pools.values():
+            pool.shutdown(wait=True)
 
 
 def generate_dataset(out_dir: Path, config: GeneratorConfig) -> dict[str, int]:
