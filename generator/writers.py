@@ -58,13 +58,17 @@ class SqliteWriter:
         self.path = out_dir / APP_DB_FILE
         self.tmp_path = out_dir / (APP_DB_FILE + ".tmp")
         self.tmp_path.unlink(missing_ok=True)
-        # created, used and closed on one writer thread (never concurrently); transactions
-        # are ours: one BEGIN here, one COMMIT in close()
         # created here first so an unusable location fails with the OS's own error (the
         # driver reports any failed open as "failed to allocate memory"); SQLite takes an
         # empty file as a new database
         self.tmp_path.touch()
-        self.con = adbc_sqlite.connect(str(self.tmp_path), autocommit=True)
+        try:
+            # created, used and closed on one writer thread (never concurrently); the
+            # transaction is ours: one BEGIN here, one COMMIT in close()
+            self.con = adbc_sqlite.connect(str(self.tmp_path), autocommit=True)
+        except BaseException:
+            self.tmp_path.unlink(missing_ok=True)
+            raise
         self.cursor = self.con.cursor()
         try:
             self._execute("PRAGMA page_size = 4096")

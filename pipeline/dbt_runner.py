@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import interrupts
 from pipeline.paths import DBT_PROJECT_DIR
 
 logger = logging.getLogger(__name__)
@@ -112,13 +113,17 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
     }
     invocation.work_dir.mkdir(parents=True, exist_ok=True)
     logger.debug("running %s", " ".join(args))
-    process = subprocess.Popen(
-        args, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, encoding="utf-8", errors="replace",
-        preexec_fn=_die_with_parent(os.getpid()),
-    )
+    # Popen forks: a SIGTERM raised inside the interpreter's at-fork callbacks would be
+    # printed as a traceback and dropped, so it is recorded there and raised just below
+    with interrupts.deferred():
+        process = subprocess.Popen(
+            args, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, encoding="utf-8", errors="replace",
+            preexec_fn=_die_with_parent(os.getpid()),
+        )
     assert process.stdout is not None
     try:
+        interrupts.check()
         for line in process.stdout:
             logger.debug("dbt | %s", line.rstrip())
         return process.wait()

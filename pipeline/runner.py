@@ -10,23 +10,23 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from pipeline import interrupts, obs_steps, schema_snapshot
 from pipeline import manifest as manifest_io
-from pipeline import obs_steps, schema_snapshot
 from pipeline.components import load_raw_module
 from pipeline.components import max_reject_share as max_reject_share_from_env
 from pipeline.dbt_runner import DbtError, DbtInvocation
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.dbt_runner import source_freshness as dbt_source_freshness
 from pipeline.errors import StepError
+from pipeline.interrupts import RunInterrupted, latch_installed
 from pipeline.paths import RunPaths
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
 
@@ -54,10 +54,6 @@ class RunConfig:
                 "days": self.days, "faults": list(self.faults)}
 
 
-class RunInterrupted(BaseException):
-    """SIGTERM arrived; handled like Ctrl-C so the run records ``interrupted``."""
-
-
 @dataclass
 class RunState:
     """What earlier steps hand to later ones within one run."""
@@ -69,38 +65,6 @@ class RunState:
 
 
 Step = Callable[[RunState], dict[str, Any]]
-
-
-class _SignalLatch:
-    """SIGTERM/SIGINT handler that also remembers the signal.
-
-    Raising from a signal handler is not always enough: Python ignores an exception
-    raised while it runs certain callbacks (e.g. logging's at-fork hook right after
-    ``subprocess.Popen`` forks dbt), so the interrupt would be lost and the run would
-    publish. The latch keeps the signal, and the runner checks it after every step.
-    """
-
-    def __init__(self) -> None:
-        self.received: str | None = None
-
-    def __call__(self, signum: int, _frame: object) -> None:
-        self.received = signal.Signals(signum).name
-        raise RunInterrupted(f"received signal {self.received}")
-
-    def check(self) -> None:
-        if self.received is not None:
-            raise RunInterrupted(f"received signal {self.received}")
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while the pointer moves, so publication is never half done."""
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # --------------------------------------------------------------------------- steps
@@ -219,7 +183,8 @@ def step_publish(state: RunState) -> dict[str, Any]:
     paths = state.paths
     with duckdb.connect(str(paths.building_snapshot)) as con:
         con.execute("checkpoint")
-    with _signals_deferred(), publish_lock(paths):
+    # an interrupt is only recorded while the pointer moves: publication is never half done
+    with interrupts.deferred(), publish_lock(paths):
         try:
             previous = read_pointer(paths)
         except PointerError as exc:
@@ -330,11 +295,12 @@ class PipelineRun:
         return RunState(config=self.config, paths=self.paths, document=document)
 
     def execute(self, state: RunState) -> int:
+        with latch_installed() as self._latch:
+            return self._execute_steps(state)
+
+    def _execute_steps(self, state: RunState) -> int:
         document = state.document
         status, exit_code = "success", EXIT_OK
-        self._latch = _SignalLatch()
-        previous_handlers = {signum: signal.signal(signum, self._latch)
-                             for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
             for swept in sweep_abandoned(self.paths):
                 logger.info("  note: run %s had been killed; its manifest is now settled", swept)
@@ -353,15 +319,15 @@ class PipelineRun:
         except Exception:
             status, exit_code = "failed", EXIT_FAILED
         finally:
-            for signum, handler in previous_handlers.items():
-                signal.signal(signum, handler)
-            if status != "success":
-                remove_building_files(self.paths)
-            document["status"] = status
-            finished = manifest_io.utc_now()
-            document["finished_at"] = manifest_io.iso(finished)
-            document["duration_s"] = round(time.monotonic() - self._t0, 3)
-            manifest_io.save(self.paths.manifest, document)
+            # a second signal must not cut the clean-up and the final manifest short
+            with interrupts.deferred():
+                if status != "success":
+                    remove_building_files(self.paths)
+                document["status"] = status
+                finished = manifest_io.utc_now()
+                document["finished_at"] = manifest_io.iso(finished)
+                document["duration_s"] = round(time.monotonic() - self._t0, 3)
+                manifest_io.save(self.paths.manifest, document)
         return exit_code
 
     def _run_step(self, state: RunState, name: str, step: Step) -> None:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+import types
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from pipeline import dbt_runner, interrupts
 from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun, RunConfig, RunInterrupted
 
 
@@ -66,3 +72,47 @@ def test_handlers_are_restored_after_the_run(tmp_path: Path) -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     run_steps(tmp_path, "restored", ("noop", lambda _state: {}))
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_an_interrupt_inside_deferred_is_recorded_and_raised_by_check() -> None:
+    with interrupts.latch_installed() as latch:
+        with interrupts.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)  # the handler has run by now, and did not raise
+        assert latch.received == "SIGTERM"
+        with pytest.raises(RunInterrupted, match=r"^received signal SIGTERM$"):
+            interrupts.check()
+
+
+def test_sigterm_while_dbt_starts_stops_dbt_and_interrupts_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM landing inside Popen (where Python drops exceptions raised by its at-fork
+    callbacks) is raised right after it, where the started dbt is stopped."""
+    started: list[subprocess.Popen[str]] = []
+
+    def popen_hit_by_sigterm(*_args: object, **_kwargs: object) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        started.append(process)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # the handler runs here, still "inside" Popen
+        return process
+
+    monkeypatch.setattr(dbt_runner, "subprocess", types.SimpleNamespace(
+        Popen=popen_hit_by_sigterm, PIPE=subprocess.PIPE, STDOUT=subprocess.STDOUT,
+        TimeoutExpired=subprocess.TimeoutExpired))
+
+    def dbt_step(_state: Any) -> dict[str, Any]:
+        dbt_runner.run_dbt(["build"], dbt_runner.DbtInvocation(
+            db_path=tmp_path / "unused.duckdb", work_dir=tmp_path / "dbt", as_of="2026-11-01"))
+        return {}
+
+    try:
+        exit_code, document = run_steps(tmp_path, "forking", ("dbt_build", dbt_step))
+        assert exit_code == EXIT_INTERRUPTED
+        assert (document["status"], document["failed_step"]) == ("interrupted", "dbt_build")
+        assert started[0].poll() is not None  # dbt was stopped, not left running
+    finally:
+        started[0].kill()
+        started[0].wait()
