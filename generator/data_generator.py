@@ -145,11 +145,13 @@ class _BackgroundWriters:
             for spec in EVENT_EXPORT_TABLES}
         self.pending: deque[Future[None]] = deque()
         self.exports: dict[str, CsvExport] = {}
-        self.db: SqliteWriter | None = None
+        self.db_opening: Future[SqliteWriter] | None = None
+        self.closed = False
         try:
-            self.db = self.db_pool.submit(SqliteWriter, out_dir).result()
-            self.exports = {spec.name: CsvExport(out_dir, spec, csv_schema(spec))
-                            for spec in EVENT_EXPORT_TABLES}
+            self.db_opening = self.db_pool.submit(SqliteWriter, out_dir)
+            for spec in EVENT_EXPORT_TABLES:  # one at a time: each is aborted if a later fails
+                self.exports[spec.name] = CsvExport(out_dir, spec, csv_schema(spec))
+            self.db = self.db_opening.result()
         except BaseException:
             self.abort()
             raise
@@ -157,43 +159,53 @@ class _BackgroundWriters:
     def _submit(self, pool: ThreadPoolExecutor, fn: Callable[..., None], *args: object) -> None:
         self.pending.append(pool.submit(fn, *args))
         while len(self.pending) > self.max_pending:
-            self.pending.popleft().result()
+            self._wait_oldest()
+
+    def _wait_oldest(self) -> None:
+        # dropped from the queue only once done: abort() must still see a running job
+        self.pending[0].result()
+        self.pending.popleft()
 
     def sqlite(self, spec: SourceTable, table: pa.Table) -> None:
-        assert self.db is not None
         self._submit(self.db_pool, self.db.insert, spec, table)
 
     def csv(self, spec: SourceTable, table: pa.Table) -> None:
         export = self.exports[spec.name]
         self._submit(self.csv_pools[spec.name], export.write, table)
 
-    def _drain(self) -> None:
-        while self.pending:
-            self.pending.popleft().result()
-
     def finish(self) -> dict[str, int]:
         """Wait for every job, close the files under their final names; CSV rows written."""
-        self._drain()
-        assert self.db is not None
+        while self.pending:
+            self._wait_oldest()
+        for name, export in self.exports.items():
+            self.csv_pools[name].submit(export.close).result()
         self.db_pool.submit(self.db.close).result()
-        for export in self.exports.values():
-            export.close()
+        self.closed = True
         self._shutdown()
         return {name: export.rows for name, export in self.exports.items()}
 
     def abort(self) -> None:
-        """Stop after a failure: wait for running jobs, remove every temporary file."""
-        for future in self.pending:
-            future.cancel()
-        for future in self.pending:
-            if not future.cancelled():
-                future.exception()
-        self.pending.clear()
-        if self.db is not None:
-            self.db_pool.submit(self.db.abort).result()
-        for export in self.exports.values():
-            export.abort()
-        self._shutdown()
+        """Stop after a failure: wait for running jobs, remove every temporary file.
+
+        Each file is aborted on its own writer thread, after that thread's last job, so no
+        file is closed while a write to it is still running. Safe to call more than once.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            for future in self.pending:
+                future.cancel()
+            for future in self.pending:
+                if not future.cancelled():
+                    future.exception()
+            self.pending.clear()
+            for name, export in self.exports.items():
+                self.csv_pools[name].submit(export.abort).exception()
+            if self.db_opening is not None and self.db_opening.exception() is None:
+                self.db_pool.submit(self.db_opening.result().abort).exception()
+        finally:
+            self._shutdown()
 
     def _shutdown(self) -> None:
         self.db_pool.shutdown(wait=True)

@@ -38,6 +38,8 @@ def choice_index(
 #: their lower edges (multiples of a power of two, so bucketing a value is exact).
 _CDF_BUCKETS = 1 << 16
 _CDF_EDGES = np.arange(_CDF_BUCKETS, dtype=np.float64) / _CDF_BUCKETS
+#: Step-up rounds before the values left over fall back to the binary search.
+_CDF_STEPS = 3
 
 
 def count_at_or_below(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -46,7 +48,8 @@ def count_at_or_below(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     A binary search per value costs ~log2(len(cdf)) dependent steps. A short ``cdf`` is
     instead summed as comparisons; for many values over a long one, each starts from a
     table of the count at its bucket's lower edge and steps up while a cdf point lies at or
-    below it (usually zero or one step).
+    below it (usually zero or one step). Values still stepping after a few rounds (a bucket
+    crowded with cdf points) finish with the binary search.
     """
     if len(cdf) <= 8:
         count = np.zeros(len(u), dtype=np.intp)
@@ -59,10 +62,11 @@ def count_at_or_below(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     count = start[(u * _CDF_BUCKETS).astype(np.intp)]
     last = len(cdf)
     rows = np.flatnonzero(count < last)
-    while len(rows):
+    for _ in range(_CDF_STEPS):
         rows = rows[cdf[count[rows]] <= u[rows]]
         count[rows] += 1
         rows = rows[count[rows] < last]
+    count[rows] = np.searchsorted(cdf, u[rows], side="right")
     return count
 
 
@@ -204,7 +208,7 @@ def radix_argsort(key: np.ndarray, span: int) -> np.ndarray:
     """
     order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
     shift = 16
-    while (span - 1) >> shift:
+    while shift < max(span - 1, 0).bit_length():
         digit = ((key[order] >> shift) & 0xFFFF).astype(np.uint16)
         order = order[np.argsort(digit, kind="stable")]
         shift += 16

@@ -104,8 +104,10 @@ class SqliteWriter:
         self.tmp_path.unlink(missing_ok=True)
 
     def _close_connection(self) -> None:
-        self.cursor.close()
-        self.con.close()
+        try:
+            self.cursor.close()
+        finally:
+            self.con.close()
 
     def __enter__(self) -> SqliteWriter:
         return self

@@ -113,21 +113,24 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
     }
     invocation.work_dir.mkdir(parents=True, exist_ok=True)
     logger.debug("running %s", " ".join(args))
-    # Popen forks: a SIGTERM raised inside the interpreter's at-fork callbacks would be
-    # printed as a traceback and dropped, so it is recorded there and raised just below
-    with interrupts.deferred():
-        process = subprocess.Popen(
-            args, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, encoding="utf-8", errors="replace",
-            preexec_fn=_die_with_parent(os.getpid()),
-        )
-    assert process.stdout is not None
+    process: subprocess.Popen[str] | None = None
     try:
+        # Popen forks: a SIGTERM raised inside the interpreter's at-fork callbacks would be
+        # printed as a traceback and dropped, so it is recorded there and raised just below
+        with interrupts.deferred():
+            process = subprocess.Popen(
+                args, cwd=project_dir, env=env, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+                preexec_fn=_die_with_parent(os.getpid()),
+            )
         interrupts.check()
+        assert process.stdout is not None
         for line in process.stdout:
             logger.debug("dbt | %s", line.rstrip())
         return process.wait()
     except BaseException:
+        if process is None:
+            raise
         # Ctrl-C / SIGTERM reached us first: stop dbt before the run records the interrupt.
         process.terminate()
         try:

@@ -6,6 +6,10 @@ certain callbacks (logging's at-fork hook right after ``subprocess.Popen`` forks
 printed as "Exception ignored ... Traceback" and dropped. So the latch also remembers the
 signal (the runner checks it after every step), and code about to fork wraps the fork in
 :func:`deferred`: there the handler only records, and :func:`check` raises afterwards.
+
+The handler raises once per run: a second Ctrl-C or SIGTERM while the run cleans up after
+the first is only recorded, so the clean-up (temporary files, the final manifest) is
+never cut short.
 """
 
 from __future__ import annotations
@@ -27,14 +31,17 @@ class SignalLatch:
     def __init__(self) -> None:
         self.received: str | None = None
         self.deferring = 0
+        self.raised = False
 
     def __call__(self, signum: int, _frame: object) -> None:
-        self.received = signal.Signals(signum).name
-        if not self.deferring:
+        self.received = self.received or signal.Signals(signum).name
+        if not self.deferring and not self.raised:
+            self.raised = True
             raise RunInterrupted(f"received signal {self.received}")
 
     def check(self) -> None:
         if self.received is not None:
+            self.raised = True
             raise RunInterrupted(f"received signal {self.received}")
 
 
@@ -51,6 +58,7 @@ def latch_installed() -> Iterator[SignalLatch]:
     try:
         yield latch
     finally:
+        latch.deferring += 1  # a signal while the handlers are put back is only recorded
         _installed = outer
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -31,7 +31,7 @@ from pipeline import logging_setup
 from pipeline.manifest import RunIdTakenError
 from pipeline.paths import default_home
 from pipeline.run_id import RunIdError, new_run_id, validate_run_id
-from pipeline.runner import EXIT_OK, PipelineRun, RunConfig
+from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun, RunConfig, RunInterrupted
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2
@@ -151,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = logging_setup.configure(run.paths.log, quiet=args.quiet)
     try:
         exit_code = run.execute(state)
+    except (KeyboardInterrupt, RunInterrupted):
+        # only a signal in the instant between the last step and the final bookkeeping gets
+        # here; the next run settles this run's manifest as interrupted
+        exit_code = EXIT_INTERRUPTED
     finally:
         logging_setup.detach(handlers)
     stream = sys.stdout if exit_code == EXIT_OK else sys.stderr

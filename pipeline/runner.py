@@ -183,8 +183,9 @@ def step_publish(state: RunState) -> dict[str, Any]:
     paths = state.paths
     with duckdb.connect(str(paths.building_snapshot)) as con:
         con.execute("checkpoint")
-    # an interrupt is only recorded while the pointer moves: publication is never half done
-    with interrupts.deferred(), publish_lock(paths):
+    # an interrupt while waiting for another run's publication stops this run; once the lock
+    # is held it is only recorded while the pointer moves: publication is never half done
+    with publish_lock(paths), interrupts.deferred():
         try:
             previous = read_pointer(paths)
         except PointerError as exc:

@@ -15,11 +15,12 @@ from generator.vectors import (
 )
 
 
-@pytest.mark.parametrize("span", [1, 7, 2**16, 2**16 + 1, 2**31, 2**40, 2**62])
+@pytest.mark.parametrize("span", [0, 1, 7, 2**16, 2**16 + 1, 2**31, 2**40, 2**62])
 def test_radix_argsort_is_the_stable_argsort(span: int) -> None:
     rng = np.random.default_rng(span % 1000)
     # few distinct values as well as many, so ties (kept in input order) are common
-    key = np.concatenate([rng.integers(0, span, 5_000), rng.integers(0, min(span, 3), 5_000)])
+    key = np.concatenate([rng.integers(0, max(span, 1), 5_000),
+                          rng.integers(0, min(max(span, 1), 3), 5_000)])
     assert np.array_equal(radix_argsort(key, span), np.argsort(key, kind="stable"))
 
 
@@ -72,4 +73,13 @@ def test_count_at_or_below_is_searchsorted_right(n_points: int, n_values: int) -
     cdf = np.cumsum(weights) / weights.sum()
     # random values, plus values exactly on cdf points and on bucket edges
     u = np.concatenate([rng.random(n_values), cdf[:-1], np.arange(64) / 64])
+    assert np.array_equal(count_at_or_below(cdf, u), np.searchsorted(cdf, u, side="right"))
+
+
+def test_count_at_or_below_stays_exact_and_fast_when_a_bucket_is_crowded() -> None:
+    # 65k cdf points squeezed into a sliver of [0, 1): one weight dominates the rest
+    weights = np.full(65_536, 1e-9)
+    weights[-1] = 1.0
+    cdf = np.cumsum(weights) / weights.sum()
+    u = np.random.default_rng(5).random(300_000) * cdf[-2] * 1.0001
     assert np.array_equal(count_at_or_below(cdf, u), np.searchsorted(cdf, u, side="right"))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 import pytest
 
-from generator.source_tables import APP_DB_FILE, PRODUCTS, USERS
-from generator.writers import SqliteWriter
+from generator.data_generator import _BackgroundWriters
+from generator.source_tables import APP_DB_FILE, PRODUCTS, RECEIPTS, USERS
+from generator.writers import CsvExport, SqliteWriter, csv_schema
 
 
 def _products(ids: list[int]) -> pa.Table:
@@ -76,3 +81,45 @@ def test_an_unusable_location_fails_with_the_os_error(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         SqliteWriter(blocker)
     assert _files(tmp_path) == ["file"]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise _Interrupted
+
+
+def test_an_interrupt_while_waiting_for_a_write_aborts_the_file_after_the_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    write, abort = CsvExport.write, CsvExport.abort
+
+    def slow_write(self: CsvExport, table: pa.Table) -> None:
+        time.sleep(0.5)
+        write(self, table)
+        events.append(f"wrote {self.spec.name}")
+
+    def recorded_abort(self: CsvExport) -> None:
+        events.append(f"abort {self.spec.name}")
+        abort(self)
+
+    monkeypatch.setattr(CsvExport, "write", slow_write)
+    monkeypatch.setattr(CsvExport, "abort", recorded_abort)
+    previous = signal.signal(signal.SIGUSR1, _interrupt)
+    writers = _BackgroundWriters(tmp_path, max_pending=0)
+    try:
+        timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGUSR1))
+        timer.start()
+        with pytest.raises(_Interrupted):  # lands while csv() waits for the slow write
+            writers.csv(RECEIPTS, csv_schema(RECEIPTS).empty_table())
+        timer.join()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        writers.abort()
+    assert events[0] == "wrote receipts"  # no file was closed under a running write
+    assert "abort receipts" in events
+    assert _files(tmp_path) == []
+    writers.abort()  # a second abort changes nothing
+    assert _files(tmp_path) == []

@@ -116,3 +116,14 @@ def test_sigterm_while_dbt_starts_stops_dbt_and_interrupts_the_run(
     finally:
         started[0].kill()
         started[0].wait()
+
+
+def test_only_the_first_signal_raises_later_ones_are_recorded() -> None:
+    """A second Ctrl-C/SIGTERM must not cut short the clean-up the first one started."""
+    with interrupts.latch_installed() as latch:
+        with pytest.raises(RunInterrupted, match=r"^received signal SIGTERM$"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)  # the handler ran again, and did not raise
+        assert latch.received == "SIGTERM"
