@@ -14,15 +14,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 from pipeline import anomalies, contracts, dbt_artifacts, drift, ops_tables
 from pipeline.dbt_runner import DbtError
 from pipeline.errors import StepError
-
-if TYPE_CHECKING:
-    from pipeline.runner import RunState, Step
+from pipeline.run_state import RunState, Step
 
 logger = logging.getLogger(__name__)
 

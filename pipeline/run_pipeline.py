@@ -28,10 +28,12 @@ from generator.data_generator import (
     validate_config,
 )
 from pipeline import logging_setup
+from pipeline.interrupts import RunInterrupted
 from pipeline.manifest import RunIdTakenError
 from pipeline.paths import default_home
 from pipeline.run_id import RunIdError, new_run_id, validate_run_id
-from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun, RunConfig, RunInterrupted
+from pipeline.run_state import RunConfig
+from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2

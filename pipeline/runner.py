@@ -11,10 +11,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import date
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import duckdb
@@ -29,42 +26,13 @@ from pipeline.errors import StepError
 from pipeline.interrupts import RunInterrupted, latch_installed
 from pipeline.paths import RunPaths
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
+from pipeline.run_state import RunConfig, RunState, Step
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything a run is parameterised by; recorded verbatim in the manifest."""
-
-    home: Path
-    run_id: str
-    seed: int
-    users: int
-    as_of: date
-    days: int
-    faults: tuple[str, ...] = ()
-
-    def params(self) -> dict[str, Any]:
-        return {"seed": self.seed, "users": self.users, "as_of": self.as_of.isoformat(),
-                "days": self.days, "faults": list(self.faults)}
-
-
-@dataclass
-class RunState:
-    """What earlier steps hand to later ones within one run."""
-
-    config: RunConfig
-    paths: RunPaths
-    document: dict[str, Any]
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-Step = Callable[[RunState], dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- steps

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from pipeline import dbt_runner, interrupts
-from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun, RunConfig, RunInterrupted
+from pipeline.interrupts import RunInterrupted
+from pipeline.run_state import RunConfig
+from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
 
 
 def config(home: Path, run_id: str) -> RunConfig:
