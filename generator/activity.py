@@ -17,7 +17,14 @@ import numpy as np
 import pyarrow as pa
 
 from generator import vectors as vx
-from generator.entities import ST_QUALIFIED, Population, Products, Window, to_table
+from generator.entities import (
+    INSTALL_OPEN_DELAY_S,
+    ST_QUALIFIED,
+    Population,
+    Products,
+    Window,
+    to_table,
+)
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import TextPools
 from generator.source_tables import APP_EVENTS, RECEIPT_ITEMS, RECEIPTS, REDEMPTIONS, REWARDS_LEDGER
@@ -147,7 +154,8 @@ def generate_block(
     channels = pa.array([f'{{"acquisition_channel":"{c}"}}' for c in
                          (*p.organic_channels, "referral")])
     ev.add(local, install, EV_INSTALL, s_install, vx.categorical(channels, pop.channel[g]))
-    ev.add(local, install + 1, EV_OPEN, s_install, vx.categorical(OPEN_SOURCES, np.zeros(n, int)))
+    ev.add(local, install + INSTALL_OPEN_DELAY_S, EV_OPEN, s_install,
+           vx.categorical(OPEN_SOURCES, np.zeros(n, int)))
 
     # anonymous re-opens of installs that never sign up
     anon = np.flatnonzero(~signed & (rng.random(n) < p.anonymous_reopen_rate))

@@ -75,6 +75,8 @@ __all__ = [
     "dataset_hash",
     "generate_dataset",
     "main",
+    "parse_faults",
+    "validate_config",
 ]
 
 
@@ -103,8 +105,25 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-def validate_config(config: GeneratorConfig) -> None:
-    """Raise :class:`GeneratorInputError` with a user-facing message for bad input."""
+def parse_faults(text: str | None) -> tuple[str, ...]:
+    """Fault class names from ``--faults a,b``; empty entries and repeats are refused, since
+    they are typos that would otherwise be silently dropped or applied once."""
+    if not text:
+        return ()
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise GeneratorInputError(
+            f"--faults has an empty name in {text!r}; separate fault classes with single commas")
+    return names
+
+
+def validate_config(config: GeneratorConfig, *, today: dt.date | None = None) -> None:
+    """Raise :class:`GeneratorInputError` with a user-facing message for bad input.
+
+    ``today`` (UTC) is passed by the command lines, which read the wall clock once; with it,
+    an ``as_of`` after tomorrow is refused (a history that has not happened yet). The
+    generator itself never reads the clock, so it validates without it.
+    """
     if not _is_int(config.users) or config.users <= 0:
         raise GeneratorInputError(f"--users must be a positive integer, got {config.users}")
     if config.users > MAX_USERS:
@@ -118,10 +137,18 @@ def validate_config(config: GeneratorConfig) -> None:
         raise GeneratorInputError(f"--as-of must be a date (YYYY-MM-DD), got {config.as_of!r}")
     if not (config.as_of.year - config.days // 365 >= 1990 and config.as_of.year <= 9000):
         raise GeneratorInputError(f"--as-of is out of range, got {config.as_of.isoformat()}")
+    if today is not None and config.as_of > today + dt.timedelta(days=1):
+        raise GeneratorInputError(
+            f"--as-of must be at most tomorrow ({(today + dt.timedelta(days=1)).isoformat()}, "
+            f"UTC), got {config.as_of.isoformat()}")
+    seen: set[str] = set()
     for name in config.faults:
         if name not in FAULT_CLASSES:
             raise GeneratorInputError(
                 f"unknown fault {name!r}; known: {', '.join(FAULT_CLASSES)}")
+        if name in seen:
+            raise GeneratorInputError(f"--faults names {name!r} more than once")
+        seen.add(name)
 
 
 def _stream(seed: int, *key: int) -> np.random.Generator:
@@ -304,10 +331,6 @@ def _date_arg(text: str) -> dt.date:
     raise GeneratorInputError(f"--as-of must be a date in YYYY-MM-DD format, got {text!r}")
 
 
-def _faults_arg(text: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in text.split(",") if name.strip())
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="data_generator.py",
@@ -334,9 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         users = _int_arg("--users", args.users)
         days = _int_arg("--days", args.days)
         # the wall clock is read once, here, and passed down explicitly
-        as_of = _date_arg(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
+        today = dt.datetime.now(dt.UTC).date()
+        as_of = _date_arg(args.as_of) if args.as_of else today
         config = GeneratorConfig(seed=seed, users=users, as_of=as_of, days=days,
-                                 faults=_faults_arg(args.faults))
+                                 faults=parse_faults(args.faults))
+        validate_config(config, today=today)
         counts = generate_dataset(args.out_dir, config)
     except GeneratorInputError as exc:
         print(f"data_generator.py: error: {exc}", file=sys.stderr)

@@ -28,6 +28,8 @@ REFERRAL_STATUSES = ("sent", "clicked", "installed", "applied", "onboarded", "qu
 REJECTION_REASONS = ("applied_after_window", "self_referral", "existing_user", "fraud_suspected")
 ST_SENT, ST_CLICKED, ST_INSTALLED, ST_APPLIED, ST_ONBOARDED, ST_QUALIFIED, ST_REJECTED = range(7)
 RJ_NONE, RJ_WINDOW, RJ_SELF, RJ_EXISTING, RJ_FRAUD = -1, 0, 1, 2, 3
+#: The install session's first ``app_open`` comes this many seconds after the install.
+INSTALL_OPEN_DELAY_S = 1
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class Window:
     @property
     def days(self) -> int:
         return (self.end - self.start) // DAY
+
+    @property
+    def last_install(self) -> int:
+        """The latest instant an install may happen: its session's first ``app_open``
+        (``INSTALL_OPEN_DELAY_S`` later) must still fall before ``end``, the as-of instant."""
+        return self.end - 1 - INSTALL_OPEN_DELAY_S
 
 
 def to_table(spec: SourceTable, columns: dict[str, pa.Array]) -> pa.Table:
@@ -199,7 +207,8 @@ def _organic_install_times(
     )
     weights = growth * np.asarray(params.install_weekday_weights)[dow] * bts
     day = vx.choice_index(rng, weights, n)
-    return day_start[day] + vx.seconds_of_day(rng, params.hour_weights, n)
+    return np.minimum(day_start[day] + vx.seconds_of_day(rng, params.hour_weights, n),
+                      window.last_install)
 
 
 @dataclass
@@ -338,7 +347,7 @@ def _invite_round(
     outcome = rng.random(m)
     installed_at = clicked_at + vx.lognormal(rng, m, params.install_median_s, 1.0)
     is_install = clicked & (outcome < params.install_after_click_rate) & (
-        installed_at < window.end)
+        installed_at <= window.last_install)
     is_existing = clicked & ~is_install & (
         outcome >= params.install_after_click_rate) & (
         outcome < params.install_after_click_rate + params.existing_user_after_click_rate)

@@ -25,6 +25,7 @@ from generator.data_generator import (
     FAULT_CLASSES,
     GeneratorConfig,
     GeneratorInputError,
+    parse_faults,
     validate_config,
 )
 from pipeline import logging_setup
@@ -50,19 +51,13 @@ def _whole_number(name: str, value: str) -> int:
         raise UsageError(f"{name} must be a whole number, got {value!r}") from None
 
 
-def _as_of(value: str | None) -> date:
+def _as_of(value: str | None, today: date) -> date:
     if value is None:
-        return datetime.now(UTC).date()
+        return today
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--as-of must be a date like 2026-11-01, got {value!r}") from None
-
-
-def _faults(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,13 +87,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     Value ranges (users, days, seed, as-of, fault names) are the generator's rules, asked
     of the generator itself so the two can never disagree.
     """
-    generator_config = GeneratorConfig(
-        seed=_whole_number("--seed", args.seed), users=_whole_number("--users", args.users),
-        as_of=_as_of(args.as_of), days=_whole_number("--days", args.days),
-        faults=_faults(args.faults),
-    )
+    today = datetime.now(UTC).date()  # the wall clock, read once
     try:
-        validate_config(generator_config)
+        generator_config = GeneratorConfig(
+            seed=_whole_number("--seed", args.seed), users=_whole_number("--users", args.users),
+            as_of=_as_of(args.as_of, today), days=_whole_number("--days", args.days),
+            faults=parse_faults(args.faults),
+        )
+        validate_config(generator_config, today=today)
     except GeneratorInputError as exc:
         raise UsageError(str(exc)) from None
     home = (args.home or default_home()).expanduser().resolve()

@@ -42,6 +42,9 @@ def test_main_writes_a_run_and_prints_a_summary(
     (["--days", "3"], "--days must be an integer between 14 and 3650, got 3"),
     (["--faults", "duplicate_keys,foo"],
      f"unknown fault 'foo'; known: {', '.join(FAULT_CLASSES)}"),
+    (["--faults", "null_keys,null_keys"], "--faults names 'null_keys' more than once"),
+    (["--faults", ","],
+     "--faults has an empty name in ','; separate fault classes with single commas"),
 ])
 def test_bad_arguments_exit_2_with_one_clear_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
@@ -100,3 +103,17 @@ def test_api_validates_config(tmp_path: Path, config: GeneratorConfig, message: 
     with pytest.raises(GeneratorInputError) as info:
         generate_dataset(tmp_path, config)
     assert str(info.value) == message
+
+
+def test_as_of_after_tomorrow_utc_is_refused_and_tomorrow_accepted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    later = tomorrow + dt.timedelta(days=1)
+    code = main(["--out-dir", str(tmp_path / "out"), "--as-of", later.isoformat()])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"data_generator.py: error: --as-of must be at most tomorrow ({tomorrow.isoformat()}, "
+        f"UTC), got {later.isoformat()}\n")
+    assert not (tmp_path / "out").exists()
+    assert main(["--out-dir", str(tmp_path / "ok"), "--as-of", tomorrow.isoformat(),
+                 "--users", "50", "--days", "30"]) == 0

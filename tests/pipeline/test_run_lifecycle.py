@@ -170,6 +170,12 @@ def test_reused_run_id_is_rejected_and_the_earlier_run_kept(
         (["--faults", "gremlins"], "unknown fault 'gremlins'; known: duplicate_keys, "),
         (["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
         (["--days", "5"], "--days must be an integer between 14 and 3650, got 5"),
+        (["--faults", "null_keys,null_keys"], "--faults names 'null_keys' more than once"),
+        (["--faults", ","], "--faults has an empty name in ','; separate fault classes "
+                            "with single commas"),
+        (["--faults", "null_keys,,orphans"], "--faults has an empty name in "
+                                             "'null_keys,,orphans'"),
+        (["--as-of", "9000-01-01"], "--as-of must be at most tomorrow ("),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(
