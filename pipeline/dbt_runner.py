@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import interrupts
+from pipeline.disk_space import DISK_FULL_TEXT
 from pipeline.paths import DBT_PROJECT_DIR
 
 logger = logging.getLogger(__name__)
@@ -125,9 +126,12 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
             )
         interrupts.check()
         assert process.stdout is not None
+        disk_full_line = None
         for line in process.stdout:
             logger.debug("dbt | %s", line.rstrip())
-        return process.wait()
+            if disk_full_line is None and DISK_FULL_TEXT in line.lower():
+                disk_full_line = line.strip()
+        exit_code = process.wait()
     except BaseException:
         if process is None:
             raise
@@ -138,6 +142,10 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
         raise
+    if exit_code != 0 and disk_full_line is not None:
+        # dbt's own report (run_results.json) may be missing or stale: the disk is the cause
+        raise DbtError(f"dbt {command[0]} stopped: {disk_full_line[:300]}")
+    return exit_code
 
 
 def read_run_results(target_path: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Only the pipeline configures handlers; every other module just logs to its own l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -13,10 +14,33 @@ CONSOLE_FORMAT = "%(message)s"
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class RunLogHandler(logging.FileHandler):
+    """The run's log file; when a write fails (a full disk), it says so once and stops.
+
+    The standard handler prints a traceback for every record it cannot write: on a full
+    disk, dbt's streamed output turned that into tens of thousands of tracebacks.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.failure: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.failure is None:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.failure is not None:
+            return
+        error = sys.exc_info()[1]
+        self.failure = f"{type(error).__name__}: {error}" if error else "unknown error"
+        sys.stderr.write(f"run log {self.baseFilename} stopped: {self.failure}\n")
+
+
 def configure(log_path: Path, *, quiet: bool = False) -> list[logging.Handler]:
     """Attach this run's handlers to the root logger; returns them for ``detach``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.FileHandler(log_path, encoding="utf-8")
+    file_handler = RunLogHandler(log_path)
     file_handler.setLevel(logging.DEBUG)
     file_handler.setFormatter(logging.Formatter(FILE_FORMAT))
     handlers: list[logging.Handler] = [file_handler]
@@ -37,4 +61,5 @@ def detach(handlers: list[logging.Handler]) -> None:
     root = logging.getLogger()
     for handler in handlers:
         root.removeHandler(handler)
-        handler.close()
+        with contextlib.suppress(OSError):  # flushing onto a full disk: already said so
+            handler.close()

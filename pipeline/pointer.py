@@ -70,11 +70,17 @@ def fsync_dir(folder: Path) -> None:
 def write_atomically(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` so readers see either the old or the new file."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        # a full disk (or a signal) must not leave a half-written temporary file behind
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
     fsync_dir(path.parent)
 
 

@@ -29,12 +29,18 @@ from generator.data_generator import (
     validate_config,
 )
 from pipeline import logging_setup
+from pipeline.disk_space import (
+    InsufficientSpaceError,
+    check_room,
+    disk_full_message,
+    is_disk_full,
+)
 from pipeline.interrupts import RunInterrupted
 from pipeline.manifest import RunIdTakenError
 from pipeline.paths import default_home
 from pipeline.run_id import RunIdError, new_run_id, validate_run_id
 from pipeline.run_state import RunConfig
-from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2
@@ -134,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, RunIdError) as exc:
         print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        check_room(config.home, config.users, config.days)
+    except InsufficientSpaceError as exc:
+        print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     run = PipelineRun(config)
     started = time.monotonic()
     try:
@@ -144,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
+        if is_disk_full(exc):
+            print(f"run_pipeline.py: error: cannot start the run: "
+                  f"{disk_full_message(config.home)}", file=sys.stderr)
+            return EXIT_FAILED
         print(f"run_pipeline.py: error: cannot prepare {config.home}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     handlers = logging_setup.configure(run.paths.log, quiet=args.quiet)
@@ -157,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging_setup.detach(handlers)
     stream = sys.stdout if exit_code == EXIT_OK else sys.stderr
     print(_summary(state.document, config), file=stream)
+    if run.unrecorded:
+        print(f"  {run.unrecorded}", file=sys.stderr)
     return exit_code
 
 

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 from pipeline import interrupts, obs_steps, schema_snapshot
@@ -22,6 +22,7 @@ from pipeline.components import max_reject_share as max_reject_share_from_env
 from pipeline.dbt_runner import DbtError, DbtInvocation
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.dbt_runner import source_freshness as dbt_source_freshness
+from pipeline.disk_space import disk_full_message, is_disk_full
 from pipeline.errors import StepError
 from pipeline.interrupts import RunInterrupted, latch_installed
 from pipeline.paths import RunPaths
@@ -229,12 +230,26 @@ def sweep_abandoned(paths: RunPaths) -> list[str]:
         else:
             with contextlib.suppress(FileNotFoundError):
                 other.snapshot.unlink()
-            document["status"] = "interrupted"
-            document["error"] = (document.get("error")
-                                 or "process ended without finishing the run")
+            _settle_as_killed(document, settled_by=paths.run_id)
         manifest_io.save(other.manifest, document)
         swept.append(document["run_id"])
     return swept
+
+
+def _settle_as_killed(document: dict[str, Any], *, settled_by: str) -> None:
+    """Record a killed run as a finished ``interrupted`` one: when it was settled, the step
+    it died in, and who found it dead, so it reads like any other stopped run."""
+    cause = (f"process {document.get('pid')} on {document.get('host')} was found dead by "
+             f"run {settled_by}; the run was killed without a chance to clean up")
+    running = [step for step in document.get("steps", []) if step.get("status") == "running"]
+    for step in running:
+        step["status"] = "interrupted"
+        step["error"] = cause
+    document["status"] = "interrupted"
+    document["finished_at"] = manifest_io.iso(manifest_io.utc_now())
+    document["failed_step"] = document.get("failed_step") or (
+        running[-1]["name"] if running else None)
+    document["error"] = document.get("error") or cause
 
 
 class PipelineRun:
@@ -244,6 +259,8 @@ class PipelineRun:
         self.config = config
         self.paths = RunPaths(home=config.home, run_id=config.run_id)
         self.steps = steps
+        #: Why the final manifest could not be written, if it could not (a full disk).
+        self.unrecorded: str | None = None
 
     def claim(self, started_at_epoch: float) -> RunState:
         """Create the manifest (the run id's claim) and the run's folders."""
@@ -296,7 +313,12 @@ class PipelineRun:
                 finished = manifest_io.utc_now()
                 document["finished_at"] = manifest_io.iso(finished)
                 document["duration_s"] = round(time.monotonic() - self._t0, 3)
-                manifest_io.save(self.paths.manifest, document)
+                try:
+                    manifest_io.save(self.paths.manifest, document)
+                except OSError as exc:
+                    # the caller prints this once: the log may be on the same full disk
+                    self.unrecorded = (f"the manifest {self.paths.manifest} could not be "
+                                       f"written: {_describe(exc)}")
         return exit_code
 
     def _run_step(self, state: RunState, name: str, step: Step) -> None:
@@ -305,10 +327,10 @@ class PipelineRun:
                                   "started_at": manifest_io.iso(manifest_io.utc_now()),
                                   "duration_s": None, "error": None}
         document["steps"].append(record)
-        manifest_io.save(self.paths.manifest, document)
         logger.info("▶ %-17s", name)
         start = time.monotonic()
         try:
+            manifest_io.save(self.paths.manifest, document)
             details = step(state)
             self._latch.check()
         except (KeyboardInterrupt, RunInterrupted) as exc:
@@ -316,25 +338,50 @@ class PipelineRun:
                 # The signal arrived once the snapshot was published: nothing to undo.
                 document["warnings"].append({"step": name, "message": f"{exc} after publish"})
                 self._finish_step(record, start, "ok", None)
-                manifest_io.save(self.paths.manifest, document)
                 return
-            self._finish_step(record, start, "interrupted", str(exc) or "interrupted by Ctrl-C")
-            document["failed_step"] = name
-            document["error"] = f"{name}: interrupted"
-            logger.error("✗ %-17s interrupted", name)
+            self._record_interrupted(document, record, start, name,
+                                     str(exc) or "interrupted by Ctrl-C")
             raise
         except Exception as exc:
-            message = str(exc) if isinstance(exc, StepError) else _describe(exc)
-            self._finish_step(record, start, "failed", message)
-            document["failed_step"] = name
-            document["error"] = message
-            logger.error("✗ %-17s %s", name, message)
-            logger.debug("step %s failed", name, exc_info=True)
-            raise
+            self._fail_step(document, record, start, name, exc)
         self._finish_step(record, start, "ok", None)
         record["details"] = details
-        manifest_io.save(self.paths.manifest, document)
+        try:
+            manifest_io.save(self.paths.manifest, document)
+        except OSError as exc:
+            if not document["pointer_updated"]:
+                self._fail_step(document, record, start, name, exc)
+            # published: the final save tries again, and says so if it cannot
         logger.info("✓ %-17s %6.1fs", name, record["duration_s"])
+
+    def _fail_step(self, document: dict[str, Any], record: dict[str, Any], start: float,
+                   name: str, exc: Exception) -> NoReturn:
+        """Record why step ``name`` stopped and stop the run: an interrupt that a library
+        turned into its own error, a full disk, or the step's own failure."""
+        if self._latch.received is not None and not document["pointer_updated"]:
+            # DuckDB raises "Query interrupted" when the handler fires inside a query: the
+            # signal, not that error, is why the step stopped.
+            self._latch.raised = True
+            reason = f"received signal {self._latch.received}"
+            self._record_interrupted(document, record, start, name, reason)
+            raise RunInterrupted(reason) from exc
+        message = str(exc) if isinstance(exc, StepError) else _describe(exc)
+        if is_disk_full(exc):
+            message = f"{disk_full_message(self.paths.home)}; {message}"
+        self._finish_step(record, start, "failed", message)
+        document["failed_step"] = name
+        document["error"] = message
+        logger.error("✗ %-17s %s", name, message)
+        logger.debug("step %s failed", name, exc_info=exc)
+        raise exc
+
+    @classmethod
+    def _record_interrupted(cls, document: dict[str, Any], record: dict[str, Any],
+                            start: float, name: str, reason: str) -> None:
+        cls._finish_step(record, start, "interrupted", reason)
+        document["failed_step"] = name
+        document["error"] = f"{name}: interrupted"
+        logger.error("✗ %-17s interrupted", name)
 
     @staticmethod
     def _finish_step(record: dict[str, Any], start: float, status: str, error: str | None) -> None:

@@ -267,7 +267,12 @@ def test_sigkill_mid_run_leaves_a_working_pointer_and_the_next_run_succeeds(
     assert run_tiny(tmp_path, "after") == 0
     killed = json.loads((tmp_path / "logs" / "pipeline_killed.json").read_text())
     assert killed["status"] == "interrupted"
-    assert killed["error"] == "process ended without finishing the run"
+    assert killed["error"] == (
+        f"process {process.pid} on {killed['host']} was found dead by run after; "
+        "the run was killed without a chance to clean up")
+    assert killed["failed_step"] == "dbt_build"
+    assert killed["finished_at"] is not None
+    assert killed["steps"][-1]["status"] == "interrupted"
     assert pointer.read_text() == "carton_caps_after.duckdb\n"
     assert snapshot_files(tmp_path) == ["LATEST_DB.txt", "carton_caps_after.duckdb",
                                         "carton_caps_survivor.duckdb"]

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import types
 from datetime import date
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import duckdb
 from pipeline import dbt_runner, interrupts
 from pipeline.interrupts import RunInterrupted
 from pipeline.run_state import RunConfig
@@ -129,3 +131,29 @@ def test_only_the_first_signal_raises_later_ones_are_recorded() -> None:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.2)  # the handler ran again, and did not raise
         assert latch.received == "SIGTERM"
+
+
+def test_sigterm_inside_a_duckdb_query_is_an_interrupt_not_a_failure(tmp_path: Path) -> None:
+    """DuckDB turns the handler's exception into its own "Query interrupted" error; the run
+    must still record the signal (this is how load_raw was once recorded as failed)."""
+    errors: list[str] = []
+
+    def long_query_step(_state: Any) -> dict[str, Any]:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.start()
+        try:
+            with duckdb.connect() as con:
+                con.execute("select count(*) from range(1000000000000) a")
+        except RuntimeError as exc:
+            errors.append(str(exc))
+            raise
+        finally:
+            timer.cancel()
+        return {}
+
+    exit_code, document = run_steps(tmp_path, "query", ("load_raw", long_query_step))
+    assert errors and "interrupted" in errors[0].lower()
+    assert exit_code == EXIT_INTERRUPTED
+    assert (document["status"], document["failed_step"]) == ("interrupted", "load_raw")
+    assert document["error"] == "load_raw: interrupted"
+    assert document["steps"][0]["error"] == "received signal SIGTERM"

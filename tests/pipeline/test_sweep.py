@@ -47,13 +47,41 @@ def sweeper(tmp_path: Path) -> RunPaths:
 def test_killed_while_building_is_marked_interrupted_and_its_file_removed(
     tmp_path: Path, sweeper: RunPaths
 ) -> None:
-    killed = killed_run(tmp_path, "killed", pid=dead_pid())
+    pid = dead_pid()
+    killed = killed_run(tmp_path, "killed", pid=pid)
     killed.building_snapshot.write_bytes(b"half")
     assert sweep_abandoned(sweeper) == ["killed"]
     assert not killed.building_snapshot.exists()
     document = status_of(killed)
     assert document["status"] == "interrupted"
-    assert document["error"] == "process ended without finishing the run"
+    assert document["error"] == (
+        f"process {pid} on {socket.gethostname()} was found dead by run sweeper; "
+        "the run was killed without a chance to clean up")
+
+
+def test_a_settled_run_reads_like_a_finished_one(tmp_path: Path, sweeper: RunPaths) -> None:
+    """Settled after SIGKILL: when it was settled, the step it died in, and why."""
+    pid = dead_pid()
+    killed = killed_run(tmp_path, "killed", pid=pid)
+    document = status_of(killed)
+    document["steps"] = [
+        {"name": "generate", "status": "ok", "started_at": "2026-11-01T00:00:00.000+00:00",
+         "duration_s": 1.0, "error": None},
+        {"name": "load_raw", "status": "running", "started_at": "2026-11-01T00:00:01.000+00:00",
+         "duration_s": None, "error": None},
+    ]
+    manifest_io.save(killed.manifest, document)
+    before = datetime.now(UTC)
+    assert sweep_abandoned(sweeper) == ["killed"]
+    settled = status_of(killed)
+    cause = (f"process {pid} on {socket.gethostname()} was found dead by run sweeper; "
+             "the run was killed without a chance to clean up")
+    assert settled["status"] == "interrupted"
+    assert settled["failed_step"] == "load_raw"
+    assert settled["error"] == cause
+    assert datetime.fromisoformat(settled["finished_at"]) >= before.replace(microsecond=0)
+    assert [(s["name"], s["status"], s["error"]) for s in settled["steps"]] == [
+        ("generate", "ok", None), ("load_raw", "interrupted", cause)]
 
 
 def test_killed_between_rename_and_pointer_move_leaves_no_unpublished_snapshot(

@@ -1,0 +1,167 @@
+"""SIGTERM and Ctrl-C at the start and in the middle of every step: ``interrupted``, exit
+130, pointer unchanged, nothing half-built left.
+
+One tiny run is recorded once, with a copy of its home taken as each step starts. Each
+case restores the copy for its step and resumes the run from there, so a signal can be
+placed in any step without rebuilding everything before it. "The middle" is counted in
+Python calls: the recording counts each step's calls, and the case sends the signal at
+half that count, whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import duckdb
+from pipeline import manifest as manifest_io
+from pipeline.paths import RunPaths
+from pipeline.run_state import RunConfig, RunState, Step
+from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
+
+RUN_ID = "stepwise"
+PREVIOUS = "carton_caps_before.duckdb"
+Profile = Callable[[Any, str, Any], None]
+
+
+def tiny_config(home: Path) -> RunConfig:
+    return RunConfig(home=home, run_id=RUN_ID, seed=7, users=300, as_of=date(2026, 11, 1),
+                     days=540)
+
+
+def _profiled(step: Step, state: RunState, profile: Profile) -> dict[str, Any]:
+    sys.setprofile(profile)
+    try:
+        return step(state)
+    finally:
+        sys.setprofile(None)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Copies of a tiny run's home as each step started, and each step's Python calls."""
+
+    home: Path
+    checkpoints: Path
+    calls: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    root = tmp_path_factory.mktemp("stepwise")
+    home, checkpoints = root / "home", root / "checkpoints"
+    calls: dict[str, int] = {}
+
+    def recorded(name: str, step: Step) -> Step:
+        def run(state: RunState) -> dict[str, Any]:
+            shutil.copytree(home, checkpoints / name, symlinks=True)
+            count = 0
+
+            def counter(_frame: Any, event: str, _arg: Any) -> None:
+                nonlocal count
+                count += event == "call"
+
+            result = _profiled(step, state, counter)
+            calls[name] = count
+            return result
+        return run
+
+    run = PipelineRun(tiny_config(home), steps=tuple((n, recorded(n, s)) for n, s in STEPS))
+    state = run.claim(time.monotonic())
+    assert run.execute(state) == EXIT_OK, json.dumps(state.document, indent=1)
+    return Recording(home=home, checkpoints=checkpoints, calls=calls)
+
+
+def _restore(recording: Recording, name: str, home: Path) -> RunState:
+    """The run as it stood when step ``name`` started, moved to ``home``, with a previously
+    published snapshot that the pointer names."""
+    shutil.copytree(recording.checkpoints / name, home, symlinks=True)
+    paths = RunPaths(home=home, run_id=RUN_ID)
+    text = paths.manifest.read_text(encoding="utf-8")
+    document = json.loads(text.replace(json.dumps(str(recording.home))[1:-1],
+                                       json.dumps(str(home))[1:-1]))
+    duckdb.connect(str(paths.duckdb_dir / PREVIOUS)).close()
+    paths.pointer.write_text(PREVIOUS + "\n", encoding="utf-8")
+    return RunState(config=tiny_config(home), paths=paths, document=document)
+
+
+def _resume(state: RunState, name: str, step: Step) -> int:
+    index = [n for n, _ in STEPS].index(name)
+    steps = ((name, step), *STEPS[index + 1:])
+    run = PipelineRun(state.config, steps=steps)
+    run._t0 = time.monotonic()
+    return run.execute(state)
+
+
+def _signal_at_start(step: Step, signum: int) -> Step:
+    def run(state: RunState) -> dict[str, Any]:
+        os.kill(os.getpid(), signum)
+        return step(state)
+    return run
+
+
+def _signal_in_the_middle(step: Step, signum: int, at_call: int) -> Step:
+    def run(state: RunState) -> dict[str, Any]:
+        count = 0
+
+        def trigger(_frame: Any, event: str, _arg: Any) -> None:
+            nonlocal count
+            count += event == "call"
+            if count == at_call:
+                sys.setprofile(None)
+                os.kill(os.getpid(), signum)
+
+        return _profiled(step, state, trigger)
+    return run
+
+
+CASES = [(name, when, signum) for name, _ in STEPS for when in ("start", "middle")
+         for signum in (signal.SIGTERM, signal.SIGINT)]
+
+
+@pytest.mark.parametrize(("name", "when", "signum"), CASES,
+                         ids=[f"{n}-{w}-{s.name}" for n, w, s in CASES])
+def test_a_signal_stops_the_run_in_any_step_and_keeps_the_pointer(
+        recording: Recording, tmp_path: Path, name: str, when: str,
+        signum: signal.Signals) -> None:
+    step = dict(STEPS)[name]
+    calls = recording.calls[name]
+    assert calls > 1, f"{name} made {calls} Python calls"
+    wrapped = (_signal_at_start(step, signum) if when == "start"
+               else _signal_in_the_middle(step, signum, max(calls // 2, 1)))
+    state = _restore(recording, name, tmp_path / "home")
+    paths = state.paths
+    code = _resume(state, name, wrapped)
+
+    recorded = manifest_io.load(paths.manifest)
+    assert recorded is not None
+    left = sorted(p.name for p in paths.duckdb_dir.iterdir() if ".building" in p.name)
+    assert left == []
+    if name == "publish" and recorded["status"] == "success":
+        # the signal came once the pointer was being moved: publication completes
+        assert when == "middle"
+        assert code == EXIT_OK
+        assert paths.pointer.read_text() == f"carton_caps_{RUN_ID}.duckdb\n"
+        assert recorded["warnings"][-1] == {
+            "step": "publish", "message": f"received signal {signum.name} after publish"}
+        return
+    assert code == EXIT_INTERRUPTED
+    assert recorded["status"] == "interrupted"
+    assert recorded["failed_step"] == name
+    assert recorded["error"] == f"{name}: interrupted"
+    assert recorded["steps"][-1]["name"] == name
+    assert recorded["steps"][-1]["status"] == "interrupted"
+    assert recorded["finished_at"] is not None
+    assert paths.pointer.read_text() == PREVIOUS + "\n"
+    assert not paths.snapshot.exists()
