@@ -126,7 +126,11 @@ def _summary(document: dict, config: RunConfig) -> str:
         lines += [f"  snapshot: {document['snapshot']['path']}",
                   "  dashboards: make dashboard  (http://localhost:8501)"]
     else:
-        lines += [f"  failed step: {document['failed_step']}: {document['error']}",
+        error = str(document["error"])
+        step = document["failed_step"]
+        if step and error.startswith(f"{step}: "):
+            error = error[len(step) + 2:]
+        lines += [f"  failed step: {step}: {error}",
                   "  pointer unchanged; previous snapshot still served"]
     lines.append(f"  manifest: {document['artifacts']['manifest']}")
     return "\n".join(lines)
