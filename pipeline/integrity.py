@@ -26,14 +26,17 @@ HASH_CHUNK_BYTES = 8 << 20
 SHORT_HASH = 12
 
 
+#: why an unsafe snapshot name is not opened, after what is wrong with it
+REFUSAL = "refused, a snapshot must be a regular file in duckdb/"
+
+
 class UnsafeSnapshotError(ValueError):
     """A snapshot name that is a symbolic link or resolves outside ``duckdb/``: never opened."""
 
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self.reason = reason
-        super().__init__(f"{name} {reason}: refused, a snapshot must be a regular file "
-                         "in duckdb/")
+        super().__init__(f"{name} {reason}: {REFUSAL}")
 
 
 def checked_snapshot(duckdb_dir: Path, name: str) -> Path:

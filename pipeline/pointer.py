@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.integrity import UnsafeSnapshotError, checked_snapshot
+from pipeline.integrity import REFUSAL, UnsafeSnapshotError, checked_snapshot
 from pipeline.paths import POINTER_NAME, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, HomePaths
 
 POINTER_CONTENT = re.compile(
@@ -49,8 +49,8 @@ def read_pointer(paths: HomePaths) -> str | None:
     try:
         snapshot = checked_snapshot(paths.duckdb_dir, content)
     except UnsafeSnapshotError as exc:
-        raise PointerError(f"{POINTER_SHOWN} names {content}, which {exc.reason}: refused, "
-                           "a snapshot must be a regular file in duckdb/") from exc
+        raise PointerError(f"{POINTER_SHOWN} names {content}, which {exc.reason}: "
+                           f"{REFUSAL}") from exc
     if not snapshot.is_file():
         raise PointerError(f"{POINTER_SHOWN} names {content}, which does not exist")
     return match.group("run_id")

@@ -102,12 +102,11 @@ def _summary(document: dict[str, Any], key: str) -> dict[str, Any]:
 def cmd_list(paths: HomePaths) -> str:
     documents = manifest_io.load_all(paths)
     try:
-        serving = read_pointer(paths)
-        pointer_note = "(* = served by LATEST_DB.txt)"
+        serving, problem = read_pointer(paths), None
     except PointerError as exc:
-        serving, pointer_note = None, f"pointer problem: {exc}; no run is marked as served"
+        serving, problem = None, f"pointer problem: {exc}; no run is marked as served"
     if not documents:
-        return f"no runs in {paths.logs_dir}" + ("" if serving else f"\n{pointer_note}")
+        return f"no runs in {paths.logs_dir}" + (f"\n{problem}" if problem else "")
     rows = []
     for doc in documents:
         params = doc.get("params") or {}
@@ -126,7 +125,7 @@ def cmd_list(paths: HomePaths) -> str:
         ])
     headers = ["run", "status", "started (UTC)", "secs", "users", "as_of", "faults",
                "dbt p/w/e", "contracts p/w/f", "drift", "volume", "failed step"]
-    return format_table(headers, rows) + "\n" + pointer_note
+    return format_table(headers, rows) + "\n" + (problem or "(* = served by LATEST_DB.txt)")
 
 
 def _section(title: str, body: str) -> str:
