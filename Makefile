@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# empty: listen on 127.0.0.1 (.streamlit/config.toml); 0.0.0.0 serves the network
+DASHBOARD_ADDRESS ?=
 PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
 
@@ -17,6 +19,7 @@ pipeline: venv
 
 dashboard: venv
 	$(PY) -m streamlit run streamlit_app/app.py --server.port $(PORT) \
+		$(if $(DASHBOARD_ADDRESS),--server.address $(DASHBOARD_ADDRESS)) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: venv

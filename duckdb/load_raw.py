@@ -114,6 +114,9 @@ from generator.source_tables import (  # noqa: E402
 from pipeline.run_id import RunIdError, validate_run_id  # noqa: E402
 
 logger = logging.getLogger(__name__)
+# The library idiom: without it, Python's last-resort handler prints every warning on
+# stderr when no logging is configured (the CLI), and main() prints them again itself.
+logger.addHandler(logging.NullHandler())
 
 DEFAULT_MAX_REJECT_SHARE = 0.01
 RAW_SCHEMA = "raw"

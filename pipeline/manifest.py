@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipeline.integrity import is_snapshot_file
 from pipeline.paths import REPO_ROOT, HomePaths
 from pipeline.pointer import write_atomically
 
@@ -126,12 +127,12 @@ def load_all(paths: HomePaths) -> list[dict[str, Any]]:
 
 
 def latest_successful(paths: HomePaths) -> dict[str, Any] | None:
-    """Newest manifest whose run published a snapshot that still exists."""
+    """Newest manifest whose run published a snapshot that still exists (a regular file)."""
     for document in reversed(load_all(paths)):
         if document.get("status") != "success":
             continue
         snapshot = document.get("snapshot", {}).get("path")
-        if snapshot and (paths.duckdb_dir / Path(snapshot).name).is_file():
+        if snapshot and is_snapshot_file(paths.duckdb_dir, Path(snapshot).name):
             return document
     return None
 

@@ -16,11 +16,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.paths import SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, HomePaths
+from pipeline.integrity import REFUSAL, UnsafeSnapshotError, checked_snapshot
+from pipeline.paths import POINTER_NAME, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, HomePaths
 
 POINTER_CONTENT = re.compile(
     rf"^{re.escape(SNAPSHOT_PREFIX)}(?P<run_id>[A-Za-z0-9_-]{{1,64}}){re.escape(SNAPSHOT_SUFFIX)}$"
 )
+#: how messages name the pointer: relative to the home, which the dashboards never reveal
+POINTER_SHOWN = f"duckdb/{POINTER_NAME}"
 
 
 class PointerError(ValueError):
@@ -30,20 +33,26 @@ class PointerError(ValueError):
 def read_pointer(paths: HomePaths) -> str | None:
     """Run id the pointer names, ``None`` if there is no pointer yet.
 
-    Raises PointerError when the pointer is corrupt or names a missing file, so that
-    callers decide whether to fall back (the dashboards) or to stop (the CLI).
+    Raises PointerError when the pointer is corrupt, names a missing file, or names a
+    symbolic link or a file outside ``duckdb/`` (never served), so that callers decide
+    whether to fall back (the dashboards) or to stop (the CLI).
     """
     try:
         content = paths.pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PointerError(f"{paths.pointer} cannot be read: {exc}") from exc
+        raise PointerError(f"{POINTER_SHOWN} cannot be read: {exc}") from exc
     match = POINTER_CONTENT.fullmatch(content)
     if match is None:
-        raise PointerError(f"{paths.pointer} is corrupt: {content[:80]!r} is not a snapshot name")
-    if not (paths.duckdb_dir / content).is_file():
-        raise PointerError(f"{paths.pointer} names {content}, which does not exist")
+        raise PointerError(f"{POINTER_SHOWN} is corrupt: {content[:80]!r} is not a snapshot name")
+    try:
+        snapshot = checked_snapshot(paths.duckdb_dir, content)
+    except UnsafeSnapshotError as exc:
+        raise PointerError(f"{POINTER_SHOWN} names {content}, which {exc.reason}: "
+                           f"{REFUSAL}") from exc
+    if not snapshot.is_file():
+        raise PointerError(f"{POINTER_SHOWN} names {content}, which does not exist")
     return match.group("run_id")
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import Any, NoReturn
 
 import duckdb
-from pipeline import interrupts, obs_steps, schema_snapshot
+from pipeline import integrity, interrupts, obs_steps, schema_snapshot
 from pipeline import manifest as manifest_io
 from pipeline.components import load_raw_module
 from pipeline.components import max_reject_share as max_reject_share_from_env
@@ -152,6 +152,8 @@ def step_publish(state: RunState) -> dict[str, Any]:
     paths = state.paths
     with duckdb.connect(str(paths.building_snapshot)) as con:
         con.execute("checkpoint")
+    # hashed once, closed and before the lock: the rename keeps these bytes and mtime
+    fingerprint = integrity.fingerprint(paths.building_snapshot)
     # an interrupt while waiting for another run's publication stops this run; once the lock
     # is held it is only recorded while the pointer moves: publication is never half done
     with publish_lock(paths), interrupts.deferred():
@@ -170,8 +172,7 @@ def step_publish(state: RunState) -> dict[str, Any]:
         # Recorded before signals are let through again: from here on the run is published.
         state.document["previous_run_id"] = previous
         state.document["pointer_updated"] = True
-        state.document["snapshot"] = {"path": str(paths.snapshot),
-                                      "size_bytes": paths.snapshot.stat().st_size}
+        state.document["snapshot"] = {"path": str(paths.snapshot), **fingerprint}
     return {"snapshot": paths.snapshot.name, "previous_run_id": previous}
 
 

@@ -4,14 +4,18 @@
     python pipeline/runs.py [--home DIR] show RUN_ID
     python pipeline/runs.py [--home DIR] diff RUN_A RUN_B
     python pipeline/runs.py [--home DIR] schema DB_FILE [--against RUN_ID]
+    python pipeline/runs.py [--home DIR] verify [RUN_ID | --all]
 
 ``list`` prints one line per run (newest last; ``*`` marks the run the pointer
 serves); ``show`` prints a run's parameters, steps, failing contract checks, dbt
 failures, schema drift and volume anomalies; ``diff`` compares two runs' parameters,
 row counts, schemas and contract outcomes; ``schema`` compares the schema of any DuckDB
 file (e.g. a hand-modified copy of a snapshot) with a run's schema snapshot (default:
-the run the pointer serves, else the newest successful run). Exit codes: 0 ok, 2 bad
-arguments, an unknown run or an unreadable file.
+the run the pointer serves, else the newest successful run); ``verify`` re-hashes a run's
+snapshot and source files against the sha256 its manifest recorded (default: the served
+run; ``--all``: every successful run). Exit codes: 0 ok, 1 a file differs from its
+manifest (or is missing or refused), 2 bad arguments, an unknown run or an unreadable
+file, 3 nothing differs but something could not be verified (no hash recorded).
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb
-from pipeline import drift
+from pipeline import drift, integrity
 from pipeline import manifest as manifest_io
 from pipeline.paths import HomePaths, default_home
 from pipeline.pointer import PointerError, read_pointer
 
 EXIT_OK = 0
+EXIT_DAMAGED = 1
 EXIT_USAGE = 2
+EXIT_UNVERIFIABLE = 3
 PROG = "runs.py"
 
 
@@ -95,9 +101,12 @@ def _summary(document: dict[str, Any], key: str) -> dict[str, Any]:
 
 def cmd_list(paths: HomePaths) -> str:
     documents = manifest_io.load_all(paths)
+    try:
+        serving, problem = read_pointer(paths), None
+    except PointerError as exc:
+        serving, problem = None, f"pointer problem: {exc}; no run is marked as served"
     if not documents:
-        return f"no runs in {paths.logs_dir}"
-    serving = _pointer_run(paths)
+        return f"no runs in {paths.logs_dir}" + (f"\n{problem}" if problem else "")
     rows = []
     for doc in documents:
         params = doc.get("params") or {}
@@ -116,7 +125,7 @@ def cmd_list(paths: HomePaths) -> str:
         ])
     headers = ["run", "status", "started (UTC)", "secs", "users", "as_of", "faults",
                "dbt p/w/e", "contracts p/w/f", "drift", "volume", "failed step"]
-    return format_table(headers, rows) + "\n(* = served by LATEST_DB.txt)"
+    return format_table(headers, rows) + "\n" + (problem or "(* = served by LATEST_DB.txt)")
 
 
 def _section(title: str, body: str) -> str:
@@ -278,6 +287,36 @@ def cmd_schema(paths: HomePaths, db_file: Path, against: str | None = None) -> s
             + _changes_table(changes))
 
 
+def cmd_verify(paths: HomePaths, run_id: str | None, every: bool) -> tuple[str, int]:
+    """Re-hash runs' files against their manifests; the exit code says if any differ."""
+    if every:
+        documents = [doc for doc in manifest_io.load_all(paths) if doc.get("status") == "success"]
+        if not documents:
+            return f"no successful runs in {paths.logs_dir}", EXIT_OK
+    elif run_id is None:
+        try:
+            served = read_pointer(paths)
+        except PointerError as exc:
+            raise UsageError(f"{exc}; name a RUN_ID or pass --all") from None
+        if served is None:
+            raise UsageError("no run is served yet; name a RUN_ID or pass --all")
+        documents = [_get(paths, served)]
+    else:
+        documents = [_get(paths, run_id)]
+    checks = [check for doc in documents for check in integrity.verify_run(paths, doc)]
+    damaged = [c for c in checks if c.result in integrity.DAMAGED]
+    unverifiable = [c for c in checks if c.result == integrity.NOT_VERIFIABLE]
+    table = format_table(["run", "file", "result", "detail"],
+                         [[c.run_id, c.file, c.result.upper(), c.detail] for c in checks])
+    summary = (f"{len(documents)} run(s), {len(checks)} file(s): "
+               f"{len(checks) - len(damaged) - len(unverifiable)} ok, {len(damaged)} differ "
+               f"from the manifest, {len(unverifiable)} not verifiable")
+    if damaged:
+        summary += "\nDAMAGED: " + ", ".join(c.file for c in damaged)
+        return f"{table}\n{summary}", EXIT_DAMAGED
+    return f"{table}\n{summary}", EXIT_UNVERIFIABLE if unverifiable else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Inspect Carton Caps pipeline runs.")
     parser.add_argument("--home", type=Path, default=None,
@@ -293,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("db_file", type=Path)
     schema.add_argument("--against", metavar="RUN_ID", default=None,
                         help="run to compare with (default: the served run)")
+    verify = sub.add_parser("verify", help="re-hash snapshots and source files")
+    target = verify.add_mutually_exclusive_group()
+    target.add_argument("run_id", nargs="?", default=None,
+                        help="run to verify (default: the served run)")
+    target.add_argument("--all", dest="every", action="store_true",
+                        help="verify every successful run")
     return parser
 
 
@@ -303,8 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: --home {home} is not a directory", file=sys.stderr)
         return EXIT_USAGE
     paths = HomePaths(home)
+    code = EXIT_OK
     try:
-        if args.command == "list":
+        if args.command == "verify":
+            text, code = cmd_verify(paths, args.run_id, args.every)
+        elif args.command == "list":
             text = cmd_list(paths)
         elif args.command == "show":
             text = cmd_show(paths, args.run_id)
@@ -316,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(text)
-    return EXIT_OK
+    return code
 
 
 if __name__ == "__main__":

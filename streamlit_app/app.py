@@ -31,7 +31,9 @@ def pick_run() -> None:
 
     def label(option: str) -> str:
         if option == ui.LATEST:
-            return f"Latest: {latest.run_id}" if latest.run_id else "Latest (no snapshot yet)"
+            if latest.run_id:
+                return f"Latest: {latest.run_id}"
+            return "Latest (pointer unreadable)" if latest.note else "Latest (no snapshot yet)"
         return option
 
     picked = st.sidebar.selectbox("Run", options, format_func=label, key=ui.RUN_KEY,
@@ -41,10 +43,13 @@ def pick_run() -> None:
     else:
         choice = data_access.SnapshotChoice(picked, data_access.snapshot_path(picked))
     st.session_state[ui.CHOICE_KEY] = choice
-    if latest.note:
+    if latest.note and latest.run_id:  # without a fallback the page itself says why
         st.sidebar.warning(latest.note)
-    if choice.run_id:
-        st.sidebar.caption(f"Snapshot: `{choice.path.name if choice.path else '-'}`")
+    if choice.run_id and choice.path:
+        st.sidebar.caption(f"Snapshot: `{choice.path.name}`")
+        changed = data_access.snapshot_changed_note(choice.run_id, choice.path)
+        if changed:
+            st.sidebar.warning(changed)
 
 
 st.set_page_config(page_title="Carton Caps Analytics", layout="wide")

@@ -33,6 +33,7 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
+from pipeline import integrity  # noqa: E402
 from pipeline import manifest as manifest_io  # noqa: E402
 from pipeline.paths import HomePaths, RunPaths, default_home, snapshot_file_name  # noqa: E402
 from pipeline.pointer import PointerError, read_pointer  # noqa: E402
@@ -77,7 +78,9 @@ class SnapshotUnreadable(RuntimeError):
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         if len(reason) > REASON_CHARS:
             reason = reason[:REASON_CHARS] + "…"
-        if snapshot.exists():
+        if isinstance(cause, integrity.UnsafeSnapshotError):
+            what = f"Snapshot {cause}."
+        elif snapshot.exists():
             what = f"Snapshot {snapshot.name} cannot be read ({type(cause).__name__}: {reason})."
         else:
             what = f"Snapshot {snapshot.name} was deleted while the page was reading it."
@@ -127,7 +130,7 @@ def successful_runs(paths: HomePaths | None = None) -> list[str]:
     paths = paths or home_paths()
     runs = [doc["run_id"] for doc in manifest_io.load_all(paths)
             if doc.get("status") == "success"
-            and (paths.duckdb_dir / snapshot_file_name(doc["run_id"])).is_file()]
+            and integrity.is_snapshot_file(paths.duckdb_dir, snapshot_file_name(doc["run_id"]))]
     return list(reversed(runs))
 
 
@@ -141,13 +144,32 @@ def previous_successful_run(run_id: str, paths: HomePaths | None = None) -> str 
 
 
 def run_manifests(paths: HomePaths | None = None) -> list[dict[str, Any]]:
-    """Every readable manifest, oldest first (manifests of running runs change: no cache)."""
-    return manifest_io.load_all(paths or home_paths())
+    """Every readable manifest, oldest first, paths relative to the home (manifests of
+    running runs change: no cache)."""
+    paths = paths or home_paths()
+    return [integrity.relative_paths(paths.home, doc) for doc in manifest_io.load_all(paths)]
 
 
 def run_manifest(run_id: str, paths: HomePaths | None = None) -> dict[str, Any] | None:
+    """One run's manifest, paths relative to the home (None if missing or unreadable)."""
     paths = paths or home_paths()
-    return manifest_io.load(RunPaths(home=paths.home, run_id=run_id).manifest)
+    document = manifest_io.load(RunPaths(home=paths.home, run_id=run_id).manifest)
+    return None if document is None else integrity.relative_paths(paths.home, document)
+
+
+def snapshot_changed_note(run_id: str, snapshot: Path,
+                          paths: HomePaths | None = None) -> str | None:
+    """Why the served file no longer looks like the one published (size or modification
+    time differ from its manifest); None when they match or were not recorded."""
+    record = (run_manifest(run_id, paths) or {}).get("snapshot")
+    try:
+        changes = integrity.stat_changes(snapshot, record if isinstance(record, dict) else {})
+    except OSError:
+        return None  # gone: the page says so when it opens the snapshot
+    if not changes:
+        return None
+    return (f"Snapshot {snapshot.name} changed on disk since it was published "
+            f"({'; '.join(changes)}). Check it with `python pipeline/runs.py verify {run_id}`.")
 
 
 def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
@@ -159,7 +181,7 @@ def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    return "\n".join(text.splitlines()[-lines:])
+    return integrity.relative_paths(paths.home, "\n".join(text.splitlines()[-lines:]))
 
 
 # --------------------------------------------------------------------------- querying
@@ -171,6 +193,8 @@ _scope = threading.local()
 
 
 def _open(snapshot: Path) -> duckdb.DuckDBPyConnection:
+    """Read-only connection; a snapshot name that is a symbolic link is never followed."""
+    integrity.checked_snapshot(snapshot.parent, snapshot.name)
     return duckdb.connect(str(snapshot), read_only=True, config={"threads": READ_THREADS})
 
 
@@ -229,7 +253,8 @@ def snapshot_tables(snapshot: str) -> frozenset[str]:
 
 
 #: errors reading a snapshot file raises once it was resolved (deleted, truncated, garbage)
-READ_ERRORS: tuple[type[BaseException], ...] = (duckdb.Error, OSError)
+READ_ERRORS: tuple[type[BaseException], ...] = (duckdb.Error, OSError,
+                                                integrity.UnsafeSnapshotError)
 
 
 def check_snapshot(snapshot: Path) -> frozenset[str]:

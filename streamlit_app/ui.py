@@ -47,6 +47,7 @@ def page_url_path(url_path: str) -> str:
 
 
 NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
+NO_OTHER_SNAPSHOT = "No other snapshot to show: run `make pipeline` to build one."
 
 #: one-line metric definitions (DESIGN.md section 5 wording) shown under every chart
 DEFINITIONS: dict[str, str] = {
@@ -127,9 +128,10 @@ def require_snapshot() -> tuple[str, Path]:
     """The selected run id and snapshot file; a clear message and stop when there is none."""
     choice = selected_choice()
     if choice.path is None or choice.run_id is None:
-        if choice.note:
-            st.error(f"Cannot read the pointer: {choice.note}")
-        st.info(NO_SNAPSHOT)
+        if choice.note:  # one message: the pointer's problem is why there is nothing to show
+            st.error(f"Cannot read the pointer: {choice.note}. {NO_OTHER_SNAPSHOT}")
+        else:
+            st.info(NO_SNAPSHOT)
         st.stop()
     if choice.note:
         st.warning(choice.note)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 import duckdb
 from generator.source_tables import APP_DB_FILE, SOURCE_TABLES
+from pipeline.components import LOADER_PATH
 from tests.loader.helpers import (
     INGESTED_AT,
     ROWS_PER_TABLE,
@@ -185,6 +188,22 @@ def test_cli_loads_and_prints_a_one_line_summary(loader, dataset, tmp_path, caps
         assert con.execute("select distinct _run_id from raw.receipts").fetchall() == [
             ("cli_run",)
         ]
+
+
+def test_cli_prints_each_warning_once(dataset, tmp_path):
+    """Run as a script (no logging configured): one ``warning:`` line per warning."""
+    receipts = dataset / "receipts.csv"
+    header, *rows = receipts.read_text().splitlines()
+    receipts.write_text("\n".join([f"{header},loyalty_card_id", *(f"{r},x" for r in rows)])
+                        + "\n")
+    result = subprocess.run(
+        [sys.executable, str(LOADER_PATH), "--data-dir", str(dataset),
+         "--db", str(tmp_path / "cli.duckdb"), "--run-id", "cli_run"],
+        capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ("warning: receipts.csv: schema drift in receipts: column "
+                             "'loyalty_card_id' added (column not in the declaration; loaded "
+                             "into raw as VARCHAR)\n")
 
 
 def test_loaded_file_is_a_path(run_load, db_path):

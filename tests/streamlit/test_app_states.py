@@ -47,9 +47,9 @@ def test_corrupt_pointer_falls_back_to_newest_successful_run(tmp_path: Path, use
     (home / "duckdb" / "LATEST_DB.txt").write_text("not a snapshot!\n")
     at = open_page()
     assert not at.exception
-    expected = (f"Pointer problem ({home / 'duckdb' / 'LATEST_DB.txt'} is corrupt: "
+    expected = ("Pointer problem (duckdb/LATEST_DB.txt is corrupt: "
                 "'not a snapshot!' is not a snapshot name); showing the newest successful "
-                "run old.")
+                "run old.")  # relative to the home: the UI never shows where the home lives
     assert texts(at.sidebar.warning) == [expected]
     assert expected in texts(at.warning)
     assert at.metric[0].value == "old"
@@ -71,8 +71,23 @@ def test_corrupt_pointer_and_no_successful_run_reports_the_problem(tmp_path: Pat
     (home / "duckdb" / "LATEST_DB.txt").write_bytes(b"\xff\xfe garbage")
     at = open_page("views/finance.py")
     assert not at.exception
-    assert ui.NO_SNAPSHOT in texts(at.info)
-    assert len(at.error) == 1 and "Cannot read the pointer" in at.error[0].value
+    assert texts(at.info) == [] and texts(at.warning) == []
+    assert len(at.error) == 1 and at.error[0].value.startswith(
+        "Cannot read the pointer: duckdb/LATEST_DB.txt cannot be read: ")
+    assert at.error[0].value.endswith(f". {ui.NO_OTHER_SNAPSHOT}")
+
+
+def test_pointer_to_the_deleted_only_snapshot_shows_one_message(tmp_path: Path,
+                                                                use_home) -> None:
+    home = use_home(_old_snapshot_home(tmp_path))
+    (home / "duckdb" / "carton_caps_old.duckdb").unlink()
+    (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
+    at = open_page()
+    assert not at.exception
+    assert texts(at.error) == [
+        "Cannot read the pointer: duckdb/LATEST_DB.txt names carton_caps_old.duckdb, which "
+        "does not exist. No other snapshot to show: run `make pipeline` to build one."]
+    assert texts(at.info) == [] and texts(at.warning) == []
 
 
 @pytest.mark.parametrize("page", SNAPSHOT_PAGES)
