@@ -226,8 +226,9 @@ def sweep_abandoned(paths: RunPaths) -> list[str]:
         if served == document["run_id"]:
             document["status"] = "success"
             document["pointer_updated"] = True
+            # it died before recording its fingerprint: take it now, so it stays verifiable
             document["snapshot"] = {"path": str(other.snapshot),
-                                    "size_bytes": other.snapshot.stat().st_size}
+                                    **integrity.fingerprint(other.snapshot)}
         else:
             with contextlib.suppress(FileNotFoundError):
                 other.snapshot.unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -106,8 +107,11 @@ def test_killed_after_the_pointer_moved_is_recorded_as_the_success_it_was(
     document = status_of(killed)
     assert document["status"] == "success"
     assert document["pointer_updated"] is True
-    assert document["snapshot"] == {"path": str(killed.snapshot),
-                                    "size_bytes": len(b"published snapshot")}
+    stat = killed.snapshot.stat()
+    assert document["snapshot"] == {
+        "path": str(killed.snapshot), "size_bytes": len(b"published snapshot"),
+        "sha256": hashlib.sha256(b"published snapshot").hexdigest(),
+        "mtime": document["snapshot"]["mtime"], "mtime_ns": stat.st_mtime_ns}
 
 
 def test_live_runs_and_runs_of_other_hosts_are_left_alone(
