@@ -24,11 +24,14 @@ DASHBOARD_PAGES = {
 REQUIRED_MARTS = {
     "dim_users", "dim_schools", "dim_products", "dim_dates", "fct_sessions", "fct_receipts",
     "fct_receipt_items", "fct_referrals", "fct_rewards_ledger", "fct_redemptions",
-    "mart_daily_engagement", "mart_activation_funnel", "mart_feature_adoption_weekly",
+    "mart_daily_engagement", "mart_activation_funnel", "mart_activation_stage_reach",
+    "mart_feature_adoption_weekly",
     "mart_time_to_first_use", "mart_retention_cohorts", "mart_referral_funnel_weekly",
     "mart_referral_rejections", "mart_viral_coefficient", "mart_top_referrers",
     "mart_reward_liability_daily", "mart_reward_liability_by_school",
     "mart_redemption_forecast", "mart_redemption_forecast_accuracy",
+    "mart_redemption_forecast_backtest", "mart_redemption_forecast_totals",
+    "mart_expiry_outlook", "mart_expiry_outlook_by_school",
     "mart_school_fundraising", "mart_state_fundraising", "mart_expiry_breakage",
 }
 PII_PATTERN = re.compile(r"email|phone|first_name|last_name|device|referral_code")
@@ -292,9 +295,16 @@ def _model_descriptions() -> dict[str, dict]:
 def test_metric_interpretations_are_stated_in_the_mart_descriptions() -> None:
     models = _model_descriptions()
     stated = {
-        "mart_activation_funnel": ["each stage is counted INDEPENDENTLY",
+        "mart_activation_funnel": ["SEQUENTIAL",
+                                   "at or after first reaching the previous one",
                                    "at most 30 days (720 h, inclusive) after the first install",
-                                   "conversion_from_installed = users / installed users"],
+                                   "conversion_from_installed = users / installed users",
+                                   "mart_activation_stage_reach"],
+        "mart_activation_stage_reach": ["ANY order (not a funnel)"],
+        "mart_expiry_outlook": ["FIFO", "365 days (12 months) after it was earned",
+                                "equals the ledger balance at the as-of time to the cent"],
+        "mart_redemption_forecast_backtest": ["lowest WAPE", "never worse than the best baseline",
+                                              "leave one origin out"],
         "mart_retention_cohorts": ["floor((activity day - sign-up day) / 7)",
                                    "days 0-6 after the sign-up day = week 0",
                                    "is_complete"],
