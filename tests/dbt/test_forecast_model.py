@@ -28,9 +28,11 @@ def forecast_model() -> ModuleType:
 
 
 def _assert_never_worse_than_a_baseline(module: ModuleType, result) -> None:
+    """The chosen model's WAPE is no worse than any baseline's, and its band is honest."""
     chosen = next(b for b in result.backtests if b.name == result.chosen)
     baselines = [b for b in result.backtests if b.name in module.BASELINES]
     assert all(chosen.wape <= baseline.wape for baseline in baselines)
+    assert 0.65 <= chosen.coverage_80 <= 0.95
 
 
 def test_a_pure_trend_is_forecast_by_a_trend_model_that_beats_naive(forecast_model) -> None:
@@ -84,6 +86,7 @@ def test_zero_weeks_are_left_out_of_mape_and_never_forecast_below_zero(forecast_
     values = rng.poisson(0.7, 80) * 25.0
     assert (values == 0).sum() > 20
     result = forecast_model.forecast_redemptions(values, HORIZON)
+    assert result.chosen != "naive"  # a level, not last week's spike or zero, is the answer
     naive = next(b for b in result.backtests if b.name == "naive")
     positive = naive.actual > 0
     expected = np.mean(np.abs(naive.actual - naive.forecast)[positive] / naive.actual[positive])
