@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from generator import geography
 from generator import vectors as vx
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import CATEGORIES, EMAIL_DOMAINS, STATES, TextPools
@@ -65,6 +66,7 @@ class Schools:
     state_index: np.ndarray
     created_at: np.ndarray
     popularity: np.ndarray
+    capacity: np.ndarray  # most users that may link the school
     table: pa.Table
 
 
@@ -72,25 +74,68 @@ def generate_schools(
     rng: np.random.Generator, pools: TextPools, n_schools: int, window: Window,
     params: GeneratorParameters,
 ) -> Schools:
-    """One row per school; popularity is Zipf over a random ranking."""
+    """One row per school in a real US city (city, state and ZIP from one ZIP record);
+    enrollment fits the school's level; popularity is Zipf over a random ranking."""
     state_w = np.array([w for _, w in STATES])
     state_index = vx.choice_index(rng, state_w, n_schools)
     ranks = rng.permutation(n_schools) + 1
     popularity = 1.0 / ranks ** params.school_zipf_exponent
     onboarding = max(int(window.days * params.school_onboarding_share * DAY), DAY)
     created_at = window.start + rng.integers(0, onboarding, n_schools)
-    enrollment = np.clip(rng.lognormal(np.log(450), 0.5, n_schools), 60, 3500).astype(np.int64)
+    levels = params.school_levels
+    level = vx.choice_index(rng, [share for _, share, *_ in levels], n_schools)
+    median, low, high = (np.array([row[i] for row in levels])[level] for i in (2, 3, 4))
+    enrollment = np.clip(np.round(median * rng.lognormal(0.0, params.school_enrollment_sigma,
+                                                         n_schools)), low, high).astype(np.int64)
+    capacity = np.floor(enrollment * params.max_linked_share_of_enrollment).astype(np.int64)
+    stems = vx.take(pools.school_stems, rng.integers(0, len(pools.school_stems), n_schools))
+    suffixes = vx.take(pa.array([f" {name}" for name, *_ in levels]), level)
+    zip_rows = geography.draw_zip_rows(rng, state_index)
+    zips = geography.us_zip_codes()
     states = pa.array([s for s, _ in STATES])
     columns = {
         "school_id": vx.ints(np.arange(1, n_schools + 1)),
-        "name": vx.take(pools.school_names, rng.integers(0, len(pools.school_names), n_schools)),
-        "city": vx.take(pools.cities, rng.integers(0, len(pools.cities), n_schools)),
+        "name": pc.binary_join_element_wise(stems, suffixes, ""),
+        "city": vx.take(zips.city, zip_rows),
         "state": vx.take(states, state_index),
-        "zip_code": vx.digits(rng.integers(1001, 99951, n_schools), 5),
+        "zip_code": vx.take(zips.zip_code, zip_rows),
         "enrollment": vx.ints(enrollment),
         "created_at": vx.iso_timestamps(created_at),
     }
-    return Schools(state_index, created_at, popularity, to_table(SCHOOLS, columns))
+    return Schools(state_index, created_at, popularity, capacity, to_table(SCHOOLS, columns))
+
+
+def _seat_linked_users(
+    rng: np.random.Generator, proposed: np.ndarray, linked: np.ndarray, seats: np.ndarray,
+    popularity: np.ndarray,
+) -> np.ndarray:
+    """Each linked user's school, within the seats left; ``seats`` is decremented in place.
+
+    Users take their proposed school in arrival order while it has seats; the rest draw
+    again among schools with seats left, by popularity. Returns -1 for users not linked
+    (and for the few left when every seat is taken).
+    """
+    school = np.where(linked, proposed, -1)
+    waiting = np.flatnonzero(linked)
+    for _ in range(20):
+        if not len(waiting):
+            break
+        wanted = school[waiting]
+        order = np.argsort(wanted, kind="stable")
+        sorted_schools = wanted[order]
+        first = np.searchsorted(sorted_schools, sorted_schools, side="left")
+        rank = np.empty(len(waiting), dtype=np.int64)
+        rank[order] = np.arange(len(waiting)) - first
+        seated = rank < seats[wanted]
+        np.subtract.at(seats, wanted[seated], 1)
+        waiting = waiting[~seated]
+        open_schools = np.flatnonzero(seats > 0)
+        if not len(open_schools):
+            break
+        school[waiting] = open_schools[vx.choice_index(rng, popularity[open_schools],
+                                                       len(waiting))]
+    school[waiting] = -1
+    return school
 
 
 # --- products -----------------------------------------------------------------------
@@ -227,10 +272,13 @@ class _Users:
 
 def _new_users(
     rng: np.random.Generator, installed_at: np.ndarray, *, referred: bool,
-    device_key: np.ndarray, school_hint: np.ndarray, schools: Schools, window: Window,
-    params: GeneratorParameters,
+    device_key: np.ndarray, school_hint: np.ndarray, schools: Schools, seats: np.ndarray,
+    window: Window, params: GeneratorParameters,
 ) -> dict[str, np.ndarray]:
-    """Attributes of freshly installed users; every timestamp is after the install."""
+    """Attributes of freshly installed users; every timestamp is after the install.
+
+    ``seats`` (users each school may still take) is decremented for every user linked here.
+    """
     n = len(installed_at)
     rate = params.referred_signup_rate if referred else params.signup_rate
     signed = rng.random(n) < rate
@@ -243,13 +291,17 @@ def _new_users(
     verified = signed & (rng.random(n) < params.verified_rate)
 
     zipf_school = vx.choice_index(rng, schools.popularity, n)
-    school = np.where(school_hint >= 0, school_hint, zipf_school)
+    proposed = np.where(school_hint >= 0, school_hint, zipf_school)
     linked = signed & (rng.random(n) < params.school_link_rate)
     link = signup + vx.lognormal(rng, n, params.school_link_median_s, 1.8)
-    link = np.maximum(link, schools.created_at[school] + 60)
-    linked &= link < window.end
+    linked &= np.maximum(link, schools.created_at[proposed] + 60) < window.end
+    school = _seat_linked_users(rng, proposed, linked, seats, schools.popularity)
+    link = np.maximum(link, schools.created_at[np.maximum(school, 0)] + 60)
+    late = (school >= 0) & (link >= window.end)  # reseated at a school that joined later
+    np.add.at(seats, school[late], 1)
+    school = np.where(late, -1, school)
+    linked = school >= 0
     link = np.where(linked, link, NA)
-    school = np.where(linked, school, -1)
 
     scan_rate = np.where(linked, params.scanner_rate_linked, params.scanner_rate_unlinked)
     scanner = signed & (rng.random(n) < scan_rate)
@@ -283,6 +335,7 @@ def simulate_population(
     n_channels = len(params.organic_channels)
     referral_channel = n_channels
     device_counter = 0
+    seats = schools.capacity.copy()
 
     def organic(n: int) -> dict[str, np.ndarray]:
         nonlocal device_counter
@@ -290,7 +343,7 @@ def simulate_population(
         device_counter += n
         cols = _new_users(rng, _organic_install_times(rng, n, window, params), referred=False,
                           device_key=keys, school_hint=np.full(n, -1), schools=schools,
-                          window=window, params=params)
+                          seats=seats, window=window, params=params)
         cols["channel"] = vx.choice_index(rng, params.organic_channel_weights, n)
         return cols
 
@@ -299,8 +352,8 @@ def simulate_population(
     pending = np.arange(len(users))
     refs: list[dict[str, np.ndarray]] = []
     while True:
-        batch, new_users = _invite_round(rng, users, pending, n_users, schools, window, params,
-                                         referral_channel, device_counter)
+        batch, new_users = _invite_round(rng, users, pending, n_users, schools, seats, window,
+                                         params, referral_channel, device_counter)
         device_counter += len(new_users["installed_at"]) if new_users else 0
         if batch is not None:
             refs.append(batch)
@@ -319,8 +372,8 @@ def simulate_population(
 
 def _invite_round(
     rng: np.random.Generator, users: _Users, senders: np.ndarray, n_target: int,
-    schools: Schools, window: Window, params: GeneratorParameters, referral_channel: int,
-    device_counter: int,
+    schools: Schools, seats: np.ndarray, window: Window, params: GeneratorParameters,
+    referral_channel: int, device_counter: int,
 ) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray] | None]:
     """Invites sent by ``senders``; returns the invite rows and the new referred users."""
     u = users.cols
@@ -391,7 +444,8 @@ def _invite_round(
         ref_school = u["school_index"][ref_of_new]
         hint = np.where(rng.random(k) < params.same_school_rate, ref_school, -1)
         new_users = _new_users(rng, installed_at[install_idx], referred=True, device_key=device,
-                               school_hint=hint, schools=schools, window=window, params=params)
+                               school_hint=hint, schools=schools, seats=seats, window=window,
+                               params=params)
         new_users["channel"] = np.full(k, referral_channel)
         referred[install_idx] = len(users) + np.arange(k)
 

@@ -81,13 +81,29 @@ class GeneratorParameters:
     school_zipf_exponent: float = 1.05
     #: Schools join the program in the first weeks of the history (share of the history).
     school_onboarding_share: float = 0.04
+    #: School levels: (name suffix, share of schools, median enrollment, min, max). Shares
+    #: and medians follow US public schools (NCES Digest: about 2/3 of schools are
+    #: elementary with ~450 pupils, middle schools ~600, high schools ~850 with a long tail
+    #: of large ones; K-8 schools are few and small); enrollment is log-normal around the
+    #: median (sigma school_enrollment_sigma), clipped to the level's range.
+    school_levels: tuple[tuple[str, float, int, int, int], ...] = (
+        ("Elementary School", 0.60, 450, 120, 1_200),
+        ("Middle School", 0.15, 600, 150, 1_800),
+        ("High School", 0.20, 850, 150, 4_000),
+        ("K-8 School", 0.05, 400, 100, 1_200),
+    )
+    school_enrollment_sigma: float = 0.40
+    #: At most this share of a school's enrollment links the app: a pupil's family has one
+    #: or two parents who might, plus staff and relatives, but even the keenest PTA signs up
+    #: only about a third of its families. Users whose popular choice is full go to another
+    #: school with seats left (drawn by popularity), so no school exceeds its enrollment.
+    max_linked_share_of_enrollment: float = 0.35
     #: Catalogue size; share of products that earn caps; Zipf popularity of products, with
     #: qualifying products boosted because the app nudges people towards them.
     n_products: int = 400
     qualifying_product_share: float = 0.55
     product_zipf_exponent: float = 0.9
     qualifying_popularity_boost: float = 2.0
-    caps_rate_of_price: float = 0.05
 
     # --- activity -------------------------------------------------------------------
     #: Lifetime app sessions of an average signed-up user (scaled by a Gamma(shape) per-user
@@ -112,7 +128,7 @@ class GeneratorParameters:
     scanner_rate_linked: float = 0.78
     scanner_rate_unlinked: float = 0.35
     first_scan_median_s: float = 2 * DAY
-    scan_rate_by_weekday: tuple[float, ...] = (0.20, 0.19, 0.20, 0.21, 0.25, 0.38, 0.36)
+    scan_rate_by_weekday: tuple[float, ...] = (0.40, 0.38, 0.40, 0.42, 0.50, 0.76, 0.72)
     #: Purchase happens before the scan: same day for most, up to a few days for the rest.
     purchase_same_day_share: float = 0.65
     purchase_delay_median_s: float = 2 * HOUR
@@ -130,10 +146,6 @@ class GeneratorParameters:
     #: manual review ('pending', no caps yet), with this probability.
     pending_window_s: int = 2 * DAY
     pending_rate: float = 0.6
-    #: Lines per receipt: 1 + Poisson(mean), capped; units per line: 1 + Geometric.
-    extra_items_mean: float = 1.8
-    max_items: int = 12
-    extra_quantity_p: float = 0.7
     #: Delay between scan and the caps landing in the ledger.
     processing_max_s: int = 10 * MINUTE
 
@@ -172,18 +184,38 @@ class GeneratorParameters:
     #: Referred users pick the referrer's school with this probability (parents invite
     #: parents from the same school).
     same_school_rate: float = 0.5
-    #: Bonuses in cents for the referrer and the referred user.
+
+    # --- money: every rate behind a dollar, and why ---------------------------------
+    #: 1 cap = 1 cent. Brand partners fund the caps, so only qualifying products earn, and
+    #: they earn this share of their shelf price: 10 % (a $4.49 cereal earns 45 caps),
+    #: the top of the 2-10 % that brand-funded cash-back and school programmes pay.
+    caps_rate_of_price: float = 0.10
+    #: Basket of a scanned receipt: 1 + Poisson(2.6) catalogue lines (about 3.6; a grocery
+    #: run has more items, but only catalogue brands are itemised), capped at 12, and
+    #: 1 + Geometric(0.7) units per line (about 1.4), so a receipt totals ~$30.
+    extra_items_mean: float = 2.6
+    max_items: int = 12
+    extra_quantity_p: float = 0.7
+    #: Referral program (DESIGN 2): $2 to the referrer and $2 welcome bonus.
     referral_bonus_cents: int = 200
     welcome_bonus_cents: int = 200
+    #: Redemption threshold: a payout to a school costs a transfer, so the app pays out
+    #: balances of $5 or more (the whole balance); a user with a linked school requests one
+    #: in this share of sessions; the school is paid a few days later.
+    redemption_session_rate: float = 0.05
+    min_redemption_cents: int = 500
+    payout_median_s: float = 3 * DAY
+    #: Unredeemed caps expire this long after they were earned (FIFO by earn time): the
+    #: program's 12 months.
+    expiry_s: int = 365 * DAY
+    #: The outcome these rates are tuned to (a generator test checks it): what a user who
+    #: earned in the last year earned in it, in cents. Fundraising apps publish a few
+    #: dollars to a few tens of dollars a year per participating family; with the scan
+    #: habits above (first scan, then the weekly grocery run in some sessions, decaying with
+    #: engagement) this lands near $8, and near $3 per account of any kind.
+    yearly_earnings_per_earner_band_cents: tuple[int, int] = (500, 2_500)
 
     # --- rewards --------------------------------------------------------------------
-    #: Per-session chance that a user with a linked school requests a payout of the whole
-    #: balance; requests below the minimum are not possible in the app.
-    redemption_session_rate: float = 0.05
-    min_redemption_cents: int = 100
-    payout_median_s: float = 3 * DAY
-    #: Unredeemed caps expire this long after they were earned (FIFO by earn time).
-    expiry_s: int = 365 * DAY
     #: Share of signed-up users who get a goodwill adjustment from support. Off by default:
     #: DESIGN defines liability as earned - redeemed - expired, and an adjust credit is
     #: none of the three, so generating them would make that identity depend on how a

@@ -53,9 +53,13 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("baby", ("Baby Wipes", "Diapers", "Baby Food Pouches", "Formula"), 1299),
 )
 
-SCHOOL_KINDS: tuple[str, ...] = (
-    "Elementary School", "Elementary School", "Elementary School", "Middle School",
-    "High School", "Academy", "Primary School", "K-8 School",
+#: Place names US schools are commonly named after (beside people's surnames).
+SCHOOL_PLACE_STEMS: tuple[str, ...] = (
+    "Oak Grove", "Riverside", "Lakeview", "Hillcrest", "Westside", "Eastside", "Northside",
+    "Maple Grove", "Cedar Ridge", "Pine Valley", "Meadowbrook", "Sunset", "Highland",
+    "Fairview", "Brookside", "Willow Creek", "Parkview", "Valley View", "Forest Hills",
+    "Spring Creek", "Centennial", "Heritage", "Liberty", "Pioneer", "Greenwood",
+    "Mountain View", "Bayside", "Prairie View", "Rolling Hills", "Country Club",
 )
 
 EMAIL_DOMAINS: tuple[str, ...] = (
@@ -70,8 +74,7 @@ class TextPools:
 
     first_names: pa.Array
     last_names: pa.Array
-    cities: pa.Array
-    school_names: pa.Array
+    school_stems: pa.Array  # "Lincoln", "Maple Street": a school's name before its level
     stores: pa.Array
     store_supported: tuple[bool, ...]
 
@@ -82,11 +85,7 @@ def build_pools(seed: int, unsupported_store_share: float) -> TextPools:
     fake.seed_instance(seed)
     first = sorted({fake.first_name() for _ in range(400)})
     last = sorted({fake.last_name() for _ in range(400)})
-    cities = sorted({fake.city() for _ in range(300)})
-    school_names = sorted(
-        {f"{fake.last_name()} {kind}" for kind in SCHOOL_KINDS[2:] for _ in range(60)}
-        | {f"{fake.street_name()} {kind}" for kind in SCHOOL_KINDS[2:] for _ in range(40)}
-    )
+    school_stems = sorted({fake.last_name() for _ in range(300)} | set(SCHOOL_PLACE_STEMS))
     local = sorted({f"{fake.last_name()}'s {fake.random_element(('Market', 'Grocery'))}"
                     for _ in range(40)})
     stores = list(STORE_CHAINS) + local
@@ -95,8 +94,7 @@ def build_pools(seed: int, unsupported_store_share: float) -> TextPools:
     return TextPools(
         first_names=pa.array(first),
         last_names=pa.array(last),
-        cities=pa.array(cities),
-        school_names=pa.array(school_names),
+        school_stems=pa.array(school_stems),
         stores=pa.array(stores),
         store_supported=supported,
     )

@@ -18,13 +18,14 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline import interrupts
 from pipeline.disk_space import DISK_FULL_TEXT
 from pipeline.paths import DBT_PROJECT_DIR
+from pipeline.pii_key import KEY_ENV as PII_KEY_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class DbtInvocation:
     work_dir: Path
     as_of: str
     project_dir: Path = DBT_PROJECT_DIR
+    # keys staging's PII hashes (pipeline/pii_key.py); passed in dbt's environment only
+    pii_key: str = field(default="", repr=False)
 
     @property
     def target_path(self) -> Path:
@@ -112,6 +115,8 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
         "CARTON_CAPS_AS_OF": invocation.as_of,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if invocation.pii_key:
+        env[PII_KEY_ENV] = invocation.pii_key
     invocation.work_dir.mkdir(parents=True, exist_ok=True)
     logger.debug("running %s", " ".join(args))
     process: subprocess.Popen[str] | None = None

@@ -26,6 +26,7 @@ from pipeline.disk_space import disk_full_message, is_disk_full
 from pipeline.errors import StepError
 from pipeline.interrupts import RunInterrupted, latch_installed
 from pipeline.paths import RunPaths
+from pipeline.pii_key import pii_key
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
 from pipeline.run_state import RunConfig, RunState, Step
 
@@ -93,7 +94,8 @@ def step_load_raw(state: RunState) -> dict[str, Any]:
 
 def _dbt_invocation(state: RunState) -> DbtInvocation:
     return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
-                         as_of=state.config.as_of.isoformat())
+                         as_of=state.config.as_of.isoformat(),
+                         pii_key=pii_key(state.paths.home))
 
 
 def step_dbt_build(state: RunState) -> dict[str, Any]:

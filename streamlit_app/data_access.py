@@ -296,13 +296,16 @@ class Kpis:
     dau_date: date | None
     dollars_raised: float | None
     reward_liability: float | None
+    expiring_90d: float | None
     k_factor: float | None
 
 
 @reads("marts.dim_users", "marts.mart_daily_engagement", "marts.mart_school_fundraising",
-       "marts.mart_reward_liability_daily", "marts.mart_viral_coefficient")
+       "marts.mart_reward_liability_daily", "marts.mart_expiry_outlook",
+       "marts.mart_viral_coefficient")
 def headline_kpis(snapshot: Path) -> Kpis:
-    """Users, latest DAU, dollars raised, current liability and overall K of a snapshot."""
+    """Users, latest DAU, dollars raised, current liability, what expires in the next 90
+    days and overall K of a snapshot."""
 
     def scalar(table: str, sql: str) -> Any:
         try:
@@ -327,6 +330,8 @@ def headline_kpis(snapshot: Path) -> Kpis:
                        "select liability_dollars from marts.mart_reward_liability_daily "
                        "where balance_date = (select max(balance_date) "
                        "from marts.mart_reward_liability_daily)")
+    expiring = scalar("marts.mart_expiry_outlook",
+                      "select expiring_90d_dollars from marts.mart_expiry_outlook")
     k_factor = scalar("marts.mart_viral_coefficient",
                       "select sum(qualified_referred_users) / nullif(sum(cohort_users), 0) "
                       "from marts.mart_viral_coefficient where is_cohort_complete")
@@ -336,6 +341,7 @@ def headline_kpis(snapshot: Path) -> Kpis:
         dau_date=None if latest is None else pd.Timestamp(latest).date(),
         dollars_raised=None if raised is None else float(raised),
         reward_liability=None if liability is None else float(liability),
+        expiring_90d=None if expiring is None else float(expiring),
         k_factor=None if k_factor is None else float(k_factor),
     )
 
@@ -399,6 +405,15 @@ def activation_funnel(snapshot: Path, start: date | None = None,
                       end: date | None = None) -> pd.DataFrame:
     return _read(snapshot, "marts.mart_activation_funnel",
                  "select * from marts.mart_activation_funnel "
+                 "where install_week between ? and ? order by install_week, stage_order",
+                 _between(start, end))
+
+
+@reads("marts.mart_activation_stage_reach")
+def activation_stage_reach(snapshot: Path, start: date | None = None,
+                           end: date | None = None) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_activation_stage_reach",
+                 "select * from marts.mart_activation_stage_reach "
                  "where install_week between ? and ? order by install_week, stage_order",
                  _between(start, end))
 
@@ -526,6 +541,36 @@ def redemption_forecast(snapshot: Path) -> pd.DataFrame:
 def forecast_accuracy(snapshot: Path) -> pd.DataFrame:
     return _read(snapshot, "marts.mart_redemption_forecast_accuracy",
                  "select * from marts.mart_redemption_forecast_accuracy")
+
+
+@reads("marts.mart_redemption_forecast_totals")
+def forecast_totals(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_redemption_forecast_totals",
+                 "select * from marts.mart_redemption_forecast_totals order by horizon_weeks")
+
+
+@reads("marts.mart_redemption_forecast_backtest")
+def forecast_backtest(snapshot: Path) -> pd.DataFrame:
+    """Every candidate model's back-test errors, best first."""
+    return _read(snapshot, "marts.mart_redemption_forecast_backtest",
+                 "select * from marts.mart_redemption_forecast_backtest "
+                 "order by wape nulls last, model_name")
+
+
+@reads("marts.mart_expiry_outlook")
+def expiry_outlook(snapshot: Path) -> pd.DataFrame:
+    return _read(snapshot, "marts.mart_expiry_outlook",
+                 "select * from marts.mart_expiry_outlook")
+
+
+@reads("marts.mart_expiry_outlook_by_school")
+def expiry_outlook_by_school(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
+    """The ``limit`` schools with the most dollars expiring in the next 90 days
+    (``schools_total`` = schools with any unspent credit)."""
+    return _read(snapshot, "marts.mart_expiry_outlook_by_school",
+                 "select *, count(*) over () as schools_total "
+                 "from marts.mart_expiry_outlook_by_school "
+                 "order by expiring_90d_dollars desc, school_id limit ?", (limit,))
 
 
 @reads("marts.mart_expiry_breakage")

@@ -57,7 +57,13 @@ DEFINITIONS: dict[str, str] = {
     "stickiness": "Stickiness = DAU / MAU.",
     "activation": "Activation funnel (per install-week cohort, within 30 days of install): "
                   "installed → signed up → school linked → first accepted receipt → "
-                  "first reward earned.",
+                  "first reward earned. Sequential: a user counts at a stage only if they "
+                  "reached every earlier stage, in order, inside the window, so the funnel "
+                  "never widens.",
+    "stage_reach": "Stage reach in any order (not a funnel): users who reached each stage "
+                   "within 30 days of install, whether or not they reached the earlier "
+                   "stages first; a later stage can exceed an earlier one (e.g. a welcome "
+                   "bonus earned by linking a school before any accepted receipt).",
     "adoption": "Feature adoption (per week): share of weekly active users that used each "
                 "feature (receipt scan, referral share, rewards view, redemption).",
     "time_to_first_use": "Time to first use: days from sign-up to a user's first use of "
@@ -90,9 +96,22 @@ DEFINITIONS: dict[str, str] = {
                         "school are left out.",
     "fundraising": "School fundraising: dollars raised per school and per state "
                    "(paid redemptions to the school).",
-    "forecast": "Redemption forecast: weekly redeemed dollars for the next 12 weeks with an "
-                "80 % prediction interval, from an exponential-smoothing model; back-test "
-                "error (MAPE) on held-out weeks.",
+    "forecast": "Redemption forecast: weekly redeemed dollars for the next 12 weeks from the "
+                "model with the lowest error in a rolling-origin back-test (12 origins, "
+                "12 weeks each); the 80 % band is calibrated on that model's back-test "
+                "errors and its measured coverage is shown.",
+    "forecast_backtest": "Back-test: each candidate model and baseline refitted at 12 "
+                         "origins and scored on the 12 weeks after each; WAPE = Σ|error| / "
+                         "Σ actual, MASE = error / in-sample naive error, MAPE over weeks "
+                         "with redemptions; coverage = share of weeks inside the 80 % band "
+                         "calibrated without their origin.",
+    "forecast_totals": "Forecast totals: redeemed dollars over the next 4 and 12 weeks, with "
+                       "an 80 % range calibrated on the back-test errors of such totals "
+                       "(not the sum of the weekly bands).",
+    "expiry_outlook": "Expiry outlook: dollars that expire in the next 30, 60 and 90 days "
+                      "from the as-of date if nobody redeems meanwhile; each user's unspent "
+                      "credit (spent and expired oldest first) expires 12 months after it "
+                      "was earned.",
     "breakage": "Expiry breakage: rewards expired (unredeemed after 12 months) vs earned, "
                 "per month, in dollars.",
     "k_factor": "K-factor: K = i × c over every complete sign-up cohort (30-day window "

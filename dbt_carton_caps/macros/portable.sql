@@ -4,22 +4,13 @@
     portable `default__` / `spark__` implementation, so models stay ANSI + dbt.* macros.
 -#}
 
-{#- sha256 hex digest of the lower-cased, trimmed value (PII masking). -#}
+{#- Keyed hash of the lower-cased, trimmed value (PII masking): HMAC-SHA256 hex under the
+    secret in CARTON_CAPS_PII_KEY, computed by the engine-registered function
+    carton_caps_pii_hmac (on DuckDB: plugins/carton_caps_pii.py). The key never enters SQL
+    text, so compiled SQL, logs and the snapshot cannot reveal it; every engine must register
+    the same function. -#}
 {% macro hash_pii(column) -%}
-    {{ return(adapter.dispatch('hash_pii', 'carton_caps')(column)) }}
-{%- endmacro %}
-
-{% macro duckdb__hash_pii(column) -%}
-    {#- DuckDB-only: sha256() -#}
-    case when {{ column }} is null then null else sha256(lower(trim({{ column }}))) end
-{%- endmacro %}
-
-{% macro spark__hash_pii(column) -%}
-    case when {{ column }} is null then null else sha2(lower(trim({{ column }})), 256) end
-{%- endmacro %}
-
-{% macro default__hash_pii(column) -%}
-    case when {{ column }} is null then null else sha256(lower(trim({{ column }}))) end
+    carton_caps_pii_hmac(lower(trim({{ column }})))
 {%- endmacro %}
 
 

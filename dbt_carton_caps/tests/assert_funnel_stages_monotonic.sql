@@ -1,6 +1,7 @@
 {#- Funnels never grow from one stage to the next: per invite the stage timestamps are in
     causal order, per week and channel the stage counts never increase, and in the
-    activation funnel no stage exceeds the installed users. -#}
+    activation funnel (sequential) no stage holds more users than the stage before it; in
+    the any-order stage reach no stage exceeds the installed users. -#}
 with
 
 invite_order as (
@@ -38,7 +39,20 @@ activation as (
         'activation week ' || cast(stages.install_week as {{ dbt.type_string() }}) || ' '
             || stages.stage as failing_row
     from {{ ref('mart_activation_funnel') }} as stages
-    inner join {{ ref('mart_activation_funnel') }} as installed
+    inner join {{ ref('mart_activation_funnel') }} as previous
+        on stages.install_week = previous.install_week
+        and stages.stage_order = previous.stage_order + 1
+    where stages.users > previous.users
+
+),
+
+stage_reach as (
+
+    select
+        'stage reach week ' || cast(stages.install_week as {{ dbt.type_string() }}) || ' '
+            || stages.stage as failing_row
+    from {{ ref('mart_activation_stage_reach') }} as stages
+    inner join {{ ref('mart_activation_stage_reach') }} as installed
         on stages.install_week = installed.install_week
         and installed.stage = 'installed'
     where stages.users > installed.users
@@ -50,3 +64,5 @@ union all
 select * from weekly_counts
 union all
 select * from activation
+union all
+select * from stage_reach

@@ -1,4 +1,5 @@
-"""Finance: reward liability and ageing, fundraising by school and state, forecast, breakage."""
+"""Finance: what expires next, reward liability and ageing, fundraising by school and state,
+the redemption forecast with its verdict and range, breakage."""
 
 from __future__ import annotations
 
@@ -14,6 +15,28 @@ TOP_SCHOOLS_CHART = 20
 
 st.title("Finance")
 run_id, snapshot = ui.require_snapshot()
+
+# ----------------------------------------------------------------- expiry outlook
+st.subheader("Expiring soon")
+outlook = ui.load(data_access.expiry_outlook, snapshot)
+if outlook is not None and not outlook.empty:
+    row = outlook.iloc[0]
+    cols = st.columns(4)
+    for col, days in zip(cols, (30, 60, 90), strict=False):
+        col.metric(f"Expires in the next {days} days",
+                   f"${float(row[f'expiring_{days}d_dollars']):,.2f}")
+    cols[3].metric("Users with credit expiring in 90 days", f"{int(row['users_expiring_90d']):,}")
+    st.caption(f"From {row['as_of_date']:%Y-%m-%d}, if nobody redeems meanwhile; of "
+               f"${float(row['unspent_dollars']):,.2f} unspent in total.")
+    ui.caption("expiry_outlook")
+    ui.table(outlook, "mart_expiry_outlook", run_id)
+expiring_schools = ui.load(data_access.expiry_outlook_by_school, snapshot)
+if expiring_schools is not None and not expiring_schools.empty:
+    total = int(expiring_schools["schools_total"].iloc[0])
+    st.caption(f"Table: the top {len(expiring_schools):,} of {total:,} schools with unspent "
+               "credit, by dollars expiring in the next 90 days.")
+    ui.table(expiring_schools.drop(columns="schools_total"), "mart_expiry_outlook_by_school",
+             run_id)
 
 # ----------------------------------------------------------------- liability
 st.subheader("Reward liability")
@@ -87,8 +110,30 @@ if by_school is not None:
 
 # ----------------------------------------------------------------- forecast
 st.subheader("Redemption forecast")
-forecast = ui.load(data_access.redemption_forecast, snapshot)
 accuracy = ui.load(data_access.forecast_accuracy, snapshot)
+totals = ui.load(data_access.forecast_totals, snapshot)
+if accuracy is not None and not accuracy.empty:
+    verdict = accuracy.iloc[0]
+    coverage = ui.number(verdict["coverage_80"])
+    coverage_text = ("not measured" if coverage is None
+                     else f"covered {coverage:.0%} of back-test weeks")
+    message = (f"**Can I trust it?** The forecast ({verdict['model_name']}) "
+               f"{verdict['verdict']} in a back-test over {int(verdict['backtest_origins'])} "
+               f"forecast origins; its 80 % range {coverage_text}.")
+    (st.success if bool(verdict["beats_naive"]) else st.warning)(message)
+if totals is not None and not totals.empty:
+    cols = st.columns(len(totals))
+    for col, (_, total) in zip(cols, totals.iterrows(), strict=True):
+        weeks = int(total["horizon_weeks"])
+        low, high = ui.number(total["lower_80"]), ui.number(total["upper_80"])
+        col.metric(f"Redemptions, next {weeks} weeks",
+                   f"${float(total['forecast_dollars']):,.2f}",
+                   help=f"Weeks {total['first_week']:%Y-%m-%d} to {total['last_week']:%Y-%m-%d}")
+        if low is not None and high is not None:
+            col.caption(f"80 % range ${low:,.2f} – ${high:,.2f}")
+    ui.caption("forecast_totals")
+    ui.table(totals, "mart_redemption_forecast_totals", run_id)
+forecast = ui.load(data_access.redemption_forecast, snapshot)
 if forecast is not None:
     frame = forecast.copy()
     for column in ("redeemed_dollars", "lower_80", "upper_80"):
@@ -106,14 +151,13 @@ if forecast is not None:
     figure.add_scatter(x=ahead["week_start"], y=ahead["redeemed_dollars"], name="forecast",
                        line={"color": "#1f77b4", "dash": "dash"})
     figure.update_layout(title="Weekly redeemed dollars: actual and 12-week forecast")
-    if accuracy is not None:
-        row = accuracy.iloc[0]
-        mape = row["backtest_mape_pct"]
-        st.metric("Back-test MAPE",
-                  "n/a" if mape != mape or mape is None else f"{float(mape):.1f} %",
-                  help=f"{row['model_name']}, held-out {row['holdout_weeks']} weeks")
     ui.chart(figure, "forecast", key="forecast_chart")
     ui.table(forecast, "mart_redemption_forecast", run_id)
+backtest = ui.load(data_access.forecast_backtest, snapshot)
+if backtest is not None and not backtest.empty:
+    st.markdown("**Back-test: chosen model and baselines**")
+    ui.table(backtest, "mart_redemption_forecast_backtest", run_id,
+             definition="forecast_backtest")
 
 # ----------------------------------------------------------------- breakage
 st.subheader("Expiry breakage")

@@ -71,20 +71,23 @@ def shown(value: float | int | None, template: str) -> str:
 
 st.subheader("Headline KPIs")
 if all(getattr(current, name) is None for name in ("users", "dau", "dollars_raised",
-                                                   "reward_liability", "k_factor")):
+                                                   "reward_liability", "expiring_90d",
+                                                   "k_factor")):
     st.info(f"Snapshot {snapshot.name} has no marts to compute KPIs from.")
-cols = st.columns(5)
+cols = st.columns(6)
 cols[0].metric("Users", shown(current.users, "{:,}"), delta("users"))
 cols[1].metric("DAU", shown(current.dau, "{:,}"), delta("dau"))
 cols[2].metric("Dollars raised", shown(current.dollars_raised, "${:,.2f}"),
                delta("dollars_raised", 2))
 cols[3].metric("Reward liability", shown(current.reward_liability, "${:,.2f}"),
                delta("reward_liability", 2), delta_color="inverse")
-cols[4].metric("K-factor", shown(current.k_factor, "{:.3f}"), delta("k_factor", 3))
+cols[4].metric("Expiring in 90 days", shown(current.expiring_90d, "${:,.2f}"),
+               delta("expiring_90d", 2), delta_color="inverse")
+cols[5].metric("K-factor", shown(current.k_factor, "{:.3f}"), delta("k_factor", 3))
 st.caption(
     "Change shown against the previous successful run "
     f"({previous_id or 'none: this is the first'})."
     + (f" DAU is for {current.dau_date}." if current.dau_date else "")
 )
-for key in ("users", "dau", "dollars_raised", "liability", "k_factor"):
+for key in ("users", "dau", "dollars_raised", "liability", "expiry_outlook", "k_factor"):
     ui.caption(key)

@@ -43,7 +43,7 @@ if funnel is not None:
         totals = (shown.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
                   .sort_values("stage_order"))
         figure = go.Figure(go.Funnel(y=totals["stage"], x=totals["users"],
-                                     textinfo="value+percent initial"))
+                                     textinfo="value+percent previous+percent initial"))
         figure.update_layout(title="Activation funnel (all selected install weeks)")
         ui.chart(figure, "activation", key="activation_funnel")
         by_week = ui.line_figure(shown, "install_week", "conversion_from_installed",
@@ -51,6 +51,18 @@ if funnel is not None:
                                  title="Conversion from install by install week")
         ui.chart(by_week, "activation", key="activation_weeks")
     ui.table(funnel, "mart_activation_funnel", run_id)
+
+st.subheader("Stage reach in any order (not a funnel)")
+reach = ui.load(data_access.activation_stage_reach, snapshot, a_start, a_end)
+if reach is not None:
+    complete_only = st.session_state.get("activation_complete", True)
+    complete = reach[reach["is_cohort_complete"]] if complete_only else reach
+    reach_totals = (complete.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
+                    .sort_values("stage_order"))
+    figure = ui.bar_figure(reach_totals, "stage", "users",
+                           title="Users who reached each stage within 30 days, any order")
+    ui.chart(figure, "stage_reach", key="activation_stage_reach")
+    ui.table(reach, "mart_activation_stage_reach", run_id)
 
 # ----------------------------------------------------------------- adoption
 st.subheader("Feature adoption")

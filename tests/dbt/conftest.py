@@ -23,6 +23,8 @@ DBT = Path(sys.executable).parent / "dbt"
 AS_OF = dt.date(2025, 6, 30)
 SEED = 7
 USERS = 300
+#: The PII hashing key these builds run with (the pipeline's comes from pipeline/pii_key.py).
+PII_KEY = "dbt-tests-pii-key"
 
 
 def import_loader() -> ModuleType:
@@ -39,6 +41,7 @@ def run_dbt(
         "CARTON_CAPS_DB_PATH": str(db_path),
         "CARTON_CAPS_AS_OF": as_of.isoformat(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "CARTON_CAPS_PII_KEY": PII_KEY,
     }
     command = [
         str(DBT), *args,
@@ -47,8 +50,9 @@ def run_dbt(
         "--target-path", str(work_dir / "target"),
         "--log-path", str(work_dir / "logs"),
     ]
-    return subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=600, check=False
+    return subprocess.run(  # cwd: the profile finds the project's plugins/ relative to it
+        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
+        check=False,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import statistics
 from collections import defaultdict, deque
 from decimal import Decimal
@@ -266,16 +267,42 @@ def test_retention_week_n_counts_whole_days_since_each_users_sign_up(con) -> Non
     assert set(active) <= {(r[0], r[1]) for r in rows}
 
 
-def test_activation_funnel_counts_stages_reached_within_30_days(con) -> None:
-    expected = con.execute("""
-        with firsts as (
-            select u.user_id, u.installed_at, u.signed_up_at, u.school_linked_at,
-                (select min(scanned_at) from raw.receipts r
-                 where r.user_id = u.user_id and r.status = 'accepted') as receipt_at,
-                (select min(created_at) from raw.rewards_ledger l where l.user_id = u.user_id
-                 and l.entry_type like 'earn%' and l.amount_cents > 0) as reward_at
-            from raw.users u
-        )
+RAW_MILESTONES = """
+    with firsts as (
+        select u.user_id, u.installed_at, u.signed_up_at, u.school_linked_at,
+            (select min(scanned_at) from raw.receipts r
+             where r.user_id = u.user_id and r.status = 'accepted') as receipt_at,
+            (select min(created_at) from raw.rewards_ledger l where l.user_id = u.user_id
+             and l.entry_type like 'earn%' and l.amount_cents > 0) as reward_at
+        from raw.users u
+    )"""
+
+
+def test_activation_funnel_is_sequential_within_30_days(con) -> None:
+    users = con.execute(RAW_MILESTONES + """
+        select cast(date_trunc('week', installed_at) as date), installed_at, signed_up_at,
+            school_linked_at, receipt_at, reward_at
+        from firsts""").fetchall()
+    expected: dict[dt.date, list[int]] = defaultdict(lambda: [0] * 5)
+    for week, installed_at, *stages in users:
+        deadline = installed_at + dt.timedelta(days=30)
+        counts = expected[week]
+        counts[0] += 1
+        previous = installed_at
+        for index, reached_at in enumerate(stages, start=1):
+            if reached_at is None or reached_at > deadline or reached_at < previous:
+                break
+            counts[index] += 1
+            previous = reached_at
+    actual = con.execute("""
+        select install_week, list(users order by stage_order)
+        from marts.mart_activation_funnel group by 1 order by 1""").fetchall()
+    assert {week: users for week, users in actual} == dict(expected)
+    assert all(a >= b for _, users in actual for a, b in itertools.pairwise(users))
+
+
+def test_activation_stage_reach_counts_each_stage_in_any_order(con) -> None:
+    expected = con.execute(RAW_MILESTONES + """
         select cast(date_trunc('week', installed_at) as date), count(*),
             count(*) filter (where signed_up_at <= installed_at + interval 30 day),
             count(*) filter (where school_linked_at <= installed_at + interval 30 day),
@@ -284,7 +311,7 @@ def test_activation_funnel_counts_stages_reached_within_30_days(con) -> None:
         from firsts group by 1 order by 1""").fetchall()
     actual = con.execute("""
         select install_week, list(users order by stage_order)
-        from marts.mart_activation_funnel group by 1 order by 1""").fetchall()
+        from marts.mart_activation_stage_reach group by 1 order by 1""").fetchall()
     assert [(week, *users) for week, users in actual] == expected
 
 
@@ -324,8 +351,103 @@ def test_redemption_forecast_has_12_forecast_weeks_with_an_80_percent_interval(c
     assert len(rows) == 12
     assert rows[0][0] == last_actual + dt.timedelta(days=7)
     for _, point, lower, upper in rows:
-        assert lower <= point <= upper
-    accuracy = _one(con, "select holdout_weeks, backtest_mape_pct, forecast_weeks "
+        assert 0 <= lower <= point <= upper
+    accuracy = _one(con, "select backtest_horizon_weeks, backtest_origins, forecast_weeks, "
+                         "backtest_mape_pct, coverage_80 "
                          "from marts.mart_redemption_forecast_accuracy")
-    assert accuracy[0] == 12 and accuracy[2] == 12
-    assert accuracy[1] is not None and accuracy[1] >= 0
+    assert accuracy[:3] == (12, 12, 12)
+    assert accuracy[3] is not None and accuracy[3] >= 0
+    assert 0 <= accuracy[4] <= 1
+
+
+def _weekly_redemptions(con) -> list[tuple[dt.date, float]]:
+    """Redeemed dollars per complete ISO week, recomputed from raw."""
+    return [(week, float(v)) for week, v in con.execute("""
+        with weeks as (
+            select unnest(generate_series(
+                (select cast(date_trunc('week', min(created_at)) as date)
+                 from raw.rewards_ledger),
+                cast(? as date) - interval 7 day, interval 7 day)) as week_start
+        )
+        select cast(weeks.week_start as date), coalesce(-sum(l.amount_cents), 0) / 100.0
+        from weeks left join raw.rewards_ledger l
+            on l.entry_type = 'redeem'
+            and cast(date_trunc('week', l.created_at) as date) = cast(weeks.week_start as date)
+        group by weeks.week_start order by weeks.week_start""", [AS_OF]).fetchall()]
+
+
+def test_forecast_backtest_of_the_baselines_matches_a_recomputation_from_raw(con) -> None:
+    weekly = _weekly_redemptions(con)
+    values = [value for _, value in weekly]
+    first, last = _one(con, "select min(first_origin_week), max(last_origin_week) "
+                            "from marts.mart_redemption_forecast_backtest")
+    weeks = _one(con, "select training_weeks from marts.mart_redemption_forecast_accuracy")[0]
+    assert len(values) == weeks
+    origins = [i for i, (week, _) in enumerate(weekly) if first <= week <= last]
+    assert origins == list(range(weeks - 12 - 11, weeks - 12 + 1))
+    errors: dict[str, list[float]] = {"naive": [], "mean_4": []}
+    actual_sum = 0.0
+    for origin in origins:
+        train = values[:origin]
+        for h in range(12):
+            actual = values[origin + h]
+            actual_sum += actual
+            errors["naive"].append(abs(actual - train[-1]))
+            errors["mean_4"].append(abs(actual - sum(train[-4:]) / 4))
+    mart = dict(con.execute("select model_name, wape from marts.mart_redemption_forecast_backtest "
+                            "where model_name in ('naive', 'mean_4')").fetchall())
+    for name, absolute in errors.items():
+        assert mart[name] == pytest.approx(sum(absolute) / actual_sum)
+    chosen, best_baseline = _one(con, "select backtest_wape, best_baseline_wape "
+                                      "from marts.mart_redemption_forecast_accuracy")
+    assert chosen <= best_baseline <= min(sum(e) / actual_sum for e in errors.values())
+
+
+def test_forecast_totals_have_their_own_interval_for_4_and_12_weeks(con) -> None:
+    totals = con.execute("select horizon_weeks, forecast_dollars, lower_80, upper_80 "
+                         "from marts.mart_redemption_forecast_totals "
+                         "order by horizon_weeks").fetchall()
+    weekly = [point for (point,) in con.execute(
+        "select redeemed_dollars from marts.mart_redemption_forecast "
+        "where kind = 'forecast' order by week_start").fetchall()]
+    assert [row[0] for row in totals] == [4, 12]
+    for weeks, point, lower, upper in totals:
+        assert point == pytest.approx(sum(weekly[:weeks]), abs=Decimal("0.06"))
+        assert lower <= point <= upper
+
+
+def test_expiry_outlook_matches_a_fifo_recomputation_from_raw(con) -> None:
+    entries = con.execute("select user_id, school_id, amount_cents, created_at "
+                          "from raw.rewards_ledger where created_at < ? "
+                          "order by user_id, created_at, entry_id", [AS_OF]).fetchall()
+    lots: dict[int, deque] = defaultdict(deque)
+    for user_id, school_id, cents, created_at in entries:
+        if cents > 0:
+            lots[user_id].append([cents, created_at, school_id])
+            continue
+        debit = -cents
+        while debit > 0:
+            lot = lots[user_id][0]
+            used = min(lot[0], debit)
+            lot[0] -= used
+            debit -= used
+            if lot[0] == 0:
+                lots[user_id].popleft()
+    start = dt.datetime.combine(AS_OF, dt.time())
+    windows = {days: 0 for days in (30, 60, 90)}
+    by_school: dict[int, int] = defaultdict(int)
+    for user_lots in lots.values():
+        for cents, created_at, school_id in user_lots:
+            expires_at = created_at + dt.timedelta(days=365)
+            for days in windows:
+                if start <= expires_at < start + dt.timedelta(days=days):
+                    windows[days] += cents
+                    if days == 90 and school_id is not None:
+                        by_school[school_id] += cents
+    row = _one(con, "select expiring_30d_dollars, expiring_60d_dollars, expiring_90d_dollars "
+                    "from marts.mart_expiry_outlook")
+    assert [int(value * 100) for value in row] == [windows[30], windows[60], windows[90]]
+    mart = {school: int(value * 100) for school, value in con.execute(
+        "select school_id, expiring_90d_dollars from marts.mart_expiry_outlook_by_school "
+        "where expiring_90d_dollars > 0").fetchall()}
+    assert mart == {school: cents for school, cents in by_school.items() if cents}

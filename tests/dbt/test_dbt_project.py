@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib.util
 import json
 import re
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 import duckdb
-from tests.dbt.conftest import PROJECT_DIR, REPO_ROOT, DbtBuild, run_dbt
+from tests.dbt.conftest import PII_KEY, PROJECT_DIR, REPO_ROOT, DbtBuild, run_dbt
 
 DASHBOARD_PAGES = {
     "home", "pipeline_ops", "data_contracts", "dbt_tests", "schema_drift",
@@ -22,11 +24,14 @@ DASHBOARD_PAGES = {
 REQUIRED_MARTS = {
     "dim_users", "dim_schools", "dim_products", "dim_dates", "fct_sessions", "fct_receipts",
     "fct_receipt_items", "fct_referrals", "fct_rewards_ledger", "fct_redemptions",
-    "mart_daily_engagement", "mart_activation_funnel", "mart_feature_adoption_weekly",
+    "mart_daily_engagement", "mart_activation_funnel", "mart_activation_stage_reach",
+    "mart_feature_adoption_weekly",
     "mart_time_to_first_use", "mart_retention_cohorts", "mart_referral_funnel_weekly",
     "mart_referral_rejections", "mart_viral_coefficient", "mart_top_referrers",
     "mart_reward_liability_daily", "mart_reward_liability_by_school",
     "mart_redemption_forecast", "mart_redemption_forecast_accuracy",
+    "mart_redemption_forecast_backtest", "mart_redemption_forecast_totals",
+    "mart_expiry_outlook", "mart_expiry_outlook_by_school",
     "mart_school_fundraising", "mart_state_fundraising", "mart_expiry_breakage",
 }
 PII_PATTERN = re.compile(r"email|phone|first_name|last_name|device|referral_code")
@@ -143,21 +148,44 @@ def test_no_pii_columns_in_marts(dbt_build: DbtBuild) -> None:
     assert offending == []
 
 
-def test_staging_hashes_emails_and_drops_names(dbt_build: DbtBuild) -> None:
+def _hmac(value: str, key: str = PII_KEY) -> str:
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def test_staging_hashes_emails_with_the_keyed_hmac_and_drops_names(dbt_build: DbtBuild) -> None:
     with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
         columns = {c for (c,) in con.execute(
             "select column_name from information_schema.columns "
             "where table_schema = 'staging' and table_name = 'stg_app_db__users'").fetchall()}
-        mismatches = con.execute(
-            "select count(*) from raw.users r join staging.stg_app_db__users s using (user_id) "
-            "where s.email_hash is distinct from sha256(lower(trim(r.email)))").fetchone()[0]
-        hashed = con.execute(
-            "select count(*) from staging.stg_app_db__users where email_hash is not null"
-        ).fetchone()[0]
+        pairs = con.execute(
+            "select lower(trim(r.email)), s.email_hash, sha256(lower(trim(r.email))), "
+            "lower(trim(r.phone)), s.phone_hash "
+            "from raw.users r join staging.stg_app_db__users s using (user_id)").fetchall()
     assert not columns & {"email", "phone", "first_name", "last_name"}
     assert {"email_hash", "phone_hash"} <= columns
-    assert hashed > 0
-    assert mismatches == 0
+    emails = [(email, hashed, plain) for email, hashed, plain, _, _ in pairs if email]
+    assert len(emails) > 0
+    assert all(hashed == _hmac(email) for email, hashed, _ in emails)
+    assert all(hashed != plain for _, hashed, plain in emails)  # not the unsalted SHA-256
+    assert all(hashed == (_hmac(phone) if phone else None) for *_, phone, hashed in pairs)
+
+
+def test_staging_email_hash_changes_with_the_key_and_never_enters_sql_or_logs(
+    dbt_build: DbtBuild,
+) -> None:
+    with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
+        email, hashed = con.execute(
+            "select lower(trim(r.email)), s.email_hash from raw.users r "
+            "join staging.stg_app_db__users s using (user_id) "
+            "where r.email is not null order by user_id limit 1").fetchone()
+        definitions = " ".join(sql or "" for (sql,) in con.execute(
+            "select sql from duckdb_views() union all select sql from duckdb_tables()"
+        ).fetchall())
+    assert hashed != _hmac(email, key="another-home-key")
+    assert PII_KEY not in definitions
+    for path in dbt_build.work_dir.rglob("*"):
+        if path.is_file() and path.suffix in {".json", ".log", ".sql"}:
+            assert PII_KEY not in path.read_text(errors="replace"), path
 
 
 def test_staging_collapses_exact_key_duplicates_and_keeps_the_latest_load(
@@ -171,12 +199,15 @@ def test_staging_collapses_exact_key_duplicates_and_keeps_the_latest_load(
             "insert into raw.users select * replace ("
             "'later@example.com' as email, _ingested_at + interval 1 hour as _ingested_at) "
             "from raw.users where user_id = (select min(user_id) from raw.users)")
+    result = run_dbt(["run", "--select", "stg_app_db__users"], copy, tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    with duckdb.connect(str(copy), read_only=True) as con:
         after = con.execute("select count(*) from staging.stg_app_db__users").fetchone()[0]
         kept = con.execute(
-            "select email_hash = sha256('later@example.com') from staging.stg_app_db__users "
+            "select email_hash from staging.stg_app_db__users "
             "where user_id = (select min(user_id) from raw.users)").fetchone()[0]
     assert after == before
-    assert kept is True
+    assert kept == _hmac("later@example.com")
 
 
 def test_dim_dates_ends_on_the_last_day_before_the_as_of_date(dbt_build: DbtBuild) -> None:
@@ -264,9 +295,16 @@ def _model_descriptions() -> dict[str, dict]:
 def test_metric_interpretations_are_stated_in_the_mart_descriptions() -> None:
     models = _model_descriptions()
     stated = {
-        "mart_activation_funnel": ["each stage is counted INDEPENDENTLY",
+        "mart_activation_funnel": ["SEQUENTIAL",
+                                   "at or after first reaching the previous one",
                                    "at most 30 days (720 h, inclusive) after the first install",
-                                   "conversion_from_installed = users / installed users"],
+                                   "conversion_from_installed = users / installed users",
+                                   "mart_activation_stage_reach"],
+        "mart_activation_stage_reach": ["ANY order (not a funnel)"],
+        "mart_expiry_outlook": ["FIFO", "365 days (12 months) after it was earned",
+                                "equals the ledger balance at the as-of time to the cent"],
+        "mart_redemption_forecast_backtest": ["lowest WAPE", "never worse than the best baseline",
+                                              "leave one origin out"],
         "mart_retention_cohorts": ["floor((activity day - sign-up day) / 7)",
                                    "days 0-6 after the sign-up day = week 0",
                                    "is_complete"],

@@ -103,6 +103,12 @@ def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None
                 if url_path == "finance" and not page.locator(
                         "path.choroplethlocation").count():
                     problems.append("Finance: the US map drew no states (topojson not served)")
+                if url_path == "finance":
+                    # the questions Finance asks, answered on the page without a download
+                    for text in ("Expires in the next 90 days", "Can I trust it?",
+                                 "Redemptions, next 4 weeks", "80 % range"):
+                        if not page.get_by_text(text).count():
+                            problems.append(f"Finance: {text!r} not shown")
                 if page.get_by_text("Page not found").count():
                     problems.append(f"{title}: served at an unknown URL")
                 heading = page.locator("h1").first.inner_text().strip()

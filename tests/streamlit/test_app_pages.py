@@ -55,6 +55,7 @@ def test_home_kpis_equal_the_mart_values(tiny_run, tiny_home: Path) -> None:
     raised = scalar(snapshot, "select sum(dollars_raised) from marts.mart_school_fundraising")
     liability = scalar(snapshot, "select liability_dollars from marts.mart_reward_liability_daily "
                                  "order by balance_date desc limit 1")
+    expiring = scalar(snapshot, "select expiring_90d_dollars from marts.mart_expiry_outlook")
     k_factor = scalar(snapshot, "select sum(qualified_referred_users) / sum(cohort_users) "
                                 "from marts.mart_viral_coefficient where is_cohort_complete")
     assert shown["Run"] == "tiny"
@@ -63,6 +64,7 @@ def test_home_kpis_equal_the_mart_values(tiny_run, tiny_home: Path) -> None:
     assert shown["DAU"] == f"{dau:,}"
     assert shown["Dollars raised"] == f"${float(raised):,.2f}"
     assert shown["Reward liability"] == f"${float(liability):,.2f}"
+    assert shown["Expiring in 90 days"] == f"${float(expiring):,.2f}"
     assert shown["K-factor"] == f"{k_factor:.3f}"
     assert users == 300
 
@@ -81,8 +83,23 @@ def test_finance_liability_equals_the_mart(tiny_run, tiny_home: Path) -> None:
     date, liability = duckdb.connect(str(tiny_run.snapshot), read_only=True).execute(
         "select balance_date, liability_dollars from marts.mart_reward_liability_daily "
         "order by balance_date desc limit 1").fetchone()
-    assert metrics(at)[f"Liability on {date:%Y-%m-%d}"] == f"${float(liability):,.2f}"
-    assert any(metric.label == "Back-test MAPE" for metric in at.metric)
+    shown = metrics(at)
+    assert shown[f"Liability on {date:%Y-%m-%d}"] == f"${float(liability):,.2f}"
+    con = duckdb.connect(str(tiny_run.snapshot), read_only=True)
+    expiring = con.execute("select expiring_30d_dollars, expiring_60d_dollars, "
+                           "expiring_90d_dollars from marts.mart_expiry_outlook").fetchone()
+    for days, dollars in zip((30, 60, 90), expiring, strict=True):
+        assert shown[f"Expires in the next {days} days"] == f"${float(dollars):,.2f}"
+    verdict, beats = con.execute("select verdict, beats_naive "
+                                 "from marts.mart_redemption_forecast_accuracy").fetchone()
+    notes = [element.value for element in (at.success if beats else at.warning)]
+    assert any("**Can I trust it?**" in note and verdict in note for note in notes)
+    for weeks, point, lower, upper in con.execute(
+            "select horizon_weeks, forecast_dollars, lower_80, upper_80 "
+            "from marts.mart_redemption_forecast_totals").fetchall():
+        assert shown[f"Redemptions, next {weeks} weeks"] == f"${float(point):,.2f}"
+        assert f"80 % range ${float(lower):,.2f} – ${float(upper):,.2f}" in [
+            caption.value for caption in at.caption]
 
 
 def test_marketing_k_equals_i_times_c_of_the_mart(tiny_run, tiny_home: Path) -> None:

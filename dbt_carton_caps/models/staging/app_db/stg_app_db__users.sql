@@ -1,5 +1,10 @@
 {# grain: one row per app account (user_id); exact user_id duplicates collapsed to the latest
-   load, then the latest updated_at. PII: email and phone are sha256-hashed, names dropped. #}
+   load, then the latest updated_at. PII: email and phone are HMAC-SHA256-hashed under the
+   run home's secret key, names dropped. #}
+{#- A table, not a view like the other staging models: the keyed hash is a function dbt
+    registers on its own connections (plugins/carton_caps_pii.py), so a view calling it could
+    not be read from the finished snapshot. -#}
+{{ config(materialized='table') }}
 with
 
 source as (
