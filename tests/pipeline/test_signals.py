@@ -133,16 +133,19 @@ def test_only_the_first_signal_raises_later_ones_are_recorded() -> None:
         assert latch.received == "SIGTERM"
 
 
+@pytest.mark.timeout(300)
 def test_sigterm_inside_a_duckdb_query_is_an_interrupt_not_a_failure(tmp_path: Path) -> None:
     """DuckDB turns the handler's exception into its own "Query interrupted" error; the run
     must still record the signal (this is how load_raw was once recorded as failed)."""
     errors: list[str] = []
 
     def long_query_step(_state: Any) -> dict[str, Any]:
+        # connect first: a signal landing while DuckDB connects is not a query's to report
+        con = duckdb.connect()
         timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
         timer.start()
         try:
-            with duckdb.connect() as con:
+            with con:
                 con.execute("select count(*) from range(1000000000000) a")
         except RuntimeError as exc:
             errors.append(str(exc))
