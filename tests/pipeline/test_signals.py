@@ -139,7 +139,7 @@ def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(
     behaviour is reproduced here exactly: the handler raises, the library replaces it."""
     errors: list[str] = []
 
-    def long_query_step(_state: Any) -> dict[str, Any]:
+    def converting_step(_state: Any) -> dict[str, Any]:
         try:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
@@ -148,7 +148,7 @@ def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(
             raise RuntimeError(errors[0]) from None
         return {}
 
-    exit_code, document = run_steps(tmp_path, "query", ("load_raw", long_query_step))
+    exit_code, document = run_steps(tmp_path, "query", ("load_raw", converting_step))
     assert errors and "interrupted" in errors[0].lower()
     assert exit_code == EXIT_INTERRUPTED
     assert (document["status"], document["failed_step"]) == ("interrupted", "load_raw")
