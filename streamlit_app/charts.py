@@ -16,9 +16,11 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-#: Vega/Tableau 10: distinct qualitative hues, each legible on white and on near-black
+#: Vega/Tableau 10 plus two: distinct qualitative hues (one per pipeline step), each
+#: legible on white and on near-black
 PALETTE: tuple[str, ...] = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2",
-                            "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC")
+                            "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
+                            "#1B9E77", "#7570B3")
 #: a total or reference series drawn over coloured ones (grey: visible in both themes)
 TOTAL_COLOR = "#8C8C8C"
 STATUS_COLORS: dict[str, str] = {

@@ -31,7 +31,8 @@ if before == after:
     st.info("Pick two different runs.")
     st.stop()
 result = data_access.run_comparison(before, after)
-st.caption(f"Everything below reads “from {before} to {after}”: the same diff as "
+st.caption(f"Everything below reads from before ({before}) to after ({after}): the same "
+           "diff as "
            f"`python pipeline/runs.py diff {before} {after}`.")
 
 # ----------------------------------------------------------------- summary
@@ -45,7 +46,7 @@ for col, (label, count) in zip(cols, changed.items(), strict=True):
 
 st.subheader("Parameters")
 ui.table(pd.DataFrame([(name, str(a), str(b)) for name, a, b in result.params],
-                      columns=["parameter", before, after]), "compare_params")
+                      columns=["parameter", "before", "after"]), "compare_params")
 st.caption("The run status and every parameter whose value differs (unchanged ones are "
            "left out).")
 
@@ -85,7 +86,7 @@ else:
 st.subheader("Row counts")
 if result.row_counts:
     ui.table(pd.DataFrame(result.row_counts,
-                          columns=["table", before, after, "change", "change_pct"])
+                          columns=["table", "before", "after", "change", "change_pct"])
              .assign(change_pct=lambda frame: frame["change_pct"] / 100),
              "compare_row_counts")
     st.caption("Tables whose row count differs (raw and marts, from each run's manifest); "
@@ -109,12 +110,12 @@ else:
 st.subheader("Contract checks that changed outcome")
 if result.contracts:
     ui.table(pd.DataFrame(result.contracts,
-                          columns=["table", "column", "check", before, after]),
+                          columns=["table", "column", "check", "before", "after"]),
              "compare_contracts")
 else:
     st.success("Every contract check has the same outcome in both runs.")
 st.subheader("dbt nodes that changed outcome")
 if result.dbt:
-    ui.table(pd.DataFrame(result.dbt, columns=["node", before, after]), "compare_dbt")
+    ui.table(pd.DataFrame(result.dbt, columns=["node", "before", "after"]), "compare_dbt")
 else:
     st.success("Every dbt node has the same outcome in both runs.")

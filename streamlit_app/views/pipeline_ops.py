@@ -78,7 +78,9 @@ else:
 
 st.subheader("Inspect a run")
 run_ids = list(reversed([doc["run_id"] for doc in manifests]))
-picked = st.selectbox("Run", run_ids, key="ops_run")
+served = ui.selected_choice().run_id
+picked = st.selectbox("Run", run_ids, key="ops_run",
+                      index=run_ids.index(served) if served in run_ids else 0)
 if picked:
     tail = data_access.log_tail(picked)
     with st.expander(f"Log tail: logs/pipeline_{picked}.log (last "
