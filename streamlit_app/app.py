@@ -2,8 +2,9 @@
 
 This file only wires navigation and the run picker. The pointer is resolved on every
 rerun, so a run published while the app is open shows up without a restart; the picked
-run is shared with every page through ``st.session_state`` and kept in the URL
-(``?run=<run_id>``), so a reload or a shared link shows the same run.
+run is shared with every page through ``st.session_state`` and named in the URL
+(``?run=<run_id>``, also when it is the latest), so a reload or a shared link shows the
+same run even after a newer one is published.
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ def pick_run() -> None:
 
     picked = st.sidebar.selectbox("Run", options, format_func=label, key=ui.RUN_KEY,
                                   help="Snapshots of successful runs, newest first.")
-    ui.url_sync(ui.RUN_PARAM, None if picked == ui.LATEST else picked)
     if picked == ui.LATEST:
         choice = latest
     else:
         choice = data_access.SnapshotChoice(picked, data_access.snapshot_path(picked))
     st.session_state[ui.CHOICE_KEY] = choice
+    # the URL names the run shown (latest included), so a link keeps showing that run
+    ui.url_sync(ui.RUN_PARAM, choice.run_id)
     if latest.note and latest.run_id:  # without a fallback the page itself says why
         st.sidebar.warning(latest.note)
     if choice.run_id and choice.path:
