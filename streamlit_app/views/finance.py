@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, ui
+from streamlit_app import charts, data_access, health, periods, ui
 
 AGEING = {"aged_0_30_dollars": "0–30 days", "aged_31_90_dollars": "31–90 days",
           "aged_91_180_dollars": "91–180 days", "aged_181_365_dollars": "181–365 days",
@@ -77,11 +77,24 @@ start, end = ui.date_range(snapshot, "liability", "Balance dates")
 liability = ui.load(data_access.liability_daily, snapshot, start, end)
 if liability is not None:
     last = liability.iloc[-1]
+    before = (data_access.liability_daily(snapshot, *periods.previous_period(start, end))
+              if start is not None and end is not None else None)
+    earlier = None if before is None or before.empty else before.iloc[-1]
     cols = st.columns(3)
-    cols[0].metric(f"Liability on {last['balance_date']:%Y-%m-%d}",
-                   f"${float(last['liability_dollars']):,.2f}")
-    cols[1].metric("Earned to date", f"${float(last['cumulative_earned_dollars']):,.2f}")
-    cols[2].metric("Expired to date", f"${float(last['cumulative_expired_dollars']):,.2f}")
+    for col, label, column, good in (
+            (cols[0], f"Liability on {last['balance_date']:%Y-%m-%d}", "liability_dollars",
+             False),
+            (cols[1], "Earned to date", "cumulative_earned_dollars", True),
+            (cols[2], "Expired to date", "cumulative_expired_dollars", False)):
+        change = health.kpi_delta(float(last[column]),
+                                  None if earlier is None else float(earlier[column]),
+                                  digits=2, prefix="$", up_is_good=good)
+        col.metric(label, f"${float(last[column]):,.2f}", change.text,
+                   delta_color=change.color, delta_arrow=change.arrow)
+    if earlier is not None:
+        st.caption(f"Change against {earlier['balance_date']:%Y-%m-%d}, the end of the "
+                   "period of equal length before; a rising liability or expiry is shown "
+                   "red.")
     ageing = [column for column in AGEING if column in liability.columns]
     figure = charts.line_figure(liability.rename(columns=AGEING), "balance_date",
                             [AGEING[column] for column in ageing], stacked=True, kind="money",
