@@ -53,8 +53,11 @@ if statuses:
     tests = tests[tests["status"].isin(statuses)]
 if search:
     tests = tests[tests["name"].str.contains(search, case=False, na=False, regex=False)]
-ui.table(tests[["name", "resource_type", "status", "failures", "execution_time_s",
-                "message"]], "dbt_tests", run_id)
+if tests.empty:
+    ui.empty_filter("dbt tests")
+else:
+    ui.table(tests[["name", "resource_type", "status", "failures", "execution_time_s",
+                    "message"]], "dbt_tests", run_id)
 
 # ----------------------------------------------------------------- failures
 st.subheader("Failing and warning tests")
