@@ -45,10 +45,10 @@ else:
     ORDER = {"FAIL": 0, "WARN": 1, "PASS": 2}
     checks = (shown.assign(_order=shown["status"].map(ORDER))
               .sort_values(["_order", "table_name", "check"]).drop(columns="_order"))
-    first = ["status", "table_name", "column_name", "check", "measured_value", "threshold",
+    first = ["status", "measured_value", "threshold", "table_name", "column_name", "check",
              "severity", "owner"]
     st.caption("FAIL checks first, then WARN, then PASS; the measured value sits next to "
-               "its threshold.")
+               "its threshold, right after the status, so both show on a phone too.")
     ui.table(checks[[*first, *[c for c in checks.columns if c not in first]]],
              "contract_results", run_id, definition="contract_status")
 

@@ -106,12 +106,12 @@ for status in ("pass", "warn", "fail", "error", "skipped", "untested"):
         hovertemplate="%{text}<br>%{customdata}<extra>" + f"tests: {status}</extra>")
 figure.update_layout(
     title=f"dbt graph of run {run_id} (click a node)", height=max(420, tallest * ROW_PX + 120),
-    legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    legend={"orientation": "h", "y": 0, "yanchor": "top", "x": 0},
     xaxis={"tickmode": "array", "tickvals": list(range(len(LAYERS))),
            "ticktext": [LAYER_TITLES[layer] for layer in LAYERS], "side": "top",
            "range": [-0.2, len(LAYERS) - 0.1], "showgrid": False, "zeroline": False},
     yaxis={"visible": False, "autorange": "reversed"}, dragmode=False)
-figure.update_layout(margin={"l": 10, "r": 10, "t": 90, "b": 10})
+figure.update_layout(margin={"l": 10, "r": 10, "t": 80, "b": 40})
 st.plotly_chart(figure, key=CHART_KEY, on_select="rerun", selection_mode="points",
                 config={"displayModeBar": False})
 st.caption("Lineage: every source, model and page (dbt exposure) of this run's dbt manifest "
