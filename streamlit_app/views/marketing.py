@@ -50,10 +50,15 @@ if funnel is not None:
                    "length just before.")
         by_channel = funnel.groupby("channel", as_index=False)[list(FUNNEL_STAGES)].sum()
         figure = go.Figure()
+        palette = charts.color_map(list(by_channel["channel"]))
         for record in by_channel.to_dict("records"):
             figure.add_trace(go.Funnel(name=record["channel"], y=list(FUNNEL_STAGES),
                                        x=[record[stage] for stage in FUNNEL_STAGES],
-                                       textinfo="value+percent initial"))
+                                       textinfo="value+percent initial",
+                                       marker_color=palette[record["channel"]],
+                                       hovertemplate=f"{record['channel']}: %{{y}} "
+                                                     "%{x:,} (%{percentInitial:.1%} of sent)"
+                                                     "<extra></extra>"))
         figure.update_layout(title="Referral funnel per channel (selected weeks)")
         ui.chart(figure, "referral_funnel", key="referral_funnel")
         weekly = funnel.groupby("sent_week", as_index=False)[["sent", "qualified"]].sum()
