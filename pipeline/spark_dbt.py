@@ -26,6 +26,7 @@ import json
 import os
 import signal
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +115,17 @@ class SessionPythonJobHelper:
     def submit(self, compiled_code: str) -> None:
         from pyspark.sql import SparkSession
 
+        # a module of its own, registered while it runs: dataclasses in the model look
+        # their module up in sys.modules
+        module = types.ModuleType(f"dbt_python_model_{self.parsed_model.get('name')}")
         # the active session is per thread and dbt runs nodes in worker threads
-        namespace: dict[str, Any] = {"spark": SparkSession.builder.getOrCreate(),
-                                     "__name__": "dbt_python_model"}
-        exec(compile(compiled_code, str(self.parsed_model.get("original_file_path")),
-                     "exec"), namespace)
+        module.spark = SparkSession.builder.getOrCreate()  # type: ignore[attr-defined]
+        sys.modules[module.__name__] = module
+        try:
+            exec(compile(compiled_code, str(self.parsed_model.get("original_file_path")),
+                         "exec"), module.__dict__)
+        finally:
+            del sys.modules[module.__name__]
 
 
 def enable_session_python_models() -> None:
