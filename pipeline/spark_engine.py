@@ -91,19 +91,17 @@ def declared_columns(contracts_dir: Path = CONTRACTS_DIR) -> dict[tuple[str, str
 
 def _select_list(schema: str, table: str, built: list[str],
                  declared: dict[str, str]) -> str:
-    """Columns in the order the DuckDB build has them, cast to their declared types.
+    """The model's columns, in its order (as dbt-duckdb builds them), cast to their types.
 
-    Marts are contracted tables: their columns are exactly the declared ones, in declared
-    order (dbt's contract enforcement on DuckDB); a mismatch fails the step as a contract
-    violation would fail dbt. Other layers keep the model's column order.
+    Marts are contracted tables: their columns must be exactly the declared ones (dbt's
+    contract enforcement on DuckDB); a mismatch fails the step as a contract violation
+    would fail dbt.
     """
-    if schema == "marts":
-        if sorted(built) != sorted(declared):
-            missing = sorted(set(declared) - set(built))
-            extra = sorted(set(built) - set(declared))
-            raise StepError(f"contract of marts.{table} not met on Spark: missing columns "
-                            f"{missing}, undeclared columns {extra}")
-        built = list(declared)
+    if schema == "marts" and sorted(built) != sorted(declared):
+        missing = sorted(set(declared) - set(built))
+        extra = sorted(set(built) - set(declared))
+        raise StepError(f"contract of marts.{table} not met on Spark: missing columns "
+                        f"{missing}, undeclared columns {extra}")
     parts = []
     for column in built:
         quoted = '"' + column.replace('"', '""') + '"'

@@ -33,9 +33,10 @@
 {%- endmacro %}
 
 
-{#- Elapsed time in fractional days between two timestamps (end - start). -#}
+{#- Elapsed time in fractional days between two timestamps (end - start), a double on every
+    engine (Spark would divide by the literal 86400.0 as a decimal, rounding to 6 places). -#}
 {% macro days_between(start_ts, end_ts) -%}
-    ({{ dbt.datediff(start_ts, end_ts, 'second') }} / 86400.0)
+    (cast({{ dbt.datediff(start_ts, end_ts, 'second') }} as {{ type_double() }}) / 86400)
 {%- endmacro %}
 
 
