@@ -49,8 +49,10 @@ def test_raw_lands_as_parquet_with_the_loaders_types_and_stamps(engine_runs: Eng
         assert "receipts" in tables
         for table in tables:
             landed = f"read_parquet('{parquet / table / 'data.parquet'}')"
-            assert (con.execute(f"describe select * from {landed}").fetchall()
-                    == con.execute(f'describe select * from raw."{table}"').fetchall())
+            # names and types (Parquet does not keep NOT NULL constraints)
+            assert ([row[:2] for row in con.execute(f"describe select * from {landed}").fetchall()]
+                    == [row[:2] for row in con.execute(f'describe select * from raw."{table}"')
+                        .fetchall()])
             assert (con.execute(f"select count(*) from {landed}").fetchone()
                     == con.execute(f'select count(*) from raw."{table}"').fetchone())
         stamps = con.execute(
