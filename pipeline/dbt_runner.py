@@ -50,6 +50,12 @@ class DbtInvocation:
     project_dir: Path = DBT_PROJECT_DIR
     # keys staging's PII hashes (pipeline/pii_key.py); passed in dbt's environment only
     pii_key: str = field(default="", repr=False)
+    #: the program that runs dbt, empty for the dbt executable; a Spark run runs dbt
+    #: inside its session wrapper (pipeline/spark_engine.py), with its own extra
+    #: arguments (``--target spark``) and environment (where the Parquet lives)
+    launcher: tuple[str, ...] = ()
+    extra_args: tuple[str, ...] = ()
+    extra_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def target_path(self) -> Path:
@@ -102,18 +108,20 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
     """Run ``dbt <command>`` for this run, streaming its output into the run log."""
     project_dir = project_dir_override() or invocation.project_dir
     args = [
-        dbt_executable(), *command,
+        *(invocation.launcher or (dbt_executable(),)), *command,
         "--project-dir", str(project_dir),
         "--profiles-dir", str(project_dir),
         "--target-path", str(invocation.target_path),
         "--log-path", str(invocation.log_path),
         "--no-use-colors",
+        *invocation.extra_args,
     ]
     env = {
         **os.environ,
         "CARTON_CAPS_DB_PATH": str(invocation.db_path),
         "CARTON_CAPS_AS_OF": invocation.as_of,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **dict(invocation.extra_env),
     }
     if invocation.pii_key:
         env[PII_KEY_ENV] = invocation.pii_key

@@ -92,14 +92,14 @@ def step_load_raw(state: RunState) -> dict[str, Any]:
     return {"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)}
 
 
-def _dbt_invocation(state: RunState) -> DbtInvocation:
+def dbt_invocation(state: RunState) -> DbtInvocation:
     return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
                          as_of=state.config.as_of.isoformat(),
                          pii_key=pii_key(state.paths.home))
 
 
 def step_dbt_build(state: RunState) -> dict[str, Any]:
-    invocation = _dbt_invocation(state)
+    invocation = dbt_invocation(state)
     state.document["artifacts"]["dbt_target"] = str(invocation.target_path)
     try:
         summary = dbt_build(invocation)
@@ -111,7 +111,7 @@ def step_dbt_build(state: RunState) -> dict[str, Any]:
 
 
 def step_source_freshness(state: RunState) -> dict[str, Any]:
-    result = dbt_source_freshness(_dbt_invocation(state))
+    result = dbt_source_freshness(dbt_invocation(state))
     state.document["freshness"] = result
     statuses: dict[str, int] = {}
     for item in result.get("results", []):
