@@ -132,15 +132,16 @@ class DbtSession:
         try:
             link.hardlink_to(invocation.db_path)
         except OSError as exc:
+            # a path of its own makes the parse this run's alone: nothing to cache
             logger.debug("no hard link to %s (%s): dbt parses in full", invocation.db_path, exc)
             env["CARTON_CAPS_DB_PATH"] = str(invocation.db_path.resolve())
         else:
             duckdb_settings.link_spill_dir(link, invocation.work_dir.name)
-        self.parse_cache = ParseCache(
-            invocation.work_dir.parent / CACHE_FOLDER, cache_key(self.project_dir, env))
-        reused = self.parse_cache.restore(invocation.target_path)
-        logger.debug("dbt parse cache %s: %s", "hit" if reused else "miss",
-                     self.parse_cache.path)
+            self.parse_cache = ParseCache(
+                invocation.work_dir.parent / CACHE_FOLDER, cache_key(self.project_dir, env))
+            reused = self.parse_cache.restore(invocation.target_path)
+            logger.debug("dbt parse cache %s: %s", "hit" if reused else "miss",
+                         self.parse_cache.path)
         args = [
             sys.executable, "-u", "-m", "pipeline.dbt_worker",
             "--project-dir", str(self.project_dir),
