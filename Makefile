@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
+BENCH_PIPELINE_ARGS ?= --sizes 1000,20000
 
 .PHONY: run test pipeline dashboard venv lint bench clean
 
@@ -29,6 +30,7 @@ bench: venv
 	$(PY) bench/bench_generator.py
 	$(PY) bench/bench_loader.py
 	$(PY) bench/bench_dashboard.py $(BENCH_DASHBOARD_ARGS)
+	$(PY) bench/bench_pipeline.py $(BENCH_PIPELINE_ARGS)
 
 clean:
 	rm -rf data/* logs/* duckdb/*.duckdb duckdb/*.building duckdb/*.wal duckdb/*.tmp \

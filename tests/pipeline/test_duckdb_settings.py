@@ -47,7 +47,7 @@ def test_the_loader_opens_duckdb_with_the_memory_limit_given(
         return con
 
     monkeypatch.setattr(loader.duckdb, "connect", spy)
-    db = tmp_path / "raw.duckdb"
+    db = tmp_path / "loaded.duckdb"
     loader.load_raw(tiny_run.home / "data" / tiny_run.run_id, db, "r",
                     duckdb_config={"memory_limit": "321MB", "temp_directory": f"{db}.tmp"})
     assert seen == ["306.1 MiB"]
