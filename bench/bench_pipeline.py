@@ -76,7 +76,7 @@ class TreeWatcher:
             return "other"
         if "dbt_worker" in command or "/dbt " in command or command.endswith("/dbt"):
             return "dbt"
-        if "run_pipeline.py" in command:
+        if "run_pipeline.py" in command or process.pid == self.root.pid:
             return "pipeline"
         return "other"
 
@@ -98,7 +98,9 @@ class TreeWatcher:
             elif seen.role != "dbt":  # a forked child shows its parent's command until exec
                 seen.role = self._role(process)
             seen.peak_rss = max(seen.peak_rss, rss)
-            seen.cpu_s = times.user + times.system + times.children_user + times.children_system
+            # children's CPU is sampled from the children themselves: a parent's
+            # children_* fields would count a reaped child twice
+            seen.cpu_s = times.user + times.system
         self.timeline.append((time.time(), sum(p.cpu_s for p in self.processes.values())))
 
     def run(self) -> None:
