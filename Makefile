@@ -6,6 +6,7 @@ PORT ?= 8501
 DASHBOARD_ADDRESS ?=
 PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
+BENCH_PIPELINE_ARGS ?= --sizes 1000,20000
 
 .PHONY: run test test-spark spark-venv pipeline dashboard venv lint bench bench-spark clean
 
@@ -39,6 +40,7 @@ bench: venv
 	$(PY) bench/bench_generator.py
 	$(PY) bench/bench_loader.py
 	$(PY) bench/bench_dashboard.py $(BENCH_DASHBOARD_ARGS)
+	$(PY) bench/bench_pipeline.py $(BENCH_PIPELINE_ARGS)
 
 bench-spark: spark-venv
 	$(PY) bench/bench_engines.py $(BENCH_ENGINES_ARGS)
