@@ -124,9 +124,12 @@ class DbtSession:
     def _environment(self) -> dict[str, str]:
         return {
             **os.environ,
-            # the worker imports this very checkout, whatever is installed editable
-            "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO_ROOT),
-                                                        os.environ.get("PYTHONPATH")))),
+            # the worker imports this very checkout, whatever is installed editable, and
+            # the project's dbt-duckdb plugins (the profile's ``module_paths`` is relative
+            # to the project, but the worker runs in the run's own dbt folder)
+            "PYTHONPATH": os.pathsep.join(filter(None, (
+                str(REPO_ROOT), str(self.project_dir / "plugins"),
+                os.environ.get("PYTHONPATH")))),
             "CARTON_CAPS_DB_PATH": DB_LINK_NAME,
             "CARTON_CAPS_AS_OF": self.invocation.as_of,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
