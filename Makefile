@@ -6,8 +6,9 @@ PORT ?= 8501
 DASHBOARD_ADDRESS ?=
 PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
+BENCH_PIPELINE_ARGS ?= --sizes 1000,20000
 
-.PHONY: run test pipeline dashboard venv lint bench clean
+.PHONY: run test test-spark spark-venv pipeline dashboard venv lint bench bench-spark clean
 
 venv:
 	@VENV=$(VENV) bash scripts/ensure_venv.sh
@@ -25,6 +26,13 @@ dashboard: venv
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# the Spark engine: Java 17 + requirements-spark.txt, then only the tests marked `spark`
+spark-venv: venv
+	@VENV=$(VENV) bash scripts/ensure_spark.sh
+
+test-spark: spark-venv
+	CARTON_CAPS_SPARK_TESTS=1 $(PY) -m pytest -m spark tests/spark $(PYTEST_ARGS)
+
 lint: venv
 	$(PY) -m ruff check .
 
@@ -32,6 +40,10 @@ bench: venv
 	$(PY) bench/bench_generator.py
 	$(PY) bench/bench_loader.py
 	$(PY) bench/bench_dashboard.py $(BENCH_DASHBOARD_ARGS)
+	$(PY) bench/bench_pipeline.py $(BENCH_PIPELINE_ARGS)
+
+bench-spark: spark-venv
+	$(PY) bench/bench_engines.py $(BENCH_ENGINES_ARGS)
 
 clean:
 	rm -rf data/* logs/* duckdb/*.duckdb duckdb/*.building duckdb/*.wal duckdb/*.tmp \

@@ -89,7 +89,7 @@ import re
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -678,9 +678,9 @@ def _check_fresh_target(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
         raise LoadError(f"{db_path.name}: raw.{name} already exists; a snapshot is loaded once")
 
 
-def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+def _connect(db_path: Path, config: Mapping[str, str] | None) -> duckdb.DuckDBPyConnection:
     try:
-        con = duckdb.connect(str(db_path))
+        con = duckdb.connect(str(db_path), config=dict(config or {}))
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise LoadError(f"{db_path.name}: cannot open DuckDB database ({first})") from None
@@ -715,11 +715,14 @@ def load_raw(
     *,
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE,
     ingested_at: datetime | None = None,
+    duckdb_config: Mapping[str, str] | None = None,
 ) -> LoadReport:
     """Load every declared source table of ``data_dir`` into ``raw`` of ``db_path``.
 
     All or nothing: on any failure a :class:`LoadError` is raised, the transaction is
-    rolled back and a database file created by this call is removed.
+    rolled back and a database file created by this call is removed. ``duckdb_config``
+    (e.g. ``memory_limit``, ``temp_directory``) is passed to ``duckdb.connect``, so the
+    caller bounds the loader's memory.
     """
     started = time.perf_counter()
     data_dir = Path(data_dir)
@@ -738,7 +741,7 @@ def load_raw(
         hashes: dict[Path, Future[str]] = {path: pool.submit(_sha256, path) for path in files}
         db_existed = db_path.exists()
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        con = _connect(db_path)
+        con = _connect(db_path, duckdb_config)
         try:
             # The app database is attached read-only (values as text, typed and checked
             # here) outside the transaction: DuckDB cannot detach inside one.

@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 import duckdb
+from pipeline.contract_cache import contract_source
 from pipeline.ops_tables import replace_rows
 from pipeline.paths import REPO_ROOT
 
@@ -54,6 +55,9 @@ SEVERITIES = ("warn", "fail")
 STATUSES = ("PASS", "WARN", "FAIL")
 
 _DC_WARN = {"info", "warning", "warn", "low", "minor", "trivial"}
+# libyaml's safe loader and dumper when built in: the same documents, several times faster
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 class ContractError(RuntimeError):
     """A contract file cannot be read or evaluated at all (not a failing check)."""
@@ -135,7 +139,7 @@ def contract_files(contracts_dir: Path = CONTRACTS_DIR) -> list[Path]:
 
 def load_contract(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ContractError(f"cannot read contract {path.name}: {exc}") from None
     if not isinstance(document, dict) or not document.get("schema"):
@@ -272,11 +276,12 @@ def _measured_and_threshold(check: Any) -> tuple[str | None, str | None]:
     return _fmt(diag.get("value")), _fmt(diag.get("threshold"))
 
 
-def _run_datacontract(document: dict[str, Any], db_path: Path) -> list[Any]:
+def _run_datacontract(document: dict[str, Any], db_path: Path,
+                      cache_dir: Path | None) -> list[Any]:
     from datacontract.data_contract import DataContract
 
-    text = yaml.safe_dump(document, sort_keys=False)
-    run = DataContract(data_contract_str=text, server="snapshot",
+    text = yaml.dump(document, Dumper=_YAML_DUMPER, sort_keys=False)
+    run = DataContract(**contract_source(text, cache_dir), server="snapshot",
                        config={"DATACONTRACT_DUCKDB_DATABASE": str(db_path)}).test()
     return list(run.checks or [])
 
@@ -366,13 +371,30 @@ def _event_freshness(document: dict[str, Any], slas: list[dict[str, Any]],
     return results
 
 
+@contextlib.contextmanager
+def _bounded_instance(db_path: Path, settings: Mapping[str, str]
+                      ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection that holds the snapshot's DuckDB instance open with these
+    settings applied. datacontract-cli opens the same file read-only without a config,
+    which DuckDB serves from this very instance: its queries get the same memory limit
+    and spill folder (it offers no way to pass them)."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        for name, value in settings.items():
+            con.execute(f"set {name} = '{value}'")
+        yield con
+
+
 def evaluate(db_path: Path, *, as_of: date, days: int,
              contracts_dir: Path = CONTRACTS_DIR, now: datetime | None = None,
-             only: tuple[str, ...] | None = None) -> ContractReport:
+             only: tuple[str, ...] | None = None,
+             cache_dir: Path | None = None,
+             duckdb_config: Mapping[str, str] | None = None) -> ContractReport:
     """Run every contract (or the files named in ``only``) against ``db_path``, read-only.
 
     ``as_of`` and ``days`` are the run's parameters: the data covers
-    ``[as_of 00:00Z - days, as_of 00:00Z)``.
+    ``[as_of 00:00Z - days, as_of 00:00Z)``. ``cache_dir`` keeps datacontract-cli's
+    reading of each contract text for later runs (:mod:`pipeline.contract_cache`);
+    ``duckdb_config`` (``memory_limit``, ``temp_directory``) bounds DuckDB meanwhile.
     """
     cutoff = as_of_cutoff(as_of)
     window_start = cutoff - timedelta(days=days)
@@ -380,15 +402,16 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
     if not files:
         raise ContractError(f"no contracts ({CONTRACT_GLOB}) in {contracts_dir}")
     results: list[ContractResult] = []
-    with _time_variables({CUTOFF_VARIABLE: cutoff, WINDOW_START_VARIABLE: window_start}):
+    with _time_variables({CUTOFF_VARIABLE: cutoff, WINDOW_START_VARIABLE: window_start}), \
+            _bounded_instance(db_path, duckdb_config or {}) as con:
         for path in files:
             document = load_contract(path)
             for_cli, event_slas = _split_slas(document)
             logger.debug("evaluating contract %s", path.name)
-            results.extend(_results_from_cli(document, _run_datacontract(for_cli, db_path)))
+            results.extend(_results_from_cli(
+                document, _run_datacontract(for_cli, db_path, cache_dir)))
             if event_slas:
-                with duckdb.connect(str(db_path), read_only=True) as con:
-                    results.extend(_event_freshness(document, event_slas, con, cutoff))
+                results.extend(_event_freshness(document, event_slas, con, cutoff))
     evaluated_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     return ContractReport(results=tuple(results), as_of_cutoff=cutoff, evaluated_at=evaluated_at)
 

@@ -252,3 +252,75 @@ def manifest_failures(artifacts: DbtArtifacts,
                 entry["sample_error"] = sample.error
         failures.append(entry)
     return failures
+
+
+#: lineage layers, left to right; a model's layer is its folder under models/
+LAYERS = ("source", "staging", "intermediate", "marts", "exposure")
+#: a node's test status, worst first (a node without tests is "untested")
+TEST_STATUS_ORDER = ("error", "fail", "warn", "skipped", "pass", "untested")
+
+
+@dataclass(frozen=True)
+class LineageNode:
+    """One source, model or exposure of the dbt graph with what the lineage page shows."""
+
+    unique_id: str
+    resource_type: str
+    name: str
+    layer: str
+    description: str
+    path: str | None
+    #: (column name, data type, description)
+    columns: tuple[tuple[str, str | None, str], ...]
+    parents: tuple[str, ...]
+    #: (test name, status) of the data and unit tests attached to the node
+    tests: tuple[tuple[str, str], ...]
+
+    @property
+    def test_status(self) -> str:
+        """The worst status of the node's tests ("untested" when it has none)."""
+        statuses = {status for _name, status in self.tests} or {"untested"}
+        return next(s for s in TEST_STATUS_ORDER if s in statuses or s == "untested")
+
+
+def _layer(resource_type: str, node: dict[str, Any]) -> str:
+    if resource_type in ("source", "exposure"):
+        return resource_type
+    parts = str(node.get("original_file_path") or "").split("/")
+    folder = parts[1] if len(parts) > 2 else ""
+    return folder if folder in LAYERS else "marts"
+
+
+def lineage(artifacts: DbtArtifacts) -> dict[str, LineageNode]:
+    """Sources, models and exposures of the run's manifest, keyed by unique id, each with
+    its parents in the graph and the latest status of its tests from run_results.json."""
+    manifest = artifacts.manifest
+    status = {str(r.get("unique_id")): str(r.get("status", "")).lower()
+              for r in artifacts.results()}
+    tests: dict[str, list[tuple[str, str]]] = {}
+    for key in ("nodes", "unit_tests"):
+        for unique_id, node in (manifest.get(key) or {}).items():
+            if node.get("resource_type") not in ("test", "unit_test"):
+                continue
+            targets = [node.get("attached_node")] if node.get("attached_node") else \
+                (node.get("depends_on") or {}).get("nodes") or []
+            for target in targets:
+                tests.setdefault(target, []).append(
+                    (str(node.get("name")), status.get(unique_id, "not run")))
+    graph: dict[str, LineageNode] = {}
+    for key in ("sources", "nodes", "exposures"):
+        for unique_id, node in sorted((manifest.get(key) or {}).items()):
+            resource_type = node.get("resource_type") or unique_id.split(".")[0]
+            if resource_type not in ("source", "model", "seed", "snapshot", "exposure"):
+                continue
+            name = (f"{node.get('source_name')}.{node.get('name')}"
+                    if resource_type == "source" else str(node.get("name")))
+            columns = tuple((str(c.get("name")), c.get("data_type"), c.get("description") or "")
+                            for c in (node.get("columns") or {}).values())
+            parents = tuple(p for p in (node.get("depends_on") or {}).get("nodes") or []
+                            if not p.startswith(("macro.", "test.")))
+            graph[unique_id] = LineageNode(
+                unique_id, resource_type, node.get("label") or name, _layer(resource_type, node),
+                node.get("description") or "", node.get("original_file_path"), columns, parents,
+                tuple(sorted(tests.get(unique_id, []))))
+    return graph

@@ -1,19 +1,21 @@
-"""Invoke dbt for one run: its own target/log folders, its own database path.
+"""Invoke dbt for one run: its own target/log folders, its own database file.
 
 The profile is static (``dbt_carton_caps/profiles.yml``) and reads the database path
 from ``CARTON_CAPS_DB_PATH``, so concurrent runs never race on a shared profile or a
-shared ``target/``. dbt runs as a subprocess: a crash or Ctrl-C in dbt cannot corrupt
-the orchestrator's state, and its output goes to the run's log.
+shared ``target/``. dbt runs in a child process (:mod:`pipeline.dbt_worker`), one per
+run for all its dbt commands: a crash or Ctrl-C in dbt cannot corrupt the orchestrator's
+state, a signal to the run stops it, and its output goes to the run's log.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ctypes
 import ctypes.util
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import interrupts
+import duckdb
+from pipeline import duckdb_settings, interrupts
+from pipeline.dbt_parse_cache import CACHE_FOLDER, ParseCache, cache_key
+from pipeline.dbt_worker import DONE_MARKER
 from pipeline.disk_space import DISK_FULL_TEXT
-from pipeline.paths import DBT_PROJECT_DIR
+from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
 from pipeline.pii_key import KEY_ENV as PII_KEY_ENV
 
 logger = logging.getLogger(__name__)
@@ -50,6 +55,12 @@ class DbtInvocation:
     project_dir: Path = DBT_PROJECT_DIR
     # keys staging's PII hashes (pipeline/pii_key.py); passed in dbt's environment only
     pii_key: str = field(default="", repr=False)
+    #: the program that runs dbt, empty for the dbt executable; a Spark run runs dbt
+    #: inside its session wrapper (pipeline/spark_engine.py), with its own extra
+    #: arguments (``--target spark``) and environment (where the Parquet lives)
+    launcher: tuple[str, ...] = ()
+    extra_args: tuple[str, ...] = ()
+    extra_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def target_path(self) -> Path:
@@ -58,16 +69,6 @@ class DbtInvocation:
     @property
     def log_path(self) -> Path:
         return self.work_dir / "logs"
-
-
-def dbt_executable() -> str:
-    beside_python = Path(sys.executable).with_name("dbt")
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("dbt")
-    if found is None:
-        raise DbtError("dbt is not installed in this environment; run `make venv`")
-    return found
 
 
 def project_dir_override() -> Path | None:
@@ -98,25 +99,227 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     return hook
 
 
-def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
-    """Run ``dbt <command>`` for this run, streaming its output into the run log."""
+DB_LINK_NAME = "carton_caps.duckdb"
+
+
+class DbtSession:
+    """One run's dbt worker process (:mod:`pipeline.dbt_worker`): started on the first
+    command, reused by the next ones, stopped by :meth:`close` or on any interrupt.
+
+    The worker runs in the run's own dbt folder, where ``carton_caps.duckdb`` is a hard
+    link to the run's building snapshot: the profile's ``CARTON_CAPS_DB_PATH`` (and so
+    the catalog name DuckDB derives from it) is that same relative name in every run, so
+    dbt's cached parse fits every run while each run still writes only its own file. (A
+    symbolic link would not do: DuckDB names the catalog after the link's target.) Where
+    no hard link can be made (another file system), dbt gets the snapshot's own path and
+    parses in full.
+    """
+
+    def __init__(self, invocation: DbtInvocation) -> None:
+        self.invocation = invocation
+        self.project_dir = project_dir_override() or invocation.project_dir
+        self.process: subprocess.Popen[str] | None = None
+        self.parse_cache: ParseCache | None = None
+
+    def _environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            # the worker imports this very checkout, whatever is installed editable, and
+            # the project's dbt-duckdb plugins (the profile's ``module_paths`` is relative
+            # to the project, but the worker runs in the run's own dbt folder)
+            "PYTHONPATH": os.pathsep.join(filter(None, (
+                str(REPO_ROOT), str(self.project_dir / "plugins"),
+                os.environ.get("PYTHONPATH")))),
+            "CARTON_CAPS_DB_PATH": DB_LINK_NAME,
+            "CARTON_CAPS_AS_OF": self.invocation.as_of,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **_secret_env(self.invocation),
+        }
+
+    def _start(self) -> subprocess.Popen[str]:
+        invocation = self.invocation
+        invocation.work_dir.mkdir(parents=True, exist_ok=True)
+        link = invocation.work_dir / DB_LINK_NAME
+        link.unlink(missing_ok=True)
+        env = self._environment()
+        try:
+            link.hardlink_to(invocation.db_path)
+        except OSError as exc:
+            # a path of its own makes the parse this run's alone: nothing to cache
+            logger.debug("no hard link to %s (%s): dbt parses in full", invocation.db_path, exc)
+            env["CARTON_CAPS_DB_PATH"] = str(invocation.db_path.resolve())
+        else:
+            duckdb_settings.link_spill_dir(link, invocation.work_dir.name)
+            self.parse_cache = ParseCache(
+                invocation.work_dir.parent / CACHE_FOLDER, cache_key(self.project_dir, env))
+            reused = self.parse_cache.restore(invocation.target_path)
+            logger.debug("dbt parse cache %s: %s", "hit" if reused else "miss",
+                         self.parse_cache.path)
+        args = [
+            sys.executable, "-u", "-m", "pipeline.dbt_worker",
+            "--project-dir", str(self.project_dir),
+            "--profiles-dir", str(self.project_dir),
+            "--target-path", str(invocation.target_path),
+            "--log-path", str(invocation.log_path),
+            "--no-use-colors",
+        ]
+        logger.debug("starting %s", " ".join(args))
+        process: subprocess.Popen[str] | None = None
+        try:
+            # Popen forks: a SIGTERM raised inside the interpreter's at-fork callbacks would
+            # be printed as a traceback and dropped, so it is recorded there and raised below
+            with interrupts.deferred():
+                process = subprocess.Popen(
+                    args, cwd=invocation.work_dir, env=env, stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                    encoding="utf-8", errors="replace",
+                    preexec_fn=_die_with_parent(os.getpid()),
+                )
+            interrupts.check()
+        except BaseException:
+            if process is not None:
+                _stop(process)
+            raise
+        return process
+
+    def run(self, command: list[str]) -> int:
+        """Run ``dbt <command>`` in the worker, streaming its output into the run log."""
+        if self.process is None:
+            self.process = self._start()
+        process = self.process
+        disk_full_line: str | None = None
+        exit_code: int | None = None
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(json.dumps(command) + "\n")
+            process.stdin.flush()
+            for line in process.stdout:
+                if line.startswith(DONE_MARKER):
+                    exit_code = int(line[len(DONE_MARKER):])
+                    break
+                logger.debug("dbt | %s", line.rstrip())
+                if disk_full_line is None and DISK_FULL_TEXT in line.lower():
+                    disk_full_line = line.strip()
+            if exit_code is None:  # the worker died: a crash, a kill, the OOM killer
+                exit_code = process.wait() or 2
+                self.process = None
+        except BrokenPipeError:  # the worker died before it read the command
+            exit_code = process.wait() or 2
+            self.process = None
+        except BaseException:
+            # Ctrl-C / SIGTERM reached us first: stop dbt before the run records the interrupt.
+            self.process = None
+            _stop(process)
+            raise
+        if self.parse_cache is not None and self.parse_cache.store(self.invocation.target_path):
+            logger.debug("dbt parse cached: %s", self.parse_cache.path)
+        if exit_code != 0 and disk_full_line is not None:
+            # dbt's own report (run_results.json) may be missing or stale: the disk is the cause
+            raise DbtError(f"dbt {command[0]} stopped: {disk_full_line[:300]}")
+        return exit_code
+
+    def close(self) -> None:
+        """End the worker; its DuckDB connections are closed (the file checkpointed) by then."""
+        process, self.process = self.process, None
+        if process is not None:
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                _stop(process)
+        _settle_wal(self.invocation.work_dir / DB_LINK_NAME)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _settle_wal(link: Path) -> None:
+    """DuckDB keeps its WAL beside the name it opened (the link, not the snapshot): should a
+    worker leave one, replay it into the snapshot through that name, then drop the link
+    (it would keep a deleted snapshot's blocks on disk). A WAL that cannot be replayed
+    is a DbtError: the snapshot alone would silently miss what dbt wrote."""
+    try:
+        if link.with_name(link.name + ".wal").exists() and link.exists():
+            with duckdb.connect(str(link)) as con:
+                con.execute("checkpoint")
+    except (duckdb.Error, OSError) as exc:
+        raise DbtError(f"dbt's last writes could not be checkpointed: {exc}") from exc
+    finally:
+        remove_db_link(link.parent)
+
+
+def remove_db_link(work_dir: Path) -> None:
+    """Delete a run's link to its snapshot (and a WAL beside it): part of its clean-up."""
+    for name in (DB_LINK_NAME, f"{DB_LINK_NAME}.wal", f"{DB_LINK_NAME}.tmp"):
+        path = work_dir / name
+        if path.is_symlink() or path.is_file():
+            path.unlink(missing_ok=True)
+
+
+_sessions: dict[Path, DbtSession] = {}
+
+
+def session(invocation: DbtInvocation) -> DbtSession:
+    """The run's dbt worker (one per dbt folder, so concurrent runs never share one)."""
+    key = invocation.work_dir.resolve()
+    if key not in _sessions or _sessions[key].invocation != invocation:
+        close_session(invocation)
+        _sessions[key] = DbtSession(invocation)
+    return _sessions[key]
+
+
+def close_session(invocation: DbtInvocation) -> None:
+    found = _sessions.pop(invocation.work_dir.resolve(), None)
+    if found is not None:
+        found.close()
+
+
+def close_all_sessions() -> None:
+    """Stop every worker this process started (the runner calls it when a run ends)."""
+    while _sessions:
+        _sessions.popitem()[1].close()
+
+
+atexit.register(close_all_sessions)
+
+
+def _secret_env(invocation: DbtInvocation) -> dict[str, str]:
+    """The invocation's own environment (a Spark run's Parquet folder) and the PII key,
+    which reaches dbt in its environment only, never in an argument or a log line."""
+    env = dict(invocation.extra_env)
+    if invocation.pii_key:
+        env[PII_KEY_ENV] = invocation.pii_key
+    return env
+
+
+def _run_once(command: list[str], invocation: DbtInvocation) -> int:
+    """Run ``dbt <command>`` through the invocation's own launcher (a Spark session
+    wrapper), one process per command, streaming its output into the run log."""
     project_dir = project_dir_override() or invocation.project_dir
     args = [
-        dbt_executable(), *command,
+        *invocation.launcher, *command,
         "--project-dir", str(project_dir),
         "--profiles-dir", str(project_dir),
         "--target-path", str(invocation.target_path),
         "--log-path", str(invocation.log_path),
         "--no-use-colors",
+        *invocation.extra_args,
     ]
     env = {
         **os.environ,
         "CARTON_CAPS_DB_PATH": str(invocation.db_path),
         "CARTON_CAPS_AS_OF": invocation.as_of,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **_secret_env(invocation),
     }
-    if invocation.pii_key:
-        env[PII_KEY_ENV] = invocation.pii_key
     invocation.work_dir.mkdir(parents=True, exist_ok=True)
     logger.debug("running %s", " ".join(args))
     process: subprocess.Popen[str] | None = None
@@ -141,16 +344,20 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
         if process is None:
             raise
         # Ctrl-C / SIGTERM reached us first: stop dbt before the run records the interrupt.
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
         raise
     if exit_code != 0 and disk_full_line is not None:
         # dbt's own report (run_results.json) may be missing or stale: the disk is the cause
         raise DbtError(f"dbt {command[0]} stopped: {disk_full_line[:300]}")
     return exit_code
+
+
+def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
+    """Run ``dbt <command>`` for this run: in its dbt worker, or through the invocation's
+    launcher when it has one (the Spark engine runs dbt inside its own session)."""
+    if invocation.launcher:
+        return _run_once(command, invocation)
+    return session(invocation).run(command)
 
 
 def read_run_results(target_path: Path) -> dict[str, Any]:
@@ -203,7 +410,10 @@ def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
     Freshness of the load stamp is reported here; the data contracts decide whether a
     stale table fails the run.
     """
-    run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
+    try:
+        run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
+    finally:
+        close_session(invocation)  # the run's last dbt command: the file is the run's again
     path = invocation.target_path / "sources.json"
     try:
         document = json.loads(path.read_text(encoding="utf-8"))

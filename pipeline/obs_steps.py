@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pipeline import anomalies, contracts, dbt_artifacts, drift, ops_tables
+from pipeline import anomalies, contracts, dbt_artifacts, drift, duckdb_settings, ops_tables
 from pipeline.dbt_runner import DbtError
 from pipeline.errors import StepError
 from pipeline.run_state import RunState, Step
@@ -29,6 +29,10 @@ RAW_CONTRACT = "raw.odcs.yaml"
 
 def _target_path(state: RunState) -> Path:
     return state.paths.dbt_dir / "target"
+
+
+def _contract_cache(state: RunState) -> Path:
+    return state.paths.logs_dir / ".contract_cache"
 
 
 def with_dbt_failure_details(step: Step) -> Step:
@@ -82,7 +86,8 @@ def _raw_contracts_after_failure(state: RunState) -> None:
         return
     try:
         report = contracts.evaluate(state.paths.building_snapshot, as_of=state.config.as_of,
-                                    days=state.config.days, only=(RAW_CONTRACT,))
+                                    days=state.config.days, only=(RAW_CONTRACT,),
+                                    cache_dir=_contract_cache(state))
     except Exception:
         logger.debug("raw contract not evaluated after the dbt failure", exc_info=True)
         return
@@ -108,8 +113,11 @@ def step_dbt_artifacts(state: RunState) -> dict[str, Any]:
 def step_contracts(state: RunState) -> dict[str, Any]:
     """Evaluate contracts/*.odcs.yaml; results to ops.contract_results and the manifest."""
     try:
-        report = contracts.evaluate(state.paths.building_snapshot, as_of=state.config.as_of,
-                                    days=state.config.days)
+        report = contracts.evaluate(
+            state.paths.building_snapshot, as_of=state.config.as_of, days=state.config.days,
+            cache_dir=_contract_cache(state),
+            duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
+                                                         state.config.run_id))
     except contracts.ContractError as exc:
         raise StepError(str(exc)) from exc
     with duckdb.connect(str(state.paths.building_snapshot)) as con:

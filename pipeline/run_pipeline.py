@@ -2,6 +2,7 @@
 
     python pipeline/run_pipeline.py [--home DIR] [--seed N] [--users N]
         [--as-of YYYY-MM-DD] [--days N] [--faults a,b,...] [--run-id ID]
+        [--engine duckdb|spark]
 
 Exit codes: 0 published, 1 failed (pointer unchanged), 2 bad arguments,
 130 interrupted (pointer unchanged).
@@ -40,7 +41,8 @@ from pipeline.manifest import RunIdTakenError
 from pipeline.paths import default_home
 from pipeline.run_id import RunIdError, new_run_id, validate_run_id
 from pipeline.run_state import RunConfig
-from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
+from pipeline.spark_engine import ENGINES, spark_steps
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2
@@ -83,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"comma-separated fault classes: {', '.join(FAULT_CLASSES)}")
     parser.add_argument("--run-id", default=None,
                         help="[A-Za-z0-9_-]{1,64}; default: UTC timestamp + random suffix")
+    parser.add_argument("--engine", choices=ENGINES, default="duckdb",
+                        help="where dbt builds the project (default duckdb); spark lands raw "
+                             "as Parquet, builds on a local Spark session and writes the "
+                             "result into the run's DuckDB snapshot")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -109,7 +115,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     run_id = validate_run_id(args.run_id) if args.run_id is not None else new_run_id()
     return RunConfig(home=home, run_id=run_id, seed=generator_config.seed,
                      users=generator_config.users, as_of=generator_config.as_of,
-                     days=generator_config.days, faults=generator_config.faults)
+                     days=generator_config.days, faults=generator_config.faults,
+                     engine=args.engine)
 
 
 def _summary(document: dict, config: RunConfig) -> str:
@@ -149,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InsufficientSpaceError as exc:
         print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    run = PipelineRun(config)
+    run = PipelineRun(config, steps=spark_steps() if config.engine == "spark" else STEPS)
     started = time.monotonic()
     try:
         state = run.claim(started)

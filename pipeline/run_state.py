@@ -26,10 +26,12 @@ class RunConfig:
     as_of: date
     days: int
     faults: tuple[str, ...] = ()
+    #: where dbt builds the project: "duckdb" (default) or "spark" (pipeline/spark_engine.py)
+    engine: str = "duckdb"
 
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed, "users": self.users, "as_of": self.as_of.isoformat(),
-                "days": self.days, "faults": list(self.faults)}
+                "days": self.days, "faults": list(self.faults), "engine": self.engine}
 
 
 @dataclass

@@ -15,7 +15,14 @@ from dataclasses import asdict
 from typing import Any, NoReturn
 
 import duckdb
-from pipeline import integrity, interrupts, obs_steps, schema_snapshot
+from pipeline import (
+    dbt_runner,
+    duckdb_settings,
+    integrity,
+    interrupts,
+    obs_steps,
+    schema_snapshot,
+)
 from pipeline import manifest as manifest_io
 from pipeline.components import load_raw_module
 from pipeline.components import max_reject_share as max_reject_share_from_env
@@ -72,8 +79,11 @@ def step_load_raw(state: RunState) -> dict[str, Any]:
     except ValueError as exc:
         raise StepError(str(exc)) from None
     try:
-        report = loader.load_raw(state.paths.run_data_dir, state.paths.building_snapshot,
-                                 state.config.run_id, max_reject_share=max_reject_share)
+        report = loader.load_raw(
+            state.paths.run_data_dir, state.paths.building_snapshot, state.config.run_id,
+            max_reject_share=max_reject_share,
+            duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
+                                                         state.config.run_id))
     except loader.LoadError as exc:
         state.document["ingestion"] = {"max_reject_share": max_reject_share,
                                        "failed_table": exc.table,
@@ -92,14 +102,14 @@ def step_load_raw(state: RunState) -> dict[str, Any]:
     return {"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)}
 
 
-def _dbt_invocation(state: RunState) -> DbtInvocation:
+def dbt_invocation(state: RunState) -> DbtInvocation:
     return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
                          as_of=state.config.as_of.isoformat(),
                          pii_key=pii_key(state.paths.home))
 
 
 def step_dbt_build(state: RunState) -> dict[str, Any]:
-    invocation = _dbt_invocation(state)
+    invocation = dbt_invocation(state)
     state.document["artifacts"]["dbt_target"] = str(invocation.target_path)
     try:
         summary = dbt_build(invocation)
@@ -111,7 +121,7 @@ def step_dbt_build(state: RunState) -> dict[str, Any]:
 
 
 def step_source_freshness(state: RunState) -> dict[str, Any]:
-    result = dbt_source_freshness(_dbt_invocation(state))
+    result = dbt_source_freshness(dbt_invocation(state))
     state.document["freshness"] = result
     statuses: dict[str, int] = {}
     for item in result.get("results", []):
@@ -198,11 +208,12 @@ STEPS: tuple[tuple[str, Step], ...] = (
 
 
 def remove_building_files(paths: RunPaths) -> None:
-    """Delete a half-built database (and its WAL) so nothing unfinished lingers."""
+    """Delete a half-built database (its WAL, dbt's link to it) so nothing unfinished lingers."""
     for candidate in (paths.building_snapshot,
                       paths.building_snapshot.with_name(paths.building_snapshot.name + ".wal")):
         with contextlib.suppress(FileNotFoundError):
             candidate.unlink()
+    dbt_runner.remove_db_link(paths.dbt_dir)
 
 
 def sweep_abandoned(paths: RunPaths) -> list[str]:
@@ -311,6 +322,10 @@ class PipelineRun:
         finally:
             # a second signal must not cut the clean-up and the final manifest short
             with interrupts.deferred():
+                # dbt's worker lives from dbt_build to source_freshness: never past the run.
+                # Here it only stops a failed run's worker; the outcome is already decided.
+                with contextlib.suppress(Exception):
+                    dbt_runner.close_session(dbt_invocation(state))
                 if status != "success":
                     remove_building_files(self.paths)
                 document["status"] = status

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -208,15 +209,35 @@ def cmd_show(paths: HomePaths, run_id: str) -> str:
     return out
 
 
-def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
+@dataclass(frozen=True)
+class RunComparison:
+    """What changed from run ``a`` to run ``b``: the one diff the CLI and the dashboard share.
+
+    Rows are plain tuples so the CLI prints them as a table and the page as a dataframe.
+    """
+
+    run_a: str
+    run_b: str
+    #: (name, value in a, value in b) for the status and every parameter that differs
+    params: tuple[tuple[str, Any, Any], ...]
+    #: (layer.table, rows in a, rows in b, delta, change %) for every table whose count differs
+    row_counts: tuple[tuple[str, int | None, int | None, int | None, float | None], ...]
+    #: None when a schema snapshot is missing (``schema_missing`` names the runs)
+    schema: tuple[drift.DriftChange, ...] | None
+    schema_missing: tuple[str, ...]
+    #: (table, column, check, status in a, status in b) for contract checks whose outcome moved
+    contracts: tuple[tuple[str, str, str, str, str], ...]
+    #: (node, status in a, status in b) for dbt nodes that failed or warned in either run
+    dbt: tuple[tuple[str, str, str], ...]
+
+
+def compare(paths: HomePaths, run_a: str, run_b: str) -> RunComparison:
+    """Parameters, row counts, schema, contract and dbt outcomes that differ from a to b."""
     a, b = _get(paths, run_a), _get(paths, run_b)
-    out = [f"diff {run_a} -> {run_b}"]
     pa, pb = a.get("params") or {}, b.get("params") or {}
-    rows = [[key, pa.get(key), pb.get(key)] for key in sorted(pa.keys() | pb.keys())
-            if pa.get(key) != pb.get(key)]
-    rows.insert(0, ["status", a.get("status"), b.get("status")])
-    out.append(_section("parameters", format_table(["", run_a, run_b],
-                                                   [[k, str(x), str(y)] for k, x, y in rows])))
+    params = [("status", a.get("status"), b.get("status"))]
+    params += [(key, pa.get(key), pb.get(key)) for key in sorted(pa.keys() | pb.keys())
+               if pa.get(key) != pb.get(key)]
     count_rows = []
     for layer in ("raw", "marts"):
         ca = (a.get("row_counts") or {}).get(layer) or {}
@@ -226,30 +247,53 @@ def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
             if x == y:
                 continue
             pct = None if not x or y is None else round((y - x) / x * 100, 1)
-            count_rows.append([f"{layer}.{table}", x, y,
-                               None if x is None or y is None else y - x, pct])
-    out.append(_section("row counts (changed tables)",
-                        format_table(["table", run_a, run_b, "delta", "change %"], count_rows)
-                        if count_rows else "no change"))
+            count_rows.append((f"{layer}.{table}", x, y,
+                               None if x is None or y is None else y - x, pct))
     cols_a = drift.read_snapshot(paths.run(run_a).schema_snapshot)
     cols_b = drift.read_snapshot(paths.run(run_b).schema_snapshot)
-    if cols_a is None or cols_b is None:
-        schema_body = "schema snapshot missing for " + " and ".join(
-            r for r, c in ((run_a, cols_a), (run_b, cols_b)) if c is None)
-    else:
-        schema_body = _changes_table(drift.diff(cols_a, cols_b))
-    out.append(_section("schema", schema_body))
+    missing = tuple(r for r, c in ((run_a, cols_a), (run_b, cols_b)) if c is None)
+    schema = None if cols_a is None or cols_b is None else tuple(drift.diff(cols_a, cols_b))
 
     def failing(doc: dict[str, Any]) -> dict[tuple[str, str, str, str], str]:
         return {(r["layer"], r["table"], r.get("column") or "-", r["check"]): r["status"]
                 for r in (doc.get("contracts") or {}).get("failing") or []}
 
     fa, fb = failing(a), failing(b)
-    rows = [[f"{k[0]}.{k[1]}", k[2], k[3], fa.get(k, "PASS"), fb.get(k, "PASS")]
-            for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
+    contracts = [(f"{k[0]}.{k[1]}", k[2], k[3], fa.get(k, "PASS"), fb.get(k, "PASS"))
+                 for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
+
+    def dbt_failing(doc: dict[str, Any]) -> dict[str, str]:
+        return {str(f.get("unique_id")): str(f.get("status"))
+                for f in (doc.get("dbt") or {}).get("failures") or []}
+
+    da, db = dbt_failing(a), dbt_failing(b)
+    dbt = [(node, da.get(node, "pass"), db.get(node, "pass"))
+           for node in sorted(da.keys() | db.keys()) if da.get(node) != db.get(node)]
+    return RunComparison(run_a, run_b, tuple(params), tuple(count_rows), schema, missing,
+                         tuple(contracts), tuple(dbt))
+
+
+def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
+    result = compare(paths, run_a, run_b)
+    out = [f"diff {run_a} -> {run_b}"]
+    out.append(_section("parameters", format_table(
+        ["", run_a, run_b], [[k, str(x), str(y)] for k, x, y in result.params])))
+    out.append(_section("row counts (changed tables)",
+                        format_table(["table", run_a, run_b, "delta", "change %"],
+                                     [list(r) for r in result.row_counts])
+                        if result.row_counts else "no change"))
+    if result.schema is None:
+        schema_body = "schema snapshot missing for " + " and ".join(result.schema_missing)
+    else:
+        schema_body = _changes_table(result.schema)
+    out.append(_section("schema", schema_body))
     out.append(_section("contract checks (changed outcome)",
-                        format_table(["table", "column", "check", run_a, run_b], rows)
-                        if rows else "no change"))
+                        format_table(["table", "column", "check", run_a, run_b],
+                                     [list(r) for r in result.contracts])
+                        if result.contracts else "no change"))
+    out.append(_section("dbt nodes (changed outcome)",
+                        format_table(["node", run_a, run_b], [list(r) for r in result.dbt])
+                        if result.dbt else "no change"))
     return "\n".join(out)
 
 

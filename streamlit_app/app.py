@@ -2,7 +2,9 @@
 
 This file only wires navigation and the run picker. The pointer is resolved on every
 rerun, so a run published while the app is open shows up without a restart; the picked
-run is shared with every page through ``st.session_state``.
+run is shared with every page through ``st.session_state`` and named in the URL
+(``?run=<run_id>``, also when it is the latest), so a reload or a shared link shows the
+same run even after a newer one is published.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ def pick_run() -> None:
     latest = data_access.resolve_latest()
     runs = data_access.successful_runs()
     options = [ui.LATEST, *[run for run in runs if run != latest.run_id]]
+    linked = st.query_params.get(ui.RUN_PARAM)
+    if ui.RUN_KEY not in st.session_state and linked:
+        # a shared link or a reload: the URL names the run (the pointer's run means latest)
+        st.session_state[ui.RUN_KEY] = ui.LATEST if linked == latest.run_id else linked
     if st.session_state.get(ui.RUN_KEY) not in options:
+        if linked and linked not in options and linked != latest.run_id:
+            st.sidebar.warning(f"Run {linked} from the link has no published snapshot here; "
+                               "showing the latest run.")
         st.session_state[ui.RUN_KEY] = ui.LATEST
 
     def label(option: str) -> str:
@@ -43,6 +52,8 @@ def pick_run() -> None:
     else:
         choice = data_access.SnapshotChoice(picked, data_access.snapshot_path(picked))
     st.session_state[ui.CHOICE_KEY] = choice
+    # the URL names the run shown (latest included), so a link keeps showing that run
+    ui.url_sync(ui.RUN_PARAM, choice.run_id)
     if latest.note and latest.run_id:  # without a fallback the page itself says why
         st.sidebar.warning(latest.note)
     if choice.run_id and choice.path:

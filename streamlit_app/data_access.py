@@ -33,7 +33,7 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
-from pipeline import integrity  # noqa: E402
+from pipeline import dbt_artifacts, integrity, runs  # noqa: E402
 from pipeline import manifest as manifest_io  # noqa: E402
 from pipeline.paths import HomePaths, RunPaths, default_home, snapshot_file_name  # noqa: E402
 from pipeline.pointer import PointerError, read_pointer  # noqa: E402
@@ -298,14 +298,15 @@ class Kpis:
     reward_liability: float | None
     expiring_90d: float | None
     k_factor: float | None
+    forecast_4w: float | None = None
 
 
 @reads("marts.dim_users", "marts.mart_daily_engagement", "marts.mart_school_fundraising",
        "marts.mart_reward_liability_daily", "marts.mart_expiry_outlook",
-       "marts.mart_viral_coefficient")
+       "marts.mart_viral_coefficient", "marts.mart_redemption_forecast_totals")
 def headline_kpis(snapshot: Path) -> Kpis:
     """Users, latest DAU, dollars raised, current liability, what expires in the next 90
-    days and overall K of a snapshot."""
+    days, overall K and the redemptions forecast for the next 4 weeks of a snapshot."""
 
     def scalar(table: str, sql: str) -> Any:
         try:
@@ -335,6 +336,9 @@ def headline_kpis(snapshot: Path) -> Kpis:
     k_factor = scalar("marts.mart_viral_coefficient",
                       "select sum(qualified_referred_users) / nullif(sum(cohort_users), 0) "
                       "from marts.mart_viral_coefficient where is_cohort_complete")
+    forecast = scalar("marts.mart_redemption_forecast_totals",
+                      "select forecast_dollars from marts.mart_redemption_forecast_totals "
+                      "where horizon_weeks = 4")
     return Kpis(
         users=None if users is None else int(users),
         dau=None if dau is None else int(dau),
@@ -343,6 +347,7 @@ def headline_kpis(snapshot: Path) -> Kpis:
         reward_liability=None if liability is None else float(liability),
         expiring_90d=None if expiring is None else float(expiring),
         k_factor=None if k_factor is None else float(k_factor),
+        forecast_4w=None if forecast is None else float(forecast),
     )
 
 
@@ -862,54 +867,29 @@ def schema_of_run(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame |
     return _schema_file(str(path), mtime)
 
 
-def runs_with_schema(paths: HomePaths | None = None) -> list[str]:
-    """Run ids that wrote a schema snapshot, newest first."""
+# --------------------------------------------------------------------------- lineage, comparison
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _lineage(target: str, mtime_ns: int) -> dict[str, dbt_artifacts.LineageNode]:
+    return dbt_artifacts.lineage(dbt_artifacts.load(Path(target)))
+
+
+def dbt_lineage(run_id: str, paths: HomePaths | None = None
+                ) -> dict[str, dbt_artifacts.LineageNode] | None:
+    """The run's dbt graph from its own ``logs/dbt/<run_id>/target/manifest.json`` (read by
+    pipeline.dbt_artifacts, the one reader of dbt's artefacts); None if it kept none."""
     paths = paths or home_paths()
-    return [doc["run_id"] for doc in reversed(run_manifests(paths))
-            if RunPaths(home=paths.home, run_id=doc["run_id"]).schema_snapshot.is_file()]
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    try:
+        mtime = (target / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return None
+    graph = _lineage(str(target), mtime)
+    return graph or None
 
 
-SCHEMA_KEY = ["table_schema", "table_name", "column_name"]
-
-
-def schema_diff(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Tables and columns added or removed, types or nullability changed, before → after."""
-    columns = ["change", "table_schema", "table_name", "column_name",
-               "type_before", "type_after", "nullable_before", "nullable_after"]
-    if before is None or after is None:
-        return pd.DataFrame(columns=columns)
-    left = before[[*SCHEMA_KEY, "data_type", "nullable"]]
-    right = after[[*SCHEMA_KEY, "data_type", "nullable"]]
-    merged = left.merge(right, on=SCHEMA_KEY, how="outer", suffixes=("_before", "_after"),
-                        indicator=True)
-    tables_before = set(map(tuple, before[["table_schema", "table_name"]].to_numpy()))
-    tables_after = set(map(tuple, after[["table_schema", "table_name"]].to_numpy()))
-    rows: list[dict[str, Any]] = []
-    seen_tables: set[tuple[str, str]] = set()
-    for record in merged.to_dict("records"):
-        table = (record["table_schema"], record["table_name"])
-        if record["_merge"] == "left_only":
-            change = "table removed" if table not in tables_after else "column removed"
-        elif record["_merge"] == "right_only":
-            change = "table added" if table not in tables_before else "column added"
-        elif str(record["data_type_before"]).upper() != str(record["data_type_after"]).upper():
-            change = "type changed"
-        elif bool(record["nullable_before"]) != bool(record["nullable_after"]):
-            change = "nullability changed"
-        else:
-            continue
-        if change.startswith("table"):
-            if table in seen_tables:
-                continue
-            seen_tables.add(table)
-        rows.append({
-            "change": change, "table_schema": record["table_schema"],
-            "table_name": record["table_name"],
-            "column_name": None if change.startswith("table") else record["column_name"],
-            "type_before": record["data_type_before"], "type_after": record["data_type_after"],
-            "nullable_before": record["nullable_before"],
-            "nullable_after": record["nullable_after"],
-        })
-    frame = pd.DataFrame(rows, columns=columns).sort_values(["change", *SCHEMA_KEY],
-                                                           ignore_index=True)
-    return frame.astype(object).where(frame.notna(), None)
+def run_comparison(run_a: str, run_b: str,
+                   paths: HomePaths | None = None) -> runs.RunComparison:
+    """The pipeline's own diff of two runs (the one ``runs.py diff`` prints)."""
+    return runs.compare(paths or home_paths(), run_a, run_b)

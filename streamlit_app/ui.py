@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import data_access
+from streamlit_app import charts, data_access, periods
 
 T = TypeVar("T")
 
@@ -32,6 +32,8 @@ PAGE_SPECS: tuple[tuple[str, str, str, str], ...] = (
     ("Operations", "data_contracts.py", "Data Contracts", "data_contracts"),
     ("Operations", "dbt_tests.py", "dbt Test Results", "dbt_tests"),
     ("Operations", "schema_drift.py", "Schema & Drift", "schema_drift"),
+    ("Operations", "lineage.py", "Lineage", "lineage"),
+    ("Operations", "compare.py", "Run Comparison", "compare"),
     ("Analytics", "product.py", "Product", "product"),
     ("Analytics", "marketing.py", "Marketing", "marketing"),
     ("Analytics", "finance.py", "Finance", "finance"),
@@ -45,6 +47,17 @@ def page_url_path(url_path: str) -> str:
     """Path the page is served at: the default page lives at the root URL."""
     return "" if url_path == DEFAULT_PAGE else url_path
 
+
+def page_link(url_path: str, label: str, icon: str | None = None) -> None:
+    """A link to another page that keeps the picked run (it travels in the URL)."""
+    file_name = next(spec[1] for spec in PAGE_SPECS if spec[3] == url_path)
+    run = st.query_params.get(RUN_PARAM)
+    st.page_link(f"views/{file_name}", label=label, icon=icon,
+                 query_params={RUN_PARAM: run} if run else None)
+
+
+#: the URL query parameter naming the picked run (absent = follow the pointer)
+RUN_PARAM = "run"
 
 NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
 NO_OTHER_SNAPSHOT = "No other snapshot to show: run `make pipeline` to build one."
@@ -117,7 +130,8 @@ DEFINITIONS: dict[str, str] = {
     "k_factor": "K-factor: K = i × c over every complete sign-up cohort (30-day window "
                 "closed): Σ qualified referred users / Σ cohort users.",
     "run_duration": "Run duration: seconds from the run's start to its final manifest write.",
-    "step_durations": "Step duration: seconds each pipeline step took in each run, stacked.",
+    "step_durations": "Step duration: seconds each pipeline step took in a run (from the "
+                      "run's manifest), steps in the order the pipeline runs them.",
     "contract_status": "Contract checks: each check's measured value against its threshold; "
                        "FAIL of a fail-severity check fails the run, WARN is reported only.",
     "contract_history": "Contract check outcomes per run (PASS / WARN / FAIL counts).",
@@ -197,58 +211,6 @@ def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T |
     return result
 
 
-def _groups(frame: pd.DataFrame, y: str | Sequence[str],
-            color: str | None) -> list[tuple[str, pd.DataFrame, str]]:
-    """(series name, rows, value column) per series: one per ``color`` value or y column."""
-    if color is not None:
-        assert isinstance(y, str)
-        return [(str(name), rows, y) for name, rows in frame.groupby(color, sort=True)]
-    columns = [y] if isinstance(y, str) else list(y)
-    return [(column, frame, column) for column in columns]
-
-
-def line_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
-                color: str | None = None, title: str = "", percent: bool = False,
-                stacked: bool = False) -> go.Figure:
-    """Lines (graph_objects, much cheaper than plotly.express for page renders)."""
-    figure = go.Figure()
-    for name, rows, column in _groups(frame, y, color):
-        figure.add_scatter(x=rows[x], y=rows[column].astype(float), name=name, mode="lines",
-                           stackgroup="one" if stacked else None)
-    figure.update_layout(title=title, legend_title_text=color or "",
-                         xaxis_title=x, yaxis_title=y if isinstance(y, str) and not color
-                         else (y if isinstance(y, str) else "value"))
-    if percent:
-        figure.update_yaxes(tickformat=".0%")
-    return figure
-
-
-def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
-               color: str | None = None, title: str = "", horizontal: bool = False,
-               barmode: str = "stack", colors: dict[str, str] | None = None) -> go.Figure:
-    """Bars (graph_objects); ``horizontal`` puts categories (``y``) on the vertical axis."""
-    figure = go.Figure()
-    value = x if horizontal else y
-    for name, rows, column in _groups(frame, value, color):
-        values = rows[column].astype(float)
-        marker = {"color": colors[name]} if colors and name in colors else None
-        if horizontal:
-            figure.add_bar(x=values, y=rows[y].astype(str), name=name, orientation="h",
-                           marker=marker)
-        else:
-            figure.add_bar(x=rows[x], y=values, name=name, marker=marker)
-    figure.update_layout(title=title, barmode=barmode, legend_title_text=color or "",
-                         xaxis_title=x if isinstance(x, str) else "",
-                         yaxis_title=y if isinstance(y, str) else "value")
-    if horizontal:
-        figure.update_yaxes(autorange="reversed")
-    return figure
-
-
-STATUS_COLORS = {"PASS": "#2ca02c", "pass": "#2ca02c", "success": "#2ca02c",
-                 "WARN": "#ff7f0e", "warn": "#ff7f0e", "FAIL": "#d62728", "fail": "#d62728",
-                 "error": "#d62728", "skipped": "#7f7f7f"}
-
 #: Plotly config for geo charts: topojson served by the app itself (static/), not a CDN
 GEO_CONFIG = {"topojsonURL": "/app/static/"}
 
@@ -256,7 +218,8 @@ GEO_CONFIG = {"topojsonURL": "/app/static/"}
 def chart(figure: go.Figure, definition: str, key: str | None = None,
           config: dict[str, Any] | None = None) -> None:
     """A Plotly chart with its one-line metric definition underneath."""
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         hoverlabel={"namelength": -1}, separators=".,")
     st.plotly_chart(figure, key=key, config=config)
     caption(definition)
 
@@ -264,7 +227,7 @@ def chart(figure: go.Figure, definition: str, key: str | None = None,
 def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
           definition: str | None = None) -> None:
     """A dataframe with a CSV download button (file named after the table and run)."""
-    st.dataframe(frame, hide_index=True, column_config=_date_columns(frame))
+    st.dataframe(_blank_missing(frame), hide_index=True, column_config=column_formats(frame))
     suffix = f"_{run_id}" if run_id else ""
     st.download_button(
         "Download CSV", frame.to_csv(index=False).encode("utf-8"),
@@ -275,20 +238,54 @@ def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
         caption(definition)
 
 
-def _date_columns(frame: pd.DataFrame) -> dict[str, Any]:
-    """Show datetime columns that only hold midnights as plain dates."""
+def _blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns with "—" for a missing value, not the word "None" (the CSV keeps blanks)."""
+    text = [column for column in frame.columns
+            if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])]
+    if not text or not frame[text].isna().to_numpy().any():
+        return frame
+    shown = frame.copy()
+    for column in text:
+        shown[column] = shown[column].astype(object).where(shown[column].notna(), "—")
+    return shown
+
+
+def column_formats(frame: pd.DataFrame) -> dict[str, Any]:
+    """One number format per kind in every table: dollars, percentages, counts with
+    thousands separators; datetime columns that only hold midnights as plain dates."""
     config: dict[str, Any] = {}
     for column in frame.columns:
         series = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(series) and (
-                series.dropna() == series.dropna().dt.normalize()).all():
-            config[column] = st.column_config.DateColumn(format="YYYY-MM-DD")
+        name = str(column)
+        if pd.api.types.is_datetime64_any_dtype(series):
+            if (series.dropna() == series.dropna().dt.normalize()).all():
+                config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
+            continue
+        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            continue
+        kind = charts.kind_of(name)
+        if name.endswith("_id") or name in ("ordinal", "stage_order", "row_number"):
+            continue
+        if kind == "money":
+            config[name] = st.column_config.NumberColumn(format="dollar")
+        elif kind == "pct":
+            config[name] = st.column_config.NumberColumn(format="percent")
+        elif kind == "ratio":
+            config[name] = st.column_config.NumberColumn(format="%.3f")
+        elif kind in ("days", "seconds", "hours"):
+            config[name] = st.column_config.NumberColumn(format="%.1f")
+        else:
+            config[name] = st.column_config.NumberColumn(format="localized")
     return config
 
 
-def date_range(snapshot: Path, bounds_key: str, label: str = "Date range",
+def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
                key: str | None = None) -> tuple[date | None, date | None]:
-    """A date-range input spanning the mart's dates; (None, None) if there are none."""
+    """A period preset (default: the last 13 weeks, past the launch ramp) over the mart's
+    dates, with a custom range on demand; (None, None) when the mart has no dates.
+
+    The preset is kept in the URL under ``bounds_key`` so a shared link shows the same period.
+    """
     try:
         bounds = data_access.date_bounds(snapshot, bounds_key)
     except (data_access.DataUnavailable, data_access.SnapshotUnreadable,
@@ -297,8 +294,17 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Date range",
     if bounds is None:
         return None, None
     low, high = bounds
-    picked = st.date_input(label, value=(low, high), min_value=low, max_value=high,
-                           key=key or f"dates_{bounds_key}")
+    widget = key or f"dates_{bounds_key}"
+    url_default(f"{widget}_preset", bounds_key, periods.PRESETS)
+    preset = st.selectbox(label, periods.PRESETS, key=f"{widget}_preset",
+                          index=periods.PRESETS.index(periods.DEFAULT_PRESET),
+                          help=f"Data from {low:%Y-%m-%d} to {high:%Y-%m-%d}; presets end on "
+                               "the last date with data.")
+    url_sync(bounds_key, preset, periods.DEFAULT_PRESET)
+    if preset != periods.CUSTOM:
+        return periods.preset_range(preset, low, high)
+    picked = st.date_input("From – to", value=(low, high), min_value=low, max_value=high,
+                           key=widget)
     if isinstance(picked, tuple | list) and len(picked) == 2:
         return picked[0], picked[1]
     if isinstance(picked, tuple | list) and len(picked) == 1:
@@ -306,6 +312,34 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Date range",
     if isinstance(picked, date):
         return picked, picked
     return low, high
+
+
+def url_default(widget_key: str, param: str, allowed: Sequence[str] | None = None,
+                many: bool = False) -> None:
+    """Seed a widget from the URL's ``param`` the first time this session renders it."""
+    if widget_key in st.session_state or param not in st.query_params:
+        return
+    if many:
+        values = [v for v in st.query_params[param].split(",") if v]
+        if allowed is not None:
+            values = [v for v in values if v in allowed]
+        st.session_state[widget_key] = values
+    elif allowed is None or st.query_params[param] in allowed:
+        st.session_state[widget_key] = st.query_params[param]
+
+
+def url_sync(param: str, value: Any, default: Any = None) -> None:
+    """Keep the URL's ``param`` equal to a widget's value (absent when it is the default)."""
+    text = ",".join(map(str, value)) if isinstance(value, list | tuple) else value
+    if value is None or value == default or text in ("", None):
+        st.query_params.pop(param, None)
+    elif st.query_params.get(param) != str(text):
+        st.query_params[param] = str(text)
+
+
+def empty_filter(what: str) -> None:
+    """The sentence shown instead of an empty chart or table when filters leave no rows."""
+    st.info(f"No {what} match the filters above. Clear a filter to see more.")
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,10 @@ from typing import Any
 import pytest
 
 from pipeline import run_pipeline
+
+#: The Spark tests need PySpark and Java (requirements-spark.txt) and minutes per run:
+#: only `make test-spark` (which sets this variable) collects them, `make test` never does.
+collect_ignore = [] if os.environ.get("CARTON_CAPS_SPARK_TESTS") else ["spark"]
 
 TINY_ARGS = ("--seed", "7", "--users", "300", "--as-of", "2026-11-01", "--quiet")
 

@@ -33,9 +33,10 @@
 {%- endmacro %}
 
 
-{#- Elapsed time in fractional days between two timestamps (end - start). -#}
+{#- Elapsed time in fractional days between two timestamps (end - start), a double on every
+    engine (Spark would divide by the literal 86400.0 as a decimal, rounding to 6 places). -#}
 {% macro days_between(start_ts, end_ts) -%}
-    ({{ dbt.datediff(start_ts, end_ts, 'second') }} / 86400.0)
+    (cast({{ dbt.datediff(start_ts, end_ts, 'second') }} as {{ type_double() }}) / 86400)
 {%- endmacro %}
 
 
@@ -78,4 +79,35 @@
 
 {% macro default__type_double() -%}
     double precision
+{%- endmacro %}
+
+
+{#- Every column of every table in a schema, as (table_name, column_name) rows. DuckDB has
+    information_schema; Spark's session catalog has none, so there the rows are listed at
+    run time from the catalog (show tables / describe) and inlined as values. -#}
+{% macro schema_columns(schema_name) -%}
+    {{ return(adapter.dispatch('schema_columns', 'carton_caps')(schema_name)) }}
+{%- endmacro %}
+
+{% macro default__schema_columns(schema_name) -%}
+    select table_name, column_name
+    from information_schema.columns
+    where lower(table_schema) = '{{ schema_name }}'
+{%- endmacro %}
+
+{% macro spark__schema_columns(schema_name) -%}
+    {%- set rows = [] -%}
+    {%- if execute -%}
+        {%- for table in run_query('show tables in ' ~ schema_name).columns['tableName'].values() -%}
+            {%- set relation = api.Relation.create(schema=schema_name, identifier=table) -%}
+            {%- for column in adapter.get_columns_in_relation(relation) -%}
+                {%- do rows.append("('" ~ table ~ "', '" ~ column.name ~ "')") -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if rows -%}
+    select * from values {{ rows | join(', ') }} as listed(table_name, column_name)
+    {%- else -%}
+    select cast(null as string) as table_name, cast(null as string) as column_name where false
+    {%- endif -%}
 {%- endmacro %}

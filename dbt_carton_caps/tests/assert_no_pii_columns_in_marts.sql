@@ -13,12 +13,19 @@
 -- depends_on: {{ ref(mart) }}
 {%- endfor %}
 
+with
+
+mart_columns as (
+
+    {{ schema_columns('marts') }}
+
+)
+
 select
     table_name,
     column_name
-from information_schema.columns
-where lower(table_schema) = 'marts'
-  and (
+from mart_columns
+where (
     lower(column_name) like '%email%'
     or lower(column_name) like '%phone%'
     or lower(column_name) in ('first_name', 'last_name', 'full_name', 'name')

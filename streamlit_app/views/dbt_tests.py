@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from streamlit_app import data_access, ui
+from streamlit_app import charts, data_access, ui
 
 SAMPLE_ROWS = 20
 
@@ -37,8 +37,8 @@ cols[0].metric("Nodes", len(results))
 cols[1].metric("Pass / success", int(by_status.get("pass", 0) + by_status.get("success", 0)))
 cols[2].metric("Warn", int(by_status.get("warn", 0)))
 cols[3].metric("Error / fail", int(by_status.get("error", 0) + by_status.get("fail", 0)))
-figure = ui.bar_figure(counts, "resource_type", "nodes", color="status",
-                       colors=ui.STATUS_COLORS,
+figure = charts.bar_figure(counts, "resource_type", "nodes", color="status",
+                       colors=charts.STATUS_COLORS, order=charts.STATUS_ORDER,
                        title=f"dbt nodes by type and status (from {source})")
 ui.chart(figure, "dbt_status", key="dbt_counts")
 
@@ -53,8 +53,11 @@ if statuses:
     tests = tests[tests["status"].isin(statuses)]
 if search:
     tests = tests[tests["name"].str.contains(search, case=False, na=False, regex=False)]
-ui.table(tests[["name", "resource_type", "status", "failures", "execution_time_s",
-                "message"]], "dbt_tests", run_id)
+if tests.empty:
+    ui.empty_filter("dbt tests")
+else:
+    ui.table(tests[["name", "resource_type", "status", "failures", "execution_time_s",
+                    "message"]], "dbt_tests", run_id)
 
 # ----------------------------------------------------------------- failures
 st.subheader("Failing and warning tests")
@@ -88,8 +91,8 @@ if models.empty:
     st.info("No model timings recorded.")
 else:
     slowest = models.nlargest(15, "execution_time_s")
-    figure = ui.bar_figure(slowest, "execution_time_s", "name", horizontal=True,
-                           title="Slowest 15 models (seconds)")
+    figure = charts.bar_figure(slowest, "execution_time_s", "name", horizontal=True,
+                           title="Slowest 15 models")
     ui.chart(figure, "dbt_slowest", key="dbt_slowest")
 
 # ----------------------------------------------------------------- freshness
@@ -100,3 +103,8 @@ if freshness.empty:
 else:
     ui.table(freshness[["source", "status", "max_loaded_at", "snapshotted_at", "age_hours"]],
              "source_freshness", run_id, definition="freshness")
+st.caption("This clock measures ingestion time (when the loader wrote the rows). The data "
+           "contracts measure event time (how old the newest event is), so a stale export "
+           "can pass here and WARN there: both are side by side on Data Contracts.")
+ui.page_link("data_contracts", "Both freshness clocks side by side →",
+             icon=":material/schedule:")

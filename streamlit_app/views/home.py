@@ -1,4 +1,5 @@
-"""Home: the selected run's status, age and duration; headline KPIs vs the previous run."""
+"""Home: a health board for the selected run (status qualified by every warning, each
+linking to its page) and headline KPIs with deltas against the previous successful run."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from streamlit_app import data_access, ui
+from streamlit_app import data_access, health, ui
 
 st.title("Carton Caps Analytics")
 run_id, snapshot = ui.require_snapshot()
@@ -27,21 +28,34 @@ if newest and newest.get("run_id") != run_id:
                  f"{newest.get('failed_step') or '-'}: {newest.get('error') or 'no error recorded'}"
                  f". Showing the published snapshot of run {run_id}.")
 manifest = data_access.run_manifest(run_id) or {}
+
+# ----------------------------------------------------------------- health
+board = health.run_health(manifest)
+banner = {"ok": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+banner[board.severity](f"**Run health: {board.status}**")
+for item in board.items:
+    icon = {"error": ":material/error:", "warning": ":material/warning:",
+            "info": ":material/info:"}[item.severity]
+    ui.page_link(item.page, f"{item.text} →", icon=icon)
+st.caption("Run id (copy with the button on the right):")
+st.code(run_id, language=None)
 finished = ui.parse_time(manifest.get("finished_at"))
 age_hours = None if finished is None else (datetime.now(UTC) - finished).total_seconds() / 3600
 duration = ui.number(manifest.get("duration_s"))
-status_cols = st.columns(4)
-status_cols[0].metric("Run", run_id)
-status_cols[1].metric("Status", str(data_access.run_status(manifest) or "unknown").upper())
-status_cols[2].metric("Age", "-" if age_hours is None else f"{age_hours:.1f} h")
-status_cols[3].metric("Duration", "-" if duration is None else f"{duration:.1f} s")
+status_cols = st.columns(3)
+status_cols[0].metric("Status", str(data_access.run_status(manifest) or "unknown").upper())
+status_cols[1].metric("Age", "-" if age_hours is None else f"{age_hours:,.1f} h")
+status_cols[2].metric("Duration", "-" if duration is None else f"{duration:,.1f} s")
 params = manifest.get("params")
 params = params if isinstance(params, dict) else {}
-st.caption(
-    f"Run parameters: users {params.get('users', '-')}, seed {params.get('seed', '-')}, "
-    f"as of {params.get('as_of', '-')}. Age = time since the run finished (UTC)."
-)
+faults = ", ".join(params.get("faults") or []) or "none"
+users = params.get("users")
+st.caption(f"Run parameters: users {f'{users:,}' if isinstance(users, int) else users or '-'}, "
+           f"seed {params.get('seed', '-')}, as of {params.get('as_of', '-')}, "
+           f"{params.get('days', '-')} days of history, injected faults: {faults}. "
+           "Age = time since the run finished (UTC).")
 
+# ----------------------------------------------------------------- KPIs
 previous_id = data_access.previous_successful_run(run_id)
 current = ui.load(data_access.headline_kpis, snapshot)
 if current is None:
@@ -54,19 +68,15 @@ if previous_id:
         st.warning(f"No change shown: {exc}")
 
 
-def delta(name: str, digits: int = 0) -> str | None:
-    """Change since the previous successful run, formatted like the value."""
-    if previous is None:
-        return None
-    now, before = getattr(current, name), getattr(previous, name)
-    if now is None or before is None:
-        return None
-    change = now - before
-    return f"{change:+,.{digits}f}"
-
-
-def shown(value: float | int | None, template: str) -> str:
-    return "n/a" if value is None else template.format(value)
+def metric(column: st.delta_generator.DeltaGenerator, label: str, name: str, template: str,
+           *, digits: int = 0, prefix: str = "", up_is_good: bool | None = True) -> None:
+    """One KPI with its change since the previous successful run (grey at zero)."""
+    value = getattr(current, name)
+    before = None if previous is None else getattr(previous, name)
+    change = health.kpi_delta(value, before, digits=digits, prefix=prefix,
+                              up_is_good=up_is_good)
+    column.metric(label, "n/a" if value is None else template.format(value), change.text,
+                  delta_color=change.color, delta_arrow=change.arrow)
 
 
 st.subheader("Headline KPIs")
@@ -74,20 +84,27 @@ if all(getattr(current, name) is None for name in ("users", "dau", "dollars_rais
                                                    "reward_liability", "expiring_90d",
                                                    "k_factor")):
     st.info(f"Snapshot {snapshot.name} has no marts to compute KPIs from.")
-cols = st.columns(6)
-cols[0].metric("Users", shown(current.users, "{:,}"), delta("users"))
-cols[1].metric("DAU", shown(current.dau, "{:,}"), delta("dau"))
-cols[2].metric("Dollars raised", shown(current.dollars_raised, "${:,.2f}"),
-               delta("dollars_raised", 2))
-cols[3].metric("Reward liability", shown(current.reward_liability, "${:,.2f}"),
-               delta("reward_liability", 2), delta_color="inverse")
-cols[4].metric("Expiring in 90 days", shown(current.expiring_90d, "${:,.2f}"),
-               delta("expiring_90d", 2), delta_color="inverse")
-cols[5].metric("K-factor", shown(current.k_factor, "{:.3f}"), delta("k_factor", 3))
+row = st.columns(4)
+metric(row[0], "Users", "users", "{:,}")
+metric(row[1], "DAU", "dau", "{:,}")
+metric(row[2], "K-factor", "k_factor", "{:.3f}", digits=3)
+row = st.columns(4)
+metric(row[0], "Dollars raised", "dollars_raised", "${:,.2f}", digits=2, prefix="$")
+metric(row[1], "Reward liability", "reward_liability", "${:,.2f}", digits=2, prefix="$",
+       up_is_good=False)
+metric(row[2], "Expiring in 90 days", "expiring_90d", "${:,.2f}", digits=2, prefix="$",
+       up_is_good=False)
+metric(row[3], "Redemptions forecast, next 4 weeks", "forecast_4w", "${:,.2f}", digits=2,
+       prefix="$", up_is_good=None)
 st.caption(
     "Change shown against the previous successful run "
-    f"({previous_id or 'none: this is the first'})."
+    f"({previous_id or 'none: this is the first'}); green = better, red = worse, grey = "
+    "no change (a rising liability or expiring amount is worse)."
     + (f" DAU is for {current.dau_date}." if current.dau_date else "")
 )
-for key in ("users", "dau", "dollars_raised", "liability", "expiry_outlook", "k_factor"):
+ui.page_link("finance", "Expiry outlook and redemption forecast on Finance →",
+             icon=":material/payments:")
+ui.page_link("compare", "Compare this run with any other →", icon=":material/compare_arrows:")
+for key in ("users", "dau", "k_factor", "dollars_raised", "liability", "expiry_outlook",
+            "forecast_totals"):
     ui.caption(key)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from streamlit_app import data_access, ui
+from streamlit_app import charts, data_access, health, periods, ui
 
 FUNNEL_STAGES = ("sent", "clicked", "installed", "applied_within_48h", "onboarded",
                  "qualified")
@@ -24,21 +25,49 @@ if funnel is not None:
     if funnel.empty:
         st.info("Pick at least one channel.")
     else:
+        previous = (data_access.referral_funnel(snapshot, *periods.previous_period(start, end))
+                    if start is not None and end is not None else None)
+        if previous is not None:
+            previous = previous[previous["channel"].isin(picked)]
+        cols = st.columns(4)
+        sent, qualified = int(funnel["sent"].sum()), int(funnel["qualified"].sum())
+        was_sent = None if previous is None or previous.empty else int(previous["sent"].sum())
+        was_qualified = (None if previous is None or previous.empty
+                         else int(previous["qualified"].sum()))
+        for col, label, now, before in ((cols[0], "Invites sent", sent, was_sent),
+                                        (cols[1], "Qualified referrals", qualified,
+                                         was_qualified)):
+            change = health.kpi_delta(now, before)
+            col.metric(label, f"{now:,}", change.text, delta_color=change.color,
+                       delta_arrow=change.arrow)
+        rate = qualified / sent if sent else None
+        was_rate = was_qualified / was_sent if was_sent else None
+        change = health.kpi_delta(rate, was_rate, digits=1, percent=True)
+        cols[2].metric("Invite → qualified", charts.format_value(rate, "pct"), change.text,
+                       delta_color=change.color, delta_arrow=change.arrow)
+        cols[3].metric("Channels", f"{len(picked):,}")
+        st.caption("Totals over the selected weeks; the change is against the period of equal "
+                   "length just before.")
         by_channel = funnel.groupby("channel", as_index=False)[list(FUNNEL_STAGES)].sum()
         figure = go.Figure()
+        palette = charts.color_map(list(by_channel["channel"]))
         for record in by_channel.to_dict("records"):
             figure.add_trace(go.Funnel(name=record["channel"], y=list(FUNNEL_STAGES),
                                        x=[record[stage] for stage in FUNNEL_STAGES],
-                                       textinfo="value+percent initial"))
+                                       textinfo="value+percent initial",
+                                       marker_color=palette[record["channel"]],
+                                       hovertemplate=f"{record['channel']}: %{{y}} "
+                                                     "%{x:,} (%{percentInitial:.1%} of sent)"
+                                                     "<extra></extra>"))
         figure.update_layout(title="Referral funnel per channel (selected weeks)")
         ui.chart(figure, "referral_funnel", key="referral_funnel")
         weekly = funnel.groupby("sent_week", as_index=False)[["sent", "qualified"]].sum()
         weekly["conversion"] = weekly["qualified"] / weekly["sent"]
-        trend = ui.line_figure(funnel, "sent_week", "conversion", color="channel",
-                               percent=True,
-                               title="Invite → qualified conversion by sent week and channel")
+        trend = charts.line_figure(funnel, "sent_week", "conversion", color="channel",
+                                   title="Invite → qualified conversion by sent week and channel")
         trend.add_scatter(x=weekly["sent_week"], y=weekly["conversion"], name="all channels",
-                          line={"color": "black", "dash": "dot"})
+                          line={"color": charts.TOTAL_COLOR, "dash": "dash", "width": 3},
+                          hovertemplate=f"all channels: {charts.hover('pct')}<extra></extra>")
         ui.chart(trend, "referral_conversion", key="referral_conversion")
         ui.table(funnel, "mart_referral_funnel_weekly", run_id)
 
@@ -46,7 +75,7 @@ rejections = ui.load(data_access.referral_rejections, snapshot, start, end)
 if rejections is not None:
     reasons = rejections.groupby(["rejection_reason", "channel"], as_index=False)[
         "rejections"].sum()
-    figure = ui.bar_figure(reasons, "rejections", "rejection_reason", color="channel",
+    figure = charts.bar_figure(reasons, "rejections", "rejection_reason", color="channel",
                            horizontal=True, title="Rejected referrals by reason")
     ui.chart(figure, "rejections", key="rejections_chart")
     ui.table(rejections, "mart_referral_rejections", run_id)
@@ -70,11 +99,20 @@ if viral is not None:
                        "n/a" if median_cycle != median_cycle else f"{median_cycle:.1f}")
         st.caption("Totals over the complete cohorts in range (30-day window closed); "
                    "cycle time is the median of the cohorts' medians.")
-    figure = ui.line_figure(viral, "signup_week",
-                            ["k_factor", "invites_per_user", "invite_conversion"],
-                            title="K = i × c per sign-up cohort")
+    figure = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                           subplot_titles=("K-factor (K = i × c)", "Invites per user (i)",
+                                           "Invite conversion (c)"))
+    for row, column in enumerate(("k_factor", "invites_per_user", "invite_conversion"),
+                                 start=1):
+        charts.cohort_lines(figure, viral, "signup_week", column, row=row)
+        figure.update_yaxes(row=row, col=1, title_text="",
+                            tickformat=charts.KINDS[charts.kind_of(column)].tick)
+    figure.update_layout(title="Viral coefficient per sign-up cohort", height=620,
+                         showlegend=False)
+    figure.update_xaxes(title_text="Sign-up week", row=3, col=1)
     ui.chart(figure, "viral", key="viral_chart")
-    cycle = ui.bar_figure(viral, "signup_week", "median_cycle_time_days",
+    st.caption(charts.COHORT_NOTE)
+    cycle = charts.bar_figure(viral, "signup_week", "median_cycle_time_days",
                           title="Viral cycle time per cohort (median days)")
     ui.chart(cycle, "cycle_time", key="cycle_chart")
     ui.table(viral, "mart_viral_coefficient", run_id)

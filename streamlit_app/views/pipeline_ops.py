@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import data_access, ui
+from streamlit_app import charts, data_access, ui
 
 st.title("Pipeline Ops")
 manifests = data_access.run_manifests()
@@ -37,18 +37,36 @@ st.caption("One row per run manifest (logs/pipeline_<run_id>.json): status, wall
 
 timeline = runs.dropna(subset=["started_at", "duration_s"])
 if not timeline.empty:
-    figure = ui.line_figure(timeline, "started_at", "duration_s", color="status",
-                            title="Run duration over time (seconds)")
+    figure = charts.line_figure(timeline, "started_at", "duration_s", color="status",
+                                title="Run duration over time", order=charts.STATUS_ORDER,
+                                colors=charts.STATUS_COLORS)
     figure.update_traces(mode="markers")
     ui.chart(figure, "run_duration", key="run_durations")
 
-st.subheader("Duration per step over runs")
+st.subheader("Where the time goes")
 steps = data_access.step_durations(manifests)
 if steps.empty:
     st.info("No step timings recorded yet.")
 else:
-    figure = ui.bar_figure(steps, "run_id", "duration_s", color="step",
-                           title="Step durations per run (seconds)")
+    timed = steps.dropna(subset=["duration_s"])
+    latest_run = timed["run_id"].iloc[-1] if not timed.empty else None
+    if latest_run is not None:
+        last = timed[timed["run_id"] == latest_run].sort_values("duration_s", ascending=False)
+        total = float(last["duration_s"].sum())
+        top = last.iloc[0]
+        typical = timed.groupby("step")["duration_s"].median().sort_values(ascending=False)
+        st.markdown(
+            f"**Slowest step of the newest run ({latest_run}): `{top['step']}`, "
+            f"{float(top['duration_s']):,.1f} s of {total:,.1f} s "
+            f"({float(top['duration_s']) / total:.0%}).** Over all {timed['run_id'].nunique()} "
+            f"runs the slowest step is typically `{typical.index[0]}` "
+            f"(median {float(typical.iloc[0]):,.1f} s).")
+        bars = charts.bar_figure(last, "duration_s", "step", horizontal=True,
+                                 title=f"Step durations of run {latest_run}, slowest first")
+        ui.chart(bars, "step_durations", key="step_durations_latest")
+    figure = charts.bar_figure(steps, "run_id", "duration_s", color="step",
+                               order=charts.PIPELINE_STEPS, value_title="Duration",
+                               title="Step durations per run (stacked in pipeline order)")
     ui.chart(figure, "step_durations", key="step_durations")
 
 st.subheader("Failures")
@@ -60,10 +78,13 @@ else:
 
 st.subheader("Inspect a run")
 run_ids = list(reversed([doc["run_id"] for doc in manifests]))
-picked = st.selectbox("Run", run_ids, key="ops_run")
+served = ui.selected_choice().run_id
+picked = st.selectbox("Run", run_ids, key="ops_run",
+                      index=run_ids.index(served) if served in run_ids else 0)
 if picked:
     tail = data_access.log_tail(picked)
-    with st.expander(f"Log tail: logs/pipeline_{picked}.log", expanded=True):
+    with st.expander(f"Log tail: logs/pipeline_{picked}.log (last "
+                     f"{data_access.LOG_TAIL_LINES} lines)", expanded=False):
         if tail is None:
             st.info("This run has no log file.")
         else:

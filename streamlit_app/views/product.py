@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import data_access, ui
+from streamlit_app import charts, data_access, health, periods, ui
 
 st.title("Product")
 run_id, snapshot = ui.require_snapshot()
@@ -16,17 +16,33 @@ start, end = ui.date_range(snapshot, "engagement", "Activity dates")
 engagement = ui.load(data_access.daily_engagement, snapshot, start, end)
 if engagement is not None:
     latest = engagement.iloc[-1]
+    previous = None
+    if start is not None and end is not None:
+        before = data_access.daily_engagement(snapshot, *periods.previous_period(start, end))
+        previous = None if before.empty else before.iloc[-1]
     cols = st.columns(4)
-    cols[0].metric("DAU", f"{int(latest['dau']):,}")
-    cols[1].metric("WAU", f"{int(latest['wau']):,}")
-    cols[2].metric("MAU", f"{int(latest['mau']):,}")
+    for col, (label, name) in zip(cols, (("DAU", "dau"), ("WAU", "wau"), ("MAU", "mau")),
+                                  strict=False):
+        change = health.kpi_delta(float(latest[name]),
+                                  None if previous is None else float(previous[name]))
+        col.metric(label, f"{int(latest[name]):,}", change.text, delta_color=change.color,
+                   delta_arrow=change.arrow)
     stickiness = latest["stickiness"]
-    cols[3].metric("Stickiness", "n/a" if stickiness != stickiness else f"{stickiness:.1%}")
-    st.caption(f"Figures for {latest['activity_date']:%Y-%m-%d}, the last date in range.")
-    ui.chart(ui.line_figure(engagement, "activity_date", ["dau", "wau", "mau"],
-                            title="DAU / WAU / MAU"), "dau", key="dau_chart")
-    ui.chart(ui.line_figure(engagement, "activity_date", "stickiness", percent=True,
-                            title="Stickiness (DAU / MAU)"), "stickiness", key="stickiness_chart")
+    change = health.kpi_delta(None if stickiness != stickiness else float(stickiness),
+                              None if previous is None else float(previous["stickiness"]),
+                              digits=1, percent=True)
+    cols[3].metric("Stickiness", charts.format_value(stickiness, "pct"), change.text,
+                   delta_color=change.color, delta_arrow=change.arrow)
+    st.caption(f"Figures for {latest['activity_date']:%Y-%m-%d}, the last date in the period; "
+               "the change is against the last date of the period of equal length before it"
+               + ("" if previous is None else
+                  f" ({previous['activity_date']:%Y-%m-%d})") + ".")
+    ui.chart(charts.line_figure(engagement, "activity_date", ["dau", "wau", "mau"],
+                                y_title="Active users", title="DAU / WAU / MAU"),
+             "dau", key="dau_chart")
+    ui.chart(charts.line_figure(engagement, "activity_date", "stickiness",
+                                title="Stickiness (DAU / MAU)"), "stickiness",
+             key="stickiness_chart")
     ui.table(engagement, "mart_daily_engagement", run_id)
 
 # ----------------------------------------------------------------- activation
@@ -46,10 +62,16 @@ if funnel is not None:
                                      textinfo="value+percent previous+percent initial"))
         figure.update_layout(title="Activation funnel (all selected install weeks)")
         ui.chart(figure, "activation", key="activation_funnel")
-        by_week = ui.line_figure(shown, "install_week", "conversion_from_installed",
-                                 color="stage", percent=True,
-                                 title="Conversion from install by install week")
+        stages = list(totals["stage"])
+        by_week = go.Figure()
+        charts.cohort_lines(by_week, shown, "install_week", "conversion_from_installed",
+                            color="stage", order=stages)
+        by_week.update_layout(title="Conversion from install by install week",
+                              legend_title_text="Stage (funnel order)")
+        charts.style_axis(by_week, "x", "Install week")
+        charts.style_axis(by_week, "y", "Share of installs", "pct")
         ui.chart(by_week, "activation", key="activation_weeks")
+        st.caption(charts.COHORT_NOTE)
     ui.table(funnel, "mart_activation_funnel", run_id)
 
 st.subheader("Stage reach in any order (not a funnel)")
@@ -59,7 +81,7 @@ if reach is not None:
     complete = reach[reach["is_cohort_complete"]] if complete_only else reach
     reach_totals = (complete.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
                     .sort_values("stage_order"))
-    figure = ui.bar_figure(reach_totals, "stage", "users",
+    figure = charts.bar_figure(reach_totals, "stage", "users",
                            title="Users who reached each stage within 30 days, any order")
     ui.chart(figure, "stage_reach", key="activation_stage_reach")
     ui.table(reach, "mart_activation_stage_reach", run_id)
@@ -69,16 +91,17 @@ st.subheader("Feature adoption")
 f_start, f_end = ui.date_range(snapshot, "adoption", "Activity weeks")
 adoption = ui.load(data_access.feature_adoption, snapshot, f_start, f_end)
 if adoption is not None:
-    figure = ui.line_figure(adoption, "activity_week", "adoption_share", color="feature",
-                            percent=True, title="Share of weekly active users using each feature")
+    figure = charts.line_figure(adoption, "activity_week", "adoption_share", color="feature",
+                                title="Share of weekly active users using each feature")
     ui.chart(figure, "adoption", key="adoption_chart")
     ui.table(adoption, "mart_feature_adoption_weekly", run_id)
 
 first_use = ui.load(data_access.time_to_first_use, snapshot)
 if first_use is not None:
-    figure = ui.bar_figure(first_use, "feature",
+    figure = charts.bar_figure(first_use, "feature",
                            ["median_days_to_first_use", "p75_days_to_first_use"],
-                           barmode="group", title="Days from sign-up to first use")
+                           barmode="group", value_title="Days from sign-up",
+                           title="Days from sign-up to first use")
     ui.chart(figure, "time_to_first_use", key="first_use_chart")
     ui.table(first_use, "mart_time_to_first_use", run_id)
 
@@ -93,8 +116,10 @@ if retention is not None:
                               values="retention")
     figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index),
                                   colorscale="Blues", zmin=0, zmax=1,
-                                  colorbar={"title": {"text": "retention"}}))
+                                  colorbar={"title": {"text": "Retention"}, "tickformat": ".0%"},
+                                  hovertemplate="Sign-up week %{y|%Y-%m-%d}, week %{x}: "
+                                                "%{z:.1%}<extra></extra>"))
     figure.update_layout(title="Retention heatmap (share of cohort active in week N)",
-                         xaxis_title="weeks since sign-up", yaxis_title="sign-up week")
+                         xaxis_title="Weeks since sign-up", yaxis_title="Sign-up week")
     ui.chart(figure, "retention", key="retention_heatmap")
     ui.table(retention, "mart_retention_cohorts", run_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from streamlit_app import data_access, ui
+from streamlit_app import charts, data_access, ui
 
 st.title("Schema & Drift")
 run_id, snapshot = ui.require_snapshot()
@@ -27,7 +28,7 @@ if columns is None or columns.empty:
 st.subheader("Schema browser")
 summary = (columns.groupby(["table_schema", "table_name"], as_index=False)
            .agg(columns=("column_name", "count")))
-figure = ui.bar_figure(summary.groupby("table_schema", as_index=False).size()
+figure = charts.bar_figure(summary.groupby("table_schema", as_index=False).size()
                        .rename(columns={"size": "tables"}), "table_schema", "tables",
                        title="Tables per schema")
 ui.chart(figure, "schema_tables", key="schema_tables")
@@ -43,39 +44,22 @@ with st.expander("All tables"):
 
 # ----------------------------------------------------------------- drift vs previous
 st.subheader("Drift against the previous run")
-previous_id = data_access.previous_successful_run(run_id)
-if previous_id is None:
+recorded = (data_access.run_manifest(run_id) or {}).get("schema_drift") or {}
+changes = pd.DataFrame(recorded.get("changes") or [])
+previous_id = recorded.get("previous_run_id")
+if not recorded:
+    st.info(f"Run {run_id} recorded no schema drift (built before drift was tracked).")
+elif previous_id is None:
     st.info("This is the first successful run: nothing to compare with.")
+elif changes.empty:
+    st.success(f"No schema changes since {previous_id}.")
 else:
-    before = data_access.schema_of_run(previous_id)
-    if before is None:
-        st.info(f"The previous run {previous_id} has no schema snapshot.")
-    else:
-        drift = data_access.schema_diff(before, columns)
-        if drift.empty:
-            st.success(f"No schema changes since {previous_id}.")
-        else:
-            st.warning(f"{len(drift)} schema change(s) since {previous_id}.")
-            ui.table(drift, "schema_drift_previous", run_id)
-recorded = (data_access.run_manifest(run_id) or {}).get("schema_drift")
-if recorded:
-    with st.expander("Drift recorded by the pipeline (manifest `schema_drift`)"):
-        st.json(recorded)
-
-# ----------------------------------------------------------------- any two runs
-st.subheader("Compare two runs")
-runs = data_access.runs_with_schema()
-if len(runs) < 2:
-    st.info("At least two runs with a schema snapshot are needed to compare.")
-else:
-    picks = st.columns(2)
-    left = picks[0].selectbox("Before", runs, index=1, key="schema_before")
-    right = picks[1].selectbox("After", runs, index=0, key="schema_after")
-    drift = data_access.schema_diff(data_access.schema_of_run(left),
-                                    data_access.schema_of_run(right))
-    if drift.empty:
-        st.success(f"Schemas of {left} and {right} are identical.")
-    else:
-        ui.table(drift, "schema_drift_compare")
-st.caption("Drift: tables or columns added or removed, and columns whose type or "
-           "nullability changed, from the logs/schema_<run_id>.json snapshots.")
+    st.warning(f"{len(changes)} schema change(s) since {previous_id}.")
+    ui.table(changes[["layer", "schema", "table", "column", "change", "before", "after",
+                      "detail"]], "schema_drift_previous", run_id)
+st.caption("Drift: tables or columns added or removed and columns whose type or nullability "
+           "changed (layer snapshot, from the logs/schema_<run_id>.json snapshots), and "
+           "source files whose columns differ from their declaration (layer source), as "
+           "the pipeline recorded them in the run's manifest.")
+ui.page_link("compare", "Compare any two runs (schema, row counts, outcomes) →",
+             icon=":material/compare_arrows:")

@@ -18,8 +18,8 @@ import duckdb
 from tests.dbt.conftest import PII_KEY, PROJECT_DIR, REPO_ROOT, DbtBuild, run_dbt
 
 DASHBOARD_PAGES = {
-    "home", "pipeline_ops", "data_contracts", "dbt_tests", "schema_drift",
-    "product", "marketing", "finance",
+    "home", "pipeline_ops", "data_contracts", "dbt_tests", "schema_drift", "lineage",
+    "compare", "product", "marketing", "finance",
 }
 REQUIRED_MARTS = {
     "dim_users", "dim_schools", "dim_products", "dim_dates", "fct_sessions", "fct_receipts",

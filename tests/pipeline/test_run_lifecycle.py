@@ -47,7 +47,8 @@ def test_tiny_run_publishes_a_complete_snapshot(tiny_run: TinyRun) -> None:
     assert all(step["status"] == "ok" for step in manifest["steps"])
     assert all(step["duration_s"] >= 0 for step in manifest["steps"])
     assert manifest["params"] == {"seed": 7, "users": 300, "as_of": "2026-11-01",
-                                  "days": manifest["params"]["days"], "faults": []}
+                                  "days": manifest["params"]["days"], "faults": [],
+                                  "engine": "duckdb"}
     assert manifest["versions"]["duckdb"] == duckdb.__version__
     assert manifest["versions"]["dbt"].startswith("1.11.")
     assert manifest["dbt"]["error"] == 0 and manifest["dbt"]["pass"] > 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import manifest as manifest_io
+from pipeline.dbt_runner import DB_LINK_NAME
 from pipeline.paths import RunPaths
 from pipeline.pointer import write_pointer
 from pipeline.runner import sweep_abandoned
@@ -124,3 +125,15 @@ def test_live_runs_and_runs_of_other_hosts_are_left_alone(
     assert sweep_abandoned(sweeper) == []
     assert live.building_snapshot.exists() and remote.building_snapshot.exists()
     assert status_of(live)["status"] == status_of(remote)["status"] == "running"
+
+
+def test_a_run_killed_during_dbt_leaves_no_link_keeping_its_snapshot_on_disk(
+        tmp_path: Path) -> None:
+    paths = killed_run(tmp_path, "killed_in_dbt", pid=dead_pid())
+    paths.building_snapshot.write_bytes(b"half built")
+    paths.dbt_dir.mkdir(parents=True)
+    (paths.dbt_dir / DB_LINK_NAME).hardlink_to(paths.building_snapshot)
+    (paths.dbt_dir / f"{DB_LINK_NAME}.wal").write_bytes(b"wal")
+    assert sweep_abandoned(RunPaths(home=tmp_path, run_id="next")) == ["killed_in_dbt"]
+    assert not paths.building_snapshot.exists()
+    assert sorted(p.name for p in paths.dbt_dir.iterdir()) == []

@@ -25,7 +25,10 @@ PAGE_TIMEOUT_MS = 60_000
 EXPECTED_TITLES = {"home": "Carton Caps Analytics", "pipeline_ops": "Pipeline Ops",
                    "data_contracts": "Data Contracts", "dbt_tests": "dbt Test Results",
                    "schema_drift": "Schema & Drift", "product": "Product",
-                   "marketing": "Marketing", "finance": "Finance"}
+                   "marketing": "Marketing", "finance": "Finance", "lineage": "Lineage",
+                   "compare": "Run Comparison"}
+#: Streamlit's own probe of ``<page>/_stcore/...`` before it falls back to the root: not ours
+STREAMLIT_PROBE = "/_stcore/"
 
 pytestmark = [
     pytest.mark.browser,
@@ -90,6 +93,12 @@ def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            console: list[str] = []
+            probes: set[str] = set()
+            page.on("response", lambda response: probes.add(response.url)
+                    if response.status == 404 and STREAMLIT_PROBE in response.url else None)
+            page.on("console", lambda message: console.append(message.text)
+                    if message.type == "error" else None)
             for _section, _file, title, url_path in ui.PAGE_SPECS:
                 page.goto(f"{served_app}/{ui.page_url_path(url_path)}", timeout=PAGE_TIMEOUT_MS)
                 page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
@@ -114,6 +123,10 @@ def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None
                 heading = page.locator("h1").first.inner_text().strip()
                 if heading != EXPECTED_TITLES[url_path]:
                     problems.append(f"{title}: heading {heading!r}")
+            # every console error must be one of Streamlit's probe 404s
+            unexplained = [text for text in console if "404" not in text]
+            if unexplained or len(console) > len(probes):
+                problems.append(f"console errors: {console[:5]}")
         finally:
             browser.close()
     target = os.environ.get("CARTON_CAPS_SCREENSHOT_DIR")
@@ -122,3 +135,27 @@ def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None
     assert problems == []
     assert sorted(path.stem for path in shots.glob("*.png")) == sorted(
         spec[3] for spec in ui.PAGE_SPECS)
+
+
+def test_a_shared_link_shows_the_same_run_and_filters(served_app: str) -> None:
+    """The URL carries the run and the page's filters: a new browser context reproduces it."""
+    from playwright.sync_api import sync_playwright
+
+    link = f"{served_app}/data_contracts?run=tiny&status=WARN,FAIL"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for _attempt in range(2):  # the second context is a fresh "shared link" visit
+                context = browser.new_context(viewport={"width": 390, "height": 900})
+                page = context.new_page()
+                page.goto(link, timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_selector(
+                    '[data-testid="stApp"][data-test-script-state="notRunning"]',
+                    timeout=PAGE_TIMEOUT_MS)
+                assert "run=tiny" in page.url
+                assert "status=WARN%2CFAIL" in page.url or "status=WARN,FAIL" in page.url
+                assert page.get_by_text("No contract checks match the filters above").count()
+                assert not page.locator('[data-testid="stException"]').count()
+                context.close()
+        finally:
+            browser.close()

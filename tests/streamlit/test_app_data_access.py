@@ -86,33 +86,6 @@ def test_log_tail_returns_the_last_lines(tmp_path: Path) -> None:
     assert data_access.log_tail("missing", 3, HomePaths(tmp_path)) is None
 
 
-def _schema(rows: list[tuple[str, str, str, str, bool]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["table_schema", "table_name", "column_name",
-                                       "data_type", "nullable"])
-
-
-def test_schema_diff_reports_every_kind_of_change() -> None:
-    before = _schema([("raw", "users", "user_id", "BIGINT", False),
-                      ("raw", "users", "email", "VARCHAR", True),
-                      ("raw", "users", "age", "INTEGER", True),
-                      ("raw", "gone", "x", "INTEGER", True),
-                      ("raw", "gone", "y", "INTEGER", True)])
-    after = _schema([("raw", "users", "user_id", "BIGINT", True),
-                     ("raw", "users", "email", "VARCHAR", True),
-                     ("raw", "users", "age", "BIGINT", True),
-                     ("raw", "users", "extra", "VARCHAR", True),
-                     ("raw", "new", "z", "DATE", True)])
-    diff = data_access.schema_diff(before, after)
-    assert diff[["change", "table_name", "column_name"]].to_dict("records") == [
-        {"change": "column added", "table_name": "users", "column_name": "extra"},
-        {"change": "nullability changed", "table_name": "users", "column_name": "user_id"},
-        {"change": "table added", "table_name": "new", "column_name": None},
-        {"change": "table removed", "table_name": "gone", "column_name": None},
-        {"change": "type changed", "table_name": "users", "column_name": "age"},
-    ]
-    assert data_access.schema_diff(before, before).empty
-
-
 def test_runs_frame_summarises_manifests() -> None:
     manifests = [{"run_id": "a", "status": "success", "started_at": "2026-01-01T00:00:00Z",
                   "duration_s": 12.5, "row_counts": {"raw": {"t": 3, "u": 4}, "marts": {"m": 2}},

@@ -23,8 +23,9 @@ scored as (
         referrals.channel,
         referrals.status,
         referrals.rejection_reason,
-        {{ dbt.datediff('referrals.installed_at', 'referrals.applied_at', 'second') }} / 3600.0
-            as hours_install_to_apply,
+        {#- a double on every engine: Spark divides by a 3600.0 literal as a decimal -#}
+        cast({{ dbt.datediff('referrals.installed_at', 'referrals.applied_at', 'second') }}
+            as {{ type_double() }}) / 3600 as hours_install_to_apply,
         referrals.clicked_at is not null as is_clicked,
         referrals.installed_at is not null as is_installed,
         referrals.applied_at is not null as is_applied,

@@ -1,0 +1,269 @@
+"""Chart conventions every page shares: one palette, one number format per kind, human
+axis titles, tooltips with units, legends in pipeline or funnel order.
+
+Pages build figures only through these helpers (or style hand-built ones with
+:func:`style_axis` and :data:`PALETTE`), so a convention changes in one place. Colours
+are mid-tones readable on Streamlit's light and dark backgrounds: no black or white
+series (the Plotly theme Streamlit applies switches the background, not the traces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+#: Vega/Tableau 10 plus two: distinct qualitative hues (one per pipeline step), each
+#: legible on white and on near-black
+PALETTE: tuple[str, ...] = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2",
+                            "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
+                            "#1B9E77", "#7570B3")
+#: a total or reference series drawn over coloured ones (grey: visible in both themes)
+TOTAL_COLOR = "#8C8C8C"
+STATUS_COLORS: dict[str, str] = {
+    "PASS": "#54A24B", "pass": "#54A24B", "success": "#54A24B", "ok": "#54A24B",
+    "WARN": "#F58518", "warn": "#F58518", "FAIL": "#E45756", "fail": "#E45756",
+    "error": "#E45756", "failed": "#E45756", "skipped": "#8C8C8C", "skip": "#8C8C8C",
+    "interrupted": "#B279A2", "abandoned": "#B279A2", "running": "#4C78A8",
+}
+#: outcome order for legends and stacks: good first, worst last
+STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "WARN", "warn", "FAIL",
+                                 "fail", "error", "failed", "interrupted", "abandoned",
+                                 "skipped", "skip", "running")
+#: the pipeline's steps in the order run_pipeline.py runs them (legends follow it)
+PIPELINE_STEPS: tuple[str, ...] = ("generate", "load_raw", "dbt_build", "source_freshness",
+                                   "schema_snapshot", "dbt_artifacts", "contracts",
+                                   "schema_drift", "volume_anomalies", "quality_gate",
+                                   "record_ops", "publish")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of number is shown: axis ticks, tooltip and metric text."""
+
+    tick: str
+    hover: str
+    prefix: str = ""
+    suffix: str = ""
+
+
+KINDS: dict[str, Kind] = {
+    "money": Kind(",.0f", ",.2f", prefix="$"),
+    "pct": Kind(".0%", ".1%"),
+    "count": Kind(",.0f", ",.0f"),
+    "ratio": Kind(".2f", ".3f"),
+    "days": Kind(",.0f", ",.1f", suffix=" days"),
+    "seconds": Kind(",.0f", ",.1f", suffix=" s"),
+    "hours": Kind(",.0f", ",.1f", suffix=" h"),
+}
+
+#: column -> (human title, kind); columns not listed are titled from their name
+LABELS: dict[str, tuple[str, str]] = {
+    "dau": ("Daily active users", "count"), "wau": ("Weekly active users", "count"),
+    "mau": ("Monthly active users", "count"), "stickiness": ("Stickiness (DAU / MAU)", "pct"),
+    "activity_date": ("Activity date", ""), "activity_week": ("Activity week", ""),
+    "install_week": ("Install week", ""), "signup_week": ("Sign-up week", ""),
+    "sent_week": ("Invite sent week", ""), "balance_date": ("Balance date", ""),
+    "month_start": ("Month", ""), "week_start": ("Week", ""), "started_at": ("Run started", ""),
+    "run_id": ("Run", ""), "users": ("Users", "count"),
+    "conversion_from_installed": ("Share of installs", "pct"),
+    "conversion": ("Invite → qualified conversion", "pct"),
+    "adoption_share": ("Share of weekly active users", "pct"),
+    "retention": ("Retention", "pct"),
+    "median_days_to_first_use": ("Median days to first use", "days"),
+    "p75_days_to_first_use": ("75th percentile days to first use", "days"),
+    "k_factor": ("K-factor", "ratio"), "invites_per_user": ("Invites per user (i)", "ratio"),
+    "invite_conversion": ("Invite conversion (c)", "pct"),
+    "median_cycle_time_days": ("Median cycle time", "days"),
+    "rejections": ("Rejected referrals", "count"), "rejection_reason": ("Reason", ""),
+    "liability_dollars": ("Reward liability", "money"),
+    "dollars_raised": ("Dollars raised", "money"),
+    "earned_dollars": ("Earned", "money"), "expired_dollars": ("Expired", "money"),
+    "redeemed_dollars": ("Redeemed", "money"), "school": ("School", ""),
+    "school_name": ("School", ""), "duration_s": ("Duration", "seconds"),
+    "execution_time_s": ("Execution time", "seconds"), "checks": ("Checks", "count"),
+    "nodes": ("dbt nodes", "count"), "tables": ("Tables", "count"),
+    "owner": ("Owner", ""), "resource_type": ("Node type", ""), "table_schema": ("Schema", ""),
+    "stage": ("Stage", ""), "feature": ("Feature", ""), "name": ("Model", ""),
+    "step": ("Step", ""), "age_hours": ("Age", "hours"),
+}
+
+
+def title_of(column: str) -> str:
+    """The human axis or legend title of a column."""
+    if column in LABELS:
+        return LABELS[column][0]
+    if "_" not in column:
+        return column  # already a label (e.g. an ageing bucket "31–90 days")
+    return column.replace("_", " ").strip().capitalize()
+
+
+def kind_of(column: str) -> str:
+    """The number kind of a column: from LABELS, else guessed from its name."""
+    if column in LABELS:
+        return LABELS[column][1]
+    if column.endswith("_dollars") or column.endswith("dollars"):
+        return "money"
+    if any(word in column for word in ("share", "conversion", "retention", "rate", "pct")):
+        return "pct"
+    if column.endswith("_s"):
+        return "seconds"
+    return "count"
+
+
+def format_value(value: Any, kind: str) -> str:
+    """A number as the page shows it in text and metrics ("n/a" when missing)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    spec = KINDS.get(kind, KINDS["count"])
+    return f"{spec.prefix}{format(float(value), spec.hover)}{spec.suffix}"
+
+
+def hover(kind: str, axis: str = "y") -> str:
+    """The tooltip value of an axis, with its unit and thousands separators."""
+    spec = KINDS.get(kind, KINDS["count"])
+    return f"{spec.prefix}%{{{axis}:{spec.hover}}}{spec.suffix}"
+
+
+def style_axis(figure: go.Figure, axis: str, title: str, kind: str = "",
+               **update: Any) -> None:
+    """Title an axis and, for a numeric kind, give its ticks the kind's format and unit."""
+    settings: dict[str, Any] = {"title_text": title, **update}
+    if kind in KINDS:
+        spec = KINDS[kind]
+        settings |= {"tickformat": spec.tick, "tickprefix": spec.prefix,
+                     "ticksuffix": spec.suffix, "hoverformat": spec.hover}
+    (figure.update_xaxes if axis == "x" else figure.update_yaxes)(**settings)
+
+
+def ordered(names: Sequence[str], order: Sequence[str] | None) -> list[str]:
+    """Series names in ``order`` first (pipeline or funnel order), then the rest sorted."""
+    known = [name for name in (order or ()) if name in names]
+    return known + sorted(name for name in names if name not in known)
+
+
+def color_map(names: Sequence[str], colors: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A distinct palette colour per series, unless ``colors`` fixes it (e.g. status)."""
+    picked: dict[str, str] = {}
+    spare = iter(PALETTE * (len(names) // len(PALETTE) + 1))
+    for name in names:
+        picked[name] = (colors or {}).get(name) or next(spare)
+    return picked
+
+
+def _series(frame: pd.DataFrame, value: str | Sequence[str], color: str | None,
+            order: Sequence[str] | None) -> list[tuple[str, pd.DataFrame, str]]:
+    """(legend name, rows, value column) per series, in legend order."""
+    if color is not None:
+        assert isinstance(value, str)
+        groups = {str(name): rows for name, rows in frame.groupby(color, sort=False)}
+        return [(name, groups[name], value) for name in ordered(list(groups), order)]
+    columns = [value] if isinstance(value, str) else list(value)
+    return [(title_of(column), frame, column) for column in columns]
+
+
+def _value_kind(value: str | Sequence[str], kind: str | None) -> str:
+    return kind or kind_of(value if isinstance(value, str) else value[0])
+
+
+def line_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
+                color: str | None = None, title: str = "", kind: str | None = None,
+                y_title: str | None = None, stacked: bool = False,
+                order: Sequence[str] | None = None,
+                colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Lines (graph_objects: much cheaper than plotly.express on a page render)."""
+    kind = _value_kind(y, kind)
+    series = _series(frame, y, color, order)
+    palette = color_map([name for name, _rows, _column in series], colors)
+    figure = go.Figure()
+    for name, rows, column in series:
+        figure.add_scatter(x=rows[x], y=rows[column].astype(float), name=name, mode="lines",
+                           line={"color": palette[name]},
+                           stackgroup="one" if stacked else None,
+                           hovertemplate=f"{name}: {hover(kind)}<extra></extra>")
+    _finish(figure, title, x, y, color, kind, y_title)
+    figure.update_layout(hovermode="x unified")
+    return figure
+
+
+def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
+               color: str | None = None, title: str = "", horizontal: bool = False,
+               barmode: str = "stack", kind: str | None = None,
+               value_title: str | None = None, order: Sequence[str] | None = None,
+               colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Bars; ``horizontal`` puts the categories (``y``) on the vertical axis, top first."""
+    value = x if horizontal else y
+    category = y if horizontal else x
+    kind = _value_kind(value, kind)
+    series = _series(frame, value, color, order)
+    palette = color_map([name for name, _rows, _column in series], colors)
+    figure = go.Figure()
+    for name, rows, column in series:
+        values = rows[column].astype(float)
+        where, axis = ("y", "x") if horizontal else ("x", "y")
+        template = f"%{{{where}}}<br>{name}: {hover(kind, axis)}<extra></extra>"
+        if horizontal:
+            figure.add_bar(x=values, y=rows[category].astype(str), name=name, orientation="h",
+                           marker_color=palette[name], hovertemplate=template)
+        else:
+            figure.add_bar(x=rows[category], y=values, name=name, marker_color=palette[name],
+                           hovertemplate=template)
+    figure.update_layout(barmode=barmode)
+    if horizontal:
+        _finish(figure, title, None, None, color, "", None)
+        style_axis(figure, "x", value_title or _value_title(value), kind)
+        style_axis(figure, "y", title_of(str(category)), autorange="reversed")
+    else:
+        _finish(figure, title, x, y, color, kind, value_title)
+    return figure
+
+
+def _value_title(value: str | Sequence[str]) -> str:
+    return title_of(value) if isinstance(value, str) else ""
+
+
+def _finish(figure: go.Figure, title: str, x: str | None, y: str | Sequence[str] | None,
+            color: str | None, kind: str, y_title: str | None) -> None:
+    figure.update_layout(title=title, legend_title_text=title_of(color) if color else "",
+                         legend_traceorder="normal")
+    if x is not None:
+        style_axis(figure, "x", title_of(x))
+    if y is not None:
+        style_axis(figure, "y", y_title or _value_title(y), kind)
+
+
+def cohort_lines(figure: go.Figure, frame: pd.DataFrame, x: str, y: str, *,
+                 complete: str = "is_cohort_complete", name: str | None = None,
+                 color: str | None = None, order: Sequence[str] | None = None,
+                 row: int | None = None, kind: str | None = None) -> None:
+    """Cohort series where finished cohorts are solid lines with dots and cohorts whose
+    window is still open are dotted with hollow markers, so they are not read as final."""
+    kind = kind or kind_of(y)
+    groups = ([(name or title_of(y), frame)] if color is None else
+              [(key, frame[frame[color].astype(str) == key])
+               for key in ordered([str(v) for v in frame[color].dropna().unique()], order)])
+    palette = color_map([key for key, _rows in groups])
+    where = {} if row is None else {"row": row, "col": 1}
+    for key, rows in groups:
+        done = rows[rows[complete].astype(bool)]
+        open_ = rows[~rows[complete].astype(bool)]
+        if not done.empty and not open_.empty:  # join the dotted tail to the last solid point
+            open_ = pd.concat([done.tail(1), open_])
+        figure.add_scatter(x=done[x], y=done[y].astype(float), name=key, legendgroup=key,
+                           mode="lines+markers", line={"color": palette[key]},
+                           marker={"size": 4},
+                           hovertemplate=f"{key}: {hover(kind)}<extra>complete</extra>",
+                           **where)
+        figure.add_scatter(x=open_[x], y=open_[y].astype(float), name=f"{key} (incomplete)",
+                           legendgroup=key, showlegend=False, mode="lines+markers",
+                           line={"color": palette[key], "dash": "dot"},
+                           marker={"size": 6, "symbol": "circle-open"},
+                           hovertemplate=f"{key}: {hover(kind)}<extra>window still open</extra>",
+                           **where)
+
+
+COHORT_NOTE = ("Solid = complete cohorts; dotted with hollow markers = cohorts whose 30-day "
+               "window is still open (their figures will still rise).")

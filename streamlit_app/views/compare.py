@@ -1,0 +1,121 @@
+"""Run Comparison: any two runs side by side, from the pipeline's own diff
+(``pipeline.runs.compare``, the one ``runs.py diff`` prints) plus headline KPIs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from streamlit_app import data_access, health, ui
+
+st.title("Run Comparison")
+runs = [doc["run_id"] for doc in reversed(data_access.run_manifests())]
+if len(runs) < 2:
+    st.info("At least two runs are needed to compare: run `make pipeline` again.")
+    st.stop()
+selected = ui.selected_choice().run_id
+after_default = selected if selected in runs else runs[0]
+before_default = data_access.previous_successful_run(after_default) or next(
+    run for run in runs if run != after_default)
+ui.url_default("compare_before", "before", runs)
+ui.url_default("compare_after", "after", runs)
+picks = st.columns(2)
+before = picks[0].selectbox("Before", runs, index=runs.index(before_default),
+                            key="compare_before")
+after = picks[1].selectbox("After", runs, index=runs.index(after_default), key="compare_after")
+ui.url_sync("before", before, before_default)
+ui.url_sync("after", after, after_default)
+if before == after:
+    st.info("Pick two different runs.")
+    st.stop()
+result = data_access.run_comparison(before, after)
+st.caption(f"Everything below reads from before ({before}) to after ({after}): the same "
+           "diff as "
+           f"`python pipeline/runs.py diff {before} {after}`.")
+
+# ----------------------------------------------------------------- summary
+changed = {"Parameters": len(result.params) - 1, "Tables with other row counts":
+           len(result.row_counts), "Schema changes": len(result.schema or ()),
+           "Contract outcomes changed": len(result.contracts),
+           "dbt outcomes changed": len(result.dbt)}
+cols = st.columns(len(changed))
+for col, (label, count) in zip(cols, changed.items(), strict=True):
+    col.metric(label, f"{count:,}")
+
+st.subheader("Parameters")
+ui.table(pd.DataFrame([(name, str(a), str(b)) for name, a, b in result.params],
+                      columns=["parameter", "before", "after"]), "compare_params")
+st.caption("The run status and every parameter whose value differs (unchanged ones are "
+           "left out).")
+
+# ----------------------------------------------------------------- KPIs
+st.subheader("Headline KPIs")
+kpis = {}
+for run in (before, after):
+    path = data_access.snapshot_path(run)
+    try:
+        kpis[run] = data_access.headline_kpis(path) if run in data_access.successful_runs() \
+            else None
+    except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
+        st.warning(ui.unreadable_message((path,), exc))
+        kpis[run] = None
+if kpis[before] is None or kpis[after] is None:
+    st.info("KPIs need both runs' published snapshots; at least one run has none.")
+else:
+    first, second = asdict(kpis[before]), asdict(kpis[after])
+    spec = (("Users", "users", "{:,}", 0, "", True), ("DAU", "dau", "{:,}", 0, "", True),
+            ("K-factor", "k_factor", "{:.3f}", 3, "", True),
+            ("Dollars raised", "dollars_raised", "${:,.2f}", 2, "$", True),
+            ("Reward liability", "reward_liability", "${:,.2f}", 2, "$", False),
+            ("Expiring in 90 days", "expiring_90d", "${:,.2f}", 2, "$", False),
+            ("Forecast, next 4 weeks", "forecast_4w", "${:,.2f}", 2, "$", None))
+    for row_start in range(0, len(spec), 4):
+        cols = st.columns(4)
+        for col, (label, name, template, digits, prefix, good) in zip(
+                cols, spec[row_start:row_start + 4], strict=False):
+            value = second[name]
+            change = health.kpi_delta(value, first[name], digits=digits, prefix=prefix,
+                                      up_is_good=good)
+            col.metric(label, "n/a" if value is None else template.format(value), change.text,
+                       delta_color=change.color, delta_arrow=change.arrow)
+    st.caption(f"Values of {after}; the change is against {before} (grey = no change).")
+
+# ----------------------------------------------------------------- row counts
+st.subheader("Row counts")
+if result.row_counts:
+    ui.table(pd.DataFrame(result.row_counts,
+                          columns=["table", "before", "after", "change", "change_pct"])
+             .assign(change_pct=lambda frame: frame["change_pct"] / 100),
+             "compare_row_counts")
+    st.caption("Tables whose row count differs (raw and marts, from each run's manifest); "
+               "change % is relative to the before run.")
+else:
+    st.success("Every raw and mart table has the same row count in both runs.")
+
+# ----------------------------------------------------------------- schema
+st.subheader("Schema")
+if result.schema is None:
+    st.info("No schema snapshot for " + " and ".join(result.schema_missing) + ".")
+elif not result.schema:
+    st.success("The schemas are identical.")
+else:
+    ui.table(pd.DataFrame([asdict(change) for change in result.schema])
+             .drop(columns=["layer"]), "compare_schema")
+    st.caption("Tables or columns added or removed, types or nullability changed "
+               "(logs/schema_<run_id>.json of each run).")
+
+# ----------------------------------------------------------------- outcomes
+st.subheader("Contract checks that changed outcome")
+if result.contracts:
+    ui.table(pd.DataFrame(result.contracts,
+                          columns=["table", "column", "check", "before", "after"]),
+             "compare_contracts")
+else:
+    st.success("Every contract check has the same outcome in both runs.")
+st.subheader("dbt nodes that changed outcome")
+if result.dbt:
+    ui.table(pd.DataFrame(result.dbt, columns=["node", "before", "after"]), "compare_dbt")
+else:
+    st.success("Every dbt node has the same outcome in both runs.")

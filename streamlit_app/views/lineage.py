@@ -1,0 +1,151 @@
+"""Lineage: the selected run's dbt graph (sources → staging → intermediate → marts →
+exposures/pages) from that run's own manifest.json, each node coloured by its tests."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pipeline.dbt_artifacts import LAYERS
+from streamlit_app import charts, data_access, ui
+
+NODE_KEY = "lineage_node"
+CHART_KEY = "lineage_chart"
+ROW_PX = 22
+LAYER_TITLES = {"source": "Sources", "staging": "Staging", "intermediate": "Intermediate",
+                "marts": "Marts", "exposure": "Pages (exposures)"}
+TEST_COLORS = {"pass": charts.STATUS_COLORS["pass"], "warn": charts.STATUS_COLORS["warn"],
+               "fail": charts.STATUS_COLORS["fail"], "error": charts.STATUS_COLORS["error"],
+               "skipped": charts.TOTAL_COLOR, "untested": charts.PALETTE[0]}
+
+st.title("Lineage")
+run_id, _snapshot = ui.require_snapshot()
+graph = data_access.dbt_lineage(run_id)
+if graph is None:
+    st.info(f"Run {run_id} kept no dbt manifest (logs/dbt/{run_id}/target/manifest.json), so "
+            "its lineage cannot be drawn. Runs of the current pipeline keep it.")
+    st.stop()
+
+children: dict[str, list[str]] = {}
+for node in graph.values():
+    for parent in node.parents:
+        children.setdefault(parent, []).append(node.unique_id)
+
+
+def related(start: str, edges: dict[str, list[str]] | None) -> set[str]:
+    """Every node reachable from ``start`` along ``edges`` (children) or parents (None)."""
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        current = stack.pop()
+        nexts = edges.get(current, []) if edges is not None else \
+            list(graph[current].parents) if current in graph else []
+        for item in nexts:
+            if item in graph and item not in seen:
+                seen.add(item)
+                stack.append(item)
+    return seen
+
+
+ids = sorted(graph, key=lambda uid: (LAYERS.index(graph[uid].layer), graph[uid].name))
+# a click on the chart picks the node (handled before the picker below is drawn)
+clicked = st.session_state.get(CHART_KEY)
+points = (clicked or {}).get("selection", {}).get("points", []) if clicked else []
+click = points[0].get("customdata") if points else None
+if click in graph and click != st.session_state.get("lineage_last_click"):
+    st.session_state[NODE_KEY] = click  # a new click; a stale one must not undo the picker
+st.session_state["lineage_last_click"] = click
+ui.url_default(NODE_KEY, "node", ids)
+default = next((uid for uid in ids if graph[uid].layer == "marts"), ids[0])
+if st.session_state.get(NODE_KEY) not in graph:
+    st.session_state[NODE_KEY] = default
+picked = st.selectbox("Node", ids, key=NODE_KEY,
+                      format_func=lambda uid: f"{LAYER_TITLES[graph[uid].layer]}: "
+                                              f"{graph[uid].name}",
+                      help="Or click a node in the graph.")
+ui.url_sync("node", picked, default)
+upstream, downstream = related(picked, None), related(picked, children)
+
+# ----------------------------------------------------------------- graph
+layout: dict[str, tuple[int, int]] = {}
+for column, layer in enumerate(LAYERS):
+    members = [uid for uid in ids if graph[uid].layer == layer]
+    for row, uid in enumerate(members):
+        layout[uid] = (column, row)
+tallest = max(row for _column, row in layout.values()) + 1
+edge_x: list[float | None] = []
+edge_y: list[float | None] = []
+lit_x: list[float | None] = []
+lit_y: list[float | None] = []
+for uid in ids:
+    for parent in graph[uid].parents:
+        if parent not in layout:
+            continue
+        on_path = ({uid, parent} <= upstream | {picked}) or ({uid, parent} <= downstream | {picked})
+        xs, ys = (lit_x, lit_y) if on_path else (edge_x, edge_y)
+        xs += [layout[parent][0], layout[uid][0], None]
+        ys += [layout[parent][1], layout[uid][1], None]
+figure = go.Figure()
+figure.add_scatter(x=edge_x, y=edge_y, mode="lines", hoverinfo="skip", showlegend=False,
+                   line={"color": "rgba(140,140,140,0.25)", "width": 1})
+figure.add_scatter(x=lit_x, y=lit_y, mode="lines", hoverinfo="skip", showlegend=False,
+                   line={"color": charts.PALETTE[1], "width": 2})
+for status in ("pass", "warn", "fail", "error", "skipped", "untested"):
+    members = [uid for uid in ids if graph[uid].test_status == status]
+    if not members:
+        continue
+    figure.add_scatter(
+        x=[layout[uid][0] for uid in members], y=[layout[uid][1] for uid in members],
+        mode="markers+text", name=f"tests: {status}", text=[graph[uid].name for uid in members],
+        textposition="middle right", textfont={"size": 10}, customdata=members,
+        marker={"color": TEST_COLORS[status], "size": [16 if uid == picked else 10
+                                                        for uid in members],
+                "line": {"width": [3 if uid == picked else 0 for uid in members],
+                         "color": charts.PALETTE[1]}},
+        hovertemplate="%{text}<br>%{customdata}<extra>" + f"tests: {status}</extra>")
+figure.update_layout(
+    title=f"dbt graph of run {run_id} (click a node)", height=max(420, tallest * ROW_PX + 120),
+    legend={"orientation": "h", "y": 0, "yanchor": "top", "x": 0},
+    xaxis={"tickmode": "array", "tickvals": list(range(len(LAYERS))),
+           "ticktext": [LAYER_TITLES[layer] for layer in LAYERS], "side": "top",
+           "range": [-0.2, len(LAYERS) - 0.1], "showgrid": False, "zeroline": False},
+    yaxis={"visible": False, "autorange": "reversed"}, dragmode=False)
+figure.update_layout(margin={"l": 10, "r": 10, "t": 80, "b": 40})
+st.plotly_chart(figure, key=CHART_KEY, on_select="rerun", selection_mode="points",
+                config={"displayModeBar": False})
+st.caption("Lineage: every source, model and page (dbt exposure) of this run's dbt manifest "
+           "(logs/dbt/<run_id>/target/manifest.json), left to right in build order; an edge "
+           "means the right node reads the left one. Colour = worst status of the node's dbt "
+           "tests in this run (run_results.json); the picked node's upstream and downstream "
+           "paths are highlighted.")
+
+# ----------------------------------------------------------------- detail
+node = graph[picked]
+st.subheader(node.name)
+st.caption(f"{node.resource_type} in layer {LAYER_TITLES[node.layer]} · `{node.unique_id}`"
+           + (f" · `{node.path}`" if node.path else ""))
+st.write(node.description or "_No description in the dbt YAML._")
+tabs = st.tabs([f"Columns ({len(node.columns)})", f"Tests ({len(node.tests)})",
+                f"Upstream ({len(upstream)})", f"Downstream ({len(downstream)})"])
+with tabs[0]:
+    if node.columns:
+        ui.table(pd.DataFrame(node.columns, columns=["column", "data type", "description"]),
+                 f"lineage_columns_{node.name}", run_id)
+    else:
+        st.info("No columns are documented for this node.")
+with tabs[1]:
+    if node.tests:
+        ui.table(pd.DataFrame(node.tests, columns=["test", "status"]),
+                 f"lineage_tests_{node.name}", run_id)
+    else:
+        st.info("No dbt tests are attached to this node.")
+for tab, members, what in ((tabs[2], upstream, "upstream"), (tabs[3], downstream, "downstream")):
+    with tab:
+        if not members:
+            st.info(f"Nothing {what} of {node.name}.")
+            continue
+        rows = [(LAYER_TITLES[graph[uid].layer], graph[uid].name, graph[uid].test_status)
+                for uid in sorted(members, key=ids.index)]
+        ui.table(pd.DataFrame(rows, columns=["layer", "node", "tests"]),
+                 f"lineage_{what}_{node.name}", run_id)

@@ -1,0 +1,119 @@
+"""dbt's worker, its cached parse and its memory limit: per-run isolation kept, parse reused."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+import duckdb
+from pipeline import dbt_runner, run_pipeline
+from pipeline.dbt_parse_cache import PARSE_FILE_NAME, ParseCache, cache_key, profile_env_vars
+from pipeline.duckdb_settings import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
+from pipeline.paths import DBT_PROJECT_DIR
+from tests.conftest import TinyRun
+
+COPY_IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages")
+
+
+def test_the_parse_key_is_stable_and_changes_with_any_project_file(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=COPY_IGNORE)
+    key = cache_key(project, {})
+    assert cache_key(project, {}) == key
+    macro = project / "macros" / "as_of.sql"
+    macro.write_text(macro.read_text() + "\n{# changed #}\n")
+    assert cache_key(project, {}) != key
+
+
+def test_the_parse_key_follows_the_profiles_variables_not_the_runs_values() -> None:
+    key = cache_key(DBT_PROJECT_DIR, {})
+    assert {"CARTON_CAPS_DB_PATH", MEMORY_LIMIT_VARIABLE} <= set(profile_env_vars(DBT_PROJECT_DIR))
+    assert cache_key(DBT_PROJECT_DIR, {"CARTON_CAPS_AS_OF": "2020-01-01"}) == key
+    assert cache_key(DBT_PROJECT_DIR, {MEMORY_LIMIT_VARIABLE: "2GB"}) != key
+
+
+def test_a_parse_is_stored_once_and_restored_into_another_target(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "cache", "k")
+    first, second = tmp_path / "run1" / "target", tmp_path / "run2" / "target"
+    assert not cache.restore(first)
+    (first / PARSE_FILE_NAME).write_bytes(b"parse-1")
+    assert cache.store(first)
+    (first / PARSE_FILE_NAME).write_bytes(b"parse-2")
+    assert not cache.store(first)  # a key holds one parse
+    assert cache.restore(second)
+    assert (second / PARSE_FILE_NAME).read_bytes() == b"parse-1"
+
+
+def test_the_profiles_memory_limit_default_is_the_pipelines() -> None:
+    profile = (DBT_PROJECT_DIR / "profiles.yml").read_text()
+    assert f"env_var('{MEMORY_LIMIT_VARIABLE}', '{DEFAULT_MEMORY_LIMIT}')" in profile
+
+
+def _dbt_log(home: Path, run_id: str) -> str:
+    return (home / "logs" / "dbt" / run_id / "logs" / "dbt.log").read_text()
+
+
+def test_a_second_run_reuses_the_parse_with_its_own_as_of_and_keeps_nothing_linked(
+        tiny_run: TinyRun, tmp_path: Path) -> None:
+    assert "Unable to do partial parsing because saved manifest not found" in _dbt_log(
+        tiny_run.home, tiny_run.run_id)
+    home = tmp_path / "home"
+    shutil.copytree(tiny_run.home, home, symlinks=True)
+    code = run_pipeline.main(["--home", str(home), "--run-id", "second", "--seed", "7",
+                              "--users", "300", "--as-of", "2026-10-15", "--quiet"])
+    assert code == 0
+    log = _dbt_log(home, "second")
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
+    snapshot = home / "duckdb" / "carton_caps_second.duckdb"
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        as_of = con.execute(
+            "select distinct as_of_date from marts.mart_redemption_forecast_accuracy").fetchall()
+    assert as_of == [(date(2026, 10, 15),)]
+    assert sorted(p.name for p in (home / "logs" / "dbt" / "second").iterdir()) == [
+        "logs", "target"]
+
+
+def test_the_memory_limit_reaches_dbts_duckdb(
+        tiny_run: TinyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    db_path = tmp_path / "copy.duckdb"
+    shutil.copyfile(tiny_run.snapshot, db_path)
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "321MB")
+    with duckdb.connect(config={"memory_limit": "321MB"}) as con:
+        expected = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+                                          as_of="2026-11-01")
+    with caplog.at_level(logging.DEBUG, logger="pipeline.dbt_runner"):
+        try:
+            code = dbt_runner.run_dbt(
+                ["show", "--inline", "select current_setting('memory_limit') as lim"],
+                invocation)
+        finally:
+            dbt_runner.close_session(invocation)
+    assert code == 0
+    assert expected in caplog.text
+    assert not (invocation.work_dir / dbt_runner.DB_LINK_NAME).exists()
+
+
+def test_a_crashed_worker_fails_the_command_and_the_next_one_starts_afresh(
+        tiny_run: TinyRun, tmp_path: Path) -> None:
+    db_path = tmp_path / "copy.duckdb"
+    shutil.copyfile(tiny_run.snapshot, db_path)
+    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+                                          as_of="2026-11-01")
+    session = dbt_runner.session(invocation)
+    try:
+        assert session.run(["parse"]) == 0
+        assert session.process is not None
+        session.process.kill()
+        session.process.wait()
+        assert session.run(["parse"]) != 0
+        assert session.process is None
+        assert session.run(["parse"]) == 0
+    finally:
+        dbt_runner.close_session(invocation)

@@ -1,0 +1,130 @@
+"""Lineage and Run Comparison pages, and the one run diff both the CLI and the page use."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from pipeline import dbt_artifacts, runs
+from pipeline.paths import HomePaths
+from tests.streamlit.conftest import APP, APP_TIMEOUT_S, copy_home, open_page, texts
+
+
+def test_lineage_reads_the_runs_own_manifest_with_test_status(tiny_run) -> None:
+    target = tiny_run.home / "logs" / "dbt" / "tiny" / "target"
+    graph = dbt_artifacts.lineage(dbt_artifacts.load(target))
+    mart = graph["model.carton_caps.mart_daily_engagement"]
+    assert mart.layer == "marts"
+    assert mart.tests and mart.test_status == "pass"
+    assert {graph[parent].layer for parent in mart.parents} <= {"staging", "intermediate",
+                                                                 "marts"}
+    assert {node.layer for node in graph.values()} == set(dbt_artifacts.LAYERS)
+    home = graph["exposure.carton_caps.home"]
+    assert "model.carton_caps.mart_daily_engagement" in home.parents
+
+
+def test_lineage_page_shows_a_models_description_columns_tests_and_neighbours(
+        tiny_run, use_home) -> None:
+    use_home(tiny_run.home)
+    at = open_page("views/lineage.py")
+    assert not at.exception
+    picker = at.selectbox(key="lineage_node")
+    picker.set_value("model.carton_caps.mart_daily_engagement").run()
+    assert not at.exception
+    assert [h.value for h in at.subheader] == ["mart_daily_engagement"]
+    assert at.query_params["node"] == "model.carton_caps.mart_daily_engagement"
+    frames = [frame.value for frame in at.dataframe]
+    assert any("dau" in set(frame.get("column", [])) for frame in frames)
+    assert any(set(frame.columns) == {"test", "status"} for frame in frames)
+    assert any(frame.get("layer", []).isin(["Staging"]).any() for frame in frames
+               if "layer" in frame.columns)
+
+
+def test_lineage_page_explains_a_run_without_a_dbt_manifest(tiny_run, tmp_path: Path,
+                                                            use_home) -> None:
+    use_home(copy_home(tiny_run.home, tmp_path / "home"))  # copies no dbt target
+    at = open_page("views/lineage.py")
+    assert not at.exception
+    assert any("kept no dbt manifest" in text for text in texts(at.info))
+
+
+def _second_run(home: Path) -> None:
+    """A faulty second run: other parameters, a contract WARN and a dbt warning."""
+    duck, logs = home / "duckdb", home / "logs"
+    shutil.copy2(duck / "carton_caps_tiny.duckdb", duck / "carton_caps_tiny2.duckdb")
+    document = json.loads((logs / "pipeline_tiny.json").read_text())
+    document.update(run_id="tiny2", started_at="2999-01-01T00:00:00.000+00:00",
+                    snapshot={"path": str(duck / "carton_caps_tiny2.duckdb")})
+    document["params"] = {**document["params"], "faults": ["stale_export"]}
+    document["contracts"]["failing"] = [{"layer": "raw", "table": "rewards_ledger",
+                                         "column": "created_at", "check": "recency",
+                                         "status": "WARN"}]
+    document["dbt"]["failures"] = [{"unique_id": "test.carton_caps.t", "status": "warn"}]
+    (logs / "pipeline_tiny2.json").write_text(json.dumps(document))
+    shutil.copy2(logs / "schema_tiny.json", logs / "schema_tiny2.json")
+    (duck / "LATEST_DB.txt").write_text("carton_caps_tiny2.duckdb\n")
+
+
+def test_compare_returns_what_changed_between_two_runs(tiny_run, tmp_path: Path) -> None:
+    home = copy_home(tiny_run.home, tmp_path / "home")
+    _second_run(home)
+    result = runs.compare(HomePaths(home), "tiny", "tiny2")
+    assert result.params == (("status", "success", "success"),
+                             ("faults", [], ["stale_export"]))
+    assert result.row_counts == ()
+    assert result.schema == ()
+    assert result.contracts == (("raw.rewards_ledger", "created_at", "recency", "PASS",
+                                 "WARN"),)
+    assert result.dbt == (("test.carton_caps.t", "pass", "warn"),)
+    assert runs.main(["--home", str(home), "diff", "tiny", "tiny2"]) == 0
+
+
+def test_compare_page_shows_the_pipelines_diff_and_kpis(tiny_run, tmp_path: Path,
+                                                        use_home) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    _second_run(home)
+    at = open_page("views/compare.py")
+    assert not at.exception
+    assert (at.selectbox(key="compare_before").value,
+            at.selectbox(key="compare_after").value) == ("tiny", "tiny2")
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert shown["Contract outcomes changed"] == "1"
+    assert shown["dbt outcomes changed"] == "1"
+    assert "Users" in shown and "Reward liability" in shown
+    frames = [frame.value for frame in at.dataframe]
+    params = next(frame for frame in frames if "parameter" in frame.columns)
+    assert params["parameter"].tolist() == ["status", "faults"]
+    assert "The schemas are identical." in texts(at.success)
+    at.selectbox(key="compare_before").set_value("tiny2").run()
+    assert "Pick two different runs." in texts(at.info)
+
+
+def test_home_links_every_warning_to_its_page(tiny_run, tmp_path: Path, use_home) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    _second_run(home)
+    manifest = home / "logs" / "pipeline_tiny2.json"
+    document = json.loads(manifest.read_text())
+    document["contracts"]["summary"] = {"pass": 10, "warn": 5, "fail": 0}
+    manifest.write_text(json.dumps(document))
+    at = open_page()
+    assert not at.exception
+    assert "**Run health: SUCCESS with warnings**" in texts(at.warning)
+    links = {element.proto.label: element.proto.page for element in at.get("page_link")}
+    assert links["5 contract checks WARN →"].endswith("data_contracts")
+    assert "Injected faults: stale_export →" in links
+    assert at.code[0].value == "tiny2"
+
+
+def test_the_run_in_the_url_is_the_run_shown(tiny_run, tmp_path: Path, use_home) -> None:
+    """A reload or a shared link (``?run=tiny``) shows that run, not the pointer's tiny2."""
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    _second_run(home)
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S)
+    at.query_params["run"] = "tiny"
+    at.run()
+    assert not at.exception
+    assert at.code[0].value == "tiny"
+    assert at.query_params["run"] == "tiny"
