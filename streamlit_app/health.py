@@ -35,6 +35,11 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """A manifest section, or {} when it is missing or malformed (never a crash on Home)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -48,7 +53,7 @@ def health_items(manifest: dict[str, Any]) -> list[HealthItem]:
                                 f"{manifest.get('failed_step') or '-'}: "
                                 f"{manifest.get('error') or 'no error recorded'}",
                                 "pipeline_ops"))
-    summary = (manifest.get("contracts") or {}).get("summary") or {}
+    summary = _dict(_dict(manifest.get("contracts")).get("summary"))
     fails, warns = _int(summary.get("fail")), _int(summary.get("warn"))
     if fails:
         items.append(HealthItem("error", f"{_plural(fails, 'contract check')} FAIL",
@@ -56,7 +61,7 @@ def health_items(manifest: dict[str, Any]) -> list[HealthItem]:
     if warns:
         items.append(HealthItem("warning", f"{_plural(warns, 'contract check')} WARN",
                                 "data_contracts"))
-    dbt = manifest.get("dbt") or {}
+    dbt = _dict(manifest.get("dbt"))
     errors, dbt_warns = _int(dbt.get("error")), _int(dbt.get("warn"))
     if errors:
         items.append(HealthItem("error", f"{_plural(errors, 'dbt node')} in error",
@@ -64,21 +69,22 @@ def health_items(manifest: dict[str, Any]) -> list[HealthItem]:
     if dbt_warns:
         items.append(HealthItem("warning", f"{_plural(dbt_warns, 'dbt test')} warning",
                                 "dbt_tests"))
-    stale = [r for r in (manifest.get("freshness") or {}).get("results") or []
-             if str(r.get("status")).lower() in ("warn", "error", "runtime error")]
+    stale = [r for r in _dict(manifest.get("freshness")).get("results") or []
+             if isinstance(r, dict)
+             and str(r.get("status")).lower() in ("warn", "error", "runtime error")]
     if stale:
         items.append(HealthItem("warning", f"{_plural(len(stale), 'source')} not fresh "
                                 "(dbt source freshness)", "dbt_tests"))
-    changes = _int(((manifest.get("schema_drift") or {}).get("summary") or {}).get("changes"))
+    changes = _int(_dict(_dict(manifest.get("schema_drift")).get("summary")).get("changes"))
     if changes:
         items.append(HealthItem("warning", f"{_plural(changes, 'schema change')} since the "
                                 "previous run", "schema_drift"))
-    anomalies = (manifest.get("anomalies") or {}).get("anomalies") or []
+    anomalies = _dict(manifest.get("anomalies")).get("anomalies") or []
     if anomalies:
         word = "volume anomaly" if len(anomalies) == 1 else "volume anomalies"
         items.append(HealthItem("warning", f"{len(anomalies):,} {word} against earlier runs",
                                 "pipeline_ops"))
-    faults = (manifest.get("params") or {}).get("faults") or []
+    faults = _dict(manifest.get("params")).get("faults") or []
     if faults:
         items.append(HealthItem("info", "Injected faults: " + ", ".join(map(str, faults)),
                                 "pipeline_ops"))

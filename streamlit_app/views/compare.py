@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit_app import data_access, health, ui
 
 st.title("Run Comparison")
+ui.require_snapshot()  # no snapshot (or an unreadable one) is said once, as on every page
 runs = [doc["run_id"] for doc in reversed(data_access.run_manifests())]
 if len(runs) < 2:
     st.info("At least two runs are needed to compare: run `make pipeline` again.")
