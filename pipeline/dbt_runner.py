@@ -390,6 +390,11 @@ def read_run_results(target_path: Path) -> dict[str, Any]:
 def build(invocation: DbtInvocation) -> dict[str, Any]:
     """``dbt build``; raises DbtError naming the failing nodes when anything errors."""
     exit_code = run_dbt(["build"], invocation)
+    if exit_code != 0:
+        # the run stops here: end dbt now, so its failure details and the raw contract can
+        # be read from the snapshot it may still hold open
+        with contextlib.suppress(DbtError):
+            close_session(invocation)
     summary = read_run_results(invocation.target_path)
     summary["exit_code"] = exit_code
     if exit_code != 0:
