@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -264,6 +265,38 @@ def cohort_lines(figure: go.Figure, frame: pd.DataFrame, x: str, y: str, *,
                            hovertemplate=f"{key}: {hover(kind)}<extra>window still open</extra>",
                            **where)
 
+
+def cohort_heatmap(frame: pd.DataFrame, *, row: str, column: str, value: str,
+                   complete: str = "is_complete", title: str, x_title: str,
+                   y_title: str) -> go.Figure:
+    """A cohort grid where fully observed cells are coloured on one scale and cells still
+    being observed are grey, so a partial week is not read as a drop in retention."""
+    done = frame.pivot_table(index=row, columns=column, values=value, aggfunc="first")
+    flags = frame.pivot_table(index=row, columns=column, values=complete, aggfunc="first")
+    flags = flags.reindex(index=done.index, columns=done.columns)
+    is_done = flags.fillna(False).astype(bool).to_numpy()
+    values = done.to_numpy(dtype=float)
+    x, y = list(done.columns), list(done.index)
+    pct = hover("pct", "z")
+    figure = go.Figure()
+    figure.add_heatmap(z=np.where(is_done, values, np.nan), x=x, y=y, name="complete",
+                       colorscale="Blues", zmin=0, zmax=1,
+                       colorbar={"title": {"text": title_of(value)}, "tickformat": ".0%"},
+                       hovertemplate=f"{y_title} %{{y|%Y-%m-%d}}, {x_title.lower()} %{{x}}: "
+                                     f"{pct}<extra>complete</extra>")
+    figure.add_heatmap(z=np.where(is_done, np.nan, values), x=x, y=y, name="still open",
+                       colorscale=[[0, "#D9D9D9"], [1, "#6E6E6E"]], zmin=0, zmax=1,
+                       showscale=False,
+                       hovertemplate=f"{y_title} %{{y|%Y-%m-%d}}, {x_title.lower()} %{{x}}: "
+                                     f"{pct}<extra>still open</extra>")
+    figure.update_layout(title=title)
+    style_axis(figure, "x", x_title)
+    style_axis(figure, "y", y_title)
+    return figure
+
+
+HEATMAP_NOTE = ("Blue cells are fully observed; grey cells are weeks not yet over for every "
+                "member of the cohort (their retention will still rise).")
 
 COHORT_NOTE = ("Solid = complete cohorts; dotted with hollow markers = cohorts whose 30-day "
                "window is still open (their figures will still rise).")

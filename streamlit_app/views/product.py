@@ -112,14 +112,10 @@ retention = ui.load(data_access.retention_cohorts, snapshot, r_start, r_end)
 if retention is not None:
     max_weeks = st.slider("Weeks after sign-up", 4, 52, 12, key="retention_weeks")
     window = retention[retention["weeks_since_signup"] <= max_weeks]
-    grid = window.pivot_table(index="signup_week", columns="weeks_since_signup",
-                              values="retention")
-    figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index),
-                                  colorscale="Blues", zmin=0, zmax=1,
-                                  colorbar={"title": {"text": "Retention"}, "tickformat": ".0%"},
-                                  hovertemplate="Sign-up week %{y|%Y-%m-%d}, week %{x}: "
-                                                "%{z:.1%}<extra></extra>"))
-    figure.update_layout(title="Retention heatmap (share of cohort active in week N)",
-                         xaxis_title="Weeks since sign-up", yaxis_title="Sign-up week")
+    figure = charts.cohort_heatmap(window, row="signup_week", column="weeks_since_signup",
+                                   value="retention",
+                                   title="Retention heatmap (share of cohort active in week N)",
+                                   x_title="Weeks since sign-up", y_title="Sign-up week")
     ui.chart(figure, "retention", key="retention_heatmap")
+    st.caption(charts.HEATMAP_NOTE)
     ui.table(retention, "mart_retention_cohorts", run_id)

@@ -31,7 +31,7 @@ def test_pointer_at_a_symlink_to_etc_passwd_is_refused(tmp_path: Path, use_home)
     assert not at.exception
     assert texts(at.sidebar.warning) == [
         f"Pointer problem ({REFUSED_EVIL}); showing the newest successful run old."]
-    assert at.metric[0].value == "old"
+    assert at.code[0].value == "old"
     assert not any("/etc/passwd" in text for text in _all_texts(at))
 
 

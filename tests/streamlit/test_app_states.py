@@ -16,6 +16,10 @@ from streamlit_app import data_access, ui
 from tests.streamlit.conftest import APP_TIMEOUT_S, PAGE_FILES, open_page, texts, write_manifest
 
 SNAPSHOT_PAGES = [page for page in PAGE_FILES if page != "views/pipeline_ops.py"]
+#: pages that query the served snapshot once it is resolved (Lineage reads the run's dbt
+#: manifest, Run Comparison needs two runs)
+QUERYING_PAGES = [page for page in SNAPSHOT_PAGES
+                  if page not in ("views/lineage.py", "views/compare.py")]
 
 
 @pytest.mark.parametrize("page", SNAPSHOT_PAGES)
@@ -52,7 +56,7 @@ def test_corrupt_pointer_falls_back_to_newest_successful_run(tmp_path: Path, use
                 "run old.")  # relative to the home: the UI never shows where the home lives
     assert texts(at.sidebar.warning) == [expected]
     assert expected in texts(at.warning)
-    assert at.metric[0].value == "old"
+    assert at.code[0].value == "old"  # the served run id, in full and copyable
 
 
 def test_pointer_to_missing_file_falls_back(tmp_path: Path, use_home) -> None:
@@ -135,7 +139,7 @@ def test_home_reports_a_failed_newest_run_beside_the_published_snapshot(tmp_path
     assert texts(at.error) == [
         "The newest run bad failed at step contracts: contract check failed: raw.users "
         "not_null user_id. Showing the published snapshot of run old."]
-    assert at.metric[0].value == "old"
+    assert at.code[0].value == "old"  # the served run id, in full and copyable
 
 
 # --------------------------------------------------------------------------- unreadable snapshots
@@ -193,7 +197,7 @@ def test_pointer_at_a_garbage_file_shows_an_error_naming_it(tmp_path: Path, use_
     assert at.error[0].value.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
 
 
-@pytest.mark.parametrize("page", SNAPSHOT_PAGES)
+@pytest.mark.parametrize("page", QUERYING_PAGES)
 def test_snapshot_corrupted_after_resolution_shows_errors_not_tracebacks(
         tiny_run, tmp_path: Path, use_home, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
     """The snapshot was listed fine when the page resolved it, then went bad before the
@@ -218,7 +222,7 @@ def test_home_shows_a_dash_for_malformed_manifest_fields(tmp_path: Path, use_hom
     at = open_page()
     assert not at.exception, [e.value for e in at.exception]
     shown = {metric.label: metric.value for metric in at.metric}
-    assert (shown["Run"], shown["Age"], shown["Duration"]) == ("old", "-", "-")
+    assert (at.code[0].value, shown["Age"], shown["Duration"]) == ("old", "-", "-")
 
 
 # --------------------------------------------------------------------------- abandoned runs
@@ -279,5 +283,7 @@ def test_pipeline_ops_lists_a_killed_run_as_abandoned(tmp_path: Path, use_home) 
     assert failures[["run_id", "status", "failed_step", "error"]].to_dict("records") == [
         {"run_id": "killed", "status": "abandoned", "failed_step": "dbt_build",
          "error": f"process {pid} on {socket.gethostname()} ended without finishing the run"}]
+    assert not any("abandoned" in text for text in texts(at.warning))  # the served run
+    at.selectbox(key="ops_run").set_value("killed").run()
     assert any(text.startswith("Run killed was abandoned at step dbt_build")
                for text in texts(at.warning))
