@@ -87,5 +87,8 @@ def test_runs_diff_shows_no_data_difference(engine_runs: EngineRuns) -> None:
     sections = result.stdout.split("\n\n")
     counts = next(s for s in sections if "row counts" in s)
     contracts = next(s for s in sections if "contract checks" in s)
+    schema = next(s for s in sections if s.startswith("schema"))
     assert "no change" in counts, result.stdout
     assert "no change" in contracts, result.stdout
+    # every layer, intermediate included, has the same column types on both engines
+    assert "no change" in schema, result.stdout

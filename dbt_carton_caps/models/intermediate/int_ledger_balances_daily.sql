@@ -1,5 +1,7 @@
 {# grain: one row per user per day on which the user's ledger balance changed
-   (user_id, balance_date); balance = running sum of all signed entries up to that day #}
+   (user_id, balance_date); balance = running sum of all signed entries up to that day.
+   Sums of cents are cast to bigint: DuckDB's sum() widens to HUGEINT, Spark's does not,
+   and the layer has one type on every engine. #}
 with
 
 ledger as (
@@ -14,9 +16,11 @@ daily as (
         user_id,
         created_date as balance_date,
         count(*) as entry_count,
-        sum(case when amount_cents > 0 then amount_cents else 0 end) as credited_cents,
-        sum(case when amount_cents < 0 then -amount_cents else 0 end) as debited_cents,
-        sum(amount_cents) as net_change_cents
+        cast(sum(case when amount_cents > 0 then amount_cents else 0 end) as bigint)
+            as credited_cents,
+        cast(sum(case when amount_cents < 0 then -amount_cents else 0 end) as bigint)
+            as debited_cents,
+        cast(sum(amount_cents) as bigint) as net_change_cents
     from ledger
     group by user_id, created_date
 
@@ -28,10 +32,10 @@ select
     credited_cents,
     debited_cents,
     net_change_cents,
-    sum(net_change_cents) over (
+    cast(sum(net_change_cents) over (
         partition by user_id
         order by balance_date
         rows between unbounded preceding and current row
-    ) as balance_cents,
+    ) as bigint) as balance_cents,
     balance_date
 from daily

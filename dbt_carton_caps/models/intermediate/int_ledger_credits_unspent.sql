@@ -1,5 +1,7 @@
 {# grain: one row per credit entry (positive ledger entry) with cents still unspent at the
-   as-of time #}
+   as-of time.
+   Sums of cents are cast to bigint: DuckDB's sum() widens to HUGEINT, Spark's does not,
+   and the layer has one type on every engine. #}
 {#- Unspent = the credit's cents minus what the user's debits so far (redeem, expire,
     negative adjust) consumed of it, oldest credit first (FIFO, int_ledger_fifo_allocated).
     Each credit expires 365 days after it was created, the generator's and the app's
@@ -25,7 +27,7 @@ consumed as (
 
     select
         credit_entry_id,
-        sum(allocated_cents) as consumed_cents
+        cast(sum(allocated_cents) as bigint) as consumed_cents
     from {{ ref('int_ledger_fifo_allocated') }}
     group by credit_entry_id
 

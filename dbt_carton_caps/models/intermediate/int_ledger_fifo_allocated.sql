@@ -2,7 +2,9 @@
    consumed by a negative entry of the same user under FIFO (oldest earnings are spent or
    expire first). Ranges are matched on each user's running credit and debit totals.
    Credits = every positive entry (earn_*, positive adjust); debits = every negative entry
-   (redeem, expire, negative adjust). Each side keeps its entry's school_id. #}
+   (redeem, expire, negative adjust). Each side keeps its entry's school_id.
+   Sums of cents are cast to bigint: DuckDB's sum() widens to HUGEINT, Spark's does not,
+   and the layer has one type on every engine. #}
 with
 
 ledger as (
@@ -19,11 +21,11 @@ credits as (
         school_id as credit_school_id,
         amount_cents,
         created_date as credit_date,
-        sum(amount_cents) over (
+        cast(sum(amount_cents) over (
             partition by user_id
             order by created_at, entry_id
             rows between unbounded preceding and current row
-        ) as range_end
+        ) as bigint) as range_end
     from ledger
     where amount_cents > 0
 
@@ -38,11 +40,11 @@ debits as (
         entry_type as debit_entry_type,
         -amount_cents as amount_cents,
         created_date as debit_date,
-        sum(-amount_cents) over (
+        cast(sum(-amount_cents) over (
             partition by user_id
             order by created_at, entry_id
             rows between unbounded preceding and current row
-        ) as range_end
+        ) as bigint) as range_end
     from ledger
     where amount_cents < 0
 
