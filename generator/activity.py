@@ -16,6 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from foundation.source_tables import (
+    APP_EVENTS,
+    RECEIPT_ITEMS,
+    RECEIPTS,
+    REDEMPTIONS,
+    REWARDS_LEDGER,
+)
 from generator import vectors as vx
 from generator.entities import (
     INSTALL_OPEN_DELAY_S,
@@ -27,7 +34,6 @@ from generator.entities import (
 )
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import TextPools
-from generator.source_tables import APP_EVENTS, RECEIPT_ITEMS, RECEIPTS, REDEMPTIONS, REWARDS_LEDGER
 from generator.vectors import NA
 
 EVENT_NAMES = ("app_install", "app_open", "sign_up", "school_linked", "receipt_scan",

@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from foundation.source_tables import PRODUCTS, REFERRALS, SCHOOLS, USERS, SourceTable
 from generator import geography
 from generator import vectors as vx
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import CATEGORIES, EMAIL_DOMAINS, STATES, TextPools
-from generator.source_tables import PRODUCTS, REFERRALS, SCHOOLS, USERS, SourceTable
 from generator.vectors import NA
 
 logger = logging.getLogger(__name__)

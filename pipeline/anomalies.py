@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
+from foundation.ops_tables import replace_rows
+from foundation.paths import HomePaths
 from pipeline import manifest as manifest_io
-from pipeline.ops_tables import replace_rows
-from pipeline.paths import HomePaths
 
 BASELINE_RUNS = 5
 TOLERANCE = 0.5

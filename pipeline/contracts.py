@@ -40,9 +40,9 @@ from typing import Any
 import yaml
 
 import duckdb
+from foundation.ops_tables import replace_rows
+from foundation.paths import REPO_ROOT
 from pipeline.contract_cache import contract_source
-from pipeline.ops_tables import replace_rows
-from pipeline.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 

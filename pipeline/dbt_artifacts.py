@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pipeline.ops_tables import replace_rows
+from foundation.ops_tables import replace_rows
 
 logger = logging.getLogger(__name__)
 

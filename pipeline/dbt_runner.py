@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from foundation.paths import DBT_PROJECT_DIR, REPO_ROOT
 from pipeline import duckdb_settings, interrupts
 from pipeline.dbt_parse_cache import CACHE_FOLDER, ParseCache, cache_key
 from pipeline.dbt_worker import DONE_MARKER
 from pipeline.disk_space import DISK_FULL_TEXT
-from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
 from pipeline.pii_key import KEY_ENV as PII_KEY_ENV
 
 logger = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from foundation.ops_tables import replace_rows
+from foundation.paths import HomePaths
 from pipeline import manifest as manifest_io
-from pipeline.ops_tables import replace_rows
-from pipeline.paths import HomePaths
 
 _TYPE_ALIASES = {
     "INT": "INTEGER", "INT4": "INTEGER", "SIGNED": "INTEGER", "INT8": "BIGINT",

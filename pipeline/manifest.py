@@ -17,8 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from foundation.paths import REPO_ROOT, HomePaths
 from pipeline.integrity import is_snapshot_file
-from pipeline.paths import REPO_ROOT, HomePaths
 from pipeline.pointer import write_atomically
 
 MANIFEST_VERSION = 1

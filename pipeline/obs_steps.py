@@ -2,7 +2,7 @@
 
 Each step reads the run's building snapshot and the earlier steps' results, writes its
 ops table's rows into the snapshot and its key into the manifest. The ops tables
-themselves (declared in :mod:`pipeline.ops_tables`) are created empty before the schema
+themselves (declared in :mod:`foundation.ops_tables`) are created empty before the schema
 snapshot is taken (:func:`with_ops_tables`), so the snapshot describes all of them.
 Checks record first and judge last: ``quality_gate`` fails the run (pointer unchanged)
 when a contract check of severity ``fail`` failed, after every finding has been written
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pipeline import anomalies, contracts, dbt_artifacts, drift, duckdb_settings, ops_tables
+from foundation import ops_tables
+from pipeline import anomalies, contracts, dbt_artifacts, drift, duckdb_settings
 from pipeline.dbt_runner import DbtError
 from pipeline.errors import StepError
 from pipeline.run_state import RunState, Step

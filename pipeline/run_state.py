@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.paths import RunPaths
+from foundation.paths import RunPaths
 
 
 @dataclass(frozen=True)

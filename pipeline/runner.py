@@ -15,6 +15,8 @@ from dataclasses import asdict
 from typing import Any, NoReturn
 
 import duckdb
+import loader
+from foundation.paths import RunPaths
 from pipeline import (
     dbt_runner,
     duckdb_settings,
@@ -24,17 +26,15 @@ from pipeline import (
     schema_snapshot,
 )
 from pipeline import manifest as manifest_io
-from pipeline.components import load_raw_module
-from pipeline.components import max_reject_share as max_reject_share_from_env
 from pipeline.dbt_runner import DbtError, DbtInvocation
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.dbt_runner import source_freshness as dbt_source_freshness
 from pipeline.disk_space import disk_full_message, is_disk_full
 from pipeline.errors import StepError
 from pipeline.interrupts import RunInterrupted, latch_installed
-from pipeline.paths import RunPaths
 from pipeline.pii_key import pii_key
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
+from pipeline.reject_threshold import max_reject_share as max_reject_share_from_env
 from pipeline.run_state import RunConfig, RunState, Step
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,6 @@ def step_load_raw(state: RunState) -> dict[str, Any]:
     A failed load leaves the table it failed on and a sample of its rejected rows
     (``ingestion.rejects_sample``) in the manifest: the load itself is rolled back.
     """
-    loader = load_raw_module()
     try:
         max_reject_share = max_reject_share_from_env()
     except ValueError as exc:

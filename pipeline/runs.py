@@ -27,13 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import duckdb
+from foundation.paths import HomePaths, default_home
 from pipeline import drift, integrity
 from pipeline import manifest as manifest_io
-from pipeline.paths import HomePaths, default_home
 from pipeline.pointer import PointerError, read_pointer
 
 EXIT_OK = 0

@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from foundation.paths import REPO_ROOT
 from pipeline import obs_steps
 from pipeline import runner as duckdb_steps
 from pipeline.contracts import CONTRACTS_DIR, load_contract
 from pipeline.dbt_runner import DbtError
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.errors import StepError
-from pipeline.paths import REPO_ROOT
 from pipeline.run_state import RunState, Step
 from pipeline.spark_dbt import ENGINE_FILE, EXPORT_DIR_ENV, RAW_DIR_ENV, WORK_DIR_ENV
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,15 +27,10 @@ import pandas as pd
 import streamlit as st
 
 import duckdb
-
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(_REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from pipeline import dbt_artifacts, integrity, runs  # noqa: E402
-from pipeline import manifest as manifest_io  # noqa: E402
-from pipeline.paths import HomePaths, RunPaths, default_home, snapshot_file_name  # noqa: E402
-from pipeline.pointer import PointerError, read_pointer  # noqa: E402
+from foundation.paths import HomePaths, RunPaths, default_home, snapshot_file_name
+from pipeline import dbt_artifacts, integrity, runs
+from pipeline import manifest as manifest_io
+from pipeline.pointer import PointerError, read_pointer
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from generator.source_tables import APP_EVENTS
-from pipeline import components, runner
-from pipeline.paths import RunPaths
+import loader
+from foundation.paths import RunPaths
+from foundation.source_tables import APP_EVENTS
+from pipeline import reject_threshold, runner
 from tests.loader.helpers import table_rows, write_csv, write_dataset
 
 ENV = "CARTON_CAPS_MAX_REJECT_SHARE"
@@ -48,8 +49,8 @@ def _state(home: Path) -> runner.RunState:
 def test_the_pipeline_and_the_tests_share_one_loader_module() -> None:
     from tests.loader.helpers import import_loader
 
-    assert import_loader() is components.load_raw_module()
-    assert import_loader().LoadError is components.load_raw_module().LoadError
+    assert import_loader() is loader
+    assert runner.loader.LoadError is loader.LoadError
 
 
 def test_failed_load_records_the_failing_table_and_a_rejects_sample(
@@ -104,7 +105,7 @@ def test_an_invalid_threshold_fails_the_step_with_one_line(
     ({}, 0.01), ({ENV: ""}, 0.01), ({ENV: " 0.2 "}, 0.2), ({ENV: "0"}, 0.0), ({ENV: "1"}, 1.0),
 ])
 def test_max_reject_share_parsing(environ: dict[str, str], share: float) -> None:
-    assert components.max_reject_share(environ) == share
+    assert reject_threshold.max_reject_share(environ) == share
 
 
 def test_a_failed_run_keeps_the_sample_in_its_manifest_and_publishes_nothing(

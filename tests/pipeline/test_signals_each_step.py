@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 
 import duckdb
+from foundation.paths import RunPaths
 from generator.data_generator import GeneratorConfig, generate_dataset
 from pipeline import manifest as manifest_io
-from pipeline.paths import RunPaths
 from pipeline.run_state import RunConfig, RunState, Step
 from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
 

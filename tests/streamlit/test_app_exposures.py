@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.paths import REPO_ROOT
+from foundation.paths import REPO_ROOT
 from streamlit_app import data_access, ui
 
 EXPOSURES = REPO_ROOT / "dbt_carton_caps" / "models" / "exposures.yml"
