@@ -16,16 +16,14 @@ from pathlib import Path
 
 from foundation.run_id import RunIdError, validate_run_id
 from foundation.source_tables import APP_DB_FILE, APP_DB_TABLES, SourceTable
+from foundation.source_tables import STAMP_COLUMNS as SOURCE_STAMP_COLUMNS
 from loader.report import LoadError
 
 logger = logging.getLogger(__name__)
 
-# the three stamps every raw table carries after its declared columns
-STAMP_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_ingested_at", "TIMESTAMP"),
-    ("_run_id", "VARCHAR"),
-    ("_source_file", "VARCHAR"),
-)
+# the three stamps every raw table carries after its declared columns: (name, type)
+STAMP_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (name, type_) for name, type_, _description in SOURCE_STAMP_COLUMNS)
 EXTRA_LOADED = "column not in the declaration; loaded into raw as VARCHAR"
 
 
