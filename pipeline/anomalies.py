@@ -82,10 +82,8 @@ def baseline_runs(paths: HomePaths, run_id: str, params: dict[str, Any],
                   started_at: str | None = None,
                   limit: int = BASELINE_RUNS) -> list[dict[str, Any]]:
     """Newest-first comparable successful runs that started before this one."""
-    documents = [doc for doc in manifest_io.load_all(paths)
-                 if doc["run_id"] != run_id and comparable(doc, params)
-                 and (started_at is None or (doc.get("started_at") or "") < started_at)]
-    return list(reversed(documents))[:limit]
+    earlier = manifest_io.successful_before(paths, run_id, started_at)
+    return [doc for doc in earlier if comparable(doc, params)][:limit]
 
 
 def _median(values: list[int]) -> float:

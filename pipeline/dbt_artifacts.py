@@ -72,19 +72,37 @@ class DbtArtifacts:
                 and str(r.get("status", "")).lower() in FAILING]
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+RUN_RESULTS = "run_results.json"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def read_run_results(target_path: Path) -> dict[str, Any] | None:
+    """dbt's ``run_results.json`` in ``target_path``, parsed; None when missing or unreadable.
+
+    The project's one reader of that file: the pipeline's dbt summary
+    (:func:`pipeline.dbt_runner.read_run_results`), :func:`load` and the dashboards'
+    fallback for older snapshots all go through it.
+    """
+    return _read_json(target_path / RUN_RESULTS)
+
+
+def read_sources(target_path: Path) -> dict[str, Any] | None:
+    """dbt's ``sources.json`` (``dbt source freshness``); None when missing or unreadable."""
+    return _read_json(target_path / "sources.json")
 
 
 def load(target_path: Path) -> DbtArtifacts:
     return DbtArtifacts(target_path=target_path,
-                        run_results=_read_json(target_path / "run_results.json"),
-                        manifest=_read_json(target_path / "manifest.json"),
-                        sources=_read_json(target_path / "sources.json"))
+                        run_results=read_run_results(target_path) or {},
+                        manifest=_read_json(target_path / "manifest.json") or {},
+                        sources=read_sources(target_path) or {})
 
 
 def _json_value(value: Any) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 from foundation.paths import DBT_PROJECT_DIR, REPO_ROOT
-from pipeline import duckdb_settings, interrupts
+from pipeline import dbt_artifacts, duckdb_settings, interrupts
 from pipeline.dbt_parse_cache import CACHE_FOLDER, ParseCache, cache_key
 from pipeline.dbt_worker import DONE_MARKER
 from pipeline.disk_space import DISK_FULL_TEXT
@@ -362,10 +362,8 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
 
 def read_run_results(target_path: Path) -> dict[str, Any]:
     """Summarise ``run_results.json``: counts by status and every failing node."""
-    path = target_path / "run_results.json"
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    document = dbt_artifacts.read_run_results(target_path)
+    if document is None:
         return {"pass": 0, "warn": 0, "error": 0, "skip": 0, "total": 0, "failures": [],
                 "available": False}
     summary: dict[str, Any] = {"pass": 0, "warn": 0, "error": 0, "skip": 0, "failures": []}
@@ -419,10 +417,8 @@ def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
         run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
     finally:
         close_session(invocation)  # the run's last dbt command: the file is the run's again
-    path = invocation.target_path / "sources.json"
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    document = dbt_artifacts.read_sources(invocation.target_path)
+    if document is None:
         return {"available": False, "results": []}
     results = [
         {

@@ -148,15 +148,6 @@ def capture_file(db_path: Path) -> list[dict[str, Any]]:
         return schema_snapshot.capture(con)
 
 
-def previous_successful(paths: HomePaths, run_id: str,
-                        started_at: str | None = None) -> dict[str, Any] | None:
-    """The newest manifest with status success that started before this run."""
-    candidates = [doc for doc in manifest_io.load_all(paths)
-                  if doc.get("status") == "success" and doc["run_id"] != run_id
-                  and (started_at is None or (doc.get("started_at") or "") < started_at)]
-    return candidates[-1] if candidates else None
-
-
 @dataclass(frozen=True)
 class DriftReport:
     previous_run_id: str | None
@@ -181,7 +172,7 @@ class DriftReport:
 def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
                           current: list[dict[str, Any]],
                           loader_drift: list[dict[str, Any]]) -> DriftReport:
-    previous = previous_successful(paths, run_id, started_at)
+    previous = manifest_io.previous_successful(paths, run_id, started_at)
     source = source_changes(loader_drift)
     if previous is None:
         return DriftReport(None, False, tuple(source))

@@ -28,7 +28,7 @@ import streamlit as st
 
 import duckdb
 from foundation.paths import HomePaths, RunPaths, default_home, snapshot_file_name
-from pipeline import dbt_artifacts, integrity, runs
+from pipeline import dbt_artifacts, drift, integrity, runs
 from pipeline import manifest as manifest_io
 from pipeline.pointer import PointerError, read_pointer
 
@@ -123,18 +123,17 @@ def successful_runs(paths: HomePaths | None = None) -> list[str]:
     """Run ids with a published snapshot on disk, newest first."""
     paths = paths or home_paths()
     runs = [doc["run_id"] for doc in manifest_io.load_all(paths)
-            if doc.get("status") == "success"
-            and integrity.is_snapshot_file(paths.duckdb_dir, snapshot_file_name(doc["run_id"]))]
+            if doc.get("status") == "success" and manifest_io.is_published(paths, doc)]
     return list(reversed(runs))
 
 
 def previous_successful_run(run_id: str, paths: HomePaths | None = None) -> str | None:
     """The successful run published just before ``run_id`` (None for the first one)."""
-    runs = successful_runs(paths)
-    if run_id not in runs:
+    paths = paths or home_paths()
+    if run_id not in successful_runs(paths):
         return None
-    index = runs.index(run_id)
-    return runs[index + 1] if index + 1 < len(runs) else None
+    previous = manifest_io.previous_successful(paths, run_id, published_only=True)
+    return None if previous is None else previous["run_id"]
 
 
 def run_manifests(paths: HomePaths | None = None) -> list[dict[str, Any]]:
@@ -811,10 +810,9 @@ def run_failures(manifests: list[dict[str, Any]]) -> pd.DataFrame:
 def dbt_run_results_file(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame | None:
     """Per-node results from the run's ``run_results.json`` (older snapshots' fallback)."""
     paths = paths or home_paths()
-    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target" / "run_results.json"
-    try:
-        document = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    document = dbt_artifacts.read_run_results(target)
+    if document is None:
         return None
     rows = [
         {"unique_id": r.get("unique_id"), "resource_type": None, "name": None,
@@ -839,11 +837,10 @@ def source_freshness(run_id: str, paths: HomePaths | None = None) -> pd.DataFram
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _schema_file(path: str, mtime_ns: int) -> pd.DataFrame | None:
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    columns = drift.read_snapshot(Path(path))  # the pipeline's one reader of the file
+    if columns is None:
         return None
-    frame = pd.DataFrame(document.get("columns") or [])
+    frame = pd.DataFrame(columns)
     if frame.empty:
         return frame
     return frame.rename(columns={"schema": "table_schema", "table": "table_name",
