@@ -134,9 +134,14 @@ def check_counts(current: dict[str, dict[str, int]], baselines: list[dict[str, A
     return VolumeReport(ids, tuple(checks), tolerance, min_abs_change)
 
 
+def ops_rows(run_id: str, report: VolumeReport) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``ops.volume_anomalies`` for this report's checks."""
+    return {"volume_anomalies": [
+        (run_id, c.layer, c.table, c.rows, c.baseline_min, c.baseline_max,
+         c.baseline_median, c.lower, c.upper, c.change_pct,
+         ",".join(report.baseline_run_ids), c.status, c.message) for c in report.checks]}
+
+
 def write(con: duckdb.DuckDBPyConnection, run_id: str, report: VolumeReport) -> int:
     """Replace ``ops.volume_anomalies`` with this report's checks."""
-    rows = [(run_id, c.layer, c.table, c.rows, c.baseline_min, c.baseline_max,
-             c.baseline_median, c.lower, c.upper, c.change_pct,
-             ",".join(report.baseline_run_ids), c.status, c.message) for c in report.checks]
-    return replace_rows(con, "volume_anomalies", rows)
+    return replace_rows(con, "volume_anomalies", ops_rows(run_id, report)["volume_anomalies"])

@@ -221,13 +221,11 @@ def result_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
     return rows
 
 
-def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
-          samples: list[TestSample]) -> dict[str, int]:
-    """Replace the three ops tables with this run's dbt record."""
+def ops_rows(run_id: str, artifacts: DbtArtifacts,
+             samples: list[TestSample]) -> dict[str, list[tuple[Any, ...]]]:
+    """This run's dbt record: the rows of the three ``ops.dbt_*`` tables."""
     nodes, results = node_rows(artifacts, run_id), result_rows(artifacts, run_id)
-    replace_rows(con, "dbt_nodes", nodes)
-    replace_rows(con, "dbt_results", results)
-    sample_rows = []
+    sample_rows: list[tuple[Any, ...]] = []
     for sample in samples:
         if not sample.rows:
             sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, 0, None,
@@ -235,9 +233,14 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
         for number, row in enumerate(sample.rows, start=1):
             sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, number,
                                 json.dumps(row, default=str), None))
-    replace_rows(con, "dbt_test_failure_samples", sample_rows)
-    return {"dbt_nodes": len(nodes), "dbt_results": len(results),
-            "dbt_test_failure_samples": len(sample_rows)}
+    return {"dbt_nodes": nodes, "dbt_results": results, "dbt_test_failure_samples": sample_rows}
+
+
+def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
+          samples: list[TestSample]) -> dict[str, int]:
+    """Replace the three ops tables with this run's dbt record."""
+    return {table: replace_rows(con, table, rows)
+            for table, rows in ops_rows(run_id, artifacts, samples).items()}
 
 
 def manifest_failures(artifacts: DbtArtifacts,

@@ -182,12 +182,21 @@ def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
     return DriftReport(previous["run_id"], True, tuple(source + diff(columns, current)))
 
 
+def ops_rows(run_id: str, columns: list[dict[str, Any]],
+             report: DriftReport) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``ops.schema_columns`` and ``ops.schema_drift`` for this run."""
+    return {
+        "schema_columns": [(run_id, c["schema"], c["table"], c.get("table_type"), c["column"],
+                            c["type"], normalize_type(c["type"]), bool(c["nullable"]),
+                            c["ordinal"]) for c in columns],
+        "schema_drift": [(run_id, report.previous_run_id, c.layer, c.schema, c.table,
+                          c.column, c.change, c.before, c.after, c.detail)
+                         for c in report.changes],
+    }
+
+
 def write(con: duckdb.DuckDBPyConnection, run_id: str, columns: list[dict[str, Any]],
           report: DriftReport) -> dict[str, int]:
     """Replace ``ops.schema_columns`` and ``ops.schema_drift`` with this run's rows."""
-    rows = [(run_id, c["schema"], c["table"], c.get("table_type"), c["column"], c["type"],
-             normalize_type(c["type"]), bool(c["nullable"]), c["ordinal"]) for c in columns]
-    drift_rows = [(run_id, report.previous_run_id, c.layer, c.schema, c.table, c.column,
-                   c.change, c.before, c.after, c.detail) for c in report.changes]
-    return {"schema_columns": replace_rows(con, "schema_columns", rows),
-            "schema_drift": replace_rows(con, "schema_drift", drift_rows)}
+    return {table: replace_rows(con, table, rows)
+            for table, rows in ops_rows(run_id, columns, report).items()}

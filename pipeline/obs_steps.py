@@ -1,9 +1,11 @@
 """The observability steps of a run: dbt artefacts, contracts, drift, volumes, ops tables.
 
-Each step reads the run's building snapshot and the earlier steps' results, writes its
-ops table's rows into the snapshot and its key into the manifest. The ops tables
-themselves (declared in :mod:`foundation.ops_tables`) are created empty before the schema
-snapshot is taken (:func:`with_ops_tables`), so the snapshot describes all of them.
+Each step reads the run's building snapshot and the earlier steps' results (the manifest
+so far), writes its ops table's rows into the snapshot and returns its manifest section
+and warnings in a :class:`~pipeline.run_state.StepResult` for the runner to record. The
+ops tables themselves (declared in :mod:`foundation.ops_tables`) are created empty by
+the ``schema_snapshot`` step before it captures the schema, so the snapshot describes
+all of them.
 Checks record first and judge last: ``quality_gate`` fails the run (pointer unchanged)
 when a contract check of severity ``fail`` failed, after every finding has been written
 to the manifest.
@@ -13,15 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from foundation import ops_tables
 from pipeline import anomalies, contracts, dbt_artifacts, drift, duckdb_settings
-from pipeline.dbt_runner import DbtError
 from pipeline.errors import StepError
-from pipeline.run_state import RunState, Step
+from pipeline.run_state import RunState, StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -36,82 +37,58 @@ def _contract_cache(state: RunState) -> Path:
     return state.paths.logs_dir / ".contract_cache"
 
 
-def with_dbt_failure_details(step: Step) -> Step:
-    """Wrap ``dbt_build`` so that a failing build still leaves its failing nodes, their
-    compiled SQL and sample failing rows in the manifest (the snapshot is discarded)."""
-
-    def observed_dbt_build(state: RunState) -> dict[str, Any]:
-        try:
-            return step(state)
-        except Exception as exc:
-            cause = exc.__cause__ if isinstance(exc.__cause__, DbtError) else exc
-            try:
-                artifacts = dbt_artifacts.load(_target_path(state))
-                samples: list[dbt_artifacts.TestSample] = []
-                if state.paths.building_snapshot.exists():
-                    with duckdb.connect(str(state.paths.building_snapshot),
-                                        read_only=True) as con:
-                        samples = dbt_artifacts.sample_failing_tests(
-                            artifacts, con, limit=dbt_artifacts.MANIFEST_SAMPLE_ROWS)
-                if artifacts.results():
-                    state.document["dbt"]["failures"] = dbt_artifacts.manifest_failures(
-                        artifacts, samples)
-            except Exception:  # never hide the build's own error behind ours
-                logger.debug("could not read dbt artefacts after %s", cause, exc_info=True)
-            _raw_contracts_after_failure(state)
-            raise
-
-    observed_dbt_build.__name__ = getattr(step, "__name__", "dbt_build")
-    return observed_dbt_build
+def dbt_failure_record(state: RunState, dbt: dict[str, Any]) -> dict[str, Any]:
+    """The manifest sections a failed ``dbt build`` leaves: ``dbt`` (``dbt``, the build's
+    summary, with its failing nodes, their compiled SQL and sample failing rows) and
+    ``contracts`` (the raw contract's results: the raw layer is complete even then)."""
+    dbt = dict(dbt)
+    try:
+        artifacts = dbt_artifacts.load(_target_path(state))
+        samples: list[dbt_artifacts.TestSample] = []
+        if state.paths.building_snapshot.exists():
+            with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
+                samples = dbt_artifacts.sample_failing_tests(
+                    artifacts, con, limit=dbt_artifacts.MANIFEST_SAMPLE_ROWS)
+        if artifacts.results():
+            dbt["failures"] = dbt_artifacts.manifest_failures(artifacts, samples)
+    except Exception:  # never hide the build's own error behind ours
+        logger.debug("could not read dbt artefacts after a failed build", exc_info=True)
+    updates: dict[str, Any] = {"dbt": dbt}
+    raw = _raw_contracts_after_failure(state)
+    if raw is not None:
+        updates["contracts"] = raw
+    return updates
 
 
-def with_ops_tables(step: Step) -> Step:
-    """Wrap ``schema_snapshot`` so that every declared ``ops`` table exists (empty) first.
-
-    The capture then describes the published snapshot's whole ``ops`` schema although
-    most of those tables receive their rows in later steps (which never change columns).
-    """
-
-    def prepared(state: RunState) -> dict[str, Any]:
-        with duckdb.connect(str(state.paths.building_snapshot)) as con:
-            created = ops_tables.create_all(con)
-        return {**step(state), "ops_tables": len(created)}
-
-    prepared.__name__ = getattr(step, "__name__", "schema_snapshot")
-    return prepared
-
-
-def _raw_contracts_after_failure(state: RunState) -> None:
-    """The raw layer is complete even when dbt failed: record what its contract says."""
+def _raw_contracts_after_failure(state: RunState) -> dict[str, Any] | None:
+    """The raw layer is complete even when dbt failed: what its contract says."""
     if not state.paths.building_snapshot.exists():
-        return
+        return None
     try:
         report = contracts.evaluate(state.paths.building_snapshot, as_of=state.config.as_of,
                                     days=state.config.days, only=(RAW_CONTRACT,),
                                     cache_dir=_contract_cache(state))
     except Exception:
         logger.debug("raw contract not evaluated after the dbt failure", exc_info=True)
-        return
-    state.document["contracts"] = {**report.to_manifest(),
-                                   "scope": "raw contract only (dbt build failed)"}
+        return None
+    return {**report.to_manifest(), "scope": "raw contract only (dbt build failed)"}
 
 
-def step_dbt_artifacts(state: RunState) -> dict[str, Any]:
+def step_dbt_artifacts(state: RunState) -> StepResult:
     """run_results / manifest / sources -> ops.dbt_*; failing tests keep sample rows."""
     artifacts = dbt_artifacts.load(_target_path(state))
-    with duckdb.connect(str(state.paths.building_snapshot)) as con:
+    with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
         samples = dbt_artifacts.sample_failing_tests(artifacts, con)
-        counts = dbt_artifacts.write(con, state.config.run_id, artifacts, samples)
-    state.document["dbt"]["failures"] = dbt_artifacts.manifest_failures(artifacts, samples)
-    state.document["dbt"]["artifacts"] = artifacts.available
-    for failure in state.document["dbt"]["failures"]:
-        message = (f"dbt {failure['status']}: {failure['unique_id']} "
-                   f"({failure.get('failures')} failing rows)")
-        state.document["warnings"].append({"step": "dbt_artifacts", "message": message})
-    return counts
+    rows = dbt_artifacts.ops_rows(state.config.run_id, artifacts, samples)
+    failures = dbt_artifacts.manifest_failures(artifacts, samples)
+    dbt = {**state.document["dbt"], "failures": failures, "artifacts": artifacts.available}
+    warnings = tuple(f"dbt {failure['status']}: {failure['unique_id']} "
+                     f"({failure.get('failures')} failing rows)" for failure in failures)
+    return StepResult({table: len(table_rows) for table, table_rows in rows.items()},
+                      manifest={"dbt": dbt}, warnings=warnings, ops=rows)
 
 
-def step_contracts(state: RunState) -> dict[str, Any]:
+def step_contracts(state: RunState) -> StepResult:
     """Evaluate contracts/*.odcs.yaml; results to ops.contract_results and the manifest."""
     try:
         report = contracts.evaluate(
@@ -121,19 +98,19 @@ def step_contracts(state: RunState) -> dict[str, Any]:
                                                          state.config.run_id))
     except contracts.ContractError as exc:
         raise StepError(str(exc)) from exc
-    with duckdb.connect(str(state.paths.building_snapshot)) as con:
-        contracts.write_results(con, state.config.run_id, report)
-    state.document["contracts"] = report.to_manifest()
+    warnings = []
     for result in report.failing:
         column = f".{result.column}" if result.column else ""
         message = (f"contract {result.status}: {result.layer}.{result.table}{column} "
                    f"{result.check} (measured {result.measured}, expected {result.threshold})")
-        state.document["warnings"].append({"step": "contracts", "message": message})
+        warnings.append(message)
         logger.warning("  %s", message)
-    return report.summary()
+    return StepResult(report.summary(), manifest={"contracts": report.to_manifest()},
+                      warnings=tuple(warnings),
+                      ops=contracts.ops_rows(state.config.run_id, report))
 
 
-def step_schema_drift(state: RunState) -> dict[str, Any]:
+def step_schema_drift(state: RunState) -> StepResult:
     """ops.schema_columns + the diff against the previous successful run's snapshot."""
     columns = drift.read_snapshot(state.paths.schema_snapshot)
     if columns is None:
@@ -144,31 +121,27 @@ def step_schema_drift(state: RunState) -> dict[str, Any]:
     report = drift.compare_with_previous(state.paths, state.config.run_id,
                                          state.document.get("started_at"), columns,
                                          loader_drift)
-    with duckdb.connect(str(state.paths.building_snapshot)) as con:
-        counts = drift.write(con, state.config.run_id, columns, report)
-    state.document["schema_drift"] = report.to_manifest()
-    for change in report.changes:
-        state.document["warnings"].append({"step": "schema_drift",
-                                           "message": f"schema drift: {change.detail}"})
-    return {**counts, "previous_run_id": report.previous_run_id}
+    rows = drift.ops_rows(state.config.run_id, columns, report)
+    return StepResult({**{table: len(table_rows) for table, table_rows in rows.items()},
+                       "previous_run_id": report.previous_run_id},
+                      manifest={"schema_drift": report.to_manifest()},
+                      warnings=tuple(f"schema drift: {c.detail}" for c in report.changes),
+                      ops=rows)
 
 
-def step_volume_anomalies(state: RunState) -> dict[str, Any]:
+def step_volume_anomalies(state: RunState) -> StepResult:
     """Row counts vs comparable earlier runs; a change beyond tolerance is a WARN."""
     baselines = anomalies.baseline_runs(state.paths, state.config.run_id, state.config.params(),
                                         state.document.get("started_at"))
     report = anomalies.check_counts(state.document.get("row_counts") or {}, baselines)
-    with duckdb.connect(str(state.paths.building_snapshot)) as con:
-        anomalies.write(con, state.config.run_id, report)
-    state.document["anomalies"] = report.to_manifest()
-    for check in report.anomalies:
-        state.document["warnings"].append({"step": "volume_anomalies",
-                                           "message": f"volume anomaly: {check.message}"})
-    return {"baseline_runs": len(baselines), "checked": len(report.checks),
-            "warn": len(report.anomalies)}
+    return StepResult({"baseline_runs": len(baselines), "checked": len(report.checks),
+                       "warn": len(report.anomalies)},
+                      manifest={"anomalies": report.to_manifest()},
+                      warnings=tuple(f"volume anomaly: {c.message}" for c in report.anomalies),
+                      ops=anomalies.ops_rows(state.config.run_id, report))
 
 
-def step_quality_gate(state: RunState) -> dict[str, Any]:
+def step_quality_gate(state: RunState) -> StepResult:
     """Fail the run when a contract check of severity ``fail`` failed."""
     failing = [r for r in (state.document.get("contracts") or {}).get("failing", [])
                if r["status"] == "FAIL"]
@@ -179,11 +152,11 @@ def step_quality_gate(state: RunState) -> dict[str, Any]:
         more = f" (+{len(failing) - 5} more)" if len(failing) > 5 else ""
         raise StepError(f"data contracts failed: {len(failing)} failing check(s): "
                           f"{names}{more}")
-    return {"contract_failures": 0,
-            "warnings": len(state.document.get("warnings") or [])}
+    return StepResult({"contract_failures": 0,
+                       "warnings": len(state.document.get("warnings") or [])})
 
 
-def step_record_ops(state: RunState) -> dict[str, Any]:
+def step_record_ops(state: RunState) -> StepResult:
     """``ops.pipeline_runs`` and ``ops.pipeline_steps``: the snapshot describes itself.
 
     The manifest stored here is the one as of this step (publication follows), so its
@@ -192,27 +165,22 @@ def step_record_ops(state: RunState) -> dict[str, Any]:
     document, params = state.document, state.config.params()
     summary = (document.get("contracts") or {}).get("summary") or {}
     counts = document.get("row_counts") or {}
-    with duckdb.connect(str(state.paths.building_snapshot)) as con:
-        ops_tables.replace_rows(con, "pipeline_runs", [])
-        con.execute(
-            "insert into ops.pipeline_runs values (?, 'success', "
-            "cast(? as timestamptz) at time zone 'UTC', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?)",
-            [state.config.run_id, document["started_at"], params["seed"], params["users"],
-             params["as_of"], params["days"], ",".join(params["faults"]),
-             document.get("git_commit"), document.get("previous_run_id"),
-             (document.get("schema_drift") or {}).get("previous_run_id"),
-             document["dbt"].get("pass"), document["dbt"].get("warn"),
-             document["dbt"].get("error"), summary.get("pass"), summary.get("warn"),
-             summary.get("fail"),
-             ((document.get("schema_drift") or {}).get("summary") or {}).get("changes"),
-             ((document.get("anomalies") or {}).get("summary") or {}).get("warn"),
-             len(document.get("warnings") or []), sum((counts.get("raw") or {}).values()),
-             sum((counts.get("marts") or {}).values()), json.dumps(document, default=str)],
-        )
-        steps = [(state.config.run_id, number, step["name"], step["status"],
-                  step.get("started_at"), step.get("duration_s"),
-                  json.dumps(step.get("details"), default=str))
-                 for number, step in enumerate(document["steps"], start=1)]
-        ops_tables.replace_rows(con, "pipeline_steps", steps)
-    return {"tables": ["ops.pipeline_runs", "ops.pipeline_steps"]}
+    started_at = datetime.fromisoformat(document["started_at"]).astimezone(UTC)
+    run = (state.config.run_id, "success", started_at.replace(tzinfo=None), params["seed"],
+           params["users"], date.fromisoformat(params["as_of"]), params["days"],
+           ",".join(params["faults"]), document.get("git_commit"),
+           document.get("previous_run_id"),
+           (document.get("schema_drift") or {}).get("previous_run_id"),
+           document["dbt"].get("pass"), document["dbt"].get("warn"),
+           document["dbt"].get("error"), summary.get("pass"), summary.get("warn"),
+           summary.get("fail"),
+           ((document.get("schema_drift") or {}).get("summary") or {}).get("changes"),
+           ((document.get("anomalies") or {}).get("summary") or {}).get("warn"),
+           len(document.get("warnings") or []), sum((counts.get("raw") or {}).values()),
+           sum((counts.get("marts") or {}).values()), json.dumps(document, default=str))
+    steps = [(state.config.run_id, number, step["name"], step["status"],
+              step.get("started_at"), step.get("duration_s"),
+              json.dumps(step.get("details"), default=str))
+             for number, step in enumerate(document["steps"], start=1)]
+    return StepResult({"tables": ["ops.pipeline_runs", "ops.pipeline_steps"]},
+                      ops={"pipeline_runs": [run], "pipeline_steps": steps})

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import duckdb
 import loader
+from foundation import ops_tables
 from foundation.paths import RunPaths
 from pipeline import (
     dbt_runner,
@@ -30,12 +31,12 @@ from pipeline.dbt_runner import DbtError, DbtInvocation
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.dbt_runner import source_freshness as dbt_source_freshness
 from pipeline.disk_space import disk_full_message, is_disk_full
-from pipeline.errors import StepError
+from pipeline.errors import StepError, manifest_updates, with_manifest
 from pipeline.interrupts import RunInterrupted, latch_installed
 from pipeline.pii_key import pii_key
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
 from pipeline.reject_threshold import max_reject_share as max_reject_share_from_env
-from pipeline.run_state import RunConfig, RunState, Step
+from pipeline.run_state import RunConfig, RunState, Step, StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ EXIT_INTERRUPTED = 130
 # --------------------------------------------------------------------------- steps
 
 
-def step_generate(state: RunState) -> dict[str, Any]:
+def step_generate(state: RunState) -> StepResult:
     from generator.data_generator import GeneratorConfig, GeneratorInputError, generate_dataset
 
     config = state.config
@@ -59,15 +60,14 @@ def step_generate(state: RunState) -> dict[str, Any]:
         )
     except GeneratorInputError as exc:
         raise StepError(str(exc)) from exc
-    state.counts["generated"] = dict(rows)
     faults_file = state.paths.run_data_dir / "faults.json"
     details: dict[str, Any] = {"rows": dict(rows), "data_dir": str(state.paths.run_data_dir)}
     if faults_file.exists():
         details["faults_file"] = str(faults_file)
-    return details
+    return StepResult(details)
 
 
-def step_load_raw(state: RunState) -> dict[str, Any]:
+def step_load_raw(state: RunState) -> StepResult:
     """Load raw; ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
 
     A failed load leaves the table it failed on and a sample of its rejected rows
@@ -84,21 +84,20 @@ def step_load_raw(state: RunState) -> dict[str, Any]:
             duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
                                                          state.config.run_id))
     except loader.LoadError as exc:
-        state.document["ingestion"] = {"max_reject_share": max_reject_share,
-                                       "failed_table": exc.table,
-                                       "rejects_sample": [dict(r) for r in exc.rejects]}
-        raise StepError(str(exc)) from exc
+        raise StepError(str(exc), manifest={"ingestion": {
+            "max_reject_share": max_reject_share, "failed_table": exc.table,
+            "rejects_sample": [dict(r) for r in exc.rejects]}}) from exc
     tables = {t.table: asdict(t) for t in report.tables}
-    state.document["ingestion"] = {
+    ingestion = {
         "max_reject_share": max_reject_share,
         "ingested_at": manifest_io.iso(report.ingested_at),
         "tables": tables,
         "schema_drift": list(report.schema_drift),
     }
     for warning in report.warnings:
-        state.document["warnings"].append({"step": "load_raw", "message": warning})
         logger.warning("  warning: %s", warning)
-    return {"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)}
+    return StepResult({"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)},
+                      manifest={"ingestion": ingestion}, warnings=tuple(report.warnings))
 
 
 def dbt_invocation(state: RunState) -> DbtInvocation:
@@ -107,29 +106,34 @@ def dbt_invocation(state: RunState) -> DbtInvocation:
                          pii_key=pii_key(state.paths.home))
 
 
-def step_dbt_build(state: RunState) -> dict[str, Any]:
+def step_dbt_build(state: RunState) -> StepResult:
+    """``dbt build``. A failing build still reports its failing nodes, their compiled SQL
+    and sample failing rows, and the raw contract's results (the snapshot is discarded)."""
     invocation = dbt_invocation(state)
-    state.document["artifacts"]["dbt_target"] = str(invocation.target_path)
+    artifacts = {**state.document["artifacts"], "dbt_target": str(invocation.target_path)}
     try:
         summary = dbt_build(invocation)
     except DbtError as exc:
-        state.document["dbt"] = exc.summary or state.document["dbt"]
-        raise StepError(str(exc)) from exc
-    state.document["dbt"] = summary
-    return {key: summary[key] for key in ("pass", "warn", "error", "skip", "total")}
+        failure = obs_steps.dbt_failure_record(state, exc.summary or state.document["dbt"])
+        raise StepError(str(exc), manifest={"artifacts": artifacts, **failure}) from exc
+    except Exception as exc:
+        failure = obs_steps.dbt_failure_record(state, state.document["dbt"])
+        with_manifest(exc, {"artifacts": artifacts, **failure})
+        raise
+    return StepResult({key: summary[key] for key in ("pass", "warn", "error", "skip", "total")},
+                      manifest={"artifacts": artifacts, "dbt": summary})
 
 
-def step_source_freshness(state: RunState) -> dict[str, Any]:
+def step_source_freshness(state: RunState) -> StepResult:
     result = dbt_source_freshness(dbt_invocation(state))
-    state.document["freshness"] = result
     statuses: dict[str, int] = {}
     for item in result.get("results", []):
         statuses[str(item["status"])] = statuses.get(str(item["status"]), 0) + 1
-    for item in result.get("results", []):
-        if item["status"] not in ("pass", None):
-            message = f"source freshness {item['status']}: {item['unique_id']}"
-            state.document["warnings"].append({"step": "source_freshness", "message": message})
-    return {"statuses": statuses}
+    warnings = tuple(f"source freshness {item['status']}: {item['unique_id']}"
+                     for item in result.get("results", [])
+                     if item["status"] not in ("pass", None))
+    return StepResult({"statuses": statuses}, manifest={"freshness": result},
+                      warnings=warnings)
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
@@ -145,21 +149,34 @@ def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
     return counts
 
 
-def step_schema_snapshot(state: RunState) -> dict[str, Any]:
+def step_schema_snapshot(state: RunState) -> StepResult:
+    """Every declared ``ops`` table is created (empty) first, then the schema is captured.
+
+    The capture then describes the published snapshot's whole ``ops`` schema although
+    most of those tables receive their rows in later steps (which never change columns).
+    """
+    with duckdb.connect(str(state.paths.building_snapshot)) as con:
+        created = ops_tables.create_all(con)
     with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
         columns = schema_snapshot.capture(con)
-        state.document["row_counts"] = {"raw": _row_counts(con, "raw"),
-                                        "marts": _row_counts(con, "marts")}
+        row_counts = {"raw": _row_counts(con, "raw"), "marts": _row_counts(con, "marts")}
     document = {"run_id": state.config.run_id, "columns": columns}
     state.paths.schema_snapshot.write_text(json.dumps(document, indent=1) + "\n",
                                            encoding="utf-8")
-    state.document["artifacts"]["schema_snapshot"] = str(state.paths.schema_snapshot)
-    return {"tables": len({(c["schema"], c["table"]) for c in columns}),
-            "columns": len(columns)}
+    artifacts = {**state.document["artifacts"],
+                 "schema_snapshot": str(state.paths.schema_snapshot)}
+    return StepResult({"tables": len({(c["schema"], c["table"]) for c in columns}),
+                       "columns": len(columns), "ops_tables": len(created)},
+                      manifest={"row_counts": row_counts, "artifacts": artifacts})
 
 
-def step_publish(state: RunState) -> dict[str, Any]:
-    """Checkpoint and close, rename into place, then move the pointer under the lock."""
+def step_publish(state: RunState) -> StepResult:
+    """Checkpoint and close, rename into place, then move the pointer under the lock.
+
+    The one step that records into the manifest itself: the pointer move and its record
+    happen together while signals are held back, so an interrupt can never find the
+    pointer moved but the run not marked published.
+    """
     paths = state.paths
     with duckdb.connect(str(paths.building_snapshot)) as con:
         con.execute("checkpoint")
@@ -184,15 +201,15 @@ def step_publish(state: RunState) -> dict[str, Any]:
         state.document["previous_run_id"] = previous
         state.document["pointer_updated"] = True
         state.document["snapshot"] = {"path": str(paths.snapshot), **fingerprint}
-    return {"snapshot": paths.snapshot.name, "previous_run_id": previous}
+    return StepResult({"snapshot": paths.snapshot.name, "previous_run_id": previous})
 
 
 STEPS: tuple[tuple[str, Step], ...] = (
     ("generate", step_generate),
     ("load_raw", step_load_raw),
-    ("dbt_build", obs_steps.with_dbt_failure_details(step_dbt_build)),
+    ("dbt_build", step_dbt_build),
     ("source_freshness", step_source_freshness),
-    ("schema_snapshot", obs_steps.with_ops_tables(step_schema_snapshot)),
+    ("schema_snapshot", step_schema_snapshot),
     ("dbt_artifacts", obs_steps.step_dbt_artifacts),
     ("contracts", obs_steps.step_contracts),
     ("schema_drift", obs_steps.step_schema_drift),
@@ -349,7 +366,8 @@ class PipelineRun:
         start = time.monotonic()
         try:
             manifest_io.save(self.paths.manifest, document)
-            details = step(state)
+            result = step(state)
+            self._record(document, name, result)
             self._latch.check()
         except (KeyboardInterrupt, RunInterrupted) as exc:
             if document["pointer_updated"]:
@@ -361,9 +379,10 @@ class PipelineRun:
                                      str(exc) or "interrupted by Ctrl-C")
             raise
         except Exception as exc:
+            document.update(manifest_updates(exc))
             self._fail_step(document, record, start, name, exc)
         self._finish_step(record, start, "ok", None)
-        record["details"] = details
+        record["details"] = result.details
         try:
             manifest_io.save(self.paths.manifest, document)
         except OSError as exc:
@@ -371,6 +390,19 @@ class PipelineRun:
                 self._fail_step(document, record, start, name, exc)
             # published: the final save tries again, and says so if it cannot
         logger.info("✓ %-17s %6.1fs", name, record["duration_s"])
+
+    def _record(self, document: dict[str, Any], name: str, result: StepResult) -> None:
+        """Record what a step returned: its ops tables' rows (written into the building
+        snapshot), its manifest sections and its warnings. Only the runner writes them."""
+        if not isinstance(result, StepResult):
+            raise TypeError(f"step {name} returned {type(result).__name__}, not a StepResult")
+        if result.ops:
+            with duckdb.connect(str(self.paths.building_snapshot)) as con:
+                for table, rows in result.ops.items():
+                    ops_tables.replace_rows(con, table, rows)
+        document.update(result.manifest)
+        document["warnings"].extend({"step": name, "message": message}
+                                    for message in result.warnings)
 
     def _fail_step(self, document: dict[str, Any], record: dict[str, Any], start: float,
                    name: str, exc: Exception) -> NoReturn:

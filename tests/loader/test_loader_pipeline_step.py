@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -63,7 +62,7 @@ def test_failed_load_records_the_failing_table_and_a_rejects_sample(
     assert str(err.value) == (
         "app_events.csv: 3 of 200 rows rejected (1.50 %) exceeds the 1.00 % threshold; "
         "first: line 5 column event_time: could not convert 'bad time 5' to TIMESTAMP")
-    ingestion = state.document["ingestion"]
+    ingestion = err.value.manifest_updates["ingestion"]
     assert ingestion["max_reject_share"] == 0.01
     assert ingestion["failed_table"] == "app_events"
     assert [(r["table_name"], r["line"], r["column_name"], r["reason"])
@@ -78,12 +77,12 @@ def test_the_threshold_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv(ENV, "0.05")
     state = _state(tmp_path)
-    details = runner.step_load_raw(state)
-    assert details["rows"] > 0
-    assert state.document["ingestion"]["max_reject_share"] == 0.05
-    events = state.document["ingestion"]["tables"]["app_events"]
+    result = runner.step_load_raw(state)
+    assert result.details["rows"] > 0
+    assert result.manifest["ingestion"]["max_reject_share"] == 0.05
+    events = result.manifest["ingestion"]["tables"]["app_events"]
     assert (events["rows_loaded"], events["rows_rejected"]) == (N_ROWS - 3, 3)
-    assert state.document["warnings"][0]["message"].startswith(
+    assert result.warnings[0].startswith(
         "app_events.csv: 3 of 200 rows rejected (1.50 %) within the 5.00 % threshold; ")
 
 
@@ -113,9 +112,9 @@ def test_a_failed_run_keeps_the_sample_in_its_manifest_and_publishes_nothing(
 ) -> None:
     monkeypatch.delenv(ENV, raising=False)
 
-    def generate(state: runner.RunState) -> dict[str, Any]:
+    def generate(state: runner.RunState) -> runner.StepResult:
         _write_bad_dataset(state.paths.run_data_dir)
-        return {}
+        return runner.StepResult()
 
     run = runner.PipelineRun(_config(tmp_path, "bad_load"),
                              steps=(("generate", generate), ("load_raw", runner.step_load_raw)))
