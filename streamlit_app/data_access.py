@@ -583,41 +583,19 @@ def expiry_breakage(snapshot: Path, start: date | None = None,
 # --------------------------------------------------------------------------- ops tables
 
 
-#: normalised contract-result column -> names the ops table may use for it
-CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "table_name": ("table_name", "table", "model", "dataset"),
-    "owner": ("owner", "domain", "team"),
-    "check": ("check_name", "check", "name"),
-    "check_type": ("check_type", "type"),
-    "column_name": ("column_name", "column", "field"),
-    "measured_value": ("measured_value", "measured", "value", "actual"),
-    "threshold": ("threshold", "expected", "limit"),
-    "severity": ("severity",),
-    "status": ("status", "result", "outcome"),
-    "message": ("message", "reason", "details"),
-}
-
-
-def _normalise(frame: pd.DataFrame, spec: dict[str, tuple[str, ...]]) -> pd.DataFrame:
-    """Rename the first matching source column to each normalised name; keep the rest."""
-    renames: dict[str, str] = {}
-    for target, candidates in spec.items():
-        found = next((c for c in candidates if c in frame.columns and c not in renames), None)
-        if found is not None:
-            renames[found] = target
-    out = frame.rename(columns=renames)
-    for target in spec:
-        if target not in out.columns:
-            out[target] = None
-    ordered = list(spec) + [c for c in out.columns if c not in spec]
-    return out[ordered]
+#: ops.contract_results as the pages read it: the check's name as ``check`` and its
+#: measured value as ``measured_value``, then the table's other columns
+CONTRACT_CHECKS_SQL = (
+    'select table_name, owner, check_name as "check", check_type, column_name, '
+    "measured as measured_value, threshold, severity, status, message, run_id, contract_id, "
+    "layer, engine, evaluated_at from ops.contract_results"
+)
 
 
 @reads("ops.contract_results")
 def contract_checks(snapshot: Path) -> pd.DataFrame:
     """One row per contract check of the run, columns normalised (status PASS/WARN/FAIL)."""
-    frame = _read(snapshot, "ops.contract_results", "select * from ops.contract_results")
-    frame = _normalise(frame, CONTRACT_COLUMNS)
+    frame = _read(snapshot, "ops.contract_results", CONTRACT_CHECKS_SQL)
     frame["status"] = frame["status"].astype("string").str.upper()
     for column in ("measured_value", "threshold"):
         frame[column] = frame[column].astype("string")
@@ -665,22 +643,20 @@ def failure_sample_rows(samples: pd.DataFrame, unique_id: str) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-DBT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "unique_id": ("unique_id", "node_id"),
-    "resource_type": ("resource_type", "node_type", "type"),
-    "name": ("name", "node_name"),
-    "status": ("status",),
-    "execution_time_s": ("execution_time_s", "execution_time", "duration_s", "timing_s"),
-    "failures": ("failures", "failures_count"),
-    "message": ("message", "error"),
-}
+#: the columns of a dbt result frame, in order (ops.dbt_results' other columns follow)
+DBT_COLUMNS: tuple[str, ...] = ("unique_id", "resource_type", "name", "status",
+                                "execution_time_s", "failures", "message")
+DBT_RESULTS_SQL = (
+    "select unique_id, resource_type, name, status, execution_time_s, failures, message, "
+    "run_id, compiled_sql, relation_name, started_at, completed_at, invocation "
+    "from ops.dbt_results"
+)
 
 
 @reads("ops.dbt_results")
 def dbt_results(snapshot: Path) -> pd.DataFrame:
     """One row per dbt node result of the run (models, tests, unit tests), normalised."""
-    frame = _normalise(_read(snapshot, "ops.dbt_results", "select * from ops.dbt_results"),
-                       DBT_COLUMNS)
+    frame = _read(snapshot, "ops.dbt_results", DBT_RESULTS_SQL)
     return _finish_dbt_frame(frame)
 
 
