@@ -1,5 +1,9 @@
 """High-volume activity of a block of users: events, receipts, lines, ledger, redemptions.
 
+Over 400 lines on purpose: the streams of one block are causally chained (a receipt
+earns ledger entries, redemptions spend them) and drawn from one random generator in
+a fixed order; splitting them would make that order, and so the bytes, easy to break.
+
 Users are processed in blocks of consecutive user ids so memory stays bounded; everything
 a block needs about other users (invites it sent, bonuses it earned) is looked up from the
 population, never from another block's output.

@@ -1,5 +1,9 @@
 """Evaluate the ODCS data contracts in ``contracts/`` against one snapshot.
 
+Over 400 lines on purpose: one concern (turning datacontract-cli's checks into the
+project's PASS/WARN/FAIL results), whose mapping tables and result parsing read best
+side by side; the contract cache is already apart (:mod:`pipeline.contract_cache`).
+
 One module, one entry point (:func:`evaluate`): every ``contracts/*.odcs.yaml`` is run
 through datacontract-cli (presence, types, not-null, uniqueness, foreign keys, row
 counts, SQL quality rules, freshness of ``_ingested_at``) and the freshness SLAs on

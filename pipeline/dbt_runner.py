@@ -1,5 +1,9 @@
 """Invoke dbt for one run: its own target/log folders, its own database file.
 
+Over 400 lines on purpose: one concern, the lifetime of the run's dbt worker process
+(start, commands, signals, disk-full and crash handling, end), which only holds
+together in one place; the parse cache and the worker itself are apart.
+
 The profile is static (``dbt_carton_caps/profiles.yml``) and reads the database path
 from ``CARTON_CAPS_DB_PATH``, so concurrent runs never race on a shared profile or a
 shared ``target/``. dbt runs in a child process (:mod:`pipeline.dbt_worker`), one per

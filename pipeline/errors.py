@@ -1,7 +1,7 @@
 """The error a pipeline step raises for a reason the user can act on.
 
-It lives apart from the runner so that step modules (``obs_steps``) can raise it without
-importing the runner that imports them.
+It lives apart from the runner so that step modules (``build_steps``,
+``observability_steps``) can raise it without importing the runner that imports them.
 """
 
 from __future__ import annotations

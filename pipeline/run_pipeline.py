@@ -37,9 +37,9 @@ from pipeline.disk_space import (
 )
 from pipeline.interrupts import RunInterrupted
 from pipeline.manifest import RunIdTakenError
-from pipeline.run_state import RunConfig
 from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
 from pipeline.spark_engine import ENGINES, spark_steps
+from pipeline.step_types import RunConfig
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2

@@ -1,5 +1,8 @@
 """Inspect pipeline runs from their manifests, without the dashboard.
 
+Slightly over 400 lines: one CLI (``carton-caps-runs``), its four sub-commands and
+their text rendering, kept together so each command's output is read in one file.
+
     python pipeline/runs.py [--home DIR] list
     python pipeline/runs.py [--home DIR] show RUN_ID
     python pipeline/runs.py [--home DIR] diff RUN_A RUN_B

@@ -27,14 +27,13 @@ from pathlib import Path
 
 import duckdb
 from foundation.paths import REPO_ROOT
-from pipeline import obs_steps
-from pipeline import runner as duckdb_steps
+from pipeline import build_steps, observability_steps, runner
 from pipeline.contracts import CONTRACTS_DIR, load_contract
 from pipeline.dbt_runner import DbtError
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.errors import StepError, with_manifest
-from pipeline.run_state import RunState, Step, StepResult
 from pipeline.spark_dbt import ENGINE_FILE, EXPORT_DIR_ENV, RAW_DIR_ENV, WORK_DIR_ENV
+from pipeline.step_types import RunState, Step, StepResult
 
 ENGINES = ("duckdb", "spark")
 SPARK_DBT = REPO_ROOT / "pipeline" / "spark_dbt.py"
@@ -70,7 +69,7 @@ def land_raw_parquet(db_path: Path, out_dir: Path) -> list[str]:
 
 
 def step_load_raw(state: RunState) -> StepResult:
-    loaded = duckdb_steps.step_load_raw(state)
+    loaded = build_steps.step_load_raw(state)
     out_dir = raw_parquet_dir(state)
     tables = land_raw_parquet(state.paths.building_snapshot, out_dir)
     artifacts = {**state.document["artifacts"], "raw_parquet": str(out_dir)}
@@ -149,7 +148,7 @@ def step_dbt_build(state: RunState) -> StepResult:
     export_dir = work_dir / "export"
     shutil.rmtree(work_dir, ignore_errors=True)
     invocation = dataclasses.replace(
-        duckdb_steps.dbt_invocation(state),
+        build_steps.dbt_invocation(state),
         # -P: the script's folder (pipeline/, with dbt_*.py files) must not be on sys.path,
         # where dbt's plugin discovery would import them as dbt plugins
         launcher=(sys.executable, "-P", str(SPARK_DBT)),
@@ -170,7 +169,8 @@ def step_dbt_build(state: RunState) -> StepResult:
         engine = engine_versions(export_dir)
     except Exception as exc:
         # a failing build (or write-back) still reports its failing nodes and raw contract
-        with_manifest(exc, {"artifacts": artifacts, **obs_steps.dbt_failure_record(state, dbt)})
+        failure = observability_steps.dbt_failure_record(state, dbt)
+        with_manifest(exc, {"artifacts": artifacts, **failure})
         raise
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -185,4 +185,4 @@ def spark_steps() -> tuple[tuple[str, Step], ...]:
         "load_raw": step_load_raw,
         "dbt_build": step_dbt_build,
     }
-    return tuple((name, replaced.get(name, step)) for name, step in duckdb_steps.STEPS)
+    return tuple((name, replaced.get(name, step)) for name, step in runner.STEPS)

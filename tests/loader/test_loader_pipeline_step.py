@@ -12,7 +12,7 @@ import pytest
 import loader
 from foundation.paths import RunPaths
 from foundation.source_tables import APP_EVENTS
-from pipeline import reject_threshold, runner
+from pipeline import build_steps, reject_threshold, runner
 from tests.loader.helpers import table_rows, write_csv, write_dataset
 
 ENV = "CARTON_CAPS_MAX_REJECT_SHARE"
@@ -49,7 +49,7 @@ def test_the_pipeline_and_the_tests_share_one_loader_module() -> None:
     from tests.loader.helpers import import_loader
 
     assert import_loader() is loader
-    assert runner.loader.LoadError is loader.LoadError
+    assert build_steps.loader.LoadError is loader.LoadError
 
 
 def test_failed_load_records_the_failing_table_and_a_rejects_sample(
@@ -58,7 +58,7 @@ def test_failed_load_records_the_failing_table_and_a_rejects_sample(
     monkeypatch.delenv(ENV, raising=False)
     state = _state(tmp_path)
     with pytest.raises(runner.StepError) as err:
-        runner.step_load_raw(state)
+        build_steps.step_load_raw(state)
     assert str(err.value) == (
         "app_events.csv: 3 of 200 rows rejected (1.50 %) exceeds the 1.00 % threshold; "
         "first: line 5 column event_time: could not convert 'bad time 5' to TIMESTAMP")
@@ -77,7 +77,7 @@ def test_the_threshold_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv(ENV, "0.05")
     state = _state(tmp_path)
-    result = runner.step_load_raw(state)
+    result = build_steps.step_load_raw(state)
     assert result.details["rows"] > 0
     assert result.manifest["ingestion"]["max_reject_share"] == 0.05
     events = result.manifest["ingestion"]["tables"]["app_events"]
@@ -93,7 +93,7 @@ def test_an_invalid_threshold_fails_the_step_with_one_line(
     monkeypatch.setenv(ENV, value)
     state = _state(tmp_path)
     with pytest.raises(runner.StepError) as err:
-        runner.step_load_raw(state)
+        build_steps.step_load_raw(state)
     assert str(err.value) == (
         f"invalid CARTON_CAPS_MAX_REJECT_SHARE={value!r}: must be a number between 0 and 1 "
         "(a share of a table's rows, e.g. 0.05 for 5 %)")
@@ -117,7 +117,8 @@ def test_a_failed_run_keeps_the_sample_in_its_manifest_and_publishes_nothing(
         return runner.StepResult()
 
     run = runner.PipelineRun(_config(tmp_path, "bad_load"),
-                             steps=(("generate", generate), ("load_raw", runner.step_load_raw)))
+                             steps=(("generate", generate),
+                                    ("load_raw", build_steps.step_load_raw)))
     state = run.claim(0.0)
     assert run.execute(state) == runner.EXIT_FAILED
     manifest = json.loads((tmp_path / "logs" / "pipeline_bad_load.json").read_text())

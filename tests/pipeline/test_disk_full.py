@@ -20,8 +20,8 @@ import pytest
 
 from pipeline import disk_space, logging_setup, run_pipeline
 from pipeline import manifest as manifest_io
-from pipeline.run_state import RunConfig, StepResult
 from pipeline.runner import EXIT_FAILED, PipelineRun
+from pipeline.step_types import RunConfig, StepResult
 
 
 def enospc(path: Path) -> OSError:

@@ -16,8 +16,8 @@ import pytest
 
 from pipeline import dbt_runner, interrupts
 from pipeline.interrupts import RunInterrupted
-from pipeline.run_state import RunConfig, StepResult
 from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.step_types import RunConfig, StepResult
 
 
 def config(home: Path, run_id: str) -> RunConfig:

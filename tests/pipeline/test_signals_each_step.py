@@ -29,8 +29,8 @@ import duckdb
 from foundation.paths import RunPaths
 from generator.data_generator import GeneratorConfig, generate_dataset
 from pipeline import manifest as manifest_io
-from pipeline.run_state import RunConfig, RunState, Step, StepResult
 from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
+from pipeline.step_types import RunConfig, RunState, Step, StepResult
 
 RUN_ID = "stepwise"
 PREVIOUS = "carton_caps_before.duckdb"

@@ -2,7 +2,7 @@
 
 Each step reads the run's building snapshot and the earlier steps' results (the manifest
 so far), writes its ops table's rows into the snapshot and returns its manifest section
-and warnings in a :class:`~pipeline.run_state.StepResult` for the runner to record. The
+and warnings in a :class:`~pipeline.step_types.StepResult` for the runner to record. The
 ops tables themselves (declared in :mod:`foundation.ops_tables`) are created empty by
 the ``schema_snapshot`` step before it captures the schema, so the snapshot describes
 all of them.
@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 from pipeline import anomalies, contracts, dbt_artifacts, drift, duckdb_settings
 from pipeline.errors import StepError
-from pipeline.run_state import RunState, StepResult
+from pipeline.step_types import RunState, StepResult
 
 logger = logging.getLogger(__name__)
 
