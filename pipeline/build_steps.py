@@ -144,8 +144,12 @@ def step_schema_snapshot(state: RunState) -> StepResult:
         columns = schema_snapshot.capture(con)
         row_counts = {"raw": _row_counts(con, "raw"), "marts": _row_counts(con, "marts")}
     document = {"run_id": state.config.run_id, "columns": columns}
-    state.paths.schema_snapshot.write_text(json.dumps(document, indent=1) + "\n",
-                                           encoding="utf-8")
+    try:
+        state.paths.schema_snapshot.write_text(json.dumps(document, indent=1) + "\n",
+                                               encoding="utf-8")
+    except Exception as exc:  # e.g. a full disk: the counts taken are still reported
+        with_manifest(exc, {"row_counts": row_counts})
+        raise
     artifacts = {**state.document["artifacts"],
                  "schema_snapshot": str(state.paths.schema_snapshot)}
     return StepResult({"tables": len({(c["schema"], c["table"]) for c in columns}),

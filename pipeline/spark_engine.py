@@ -71,7 +71,14 @@ def land_raw_parquet(db_path: Path, out_dir: Path) -> list[str]:
 def step_load_raw(state: RunState) -> StepResult:
     loaded = build_steps.step_load_raw(state)
     out_dir = raw_parquet_dir(state)
-    tables = land_raw_parquet(state.paths.building_snapshot, out_dir)
+    try:
+        tables = land_raw_parquet(state.paths.building_snapshot, out_dir)
+    except Exception as exc:
+        # the load itself succeeded: its record and warnings stay in the manifest
+        warnings = [*state.document["warnings"],
+                    *({"step": "load_raw", "message": m} for m in loaded.warnings)]
+        with_manifest(exc, {**loaded.manifest, "warnings": warnings})
+        raise
     artifacts = {**state.document["artifacts"], "raw_parquet": str(out_dir)}
     return dataclasses.replace(loaded, details={**loaded.details, "parquet_tables": len(tables)},
                                manifest={**loaded.manifest, "artifacts": artifacts})
