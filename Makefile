@@ -8,7 +8,7 @@ PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
 BENCH_PIPELINE_ARGS ?= --sizes 1000,20000
 
-.PHONY: run test test-spark spark-venv pipeline dashboard venv lint bench bench-spark clean
+.PHONY: run test test-spark spark-venv pipeline dashboard venv lint contracts bench bench-spark clean
 
 venv:
 	@VENV=$(VENV) bash scripts/ensure_venv.sh
@@ -35,6 +35,11 @@ test-spark: spark-venv
 
 lint: venv
 	$(PY) -m ruff check .
+
+# regenerate every generated file: the raw and marts contracts, the dbt sources YAML
+# (pipeline/generated_files.py; tests/test_generated_files.py fails when one is stale)
+contracts: venv
+	$(PY) -m pipeline.generated_files
 
 bench: venv
 	$(PY) bench/bench_generator.py

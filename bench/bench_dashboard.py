@@ -14,6 +14,8 @@ Budget: every page renders in <= 1 s and its queries together take <= 300 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import statistics
 import sys
@@ -22,16 +24,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import contextlib
-import logging
-
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pipeline.paths import REPO_ROOT, HomePaths
+from foundation.paths import REPO_ROOT, HomePaths
 
 APP = REPO_ROOT / "streamlit_app" / "app.py"
 RENDER_BUDGET_S = 1.0

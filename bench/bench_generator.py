@@ -32,17 +32,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from faker import Faker
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.csv as pacsv  # noqa: E402
-from faker import Faker  # noqa: E402
-
-from generator.data_generator import GeneratorConfig, generate_dataset  # noqa: E402
-from generator.source_tables import APP_DB_TABLES, EVENT_EXPORT_TABLES  # noqa: E402
-from generator.writers import csv_schema  # noqa: E402
+from foundation.paths import REPO_ROOT as REPO
+from foundation.source_tables import APP_DB_TABLES, EVENT_EXPORT_TABLES
+from generator.data_generator import GeneratorConfig, generate_dataset
+from generator.writers import csv_schema
 
 AS_OF = dt.date(2026, 11, 1)
 TARGET_ROWS_PER_S = 1_000_000

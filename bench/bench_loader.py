@@ -2,7 +2,7 @@
 
 Writes a synthetic run folder into a temporary directory (``app_events.csv`` with
 ``--rows`` rows, default 10 million, plus small versions of every other source table,
-all built from ``generator/source_tables.py`` with DuckDB's ``COPY``), then times, best
+all built from ``foundation/source_tables.py`` with DuckDB's ``COPY``), then times, best
 of ``--repeat`` runs each, in the same process:
 
 * baseline: ``create table t as select * from read_csv(<file>)`` (auto-detected types)
@@ -27,18 +27,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-import duckdb  # noqa: E402
-from generator.source_tables import (  # noqa: E402
+import duckdb
+import loader as loader_package
+from foundation.source_tables import (
     APP_DB_FILE,
     APP_DB_TABLES,
     EVENT_EXPORT_TABLES,
     Column,
 )
-from pipeline.components import load_raw_module  # noqa: E402
 
 TARGET_RATIO = 0.8
 SMALL_ROWS = 1_000
@@ -143,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rows < 1 or args.repeat < 1:
         sys.stderr.write("bench_loader.py: error: --rows and --repeat must be >= 1\n")
         return 2
-    loader = load_raw_module()
+    loader = loader_package
     with tempfile.TemporaryDirectory(prefix="bench_loader_") as tmp:
         tmp_dir = Path(tmp)
         data_dir = tmp_dir / "data"

@@ -1,5 +1,9 @@
 """High-volume activity of a block of users: events, receipts, lines, ledger, redemptions.
 
+Over 400 lines on purpose: the streams of one block are causally chained (a receipt
+earns ledger entries, redemptions spend them) and drawn from one random generator in
+a fixed order; splitting them would make that order, and so the bytes, easy to break.
+
 Users are processed in blocks of consecutive user ids so memory stays bounded; everything
 a block needs about other users (invites it sent, bonuses it earned) is looked up from the
 population, never from another block's output.
@@ -16,6 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from foundation.source_tables import (
+    APP_EVENTS,
+    RECEIPT_ITEMS,
+    RECEIPTS,
+    REDEMPTIONS,
+    REWARDS_LEDGER,
+)
 from generator import vectors as vx
 from generator.entities import (
     INSTALL_OPEN_DELAY_S,
@@ -27,7 +38,6 @@ from generator.entities import (
 )
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import TextPools
-from generator.source_tables import APP_EVENTS, RECEIPT_ITEMS, RECEIPTS, REDEMPTIONS, REWARDS_LEDGER
 from generator.vectors import NA
 
 EVENT_NAMES = ("app_install", "app_open", "sign_up", "school_linked", "receipt_scan",

@@ -7,7 +7,7 @@ Usage::
 
 The data covers ``[as_of - days, as_of)`` (as_of at 00:00:00Z). The same seed, users,
 as-of and days give byte-identical files. Behavioural parameters live in
-``generator/parameters.py``; table layouts in ``generator/source_tables.py``.
+``generator/parameters.py``; table layouts in ``foundation/source_tables.py``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if not __package__:  # run as a script: make the repo-root packages importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
 import pyarrow as pa
 
+from foundation.source_tables import (
+    APP_DB_FILE,
+    EVENT_EXPORT_TABLES,
+    PRODUCTS,
+    REDEMPTIONS,
+    REFERRALS,
+    SCHOOLS,
+    USERS,
+    SourceTable,
+)
 from generator.activity import ActivityContext, IdCounters, generate_block
 from generator.entities import (
     Window,
@@ -41,16 +48,6 @@ from generator.entities import (
 from generator.faults import FAULT_CLASSES, apply_faults
 from generator.parameters import DAY, PARAMETERS, GeneratorParameters
 from generator.pools import build_pools
-from generator.source_tables import (
-    APP_DB_FILE,
-    EVENT_EXPORT_TABLES,
-    PRODUCTS,
-    REDEMPTIONS,
-    REFERRALS,
-    SCHOOLS,
-    USERS,
-    SourceTable,
-)
 from generator.writers import CsvExport, SqliteWriter, csv_schema
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,8 @@
 """Operational entities: schools, products, and the user population with its referrals.
 
+Over 400 lines on purpose: the viral loop couples users and referrals (each wave of
+invites creates the next wave of users), so their vectorised generation is one unit.
+
 The population is simulated as a viral loop: organic installs follow a growth curve with
 weekly seasonality and a back-to-school peak; verified users send invites (Pareto
 referrers); clicked invites turn into brand-new installs, which are users too and invite
@@ -15,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from foundation.source_tables import PRODUCTS, REFERRALS, SCHOOLS, USERS, SourceTable
 from generator import geography
 from generator import vectors as vx
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import CATEGORIES, EMAIL_DOMAINS, STATES, TextPools
-from generator.source_tables import PRODUCTS, REFERRALS, SCHOOLS, USERS, SourceTable
 from generator.vectors import NA
 
 logger = logging.getLogger(__name__)

@@ -37,9 +37,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from foundation.source_tables import (
+    APP_EVENTS,
+    RECEIPT_ITEMS,
+    RECEIPTS,
+    REWARDS_LEDGER,
+    SourceTable,
+)
 from generator import vectors as vx
 from generator.parameters import DAY, HOUR
-from generator.source_tables import APP_EVENTS, RECEIPT_ITEMS, RECEIPTS, REWARDS_LEDGER, SourceTable
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from generator.source_tables import APP_DB_FILE, APP_DB_TABLES, SourceTable
+from foundation.source_tables import APP_DB_FILE, APP_DB_TABLES, SourceTable
 
 #: SQLite page cache of the writer, KiB.
 SQLITE_CACHE_KIB = 131_072

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
+from foundation.ops_tables import replace_rows
+from foundation.paths import HomePaths
 from pipeline import manifest as manifest_io
-from pipeline.ops_tables import replace_rows
-from pipeline.paths import HomePaths
 
 BASELINE_RUNS = 5
 TOLERANCE = 0.5
@@ -82,10 +82,8 @@ def baseline_runs(paths: HomePaths, run_id: str, params: dict[str, Any],
                   started_at: str | None = None,
                   limit: int = BASELINE_RUNS) -> list[dict[str, Any]]:
     """Newest-first comparable successful runs that started before this one."""
-    documents = [doc for doc in manifest_io.load_all(paths)
-                 if doc["run_id"] != run_id and comparable(doc, params)
-                 and (started_at is None or (doc.get("started_at") or "") < started_at)]
-    return list(reversed(documents))[:limit]
+    earlier = manifest_io.successful_before(paths, run_id, started_at)
+    return [doc for doc in earlier if comparable(doc, params)][:limit]
 
 
 def _median(values: list[int]) -> float:
@@ -136,9 +134,14 @@ def check_counts(current: dict[str, dict[str, int]], baselines: list[dict[str, A
     return VolumeReport(ids, tuple(checks), tolerance, min_abs_change)
 
 
+def ops_rows(run_id: str, report: VolumeReport) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``ops.volume_anomalies`` for this report's checks."""
+    return {"volume_anomalies": [
+        (run_id, c.layer, c.table, c.rows, c.baseline_min, c.baseline_max,
+         c.baseline_median, c.lower, c.upper, c.change_pct,
+         ",".join(report.baseline_run_ids), c.status, c.message) for c in report.checks]}
+
+
 def write(con: duckdb.DuckDBPyConnection, run_id: str, report: VolumeReport) -> int:
     """Replace ``ops.volume_anomalies`` with this report's checks."""
-    rows = [(run_id, c.layer, c.table, c.rows, c.baseline_min, c.baseline_max,
-             c.baseline_median, c.lower, c.upper, c.change_pct,
-             ",".join(report.baseline_run_ids), c.status, c.message) for c in report.checks]
-    return replace_rows(con, "volume_anomalies", rows)
+    return replace_rows(con, "volume_anomalies", ops_rows(run_id, report)["volume_anomalies"])

@@ -1,5 +1,9 @@
 """Evaluate the ODCS data contracts in ``contracts/`` against one snapshot.
 
+Over 400 lines on purpose: one concern (turning datacontract-cli's checks into the
+project's PASS/WARN/FAIL results), whose mapping tables and result parsing read best
+side by side; the contract cache is already apart (:mod:`pipeline.contract_cache`).
+
 One module, one entry point (:func:`evaluate`): every ``contracts/*.odcs.yaml`` is run
 through datacontract-cli (presence, types, not-null, uniqueness, foreign keys, row
 counts, SQL quality rules, freshness of ``_ingested_at``) and the freshness SLAs on
@@ -30,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,9 +43,9 @@ from typing import Any
 import yaml
 
 import duckdb
+from foundation.ops_tables import replace_rows
+from foundation.paths import REPO_ROOT
 from pipeline.contract_cache import contract_source
-from pipeline.ops_tables import replace_rows
-from pipeline.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -215,19 +218,37 @@ def _split_slas(document: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str
     return for_cli, event_slas
 
 
-@contextlib.contextmanager
-def _time_variables(values: dict[str, datetime]) -> Iterator[None]:
-    """Expose the run's time bounds to the contracts' ``${...}`` variables, then restore."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update({name: moment.isoformat(sep=" ") for name, moment in values.items()})
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _bind(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("${" + name + "}", value)
+    return text
+
+
+def _bind_quality(node: Any, values: dict[str, str]) -> None:
+    """Bind the variables in the quality queries of a schema object or property, nested
+    properties included (in place, on a copy of the parsed contract)."""
+    for quality in getattr(node, "quality", None) or ():
+        if quality.query:
+            quality.query = _bind(quality.query, values)
+    for child in [*(getattr(node, "properties", None) or ()),
+                  *([node.items] if getattr(node, "items", None) else [])]:
+        _bind_quality(child, values)
+
+
+def bind_time_variables(source: dict[str, Any], values: dict[str, datetime]) -> dict[str, Any]:
+    """The ``DataContract(...)`` source with the run's time bounds in its ``${...}`` queries.
+
+    datacontract-cli would read them from the process environment; they are bound here
+    instead, so no run writes ``os.environ``. The cached reading of a contract does not
+    depend on them (:mod:`pipeline.contract_cache`): it is copied, then bound.
+    """
+    text_values = {name: moment.isoformat(sep=" ") for name, moment in values.items()}
+    if "data_contract_str" in source:
+        return {"data_contract_str": _bind(source["data_contract_str"], text_values)}
+    contract = source["data_contract"].model_copy(deep=True)
+    for schema in contract.schema_ or ():
+        _bind_quality(schema, text_values)
+    return {"data_contract": contract}
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -276,12 +297,13 @@ def _measured_and_threshold(check: Any) -> tuple[str | None, str | None]:
     return _fmt(diag.get("value")), _fmt(diag.get("threshold"))
 
 
-def _run_datacontract(document: dict[str, Any], db_path: Path,
-                      cache_dir: Path | None) -> list[Any]:
+def _run_datacontract(document: dict[str, Any], db_path: Path, cache_dir: Path | None,
+                      variables: dict[str, datetime]) -> list[Any]:
     from datacontract.data_contract import DataContract
 
     text = yaml.dump(document, Dumper=_YAML_DUMPER, sort_keys=False)
-    run = DataContract(**contract_source(text, cache_dir), server="snapshot",
+    source = bind_time_variables(contract_source(text, cache_dir), variables)
+    run = DataContract(**source, server="snapshot",
                        config={"DATACONTRACT_DUCKDB_DATABASE": str(db_path)}).test()
     return list(run.checks or [])
 
@@ -402,23 +424,28 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
     if not files:
         raise ContractError(f"no contracts ({CONTRACT_GLOB}) in {contracts_dir}")
     results: list[ContractResult] = []
-    with _time_variables({CUTOFF_VARIABLE: cutoff, WINDOW_START_VARIABLE: window_start}), \
-            _bounded_instance(db_path, duckdb_config or {}) as con:
+    variables = {CUTOFF_VARIABLE: cutoff, WINDOW_START_VARIABLE: window_start}
+    with _bounded_instance(db_path, duckdb_config or {}) as con:
         for path in files:
             document = load_contract(path)
             for_cli, event_slas = _split_slas(document)
             logger.debug("evaluating contract %s", path.name)
             results.extend(_results_from_cli(
-                document, _run_datacontract(for_cli, db_path, cache_dir)))
+                document, _run_datacontract(for_cli, db_path, cache_dir, variables)))
             if event_slas:
                 results.extend(_event_freshness(document, event_slas, con, cutoff))
     evaluated_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     return ContractReport(results=tuple(results), as_of_cutoff=cutoff, evaluated_at=evaluated_at)
 
 
+def ops_rows(run_id: str, report: ContractReport) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``ops.contract_results`` for this report."""
+    return {"contract_results": [
+        (run_id, r.contract_id, r.layer, r.table, r.column, r.check, r.check_type, r.owner,
+         r.severity, r.status, r.measured, r.threshold, r.message, r.engine,
+         report.evaluated_at) for r in report.results]}
+
+
 def write_results(con: duckdb.DuckDBPyConnection, run_id: str, report: ContractReport) -> int:
     """Replace ``ops.contract_results`` with this report's rows."""
-    rows = [(run_id, r.contract_id, r.layer, r.table, r.column, r.check, r.check_type, r.owner,
-             r.severity, r.status, r.measured, r.threshold, r.message, r.engine,
-             report.evaluated_at) for r in report.results]
-    return replace_rows(con, "contract_results", rows)
+    return replace_rows(con, "contract_results", ops_rows(run_id, report)["contract_results"])

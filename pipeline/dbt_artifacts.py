@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pipeline.ops_tables import replace_rows
+from foundation.ops_tables import replace_rows
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +72,37 @@ class DbtArtifacts:
                 and str(r.get("status", "")).lower() in FAILING]
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+RUN_RESULTS = "run_results.json"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def read_run_results(target_path: Path) -> dict[str, Any] | None:
+    """dbt's ``run_results.json`` in ``target_path``, parsed; None when missing or unreadable.
+
+    The project's one reader of that file: the pipeline's dbt summary
+    (:func:`pipeline.dbt_runner.read_run_results`), :func:`load` and the dashboards'
+    fallback for older snapshots all go through it.
+    """
+    return _read_json(target_path / RUN_RESULTS)
+
+
+def read_sources(target_path: Path) -> dict[str, Any] | None:
+    """dbt's ``sources.json`` (``dbt source freshness``); None when missing or unreadable."""
+    return _read_json(target_path / "sources.json")
 
 
 def load(target_path: Path) -> DbtArtifacts:
     return DbtArtifacts(target_path=target_path,
-                        run_results=_read_json(target_path / "run_results.json"),
-                        manifest=_read_json(target_path / "manifest.json"),
-                        sources=_read_json(target_path / "sources.json"))
+                        run_results=read_run_results(target_path) or {},
+                        manifest=_read_json(target_path / "manifest.json") or {},
+                        sources=read_sources(target_path) or {})
 
 
 def _json_value(value: Any) -> Any:
@@ -203,13 +221,11 @@ def result_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
     return rows
 
 
-def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
-          samples: list[TestSample]) -> dict[str, int]:
-    """Replace the three ops tables with this run's dbt record."""
+def ops_rows(run_id: str, artifacts: DbtArtifacts,
+             samples: list[TestSample]) -> dict[str, list[tuple[Any, ...]]]:
+    """This run's dbt record: the rows of the three ``ops.dbt_*`` tables."""
     nodes, results = node_rows(artifacts, run_id), result_rows(artifacts, run_id)
-    replace_rows(con, "dbt_nodes", nodes)
-    replace_rows(con, "dbt_results", results)
-    sample_rows = []
+    sample_rows: list[tuple[Any, ...]] = []
     for sample in samples:
         if not sample.rows:
             sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, 0, None,
@@ -217,9 +233,14 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
         for number, row in enumerate(sample.rows, start=1):
             sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, number,
                                 json.dumps(row, default=str), None))
-    replace_rows(con, "dbt_test_failure_samples", sample_rows)
-    return {"dbt_nodes": len(nodes), "dbt_results": len(results),
-            "dbt_test_failure_samples": len(sample_rows)}
+    return {"dbt_nodes": nodes, "dbt_results": results, "dbt_test_failure_samples": sample_rows}
+
+
+def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
+          samples: list[TestSample]) -> dict[str, int]:
+    """Replace the three ops tables with this run's dbt record."""
+    return {table: replace_rows(con, table, rows)
+            for table, rows in ops_rows(run_id, artifacts, samples).items()}
 
 
 def manifest_failures(artifacts: DbtArtifacts,

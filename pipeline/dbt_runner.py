@@ -1,5 +1,9 @@
 """Invoke dbt for one run: its own target/log folders, its own database file.
 
+Over 400 lines on purpose: one concern, the lifetime of the run's dbt worker process
+(start, commands, signals, disk-full and crash handling, end), which only holds
+together in one place; the parse cache and the worker itself are apart.
+
 The profile is static (``dbt_carton_caps/profiles.yml``) and reads the database path
 from ``CARTON_CAPS_DB_PATH``, so concurrent runs never race on a shared profile or a
 shared ``target/``. dbt runs in a child process (:mod:`pipeline.dbt_worker`), one per
@@ -25,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pipeline import duckdb_settings, interrupts
+from foundation.paths import DBT_PROJECT_DIR, REPO_ROOT
+from pipeline import dbt_artifacts, duckdb_settings, interrupts
 from pipeline.dbt_parse_cache import CACHE_FOLDER, ParseCache, cache_key
 from pipeline.dbt_worker import DONE_MARKER
 from pipeline.disk_space import DISK_FULL_TEXT
-from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
 from pipeline.pii_key import KEY_ENV as PII_KEY_ENV
 
 logger = logging.getLogger(__name__)
@@ -362,10 +366,8 @@ def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
 
 def read_run_results(target_path: Path) -> dict[str, Any]:
     """Summarise ``run_results.json``: counts by status and every failing node."""
-    path = target_path / "run_results.json"
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    document = dbt_artifacts.read_run_results(target_path)
+    if document is None:
         return {"pass": 0, "warn": 0, "error": 0, "skip": 0, "total": 0, "failures": [],
                 "available": False}
     summary: dict[str, Any] = {"pass": 0, "warn": 0, "error": 0, "skip": 0, "failures": []}
@@ -419,10 +421,8 @@ def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
         run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
     finally:
         close_session(invocation)  # the run's last dbt command: the file is the run's again
-    path = invocation.target_path / "sources.json"
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    document = dbt_artifacts.read_sources(invocation.target_path)
+    if document is None:
         return {"available": False, "results": []}
     results = [
         {

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from foundation.ops_tables import replace_rows
+from foundation.paths import HomePaths
 from pipeline import manifest as manifest_io
-from pipeline.ops_tables import replace_rows
-from pipeline.paths import HomePaths
 
 _TYPE_ALIASES = {
     "INT": "INTEGER", "INT4": "INTEGER", "SIGNED": "INTEGER", "INT8": "BIGINT",
@@ -148,15 +148,6 @@ def capture_file(db_path: Path) -> list[dict[str, Any]]:
         return schema_snapshot.capture(con)
 
 
-def previous_successful(paths: HomePaths, run_id: str,
-                        started_at: str | None = None) -> dict[str, Any] | None:
-    """The newest manifest with status success that started before this run."""
-    candidates = [doc for doc in manifest_io.load_all(paths)
-                  if doc.get("status") == "success" and doc["run_id"] != run_id
-                  and (started_at is None or (doc.get("started_at") or "") < started_at)]
-    return candidates[-1] if candidates else None
-
-
 @dataclass(frozen=True)
 class DriftReport:
     previous_run_id: str | None
@@ -181,7 +172,7 @@ class DriftReport:
 def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
                           current: list[dict[str, Any]],
                           loader_drift: list[dict[str, Any]]) -> DriftReport:
-    previous = previous_successful(paths, run_id, started_at)
+    previous = manifest_io.previous_successful(paths, run_id, started_at)
     source = source_changes(loader_drift)
     if previous is None:
         return DriftReport(None, False, tuple(source))
@@ -191,12 +182,21 @@ def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
     return DriftReport(previous["run_id"], True, tuple(source + diff(columns, current)))
 
 
+def ops_rows(run_id: str, columns: list[dict[str, Any]],
+             report: DriftReport) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``ops.schema_columns`` and ``ops.schema_drift`` for this run."""
+    return {
+        "schema_columns": [(run_id, c["schema"], c["table"], c.get("table_type"), c["column"],
+                            c["type"], normalize_type(c["type"]), bool(c["nullable"]),
+                            c["ordinal"]) for c in columns],
+        "schema_drift": [(run_id, report.previous_run_id, c.layer, c.schema, c.table,
+                          c.column, c.change, c.before, c.after, c.detail)
+                         for c in report.changes],
+    }
+
+
 def write(con: duckdb.DuckDBPyConnection, run_id: str, columns: list[dict[str, Any]],
           report: DriftReport) -> dict[str, int]:
     """Replace ``ops.schema_columns`` and ``ops.schema_drift`` with this run's rows."""
-    rows = [(run_id, c["schema"], c["table"], c.get("table_type"), c["column"], c["type"],
-             normalize_type(c["type"]), bool(c["nullable"]), c["ordinal"]) for c in columns]
-    drift_rows = [(run_id, report.previous_run_id, c.layer, c.schema, c.table, c.column,
-                   c.change, c.before, c.after, c.detail) for c in report.changes]
-    return {"schema_columns": replace_rows(con, "schema_columns", rows),
-            "schema_drift": replace_rows(con, "schema_drift", drift_rows)}
+    return {table: replace_rows(con, table, rows)
+            for table, rows in ops_rows(run_id, columns, report).items()}

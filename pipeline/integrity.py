@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.paths import HomePaths, snapshot_file_name
+from foundation.paths import HomePaths, snapshot_file_name
 
 #: bytes read per hashing step: snapshots reach several GB, so never read them whole
 HASH_CHUNK_BYTES = 8 << 20

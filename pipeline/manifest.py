@@ -17,8 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from foundation.paths import REPO_ROOT, HomePaths, snapshot_file_name
 from pipeline.integrity import is_snapshot_file
-from pipeline.paths import REPO_ROOT, HomePaths
 from pipeline.pointer import write_atomically
 
 MANIFEST_VERSION = 1
@@ -124,6 +124,42 @@ def load_all(paths: HomePaths) -> list[dict[str, Any]]:
     documents = (load(path) for path in paths.manifest_paths())
     return sorted((doc for doc in documents if doc and "run_id" in doc),
                   key=lambda doc: (doc.get("started_at") or "", doc["run_id"]))
+
+
+def is_published(paths: HomePaths, document: dict[str, Any]) -> bool:
+    """Whether a run's snapshot is on disk, a regular file in ``duckdb/``."""
+    return is_snapshot_file(paths.duckdb_dir, snapshot_file_name(document["run_id"]))
+
+
+def successful_before(paths: HomePaths, run_id: str, started_at: str | None = None, *,
+                      published_only: bool = False) -> list[dict[str, Any]]:
+    """Manifests of the successful runs that started before ``run_id``, newest first.
+
+    ``started_at`` is the run's start as manifests record it (ISO, UTC); when omitted it is
+    read from the run's own manifest, and when that is missing too every other successful
+    run counts. ``published_only`` keeps only runs whose snapshot is still on disk.
+    """
+    documents = load_all(paths)
+    if started_at is None:
+        own = next((doc for doc in documents if doc["run_id"] == run_id), None)
+        started_at = own.get("started_at") if own else None
+    found = [doc for doc in documents
+             if doc.get("status") == "success" and doc["run_id"] != run_id
+             and (started_at is None or (doc.get("started_at") or "") < started_at)
+             and (not published_only or is_published(paths, doc))]
+    return list(reversed(found))
+
+
+def previous_successful(paths: HomePaths, run_id: str, started_at: str | None = None, *,
+                        published_only: bool = False) -> dict[str, Any] | None:
+    """The previous successful run: the newest one that started before ``run_id``.
+
+    The project's one definition, used by the schema drift step, the volume baseline and
+    the dashboards' run history (those with ``published_only``: they can show only runs
+    whose snapshot is on disk). None when there is none.
+    """
+    found = successful_before(paths, run_id, started_at, published_only=published_only)
+    return found[0] if found else None
 
 
 def latest_successful(paths: HomePaths) -> dict[str, Any] | None:

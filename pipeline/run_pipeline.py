@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from foundation.paths import default_home
+from foundation.run_id import RunIdError, new_run_id, validate_run_id
 from generator.data_generator import (
     DEFAULT_DAYS,
     DEFAULT_USERS,
@@ -38,11 +37,9 @@ from pipeline.disk_space import (
 )
 from pipeline.interrupts import RunInterrupted
 from pipeline.manifest import RunIdTakenError
-from pipeline.paths import default_home
-from pipeline.run_id import RunIdError, new_run_id, validate_run_id
-from pipeline.run_state import RunConfig
 from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
 from pipeline.spark_engine import ENGINES, spark_steps
+from pipeline.step_types import RunConfig
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2

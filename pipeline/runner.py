@@ -1,5 +1,10 @@
 """One pipeline run from start to publication: the only code that knows the step order.
 
+``STEPS`` is the one list of the run's steps, in order: functions of the run's state
+returning a :class:`~pipeline.step_types.StepResult` (:mod:`pipeline.build_steps`,
+:mod:`pipeline.observability_steps`, then :func:`step_publish`). :class:`PipelineRun`
+runs them and is the only writer of what they return: the manifest and the ops tables.
+
 A run either publishes a complete snapshot and moves the pointer, or it records why it
 did not (manifest ``failed``/``interrupted`` with the failing step and error), removes
 its half-built database and leaves the previous snapshot and pointer untouched.
@@ -8,34 +13,20 @@ its half-built database and leaves the previous snapshot and pointer untouched.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-from dataclasses import asdict
 from typing import Any, NoReturn
 
 import duckdb
-from pipeline import (
-    dbt_runner,
-    duckdb_settings,
-    integrity,
-    interrupts,
-    obs_steps,
-    schema_snapshot,
-)
+from foundation import ops_tables
+from foundation.paths import RunPaths
+from pipeline import build_steps, dbt_runner, integrity, interrupts, observability_steps
 from pipeline import manifest as manifest_io
-from pipeline.components import load_raw_module
-from pipeline.components import max_reject_share as max_reject_share_from_env
-from pipeline.dbt_runner import DbtError, DbtInvocation
-from pipeline.dbt_runner import build as dbt_build
-from pipeline.dbt_runner import source_freshness as dbt_source_freshness
 from pipeline.disk_space import disk_full_message, is_disk_full
-from pipeline.errors import StepError
+from pipeline.errors import StepError, manifest_updates
 from pipeline.interrupts import RunInterrupted, latch_installed
-from pipeline.paths import RunPaths
-from pipeline.pii_key import pii_key
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
-from pipeline.run_state import RunConfig, RunState, Step
+from pipeline.step_types import RunConfig, RunState, Step, StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -44,123 +35,16 @@ EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-# --------------------------------------------------------------------------- steps
+# --------------------------------------------------------------------------- publication
 
 
-def step_generate(state: RunState) -> dict[str, Any]:
-    from generator.data_generator import GeneratorConfig, GeneratorInputError, generate_dataset
+def step_publish(state: RunState) -> StepResult:
+    """Checkpoint and close, rename into place, then move the pointer under the lock.
 
-    config = state.config
-    try:
-        rows = generate_dataset(
-            state.paths.run_data_dir,
-            GeneratorConfig(seed=config.seed, users=config.users, as_of=config.as_of,
-                            days=config.days, faults=config.faults),
-        )
-    except GeneratorInputError as exc:
-        raise StepError(str(exc)) from exc
-    state.counts["generated"] = dict(rows)
-    faults_file = state.paths.run_data_dir / "faults.json"
-    details: dict[str, Any] = {"rows": dict(rows), "data_dir": str(state.paths.run_data_dir)}
-    if faults_file.exists():
-        details["faults_file"] = str(faults_file)
-    return details
-
-
-def step_load_raw(state: RunState) -> dict[str, Any]:
-    """Load raw; ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
-
-    A failed load leaves the table it failed on and a sample of its rejected rows
-    (``ingestion.rejects_sample``) in the manifest: the load itself is rolled back.
+    The one step that records into the manifest itself: the pointer move and its record
+    happen together while signals are held back, so an interrupt can never find the
+    pointer moved but the run not marked published.
     """
-    loader = load_raw_module()
-    try:
-        max_reject_share = max_reject_share_from_env()
-    except ValueError as exc:
-        raise StepError(str(exc)) from None
-    try:
-        report = loader.load_raw(
-            state.paths.run_data_dir, state.paths.building_snapshot, state.config.run_id,
-            max_reject_share=max_reject_share,
-            duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
-                                                         state.config.run_id))
-    except loader.LoadError as exc:
-        state.document["ingestion"] = {"max_reject_share": max_reject_share,
-                                       "failed_table": exc.table,
-                                       "rejects_sample": [dict(r) for r in exc.rejects]}
-        raise StepError(str(exc)) from exc
-    tables = {t.table: asdict(t) for t in report.tables}
-    state.document["ingestion"] = {
-        "max_reject_share": max_reject_share,
-        "ingested_at": manifest_io.iso(report.ingested_at),
-        "tables": tables,
-        "schema_drift": list(report.schema_drift),
-    }
-    for warning in report.warnings:
-        state.document["warnings"].append({"step": "load_raw", "message": warning})
-        logger.warning("  warning: %s", warning)
-    return {"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)}
-
-
-def dbt_invocation(state: RunState) -> DbtInvocation:
-    return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
-                         as_of=state.config.as_of.isoformat(),
-                         pii_key=pii_key(state.paths.home))
-
-
-def step_dbt_build(state: RunState) -> dict[str, Any]:
-    invocation = dbt_invocation(state)
-    state.document["artifacts"]["dbt_target"] = str(invocation.target_path)
-    try:
-        summary = dbt_build(invocation)
-    except DbtError as exc:
-        state.document["dbt"] = exc.summary or state.document["dbt"]
-        raise StepError(str(exc)) from exc
-    state.document["dbt"] = summary
-    return {key: summary[key] for key in ("pass", "warn", "error", "skip", "total")}
-
-
-def step_source_freshness(state: RunState) -> dict[str, Any]:
-    result = dbt_source_freshness(dbt_invocation(state))
-    state.document["freshness"] = result
-    statuses: dict[str, int] = {}
-    for item in result.get("results", []):
-        statuses[str(item["status"])] = statuses.get(str(item["status"]), 0) + 1
-    for item in result.get("results", []):
-        if item["status"] not in ("pass", None):
-            message = f"source freshness {item['status']}: {item['unique_id']}"
-            state.document["warnings"].append({"step": "source_freshness", "message": message})
-    return {"statuses": statuses}
-
-
-def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
-    tables = [row[0] for row in con.execute(
-        "select table_name from information_schema.tables "
-        "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
-        [schema],
-    ).fetchall()]
-    counts = {}
-    for table in tables:
-        quoted = f'"{schema}"."{table}"'
-        counts[table] = con.execute(f"select count(*) from {quoted}").fetchone()[0]  # noqa: S608
-    return counts
-
-
-def step_schema_snapshot(state: RunState) -> dict[str, Any]:
-    with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
-        columns = schema_snapshot.capture(con)
-        state.document["row_counts"] = {"raw": _row_counts(con, "raw"),
-                                        "marts": _row_counts(con, "marts")}
-    document = {"run_id": state.config.run_id, "columns": columns}
-    state.paths.schema_snapshot.write_text(json.dumps(document, indent=1) + "\n",
-                                           encoding="utf-8")
-    state.document["artifacts"]["schema_snapshot"] = str(state.paths.schema_snapshot)
-    return {"tables": len({(c["schema"], c["table"]) for c in columns}),
-            "columns": len(columns)}
-
-
-def step_publish(state: RunState) -> dict[str, Any]:
-    """Checkpoint and close, rename into place, then move the pointer under the lock."""
     paths = state.paths
     with duckdb.connect(str(paths.building_snapshot)) as con:
         con.execute("checkpoint")
@@ -185,21 +69,21 @@ def step_publish(state: RunState) -> dict[str, Any]:
         state.document["previous_run_id"] = previous
         state.document["pointer_updated"] = True
         state.document["snapshot"] = {"path": str(paths.snapshot), **fingerprint}
-    return {"snapshot": paths.snapshot.name, "previous_run_id": previous}
+    return StepResult({"snapshot": paths.snapshot.name, "previous_run_id": previous})
 
 
 STEPS: tuple[tuple[str, Step], ...] = (
-    ("generate", step_generate),
-    ("load_raw", step_load_raw),
-    ("dbt_build", obs_steps.with_dbt_failure_details(step_dbt_build)),
-    ("source_freshness", step_source_freshness),
-    ("schema_snapshot", obs_steps.with_ops_tables(step_schema_snapshot)),
-    ("dbt_artifacts", obs_steps.step_dbt_artifacts),
-    ("contracts", obs_steps.step_contracts),
-    ("schema_drift", obs_steps.step_schema_drift),
-    ("volume_anomalies", obs_steps.step_volume_anomalies),
-    ("quality_gate", obs_steps.step_quality_gate),
-    ("record_ops", obs_steps.step_record_ops),
+    ("generate", build_steps.step_generate),
+    ("load_raw", build_steps.step_load_raw),
+    ("dbt_build", build_steps.step_dbt_build),
+    ("source_freshness", build_steps.step_source_freshness),
+    ("schema_snapshot", build_steps.step_schema_snapshot),
+    ("dbt_artifacts", observability_steps.step_dbt_artifacts),
+    ("contracts", observability_steps.step_contracts),
+    ("schema_drift", observability_steps.step_schema_drift),
+    ("volume_anomalies", observability_steps.step_volume_anomalies),
+    ("quality_gate", observability_steps.step_quality_gate),
+    ("record_ops", observability_steps.step_record_ops),
     ("publish", step_publish),
 )
 
@@ -325,7 +209,7 @@ class PipelineRun:
                 # dbt's worker lives from dbt_build to source_freshness: never past the run.
                 # Here it only stops a failed run's worker; the outcome is already decided.
                 with contextlib.suppress(Exception):
-                    dbt_runner.close_session(dbt_invocation(state))
+                    dbt_runner.close_session(build_steps.dbt_invocation(state))
                 if status != "success":
                     remove_building_files(self.paths)
                 document["status"] = status
@@ -350,7 +234,8 @@ class PipelineRun:
         start = time.monotonic()
         try:
             manifest_io.save(self.paths.manifest, document)
-            details = step(state)
+            result = step(state)
+            self._record(document, name, result)
             self._latch.check()
         except (KeyboardInterrupt, RunInterrupted) as exc:
             if document["pointer_updated"]:
@@ -362,9 +247,10 @@ class PipelineRun:
                                      str(exc) or "interrupted by Ctrl-C")
             raise
         except Exception as exc:
+            document.update(manifest_updates(exc))
             self._fail_step(document, record, start, name, exc)
         self._finish_step(record, start, "ok", None)
-        record["details"] = details
+        record["details"] = result.details
         try:
             manifest_io.save(self.paths.manifest, document)
         except OSError as exc:
@@ -372,6 +258,19 @@ class PipelineRun:
                 self._fail_step(document, record, start, name, exc)
             # published: the final save tries again, and says so if it cannot
         logger.info("✓ %-17s %6.1fs", name, record["duration_s"])
+
+    def _record(self, document: dict[str, Any], name: str, result: StepResult) -> None:
+        """Record what a step returned: its ops tables' rows (written into the building
+        snapshot), its manifest sections and its warnings. Only the runner writes them."""
+        if not isinstance(result, StepResult):
+            raise TypeError(f"step {name} returned {type(result).__name__}, not a StepResult")
+        if result.ops:
+            with duckdb.connect(str(self.paths.building_snapshot)) as con:
+                for table, rows in result.ops.items():
+                    ops_tables.replace_rows(con, table, rows)
+        document.update(result.manifest)
+        document["warnings"].extend({"step": name, "message": message}
+                                    for message in result.warnings)
 
     def _fail_step(self, document: dict[str, Any], record: dict[str, Any], start: float,
                    name: str, exc: Exception) -> NoReturn:

@@ -1,5 +1,8 @@
 """Inspect pipeline runs from their manifests, without the dashboard.
 
+Slightly over 400 lines: one CLI (``carton-caps-runs``), its four sub-commands and
+their text rendering, kept together so each command's output is read in one file.
+
     python pipeline/runs.py [--home DIR] list
     python pipeline/runs.py [--home DIR] show RUN_ID
     python pipeline/runs.py [--home DIR] diff RUN_A RUN_B
@@ -27,13 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import duckdb
+from foundation.paths import HomePaths, default_home
 from pipeline import drift, integrity
 from pipeline import manifest as manifest_io
-from pipeline.paths import HomePaths, default_home
 from pipeline.pointer import PointerError, read_pointer
 
 EXIT_OK = 0

@@ -24,18 +24,16 @@ import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import duckdb
-from pipeline import obs_steps
-from pipeline import runner as duckdb_steps
+from foundation.paths import REPO_ROOT
+from pipeline import build_steps, observability_steps, runner
 from pipeline.contracts import CONTRACTS_DIR, load_contract
 from pipeline.dbt_runner import DbtError
 from pipeline.dbt_runner import build as dbt_build
-from pipeline.errors import StepError
-from pipeline.paths import REPO_ROOT
-from pipeline.run_state import RunState, Step
+from pipeline.errors import StepError, with_manifest
 from pipeline.spark_dbt import ENGINE_FILE, EXPORT_DIR_ENV, RAW_DIR_ENV, WORK_DIR_ENV
+from pipeline.step_types import RunState, Step, StepResult
 
 ENGINES = ("duckdb", "spark")
 SPARK_DBT = REPO_ROOT / "pipeline" / "spark_dbt.py"
@@ -70,12 +68,20 @@ def land_raw_parquet(db_path: Path, out_dir: Path) -> list[str]:
     return tables
 
 
-def step_load_raw(state: RunState) -> dict[str, Any]:
-    details = duckdb_steps.step_load_raw(state)
+def step_load_raw(state: RunState) -> StepResult:
+    loaded = build_steps.step_load_raw(state)
     out_dir = raw_parquet_dir(state)
-    tables = land_raw_parquet(state.paths.building_snapshot, out_dir)
-    state.document["artifacts"]["raw_parquet"] = str(out_dir)
-    return {**details, "parquet_tables": len(tables)}
+    try:
+        tables = land_raw_parquet(state.paths.building_snapshot, out_dir)
+    except Exception as exc:
+        # the load itself succeeded: its record and warnings stay in the manifest
+        warnings = [*state.document["warnings"],
+                    *({"step": "load_raw", "message": m} for m in loaded.warnings)]
+        with_manifest(exc, {**loaded.manifest, "warnings": warnings})
+        raise
+    artifacts = {**state.document["artifacts"], "raw_parquet": str(out_dir)}
+    return dataclasses.replace(loaded, details={**loaded.details, "parquet_tables": len(tables)},
+                               manifest={**loaded.manifest, "artifacts": artifacts})
 
 
 def declared_columns(contracts_dir: Path = CONTRACTS_DIR) -> dict[tuple[str, str], dict[str, str]]:
@@ -144,12 +150,12 @@ def engine_versions(export_dir: Path) -> dict[str, str | None]:
             "pyspark": version("pyspark"), "dbt_spark": version("dbt-spark")}
 
 
-def step_dbt_build(state: RunState) -> dict[str, Any]:
+def step_dbt_build(state: RunState) -> StepResult:
     work_dir = spark_work_dir(state)
     export_dir = work_dir / "export"
     shutil.rmtree(work_dir, ignore_errors=True)
     invocation = dataclasses.replace(
-        duckdb_steps.dbt_invocation(state),
+        build_steps.dbt_invocation(state),
         # -P: the script's folder (pipeline/, with dbt_*.py files) must not be on sys.path,
         # where dbt's plugin discovery would import them as dbt plugins
         launcher=(sys.executable, "-P", str(SPARK_DBT)),
@@ -157,26 +163,33 @@ def step_dbt_build(state: RunState) -> dict[str, Any]:
         extra_env=((RAW_DIR_ENV, str(raw_parquet_dir(state))),
                    (EXPORT_DIR_ENV, str(export_dir)), (WORK_DIR_ENV, str(work_dir))),
     )
-    state.document["artifacts"]["dbt_target"] = str(invocation.target_path)
+    artifacts = {**state.document["artifacts"], "dbt_target": str(invocation.target_path)}
+    dbt = state.document["dbt"]
     try:
         try:
             summary = dbt_build(invocation)
         except DbtError as exc:
-            state.document["dbt"] = exc.summary or state.document["dbt"]
+            dbt = exc.summary or dbt
             raise StepError(str(exc)) from exc
-        state.document["dbt"] = summary
+        dbt = summary
         written = write_back(state.paths.building_snapshot, export_dir)
-        state.document["engine"] = engine_versions(export_dir)
+        engine = engine_versions(export_dir)
+    except Exception as exc:
+        # a failing build (or write-back) still reports its failing nodes and raw contract
+        failure = observability_steps.dbt_failure_record(state, dbt)
+        with_manifest(exc, {"artifacts": artifacts, **failure})
+        raise
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    return {**{key: summary[key] for key in ("pass", "warn", "error", "skip", "total")},
-            "written_back": written}
+    return StepResult({**{key: summary[key] for key in ("pass", "warn", "error", "skip", "total")},
+                       "written_back": written},
+                      manifest={"artifacts": artifacts, "dbt": summary, "engine": engine})
 
 
 def spark_steps() -> tuple[tuple[str, Step], ...]:
     """The DuckDB run's steps with the Spark ``load_raw`` and ``dbt_build``."""
     replaced: dict[str, Step] = {
         "load_raw": step_load_raw,
-        "dbt_build": obs_steps.with_dbt_failure_details(step_dbt_build),
+        "dbt_build": step_dbt_build,
     }
-    return tuple((name, replaced.get(name, step)) for name, step in duckdb_steps.STEPS)
+    return tuple((name, replaced.get(name, step)) for name, step in runner.STEPS)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Create or refresh .venv so that it holds exactly the pinned requirements.
-# Reinstalls only when requirements.txt or the interpreter changed (stamp = their hash),
-# so `make run` and `make test` are cheap the second time.
+# Create or refresh .venv so that it holds exactly the pinned requirements, then this
+# project, editable (`pip install --no-deps -e .`: its packages and console scripts).
+# Reinstalls only when requirements.txt, pyproject.toml, the checkout's location or the
+# interpreter changed (stamp = their hash), so `make run` and `make test` are cheap the
+# second time.
 set -euo pipefail
 venv="${VENV:-.venv}"
 python="${PYTHON:-python3}"
 stamp="$venv/.requirements.sha256"
-want="$( { sha256sum requirements.txt | cut -d' ' -f1; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+want="$( { sha256sum requirements.txt pyproject.toml | cut -d' ' -f1; pwd; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
 
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import sys' 2>/dev/null \
    && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -22,4 +24,6 @@ fi
 echo "installing pinned requirements into $venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -r requirements.txt
+echo "installing the project (editable) into $venv"
+"$venv/bin/python" -m pip install --quiet --no-deps -e .
 echo "$want" > "$stamp"

@@ -9,16 +9,11 @@ same run even after a newer one is published.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(_REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from streamlit_app import data_access, ui  # noqa: E402
+from streamlit_app import data_access, ui
 
 PAGES = Path(__file__).parent / "views"
 

@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
+from foundation.paths import REPO_ROOT
 from pipeline import run_pipeline
+
+# The runbook scripts that tests start as child processes (`python pipeline/run_pipeline.py`,
+# `python duckdb/load_raw.py`, ...) import the project's packages, which `make` installs
+# (editable). Putting the checkout first on their path makes them import the checkout under
+# test even from a venv where another checkout (or none) is installed.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
 
 #: The Spark tests need PySpark and Java (requirements-spark.txt) and minutes per run:
 #: only `make test-spark` (which sets this variable) collects them, `make test` never does.

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+import loader
 from generator.data_generator import GeneratorConfig, generate_dataset
-from pipeline.components import load_raw_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO_ROOT / "dbt_carton_caps"
@@ -28,8 +28,8 @@ PII_KEY = "dbt-tests-pii-key"
 
 
 def import_loader() -> ModuleType:
-    """duckdb/load_raw.py through the one importer (duckdb/ has no __init__.py by design)."""
-    return load_raw_module()
+    """The raw loader (the ``loader`` package)."""
+    return loader
 
 
 def run_dbt(

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb_extensions
 
 import duckdb
+from foundation.source_tables import APP_DB_TABLES, EVENT_EXPORT_TABLES, SourceTable
 from generator.data_generator import GeneratorConfig, generate_dataset
-from generator.source_tables import APP_DB_TABLES, EVENT_EXPORT_TABLES, SourceTable
 
 TINY = GeneratorConfig(seed=7, users=300, as_of=dt.date(2026, 11, 1))
 AS_OF = "2026-11-01 00:00:00"

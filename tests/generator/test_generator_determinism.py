@@ -7,8 +7,8 @@ from pathlib import Path
 
 from generator_testkit import TINY
 
+from foundation.source_tables import APP_DB_FILE, EVENT_EXPORT_TABLES
 from generator.data_generator import dataset_hash, generate_dataset
-from generator.source_tables import APP_DB_FILE, EVENT_EXPORT_TABLES
 
 FILES = [APP_DB_FILE, *(t.file_name for t in EVENT_EXPORT_TABLES)]
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from generator_testkit import TINY
 
+from foundation.source_tables import TABLES_BY_NAME
 from generator.data_generator import (
     FAULT_CLASSES,
     GeneratorInputError,
     generate_dataset,
 )
 from generator.faults import EXTRA_COLUMN, MISSING_COLUMN, ORPHAN_USER_ID_BASE, STALE_DAYS
-from generator.source_tables import TABLES_BY_NAME
 
 AS_OF = dt.datetime(2026, 11, 1)
 START = AS_OF - dt.timedelta(days=TINY.days)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from generator_testkit import TINY, build, connect, scalar
 
+from foundation.source_tables import APP_DB_TABLES, EVENT_EXPORT_TABLES, SOURCE_TABLES
 from generator.data_generator import DEFAULT_DAYS, DEFAULT_USERS, generate_dataset
-from generator.source_tables import APP_DB_TABLES, EVENT_EXPORT_TABLES, SOURCE_TABLES
 from generator.writers import create_table_sql
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

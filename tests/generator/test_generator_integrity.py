@@ -8,8 +8,8 @@ import pytest
 from generator_testkit import AS_OF, TINY, build, connect, scalar
 
 import duckdb
+from foundation.source_tables import SOURCE_TABLES
 from generator.data_generator import GeneratorConfig
-from generator.source_tables import SOURCE_TABLES
 
 MEDIUM = GeneratorConfig(seed=11, users=3_000, as_of=dt.date(2026, 3, 15), days=400)
 

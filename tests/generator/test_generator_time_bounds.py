@@ -16,11 +16,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from foundation.source_tables import SOURCE_TABLES
 from generator import vectors as vx
 from generator.data_generator import GeneratorConfig, generate_dataset
 from generator.entities import INSTALL_OPEN_DELAY_S, Window, _organic_install_times
 from generator.parameters import DAY, PARAMETERS
-from generator.source_tables import SOURCE_TABLES
 from tests.generator.generator_testkit import connect
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)

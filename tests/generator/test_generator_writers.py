@@ -13,8 +13,8 @@ import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 import pytest
 
+from foundation.source_tables import APP_DB_FILE, PRODUCTS, RECEIPTS, USERS
 from generator.data_generator import _BackgroundWriters
-from generator.source_tables import APP_DB_FILE, PRODUCTS, RECEIPTS, USERS
 from generator.writers import CsvExport, SqliteWriter, csv_schema
 
 

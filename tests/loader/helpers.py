@@ -1,6 +1,6 @@
 """Helpers for the raw-loader tests: the loader module, tiny datasets written by hand.
 
-The dataset is written straight from ``generator/source_tables.py`` (SQLite with the
+The dataset is written straight from ``foundation/source_tables.py`` (SQLite with the
 declared types, CSVs with the declared column order), so these tests do not depend on
 the generator.
 """
@@ -15,14 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
-from generator.source_tables import (
+import loader
+from foundation.source_tables import (
     APP_DB_FILE,
     APP_DB_TABLES,
     EVENT_EXPORT_TABLES,
     Column,
     SourceTable,
 )
-from pipeline.components import load_raw_module
 
 ROWS_PER_TABLE = 3
 RUN_ID = "run_test-1"
@@ -30,8 +30,8 @@ INGESTED_AT = datetime(2025, 10, 1, 6, 30, 0)
 
 
 def import_loader() -> ModuleType:
-    """duckdb/load_raw.py, through the one importer every component uses."""
-    return load_raw_module()
+    """The ``loader`` package (its public API: load_raw, LoadError, main, ...)."""
+    return loader
 
 
 def csv_value(column: Column, i: int) -> str:

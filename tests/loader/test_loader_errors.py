@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from generator.source_tables import APP_DB_FILE, RECEIPTS, USERS
+from foundation.source_tables import APP_DB_FILE, RECEIPTS, USERS
 from tests.loader.helpers import RUN_ID, table_rows, write_csv
 
 
@@ -118,7 +118,7 @@ def test_missing_data_dir_fails(loader, tmp_path, db_path):
 @pytest.mark.parametrize("run_id", ["", "has space", "a/b", "x" * 65, "semi;colon", "abc\n",
                                     "abc\r\n", "\nabc"])
 def test_invalid_run_id_is_refused(loader, dataset, db_path, run_id):
-    """The project's one run-id rule (pipeline.run_id), matched in full: no trailing newline."""
+    """The project's one run-id rule (foundation.run_id), matched in full: no trailing newline."""
     with pytest.raises(loader.LoadError) as err:
         loader.load_raw(dataset, db_path, run_id)
     assert str(err.value) == (f"invalid --run-id {run_id!r}: use 1-64 characters from A-Z, "
@@ -227,12 +227,12 @@ def test_cli_as_a_script_fails_without_traceback(dataset, db_path):
     import subprocess
     import sys
 
-    from pipeline.components import LOADER_PATH
+    from foundation.paths import REPO_ROOT
 
     (dataset / "app_events.csv").unlink()
     result = subprocess.run(
-        [sys.executable, str(LOADER_PATH), "--data-dir", str(dataset), "--db", str(db_path),
-         "--run-id", "r1"],
+        [sys.executable, str(REPO_ROOT / "duckdb" / "load_raw.py"), "--data-dir", str(dataset),
+         "--db", str(db_path), "--run-id", "r1"],
         capture_output=True, text=True, check=False, timeout=120,
     )
     assert result.returncode == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from generator.source_tables import RECEIPTS, SOURCE_TABLES
+from foundation.source_tables import RECEIPTS, SOURCE_TABLES
 from tests.loader.helpers import RUN_ID
 
 data_generator = pytest.importorskip("generator.data_generator")

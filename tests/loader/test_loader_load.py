@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from generator.source_tables import APP_DB_FILE, SOURCE_TABLES
-from pipeline.components import LOADER_PATH
+from foundation.paths import REPO_ROOT
+from foundation.source_tables import APP_DB_FILE, SOURCE_TABLES
 from tests.loader.helpers import (
     INGESTED_AT,
     ROWS_PER_TABLE,
@@ -167,7 +167,7 @@ def test_loading_the_same_snapshot_twice_fails_and_keeps_the_first_load(run_load
         )
 
 
-def test_loader_imports_by_path_and_exposes_the_public_api():
+def test_the_loader_package_exposes_the_public_api():
     loader = import_loader()
     assert issubclass(loader.LoadError, Exception)
     assert loader.LoadReport.__dataclass_params__.frozen
@@ -197,7 +197,7 @@ def test_cli_prints_each_warning_once(dataset, tmp_path):
     receipts.write_text("\n".join([f"{header},loyalty_card_id", *(f"{r},x" for r in rows)])
                         + "\n")
     result = subprocess.run(
-        [sys.executable, str(LOADER_PATH), "--data-dir", str(dataset),
+        [sys.executable, str(REPO_ROOT / "duckdb" / "load_raw.py"), "--data-dir", str(dataset),
          "--db", str(tmp_path / "cli.duckdb"), "--run-id", "cli_run"],
         capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from generator.source_tables import APP_EVENTS
-from pipeline import components, runner
-from pipeline.paths import RunPaths
+import loader
+from foundation.paths import RunPaths
+from foundation.source_tables import APP_EVENTS
+from pipeline import build_steps, reject_threshold, runner
 from tests.loader.helpers import table_rows, write_csv, write_dataset
 
 ENV = "CARTON_CAPS_MAX_REJECT_SHARE"
@@ -48,8 +48,8 @@ def _state(home: Path) -> runner.RunState:
 def test_the_pipeline_and_the_tests_share_one_loader_module() -> None:
     from tests.loader.helpers import import_loader
 
-    assert import_loader() is components.load_raw_module()
-    assert import_loader().LoadError is components.load_raw_module().LoadError
+    assert import_loader() is loader
+    assert build_steps.loader.LoadError is loader.LoadError
 
 
 def test_failed_load_records_the_failing_table_and_a_rejects_sample(
@@ -58,11 +58,11 @@ def test_failed_load_records_the_failing_table_and_a_rejects_sample(
     monkeypatch.delenv(ENV, raising=False)
     state = _state(tmp_path)
     with pytest.raises(runner.StepError) as err:
-        runner.step_load_raw(state)
+        build_steps.step_load_raw(state)
     assert str(err.value) == (
         "app_events.csv: 3 of 200 rows rejected (1.50 %) exceeds the 1.00 % threshold; "
         "first: line 5 column event_time: could not convert 'bad time 5' to TIMESTAMP")
-    ingestion = state.document["ingestion"]
+    ingestion = err.value.manifest_updates["ingestion"]
     assert ingestion["max_reject_share"] == 0.01
     assert ingestion["failed_table"] == "app_events"
     assert [(r["table_name"], r["line"], r["column_name"], r["reason"])
@@ -77,12 +77,12 @@ def test_the_threshold_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv(ENV, "0.05")
     state = _state(tmp_path)
-    details = runner.step_load_raw(state)
-    assert details["rows"] > 0
-    assert state.document["ingestion"]["max_reject_share"] == 0.05
-    events = state.document["ingestion"]["tables"]["app_events"]
+    result = build_steps.step_load_raw(state)
+    assert result.details["rows"] > 0
+    assert result.manifest["ingestion"]["max_reject_share"] == 0.05
+    events = result.manifest["ingestion"]["tables"]["app_events"]
     assert (events["rows_loaded"], events["rows_rejected"]) == (N_ROWS - 3, 3)
-    assert state.document["warnings"][0]["message"].startswith(
+    assert result.warnings[0].startswith(
         "app_events.csv: 3 of 200 rows rejected (1.50 %) within the 5.00 % threshold; ")
 
 
@@ -93,7 +93,7 @@ def test_an_invalid_threshold_fails_the_step_with_one_line(
     monkeypatch.setenv(ENV, value)
     state = _state(tmp_path)
     with pytest.raises(runner.StepError) as err:
-        runner.step_load_raw(state)
+        build_steps.step_load_raw(state)
     assert str(err.value) == (
         f"invalid CARTON_CAPS_MAX_REJECT_SHARE={value!r}: must be a number between 0 and 1 "
         "(a share of a table's rows, e.g. 0.05 for 5 %)")
@@ -104,7 +104,7 @@ def test_an_invalid_threshold_fails_the_step_with_one_line(
     ({}, 0.01), ({ENV: ""}, 0.01), ({ENV: " 0.2 "}, 0.2), ({ENV: "0"}, 0.0), ({ENV: "1"}, 1.0),
 ])
 def test_max_reject_share_parsing(environ: dict[str, str], share: float) -> None:
-    assert components.max_reject_share(environ) == share
+    assert reject_threshold.max_reject_share(environ) == share
 
 
 def test_a_failed_run_keeps_the_sample_in_its_manifest_and_publishes_nothing(
@@ -112,12 +112,13 @@ def test_a_failed_run_keeps_the_sample_in_its_manifest_and_publishes_nothing(
 ) -> None:
     monkeypatch.delenv(ENV, raising=False)
 
-    def generate(state: runner.RunState) -> dict[str, Any]:
+    def generate(state: runner.RunState) -> runner.StepResult:
         _write_bad_dataset(state.paths.run_data_dir)
-        return {}
+        return runner.StepResult()
 
     run = runner.PipelineRun(_config(tmp_path, "bad_load"),
-                             steps=(("generate", generate), ("load_raw", runner.step_load_raw)))
+                             steps=(("generate", generate),
+                                    ("load_raw", build_steps.step_load_raw)))
     state = run.claim(0.0)
     assert run.execute(state) == runner.EXIT_FAILED
     manifest = json.loads((tmp_path / "logs" / "pipeline_bad_load.json").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from generator.source_tables import APP_DB_FILE, APP_EVENTS
+from foundation.source_tables import APP_DB_FILE, APP_EVENTS
 from tests.loader.helpers import RUN_ID, table_rows, write_csv
 
 N_ROWS = 200

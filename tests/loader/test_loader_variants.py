@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from generator.source_tables import APP_DB_FILE, EVENT_EXPORT_TABLES, RECEIPTS
+from foundation.source_tables import APP_DB_FILE, EVENT_EXPORT_TABLES, RECEIPTS
 from tests.loader.helpers import RUN_ID, table_rows, write_csv
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from generator.source_tables import SOURCE_TABLES, SourceTable
+from foundation.source_tables import SOURCE_TABLES, SourceTable
 
 AS_OF_CUTOFF = datetime(2026, 11, 1)
 ROWS = 20

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import duckdb
-from generator.source_tables import SOURCE_TABLES
+from foundation.source_tables import SOURCE_TABLES
 from pipeline import contracts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")

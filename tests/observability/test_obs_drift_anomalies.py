@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import duckdb
+from foundation.paths import HomePaths
 from pipeline import anomalies, drift
-from pipeline.paths import HomePaths
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from pipeline import anomalies, contracts, dbt_artifacts, drift, ops_tables, runs, schema_snapshot
+from foundation import ops_tables
+from pipeline import anomalies, contracts, dbt_artifacts, drift, runs, schema_snapshot
 from tests.conftest import TinyRun
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
@@ -68,7 +69,7 @@ def test_writers_replace_rows_and_never_change_columns(tmp_path: Path) -> None:
 def test_an_undeclared_ops_table_is_refused(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con, pytest.raises(KeyError) as err:
         ops_tables.replace_rows(con, "nope", [])
-    assert err.value.args[0] == "ops.nope is not declared in pipeline/ops_tables.py"
+    assert err.value.args[0] == "ops.nope is not declared in foundation/ops_tables.py"
 
 
 def test_drift_in_an_ops_table_is_reported(tmp_path: Path) -> None:

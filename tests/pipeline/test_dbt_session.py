@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import duckdb
+from foundation.paths import DBT_PROJECT_DIR
 from pipeline import dbt_runner, run_pipeline
 from pipeline.dbt_parse_cache import PARSE_FILE_NAME, ParseCache, cache_key, profile_env_vars
 from pipeline.duckdb_settings import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
-from pipeline.paths import DBT_PROJECT_DIR
 from tests.conftest import TinyRun
 
 COPY_IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages")

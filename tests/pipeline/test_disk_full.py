@@ -20,8 +20,8 @@ import pytest
 
 from pipeline import disk_space, logging_setup, run_pipeline
 from pipeline import manifest as manifest_io
-from pipeline.run_state import RunConfig
 from pipeline.runner import EXIT_FAILED, PipelineRun
+from pipeline.step_types import RunConfig, StepResult
 
 
 def enospc(path: Path) -> OSError:
@@ -71,8 +71,8 @@ def test_manifest_write_failing_after_a_step_records_that_step_and_the_cause(
 
     monkeypatch.setattr(manifest_io, "save", save_failing_once_after_the_step)
     later: list[str] = []
-    code, _document, run = run_steps(tmp_path, ("generate", lambda _s: {"rows": 1}),
-                                     ("load_raw", lambda _s: later.append("ran") or {}))
+    code, _document, run = run_steps(tmp_path, ("generate", lambda _s: StepResult({"rows": 1})),
+                                     ("load_raw", lambda _s: later.append("ran") or StepResult()))
     assert code == EXIT_FAILED
     assert later == []
     recorded = json.loads((tmp_path / "logs" / "pipeline_full.json").read_text())
@@ -97,7 +97,7 @@ def test_an_unwritable_final_manifest_is_reported_not_raised(
         real_save(path, document)
 
     monkeypatch.setattr(manifest_io, "save", save_until_the_disk_fills)
-    code, document, run = run_steps(tmp_path, ("generate", lambda _s: {}))
+    code, document, run = run_steps(tmp_path, ("generate", lambda _s: StepResult()))
     assert code == EXIT_FAILED
     assert document["failed_step"] == "generate"
     manifest = tmp_path / "logs" / "pipeline_full.json"
@@ -106,7 +106,7 @@ def test_an_unwritable_final_manifest_is_reported_not_raised(
 
 
 def test_a_step_failing_on_a_full_disk_is_recorded_as_such(tmp_path: Path) -> None:
-    def step_writing_to_a_full_disk(_state: Any) -> dict[str, Any]:
+    def step_writing_to_a_full_disk(_state: Any) -> StepResult:
         raise RuntimeError("IO Error: Could not write file \"x.duckdb.building\": "
                            "No space left on device")
 

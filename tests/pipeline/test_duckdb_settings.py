@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import duckdb
+import loader
 from pipeline import duckdb_settings
-from pipeline.components import load_raw_module
 from tests.conftest import TinyRun
 
 
@@ -37,7 +37,6 @@ def test_a_configured_spill_folder_gets_one_subfolder_per_run(
 
 def test_the_loader_opens_duckdb_with_the_memory_limit_given(
         tiny_run: TinyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    loader = load_raw_module()
     seen: list[str] = []
     connect = duckdb.connect
 
@@ -46,7 +45,7 @@ def test_the_loader_opens_duckdb_with_the_memory_limit_given(
         seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
         return con
 
-    monkeypatch.setattr(loader.duckdb, "connect", spy)
+    monkeypatch.setattr(duckdb, "connect", spy)
     db = tmp_path / "loaded.duckdb"
     loader.load_raw(tiny_run.home / "data" / tiny_run.run_id, db, "r",
                     duckdb_config={"memory_limit": "321MB", "temp_directory": f"{db}.tmp"})

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from foundation.paths import HomePaths
 from pipeline import integrity, runs
-from pipeline.paths import HomePaths
 from pipeline.pointer import PointerError, read_pointer
 from tests.conftest import TinyRun
 

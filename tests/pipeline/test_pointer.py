@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.paths import HomePaths
+from foundation.paths import HomePaths
+from foundation.run_id import RunIdError, new_run_id, validate_run_id
 from pipeline.pointer import PointerError, read_pointer, write_atomically, write_pointer
-from pipeline.run_id import RunIdError, new_run_id, validate_run_id
 
 
 def test_new_run_ids_sort_by_time_and_are_unique() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import duckdb
+from foundation.paths import DBT_PROJECT_DIR, REPO_ROOT
 from pipeline import run_pipeline
-from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
 from tests.conftest import TINY_ARGS, TinyRun, run_tiny
 
 MANIFEST_KEYS = {

@@ -16,8 +16,8 @@ import pytest
 
 from pipeline import dbt_runner, interrupts
 from pipeline.interrupts import RunInterrupted
-from pipeline.run_state import RunConfig
 from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.step_types import RunConfig, StepResult
 
 
 def config(home: Path, run_id: str) -> RunConfig:
@@ -34,18 +34,18 @@ def run_steps(home: Path, run_id: str, *steps: tuple[str, Any]) -> tuple[int, di
 def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path: Path) -> None:
     ran: list[str] = []
 
-    def swallowing_step(_state: Any) -> dict[str, Any]:
+    def swallowing_step(_state: Any) -> StepResult:
         # What happens when the signal lands in a callback whose exceptions Python ignores.
         try:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
         except RunInterrupted:
             pass
-        return {}
+        return StepResult()
 
-    def later_step(_state: Any) -> dict[str, Any]:
+    def later_step(_state: Any) -> StepResult:
         ran.append("later")
-        return {}
+        return StepResult()
 
     exit_code, document = run_steps(tmp_path, "swallowed", ("swallowing", swallowing_step),
                                     ("later", later_step))
@@ -57,7 +57,7 @@ def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path
 
 
 def test_signal_arriving_after_the_pointer_moved_keeps_the_run_published(tmp_path: Path) -> None:
-    def publishing_step(state: Any) -> dict[str, Any]:
+    def publishing_step(state: Any) -> StepResult:
         state.document["pointer_updated"] = True
         raise RunInterrupted("received signal SIGTERM")
 
@@ -72,7 +72,7 @@ def test_signal_arriving_after_the_pointer_moved_keeps_the_run_published(tmp_pat
 
 def test_handlers_are_restored_after_the_run(tmp_path: Path) -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    run_steps(tmp_path, "restored", ("noop", lambda _state: {}))
+    run_steps(tmp_path, "restored", ("noop", lambda _state: StepResult()))
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
@@ -105,10 +105,10 @@ def test_sigterm_while_dbt_starts_stops_dbt_and_interrupts_the_run(
         Popen=popen_hit_by_sigterm, PIPE=subprocess.PIPE, STDOUT=subprocess.STDOUT,
         TimeoutExpired=subprocess.TimeoutExpired))
 
-    def dbt_step(_state: Any) -> dict[str, Any]:
+    def dbt_step(_state: Any) -> StepResult:
         dbt_runner.run_dbt(["build"], dbt_runner.DbtInvocation(
             db_path=tmp_path / "unused.duckdb", work_dir=tmp_path / "dbt", as_of="2026-11-01"))
-        return {}
+        return StepResult()
 
     try:
         exit_code, document = run_steps(tmp_path, "forking", ("dbt_build", dbt_step))
@@ -139,14 +139,14 @@ def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(
     behaviour is reproduced here exactly: the handler raises, the library replaces it."""
     errors: list[str] = []
 
-    def converting_step(_state: Any) -> dict[str, Any]:
+    def converting_step(_state: Any) -> StepResult:
         try:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
         except RunInterrupted:
             errors.append("INTERRUPT<INTERRUPT>: Query interrupted")
             raise RuntimeError(errors[0]) from None
-        return {}
+        return StepResult()
 
     exit_code, document = run_steps(tmp_path, "query", ("load_raw", converting_step))
     assert errors and "interrupted" in errors[0].lower()

@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 
 import duckdb
+from foundation.paths import RunPaths
 from generator.data_generator import GeneratorConfig, generate_dataset
 from pipeline import manifest as manifest_io
-from pipeline.paths import RunPaths
-from pipeline.run_state import RunConfig, RunState, Step
 from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
+from pipeline.step_types import RunConfig, RunState, Step, StepResult
 
 RUN_ID = "stepwise"
 PREVIOUS = "carton_caps_before.duckdb"
@@ -49,7 +49,7 @@ def tiny_config(home: Path) -> RunConfig:
                      days=540)
 
 
-def _profiled(step: Step, state: RunState, profile: Profile) -> dict[str, Any]:
+def _profiled(step: Step, state: RunState, profile: Profile) -> StepResult:
     sys.setprofile(profile)
     try:
         return step(state)
@@ -78,7 +78,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
         seed=config.seed, users=config.users, as_of=config.as_of, days=config.days))
 
     def recorded(name: str, step: Step) -> Step:
-        def run(state: RunState) -> dict[str, Any]:
+        def run(state: RunState) -> StepResult:
             shutil.copytree(home, checkpoints / name, symlinks=True)
             count = 0
 
@@ -119,14 +119,14 @@ def _resume(state: RunState, name: str, step: Step) -> int:
 
 
 def _signal_at_start(step: Step, signum: int) -> Step:
-    def run(state: RunState) -> dict[str, Any]:
+    def run(state: RunState) -> StepResult:
         os.kill(os.getpid(), signum)
         return step(state)
     return run
 
 
 def _signal_in_the_middle(step: Step, signum: int, at_call: int) -> Step:
-    def run(state: RunState) -> dict[str, Any]:
+    def run(state: RunState) -> StepResult:
         count = 0
 
         def trigger(frame: Any, event: str, _arg: Any) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from foundation.paths import RunPaths
 from pipeline import manifest as manifest_io
 from pipeline.dbt_runner import DB_LINK_NAME
-from pipeline.paths import RunPaths
 from pipeline.pointer import write_pointer
 from pipeline.runner import sweep_abandoned
 

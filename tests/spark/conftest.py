@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.paths import REPO_ROOT
+from foundation.paths import REPO_ROOT
 
 SEED, USERS, AS_OF, DAYS = 11, 3000, "2026-11-01", 365
 RUN_TIMEOUT_S = 1500

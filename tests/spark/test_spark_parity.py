@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import duckdb
-from pipeline.paths import REPO_ROOT
+from foundation.paths import REPO_ROOT
 from tests.spark.conftest import EngineRuns
 
 pytestmark = pytest.mark.spark

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from pipeline.paths import REPO_ROOT
+from foundation.paths import REPO_ROOT
 from tests.spark.conftest import AS_OF, DAYS, SEED, USERS, EngineRuns, run_pipeline
 
 pytestmark = pytest.mark.spark

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.paths import REPO_ROOT
+from foundation.paths import REPO_ROOT
 from streamlit_app import ui
 
 APP = REPO_ROOT / "streamlit_app" / "app.py"

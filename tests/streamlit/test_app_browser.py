@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.paths import REPO_ROOT
+from foundation.paths import REPO_ROOT
 from streamlit_app import ui
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import duckdb
-from pipeline.paths import HomePaths
+from foundation.paths import HomePaths
 from streamlit_app import data_access
 from tests.streamlit.conftest import write_manifest
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from foundation.paths import HomePaths
 from pipeline import dbt_artifacts, runs
-from pipeline.paths import HomePaths
 from tests.streamlit.conftest import APP, APP_TIMEOUT_S, copy_home, open_page, texts
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.paths import REPO_ROOT
+from foundation.paths import REPO_ROOT
 from tests.streamlit.test_app_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import duckdb
-from streamlit_app import data_access, ui
+from streamlit_app import data_access, snapshots, ui
 from tests.streamlit.conftest import APP_TIMEOUT_S, PAGE_FILES, open_page, texts, write_manifest
 
 SNAPSHOT_PAGES = [page for page in PAGE_FILES if page != "views/pipeline_ops.py"]
@@ -204,7 +204,7 @@ def test_snapshot_corrupted_after_resolution_shows_errors_not_tracebacks(
     page's queries ran: every read reports it instead of raising."""
     tables = data_access.snapshot_tables(str(tiny_run.snapshot))
     use_home(_garbage_snapshot_home(tmp_path))
-    monkeypatch.setattr(data_access, "check_snapshot", lambda snapshot: tables)
+    monkeypatch.setattr(snapshots, "check_snapshot", lambda snapshot: tables)
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert at.error

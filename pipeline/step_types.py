@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.paths import RunPaths
+from foundation.paths import RunPaths
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,32 @@ class RunConfig:
 
 @dataclass
 class RunState:
-    """What earlier steps hand to later ones within one run."""
+    """A step's inputs: the run's configuration, its files, and the manifest so far.
+
+    Steps read ``document`` (the results of earlier steps) and never write it: they return
+    a :class:`StepResult`, which only the runner records.
+    """
 
     config: RunConfig
     paths: RunPaths
     document: dict[str, Any]
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-Step = Callable[[RunState], dict[str, Any]]
+@dataclass(frozen=True)
+class StepResult:
+    """What one step hands back to the runner.
+
+    ``details`` becomes the step's entry in the manifest's ``steps``; ``manifest`` holds
+    the top-level manifest sections the step produced (each replaced whole); ``warnings``
+    are appended to the manifest's warnings under the step's name; ``ops`` holds the rows
+    of the ``ops`` tables (declared in :mod:`foundation.ops_tables`) the step produced,
+    which the runner writes into the run's snapshot, each table replaced whole.
+    """
+
+    details: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    ops: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+
+
+Step = Callable[[RunState], StepResult]

@@ -1,14 +1,19 @@
-"""Every ``ops`` table the observability steps write: declared here, created up front.
+"""The one registry of the bookkeeping tables a snapshot holds besides its data.
+
+Two groups, each created by the code that writes it:
+
+* :data:`LOADER_TABLES` (``ops.ingestion_log``, ``ops.source_schema_drift``,
+  ``raw._rejects``): created and filled by the loader inside its load transaction, so
+  they exist, with their NOT NULL constraints, before anything else runs
+  (:func:`loader_ddl`);
+* :data:`OPS_TABLES`: every ``ops`` table the observability steps write, created up
+  front (below).
 
 The schema snapshot (``logs/schema_<run_id>.json``, ``ops.schema_columns``) is taken
 before most ``ops`` tables receive rows. So that it still describes the whole published
 snapshot (and drift in an ``ops`` table is seen like drift anywhere else),
 :func:`create_all` creates every table below, empty, before the capture; each step then
 only replaces its table's rows (:func:`replace_rows`) and never changes its columns.
-
-The loader's own bookkeeping (``ops.ingestion_log``, ``ops.source_schema_drift``,
-``raw._rejects``) is declared and created by ``duckdb/load_raw.py`` inside its load
-transaction, so it exists before this module is involved.
 
 Row-by-row ``executemany`` costs about a millisecond a row in DuckDB; the ops tables
 hold thousands (every column of every table), so rows go in as one data frame.
@@ -24,6 +29,51 @@ import pandas as pd
 import duckdb
 
 OPS_SCHEMA = "ops"
+RAW_SCHEMA = "raw"
+REJECTS_TABLE = "_rejects"
+
+# (schema, table) -> column list, in the order the loader inserts values
+LOADER_TABLES: dict[tuple[str, str], str] = {
+    (OPS_SCHEMA, "ingestion_log"): """
+        run_id varchar not null,
+        table_name varchar not null,
+        source_system varchar not null,
+        source_file varchar not null,
+        sha256 varchar not null,
+        bytes bigint not null,
+        rows_loaded bigint not null,
+        rows_rejected bigint not null,
+        started_at timestamp not null,
+        duration_s double not null,
+        status varchar not null,
+        message varchar
+    """,
+    (OPS_SCHEMA, "source_schema_drift"): """
+        run_id varchar not null,
+        table_name varchar not null,
+        source_file varchar not null,
+        column_name varchar not null,
+        change varchar not null,
+        detail varchar not null
+    """,
+    (RAW_SCHEMA, REJECTS_TABLE): """
+        run_id varchar not null,
+        table_name varchar not null,
+        source_file varchar not null,
+        line bigint,
+        column_name varchar,
+        error_type varchar not null,
+        reason varchar not null,
+        raw_text varchar
+    """,
+}
+
+
+def loader_ddl() -> tuple[str, ...]:
+    """``create table if not exists`` for each of :data:`LOADER_TABLES`, in order."""
+    return tuple(f"create table if not exists {schema}.{table} ({columns})"
+                 for (schema, table), columns in LOADER_TABLES.items())
+
 
 # table name -> column list, in the order the writers supply values
 OPS_TABLES: dict[str, str] = {
@@ -83,7 +133,7 @@ OPS_TABLES: dict[str, str] = {
 
 def _qualified(table: str) -> str:
     if table not in OPS_TABLES:
-        raise KeyError(f"ops.{table} is not declared in pipeline/ops_tables.py")
+        raise KeyError(f"ops.{table} is not declared in foundation/ops_tables.py")
     return f'{OPS_SCHEMA}."{table}"'
 
 

@@ -319,6 +319,14 @@ REWARDS_LEDGER = SourceTable(
     ),
 )
 
+#: The three stamps the loader adds to every raw table, after its declared columns:
+#: (name, DuckDB type, description).
+STAMP_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("_ingested_at", "TIMESTAMP", "UTC time of the raw load (one value per load)."),
+    ("_run_id", "VARCHAR", "Pipeline run that loaded the row."),
+    ("_source_file", "VARCHAR", "File the row came from, relative to data/<run_id>/."),
+)
+
 SOURCE_TABLES: tuple[SourceTable, ...] = (
     SCHOOLS,
     USERS,

@@ -1,0 +1,156 @@
+"""The SQL of a load: raw tables created from the declaration, CSVs and SQLite tables read.
+
+Every identifier reaches SQL quoted (:func:`quote_ident`), every value as a parameter or
+a quoted literal (:func:`sql_str`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+from foundation.ops_tables import RAW_SCHEMA
+from foundation.source_tables import Column, SourceTable
+from loader.plan import STAMP_COLUMNS, CsvPlan
+from loader.rejects import MAX_REJECT_TEXT, Reject, csv_rejects
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def raw_table(table: SourceTable) -> str:
+    return f"{RAW_SCHEMA}.{quote_ident(table.name)}"
+
+
+def create_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable,
+                      extras: Sequence[str] = ()) -> None:
+    """Declared columns, then the stamps, then any extra source columns as VARCHAR."""
+    columns = [f"{quote_ident(c.name)} {c.duckdb_type}" for c in table.columns]
+    columns += [f"{name} {type_}" for name, type_ in STAMP_COLUMNS]
+    columns += [f"{quote_ident(name)} VARCHAR" for name in extras]
+    con.execute(f"create table {raw_table(table)} ({', '.join(columns)})")
+
+
+def load_csv(
+    con: duckdb.DuckDBPyConnection, plan: CsvPlan, stamps: list[Any]
+) -> tuple[int, list[Reject]]:
+    table = plan.table
+    create_raw_table(con, table, [name for _, name in plan.extras])
+    columns_struct = "{" + ", ".join(
+        f"{sql_str(name)}: {sql_str(type_)}"
+        for name, type_ in zip(plan.file_columns, plan.file_types, strict=True)
+    ) + "}"
+    select_list = ", ".join(quote_ident(c.name) for c in table.columns)
+    extra_list = "".join(f", {quote_ident(synthetic)}" for synthetic, _ in plan.extras)
+    con.execute("drop table if exists _load_rejects")
+    con.execute("drop table if exists _load_scans")
+    inserted = con.execute(
+        f"""
+        insert into {raw_table(table)}
+        select {select_list}, ?, ?, ?{extra_list}
+        from read_csv(
+            ?,
+            header = true,
+            delim = ',',
+            quote = '"',
+            escape = '"',
+            encoding = 'utf-8',
+            auto_detect = false,
+            columns = {columns_struct},
+            store_rejects = true,
+            rejects_table = '_load_rejects',
+            rejects_scan = '_load_scans'
+        )
+        """,  # noqa: S608
+        [*stamps, str(plan.path)],
+    ).fetchone()
+    rows_loaded = int(inserted[0]) if inserted else 0
+    return rows_loaded, csv_rejects(con, plan)
+
+
+def valid_value_sql(column: Column, ref: str) -> str:
+    """SQL predicate: the VARCHAR ``ref`` (read from SQLite) holds a valid value."""
+    if column.type in ("bigint", "integer"):
+        return (f"({ref} is null or (regexp_full_match({ref}, '-?[0-9]+') "
+                f"and try_cast({ref} as {column.duckdb_type}) is not null))")
+    if column.type == "timestamp":
+        return f"({ref} is null or try_cast({ref} as timestamptz) is not null)"
+    if column.type in ("text", "json"):
+        return "true"
+    if column.type == "boolean":
+        # SQLite stores booleans as 0/1; DuckDB's cast would also take 'yes', 't', ...
+        return f"({ref} is null or lower({ref}) in ('0', '1', 'true', 'false'))"
+    return f"({ref} is null or try_cast({ref} as {column.duckdb_type}) is not null)"
+
+
+def typed_value_sql(column: Column, ref: str) -> str:
+    if column.type == "timestamp":
+        # offsets are honoured (the session time zone is UTC), result is naive UTC
+        return f"timezone('UTC', cast({ref} as timestamptz))"
+    if column.type in ("text", "json"):
+        return ref
+    return f"cast({ref} as {column.duckdb_type})"
+
+
+def load_sqlite_table(
+    con: duckdb.DuckDBPyConnection, table: SourceTable, stamps: list[Any],
+    extras: Sequence[str] = (),
+) -> tuple[int, list[Reject]]:
+    create_raw_table(con, table, extras)
+    source = f"_load_app_db.{quote_ident(table.name)}"
+    con.execute("drop table if exists _load_sqlite_rows")
+    columns = ", ".join(quote_ident(c.name) for c in table.columns)
+    # extra columns travel under synthetic names (already text: sqlite_all_varchar)
+    extra_select = "".join(f", {quote_ident(name)} as _extra_{i}"
+                           for i, name in enumerate(extras, start=1))
+    extra_list = "".join(f", _extra_{i}" for i in range(1, len(extras) + 1))
+    con.execute(
+        f"create temp table _load_sqlite_rows as select rowid as _line, {columns}{extra_select} "  # noqa: S608
+        f"from {source}"
+    )
+    checks = [
+        (column, valid_value_sql(column, quote_ident(column.name))) for column in table.columns
+    ]
+    all_valid = " and ".join(check for _, check in checks) or "true"
+    typed = ", ".join(typed_value_sql(c, quote_ident(c.name)) for c in table.columns)
+    inserted = con.execute(
+        f"insert into {raw_table(table)} select {typed}, ?, ?, ?{extra_list} "  # noqa: S608
+        f"from _load_sqlite_rows where {all_valid}",
+        stamps,
+    ).fetchone()
+    rows_loaded = int(inserted[0]) if inserted else 0
+    failing = [(column, check) for column, check in checks if check != "true"]
+    rejects: list[Reject] = []
+    if failing:
+        bad_column = " ".join(
+            f"when not {check} then {sql_str(column.name)}" for column, check in failing
+        )
+        bad_value = " ".join(
+            f"when not {check} then {quote_ident(column.name)}" for column, check in failing
+        )
+        bad_rows = con.execute(
+            f"""
+            select _line, bad_column, bad_value,
+                   left(to_json(struct_pack({columns}))::varchar, {MAX_REJECT_TEXT})
+            from (
+                select *, case {bad_column} end as bad_column,
+                       case {bad_value} end as bad_value
+                from _load_sqlite_rows
+                where not ({all_valid})
+            )
+            order by _line
+            """  # noqa: S608
+        ).fetchall()
+        for line, column_name, value, raw_text in bad_rows:
+            declared = table.column(column_name).duckdb_type
+            rejects.append(Reject(int(line), column_name, "CAST",
+                                   f"could not convert {value!r} to {declared}", raw_text))
+    con.execute("drop table _load_sqlite_rows")
+    return rows_loaded, rejects
+

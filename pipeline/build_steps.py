@@ -1,0 +1,157 @@
+"""The steps that build a run's snapshot: generate, load raw, dbt build, source
+freshness, schema snapshot.
+
+Each is a function of the run's :class:`~pipeline.step_types.RunState` returning a
+:class:`~pipeline.step_types.StepResult`; :mod:`pipeline.runner` orders them (``STEPS``)
+and records what they return. The observability steps are in
+:mod:`pipeline.observability_steps`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from typing import Any
+
+import duckdb
+import loader
+from foundation import ops_tables
+from pipeline import duckdb_settings, observability_steps, schema_snapshot
+from pipeline import manifest as manifest_io
+from pipeline.dbt_runner import DbtError, DbtInvocation
+from pipeline.dbt_runner import build as dbt_build
+from pipeline.dbt_runner import source_freshness as dbt_source_freshness
+from pipeline.errors import StepError, with_manifest
+from pipeline.pii_key import pii_key
+from pipeline.reject_threshold import max_reject_share as max_reject_share_from_env
+from pipeline.step_types import RunState, StepResult
+
+logger = logging.getLogger(__name__)
+
+
+def step_generate(state: RunState) -> StepResult:
+    from generator.data_generator import GeneratorConfig, GeneratorInputError, generate_dataset
+
+    config = state.config
+    try:
+        rows = generate_dataset(
+            state.paths.run_data_dir,
+            GeneratorConfig(seed=config.seed, users=config.users, as_of=config.as_of,
+                            days=config.days, faults=config.faults),
+        )
+    except GeneratorInputError as exc:
+        raise StepError(str(exc)) from exc
+    faults_file = state.paths.run_data_dir / "faults.json"
+    details: dict[str, Any] = {"rows": dict(rows), "data_dir": str(state.paths.run_data_dir)}
+    if faults_file.exists():
+        details["faults_file"] = str(faults_file)
+    return StepResult(details)
+
+
+def step_load_raw(state: RunState) -> StepResult:
+    """Load raw; ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
+
+    A failed load leaves the table it failed on and a sample of its rejected rows
+    (``ingestion.rejects_sample``) in the manifest: the load itself is rolled back.
+    """
+    try:
+        max_reject_share = max_reject_share_from_env()
+    except ValueError as exc:
+        raise StepError(str(exc)) from None
+    try:
+        report = loader.load_raw(
+            state.paths.run_data_dir, state.paths.building_snapshot, state.config.run_id,
+            max_reject_share=max_reject_share,
+            duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
+                                                         state.config.run_id))
+    except loader.LoadError as exc:
+        raise StepError(str(exc), manifest={"ingestion": {
+            "max_reject_share": max_reject_share, "failed_table": exc.table,
+            "rejects_sample": [dict(r) for r in exc.rejects]}}) from exc
+    tables = {t.table: asdict(t) for t in report.tables}
+    ingestion = {
+        "max_reject_share": max_reject_share,
+        "ingested_at": manifest_io.iso(report.ingested_at),
+        "tables": tables,
+        "schema_drift": list(report.schema_drift),
+    }
+    for warning in report.warnings:
+        logger.warning("  warning: %s", warning)
+    return StepResult({"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)},
+                      manifest={"ingestion": ingestion}, warnings=tuple(report.warnings))
+
+
+def dbt_invocation(state: RunState) -> DbtInvocation:
+    return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
+                         as_of=state.config.as_of.isoformat(),
+                         pii_key=pii_key(state.paths.home))
+
+
+def step_dbt_build(state: RunState) -> StepResult:
+    """``dbt build``. A failing build still reports its failing nodes, their compiled SQL
+    and sample failing rows, and the raw contract's results (the snapshot is discarded)."""
+    invocation = dbt_invocation(state)
+    artifacts = {**state.document["artifacts"], "dbt_target": str(invocation.target_path)}
+    try:
+        summary = dbt_build(invocation)
+    except DbtError as exc:
+        failure = observability_steps.dbt_failure_record(
+            state, exc.summary or state.document["dbt"])
+        raise StepError(str(exc), manifest={"artifacts": artifacts, **failure}) from exc
+    except Exception as exc:
+        failure = observability_steps.dbt_failure_record(state, state.document["dbt"])
+        with_manifest(exc, {"artifacts": artifacts, **failure})
+        raise
+    return StepResult({key: summary[key] for key in ("pass", "warn", "error", "skip", "total")},
+                      manifest={"artifacts": artifacts, "dbt": summary})
+
+
+def step_source_freshness(state: RunState) -> StepResult:
+    result = dbt_source_freshness(dbt_invocation(state))
+    statuses: dict[str, int] = {}
+    for item in result.get("results", []):
+        statuses[str(item["status"])] = statuses.get(str(item["status"]), 0) + 1
+    warnings = tuple(f"source freshness {item['status']}: {item['unique_id']}"
+                     for item in result.get("results", [])
+                     if item["status"] not in ("pass", None))
+    return StepResult({"statuses": statuses}, manifest={"freshness": result},
+                      warnings=warnings)
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    tables = [row[0] for row in con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+        [schema],
+    ).fetchall()]
+    counts = {}
+    for table in tables:
+        quoted = f'"{schema}"."{table}"'
+        counts[table] = con.execute(f"select count(*) from {quoted}").fetchone()[0]  # noqa: S608
+    return counts
+
+
+def step_schema_snapshot(state: RunState) -> StepResult:
+    """Every declared ``ops`` table is created (empty) first, then the schema is captured.
+
+    The capture then describes the published snapshot's whole ``ops`` schema although
+    most of those tables receive their rows in later steps (which never change columns).
+    """
+    with duckdb.connect(str(state.paths.building_snapshot)) as con:
+        created = ops_tables.create_all(con)
+    with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
+        columns = schema_snapshot.capture(con)
+        row_counts = {"raw": _row_counts(con, "raw"), "marts": _row_counts(con, "marts")}
+    document = {"run_id": state.config.run_id, "columns": columns}
+    try:
+        state.paths.schema_snapshot.write_text(json.dumps(document, indent=1) + "\n",
+                                               encoding="utf-8")
+    except Exception as exc:  # e.g. a full disk: the counts taken are still reported
+        with_manifest(exc, {"row_counts": row_counts})
+        raise
+    artifacts = {**state.document["artifacts"],
+                 "schema_snapshot": str(state.paths.schema_snapshot)}
+    return StepResult({"tables": len({(c["schema"], c["table"]) for c in columns}),
+                       "columns": len(columns), "ops_tables": len(created)},
+                      manifest={"row_counts": row_counts, "artifacts": artifacts})

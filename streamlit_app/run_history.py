@@ -1,0 +1,289 @@
+"""The dashboards' run history: manifests, logs, dbt artefacts and schema snapshots of
+every run of the home, read through the pipeline's own readers (one part of the data
+layer)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from foundation.paths import HomePaths, RunPaths
+from pipeline import dbt_artifacts, drift, integrity, runs
+from pipeline import manifest as manifest_io
+from streamlit_app.ops_queries import DBT_COLUMNS, contract_checks, finish_dbt_frame
+from streamlit_app.snapshots import (
+    DataUnavailable,
+    SnapshotUnreadable,
+    home_paths,
+    reads,
+    snapshot_path,
+)
+
+logger = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 200
+
+
+def successful_runs(paths: HomePaths | None = None) -> list[str]:
+    """Run ids with a published snapshot on disk, newest first."""
+    paths = paths or home_paths()
+    runs = [doc["run_id"] for doc in manifest_io.load_all(paths)
+            if doc.get("status") == "success" and manifest_io.is_published(paths, doc)]
+    return list(reversed(runs))
+
+
+def previous_successful_run(run_id: str, paths: HomePaths | None = None) -> str | None:
+    """The successful run published just before ``run_id`` (None for the first one)."""
+    paths = paths or home_paths()
+    if run_id not in successful_runs(paths):
+        return None
+    previous = manifest_io.previous_successful(paths, run_id, published_only=True)
+    return None if previous is None else previous["run_id"]
+
+
+def run_manifests(paths: HomePaths | None = None) -> list[dict[str, Any]]:
+    """Every readable manifest, oldest first, paths relative to the home (manifests of
+    running runs change: no cache)."""
+    paths = paths or home_paths()
+    return [integrity.relative_paths(paths.home, doc) for doc in manifest_io.load_all(paths)]
+
+
+def run_manifest(run_id: str, paths: HomePaths | None = None) -> dict[str, Any] | None:
+    """One run's manifest, paths relative to the home (None if missing or unreadable)."""
+    paths = paths or home_paths()
+    document = manifest_io.load(RunPaths(home=paths.home, run_id=run_id).manifest)
+    return None if document is None else integrity.relative_paths(paths.home, document)
+
+
+def snapshot_changed_note(run_id: str, snapshot: Path,
+                          paths: HomePaths | None = None) -> str | None:
+    """Why the served file no longer looks like the one published (size or modification
+    time differ from its manifest); None when they match or were not recorded."""
+    record = (run_manifest(run_id, paths) or {}).get("snapshot")
+    try:
+        changes = integrity.stat_changes(snapshot, record if isinstance(record, dict) else {})
+    except OSError:
+        return None  # gone: the page says so when it opens the snapshot
+    if not changes:
+        return None
+    return (f"Snapshot {snapshot.name} changed on disk since it was published "
+            f"({'; '.join(changes)}). Check it with `python pipeline/runs.py verify {run_id}`.")
+
+
+def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
+             paths: HomePaths | None = None) -> str | None:
+    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log`` (None if there is none)."""
+    paths = paths or home_paths()
+    log = RunPaths(home=paths.home, run_id=run_id).log
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return integrity.relative_paths(paths.home, "\n".join(text.splitlines()[-lines:]))
+
+
+# --------------------------------------------------------------------------- run files
+
+
+ABANDONED = "abandoned"
+
+
+def run_status(document: dict[str, Any]) -> str | None:
+    """The manifest's status, or ``abandoned`` for a ``running`` run whose process is gone on
+    this host (killed with SIGKILL: it can never finish; the next pipeline run sweeps it)."""
+    status = document.get("status")
+    if status == "running" and not manifest_io.is_running(document):
+        return ABANDONED
+    return status
+
+
+def last_step(document: dict[str, Any]) -> str | None:
+    """Name of the last step a manifest records (None if it records none)."""
+    steps = document.get("steps")
+    last = steps[-1] if isinstance(steps, list) and steps else None
+    name = last.get("name") if isinstance(last, dict) else None
+    return None if name is None else str(name)
+
+
+def abandoned_note(document: dict[str, Any]) -> str:
+    """Why a run is shown as abandoned."""
+    step = last_step(document)
+    return (f"Run {document.get('run_id')} was abandoned at step {step or '-'}: its manifest "
+            f"still says running, but its process (pid {document.get('pid')} on "
+            f"{document.get('host')}) is gone. The next pipeline run marks it interrupted.")
+
+
+def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run from its manifest: status, timing, rows, dbt and contract counts."""
+    rows = []
+    for doc in manifests:
+        counts = doc.get("row_counts") or {}
+        dbt = doc.get("dbt") or {}
+        contracts = doc.get("contracts") or {}
+        summary = contracts.get("summary", contracts) if isinstance(contracts, dict) else {}
+        params = doc.get("params") or {}
+        rows.append({
+            "run_id": doc.get("run_id"),
+            "status": run_status(doc),
+            "started_at": pd.to_datetime(doc.get("started_at"), utc=True, errors="coerce"),
+            "duration_s": doc.get("duration_s"),
+            "users": params.get("users"),
+            "as_of": params.get("as_of"),
+            "faults": ",".join(params.get("faults") or []),
+            "raw_rows": sum((counts.get("raw") or {}).values()),
+            "mart_rows": sum((counts.get("marts") or {}).values()),
+            "dbt_pass": dbt.get("pass"),
+            "dbt_warn": dbt.get("warn"),
+            "dbt_error": dbt.get("error"),
+            "contract_fail": _count(summary, "FAIL"),
+            "contract_warn": _count(summary, "WARN"),
+            "failed_step": doc.get("failed_step"),
+            "error": doc.get("error"),
+            "pointer_updated": doc.get("pointer_updated"),
+        })
+    return pd.DataFrame(rows)
+
+
+def _count(summary: Any, status: str) -> int | None:
+    if not isinstance(summary, dict):
+        return None
+    for key in (status, status.lower()):
+        if key in summary and isinstance(summary[key], int | float):
+            return int(summary[key])
+    return None
+
+
+def step_durations(manifests: list[dict[str, Any]]) -> pd.DataFrame:
+    """Long table: one row per run and step with its duration and status."""
+    rows = [
+        {"run_id": doc.get("run_id"), "started_at": doc.get("started_at"),
+         "step": step.get("name"), "duration_s": step.get("duration_s"),
+         "status": step.get("status")}
+        for doc in manifests for step in doc.get("steps") or []
+    ]
+    return pd.DataFrame(rows, columns=["run_id", "started_at", "step", "duration_s", "status"])
+
+
+def run_failures(manifests: list[dict[str, Any]]) -> pd.DataFrame:
+    """Runs that did not succeed (abandoned ones included), with the failing step and error."""
+    rows = []
+    for doc in manifests:
+        status = run_status(doc)
+        if status in ("success", "running"):
+            continue
+        step, error = doc.get("failed_step"), doc.get("error")
+        if status == ABANDONED:
+            step = step or last_step(doc)
+            error = error or (f"process {doc.get('pid')} on {doc.get('host')} ended without "
+                              "finishing the run")
+        rows.append({"run_id": doc.get("run_id"), "status": status,
+                     "started_at": doc.get("started_at"), "failed_step": step,
+                     "error": error})
+    return pd.DataFrame(rows, columns=["run_id", "status", "started_at", "failed_step", "error"])
+
+
+def dbt_run_results_file(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame | None:
+    """Per-node results from the run's ``run_results.json`` (older snapshots' fallback)."""
+    paths = paths or home_paths()
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    document = dbt_artifacts.read_run_results(target)
+    if document is None:
+        return None
+    rows = [
+        {"unique_id": r.get("unique_id"), "resource_type": None, "name": None,
+         "status": r.get("status"), "execution_time_s": r.get("execution_time"),
+         "failures": r.get("failures"), "message": r.get("message")}
+        for r in document.get("results", [])
+    ]
+    return finish_dbt_frame(pd.DataFrame(rows, columns=list(DBT_COLUMNS)))
+
+
+def source_freshness(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame:
+    """``dbt source freshness`` results recorded in the run's manifest."""
+    document = run_manifest(run_id, paths) or {}
+    results = (document.get("freshness") or {}).get("results") or []
+    columns = ["unique_id", "status", "max_loaded_at", "snapshotted_at", "age_s"]
+    frame = pd.DataFrame(results, columns=columns)
+    frame.insert(1, "source", frame["unique_id"].astype("string").str.split(".").str[2:]
+                 .str.join("."))
+    frame["age_hours"] = pd.to_numeric(frame["age_s"], errors="coerce") / 3600
+    return frame
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _schema_file(path: str, mtime_ns: int) -> pd.DataFrame | None:
+    columns = drift.read_snapshot(Path(path))  # the pipeline's one reader of the file
+    if columns is None:
+        return None
+    frame = pd.DataFrame(columns)
+    if frame.empty:
+        return frame
+    return frame.rename(columns={"schema": "table_schema", "table": "table_name",
+                                 "column": "column_name", "type": "data_type"})
+
+
+def schema_of_run(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame | None:
+    """Columns of a run's ``logs/schema_<run_id>.json`` (None if it has none)."""
+    paths = paths or home_paths()
+    path = RunPaths(home=paths.home, run_id=run_id).schema_snapshot
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _schema_file(str(path), mtime)
+
+
+# --------------------------------------------------------------------------- lineage, comparison
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _lineage(target: str, mtime_ns: int) -> dict[str, dbt_artifacts.LineageNode]:
+    return dbt_artifacts.lineage(dbt_artifacts.load(Path(target)))
+
+
+def dbt_lineage(run_id: str, paths: HomePaths | None = None
+                ) -> dict[str, dbt_artifacts.LineageNode] | None:
+    """The run's dbt graph from its own ``logs/dbt/<run_id>/target/manifest.json`` (read by
+    pipeline.dbt_artifacts, the one reader of dbt's artefacts); None if it kept none."""
+    paths = paths or home_paths()
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    try:
+        mtime = (target / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return None
+    graph = _lineage(str(target), mtime)
+    return graph or None
+
+
+def run_comparison(run_a: str, run_b: str,
+                   paths: HomePaths | None = None) -> runs.RunComparison:
+    """The pipeline's own diff of two runs (the one ``runs.py diff`` prints)."""
+    return runs.compare(paths or home_paths(), run_a, run_b)
+
+
+@reads("ops.contract_results")
+def contract_history(run_ids: list[str]) -> pd.DataFrame:
+    """Check outcomes per run (run_id, started_at, table, check, status, checks)."""
+    manifests = {doc["run_id"]: doc for doc in run_manifests()}
+    frames = []
+    for run_id in run_ids:
+        try:
+            frame = contract_checks(snapshot_path(run_id))
+        except DataUnavailable:
+            continue
+        except SnapshotUnreadable as exc:
+            logger.warning("contract history skips run %s: %s", run_id, exc)
+            continue
+        frame = (frame.groupby(["table_name", "check", "status"], dropna=False,
+                               as_index=False).size().rename(columns={"size": "checks"}))
+        frame.insert(0, "started_at", (manifests.get(run_id) or {}).get("started_at"))
+        frame.insert(0, "run_id", run_id)
+        frames.append(frame)
+    columns = ["run_id", "started_at", "table_name", "check", "status", "checks"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

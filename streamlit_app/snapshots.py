@@ -1,0 +1,215 @@
+"""The dashboards' snapshot resolution and read-only querying (one part of the data layer).
+
+Which snapshot the app shows (the pointer's, else the newest successful run's, saying
+so), read-only connections shared per script rerun, and parameterised queries cached
+per snapshot file name: a snapshot never changes once published, so a cache keyed by it
+can never serve stale data, and a new publish (a new name) is picked up on the next
+rerun without restarting the app. Connections are opened read-only and closed at the
+end of the rerun, so nothing is held open across a pipeline's publish.
+
+Every function that reads a table declares it with ``@reads(...)``; ``READS`` maps the
+function to the tables it reads, and a test keeps ``dbt_carton_caps/models/exposures.yml``
+in step with the marts each page reaches through these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+import duckdb
+from foundation.paths import HomePaths, default_home, snapshot_file_name
+from pipeline import integrity
+from pipeline import manifest as manifest_io
+from pipeline.pointer import PointerError, read_pointer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: data-access function name -> the ``schema.table`` names its SQL reads
+READS: dict[str, frozenset[str]] = {}
+
+
+def reads(*tables: str) -> Callable[[F], F]:
+    """Declare the tables a data-access function reads (checked against exposures.yml)."""
+
+    def register(function: F) -> F:
+        READS[function.__name__] = frozenset(tables)
+        return function
+
+    return register
+
+
+class DataUnavailable(LookupError):
+    """A table the page needs is not in this snapshot (e.g. built by an older pipeline)."""
+
+
+#: characters of the underlying error kept in a SnapshotUnreadable message
+REASON_CHARS = 160
+
+
+class SnapshotUnreadable(RuntimeError):
+    """A snapshot vanished or cannot be read as a DuckDB database (deleted or corrupt after
+    it was resolved): pages show an error naming it instead of a traceback."""
+
+    def __init__(self, snapshot: Path, cause: BaseException) -> None:
+        self.snapshot = snapshot
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        if len(reason) > REASON_CHARS:
+            reason = reason[:REASON_CHARS] + "…"
+        if isinstance(cause, integrity.UnsafeSnapshotError):
+            what = f"Snapshot {cause}."
+        elif snapshot.exists():
+            what = f"Snapshot {snapshot.name} cannot be read ({type(cause).__name__}: {reason})."
+        else:
+            what = f"Snapshot {snapshot.name} was deleted while the page was reading it."
+        super().__init__(f"{what} Pick another run in the sidebar, or rerun the pipeline.")
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+@dataclass(frozen=True)
+class SnapshotChoice:
+    """Which snapshot the app shows, and why (a fallback is explained to the user)."""
+
+    run_id: str | None
+    path: Path | None
+    note: str | None = None
+
+
+def home_paths() -> HomePaths:
+    return HomePaths(default_home())
+
+
+def snapshot_path(run_id: str, paths: HomePaths | None = None) -> Path:
+    return (paths or home_paths()).duckdb_dir / snapshot_file_name(run_id)
+
+
+def resolve_latest(paths: HomePaths | None = None) -> SnapshotChoice:
+    """The pointer's snapshot; else the newest successful manifest's, saying so."""
+    paths = paths or home_paths()
+    try:
+        run_id = read_pointer(paths)
+        problem = None if run_id else "no pointer yet"
+    except PointerError as exc:
+        run_id, problem = None, str(exc)
+    if run_id:
+        return SnapshotChoice(run_id, paths.duckdb_dir / snapshot_file_name(run_id))
+    fallback = manifest_io.latest_successful(paths)
+    if fallback is None:
+        return SnapshotChoice(None, None, None if problem == "no pointer yet" else problem)
+    run_id = fallback["run_id"]
+    note = f"Pointer problem ({problem}); showing the newest successful run {run_id}."
+    return SnapshotChoice(run_id, paths.duckdb_dir / snapshot_file_name(run_id), note)
+
+
+# --------------------------------------------------------------------------- querying
+
+
+#: DuckDB threads per read connection: dashboard queries read small aggregate marts
+READ_THREADS = 2
+_scope = threading.local()
+
+
+def _open(snapshot: Path) -> duckdb.DuckDBPyConnection:
+    """Read-only connection; a snapshot name that is a symbolic link is never followed."""
+    integrity.checked_snapshot(snapshot.parent, snapshot.name)
+    return duckdb.connect(str(snapshot), read_only=True, config={"threads": READ_THREADS})
+
+
+@contextlib.contextmanager
+def render_scope() -> Iterator[None]:
+    """Share one read-only connection per snapshot for one script run, then close it.
+
+    app.py wraps each rerun in this scope, so a page's queries reuse one connection
+    instead of paying a connect per query, and no connection outlives the rerun (a
+    pipeline publishing meanwhile is never blocked and the next rerun sees it).
+    """
+    previous = getattr(_scope, "connections", None)
+    _scope.connections = {}
+    try:
+        yield
+    finally:
+        connections, _scope.connections = _scope.connections, previous
+        for con in connections.values():
+            con.close()
+
+
+@contextlib.contextmanager
+def connect_read_only(snapshot: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection: the rerun's shared one inside ``render_scope``, else a new one
+    closed on exit."""
+    connections = getattr(_scope, "connections", None)
+    if connections is None:
+        con = _open(snapshot)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    key = str(snapshot)
+    if key not in connections:
+        connections[key] = _open(snapshot)
+    yield connections[key]
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def query(snapshot: str, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
+    """Run one parameterised query against a snapshot file (cached per file + SQL)."""
+    with connect_read_only(Path(snapshot)) as con:
+        return con.execute(sql, list(params)).df()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def snapshot_tables(snapshot: str) -> frozenset[str]:
+    """``schema.table`` of every table and view in a snapshot."""
+    with connect_read_only(Path(snapshot)) as con:
+        rows = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_catalog = current_database()"
+        ).fetchall()
+    return frozenset(row[0] for row in rows)
+
+
+#: errors reading a snapshot file raises once it was resolved (deleted, truncated, garbage)
+READ_ERRORS: tuple[type[BaseException], ...] = (duckdb.Error, OSError,
+                                                integrity.UnsafeSnapshotError)
+
+
+def check_snapshot(snapshot: Path) -> frozenset[str]:
+    """The snapshot's tables; ``SnapshotUnreadable`` if it cannot be opened and listed."""
+    try:
+        return snapshot_tables(str(snapshot))
+    except READ_ERRORS as exc:
+        raise SnapshotUnreadable(snapshot, exc) from exc
+
+
+def has_table(snapshot: Path, table: str) -> bool:
+    return table in check_snapshot(snapshot)
+
+
+def read_table(snapshot: Path, table: str, sql: str,
+               params: tuple[Any, ...] = ()) -> pd.DataFrame:
+    """Query ``table`` of a snapshot: ``DataUnavailable`` if the snapshot has no such
+    table, ``SnapshotUnreadable`` if the file cannot be read."""
+    if not has_table(snapshot, table):
+        raise DataUnavailable(
+            f"{table} is not in snapshot {snapshot.name} (built before that table existed)."
+        )
+    try:
+        return query(str(snapshot), sql, params)
+    except READ_ERRORS as exc:
+        raise SnapshotUnreadable(snapshot, exc) from exc
+
+
+def between(start: date | None, end: date | None) -> tuple[date, date]:
+    """A date filter's bounds; an open end is the widest date."""
+    return (start or date(1900, 1, 1), end or date(9999, 12, 31))

@@ -1,0 +1,113 @@
+"""Imports run one way and modules are found by import, never by path.
+
+Layers, lowest first: ``foundation`` ← ``generator``, ``loader`` ← ``pipeline`` ←
+``streamlit_app``. A module may import its own package and any lower layer, never a
+higher one or a sibling of its layer; no module imports itself back through others
+(no circles); no code outside ``tests/`` edits ``sys.path`` or loads a module from a
+file path.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from foundation.paths import REPO_ROOT
+
+LAYERS: dict[str, int] = {
+    "foundation": 0,
+    "generator": 1,
+    "loader": 1,
+    "pipeline": 2,
+    "streamlit_app": 3,
+}
+CODE_FOLDERS = (*LAYERS, "bench", "duckdb", "dbt_carton_caps")
+FORBIDDEN_CALLS = ("sys.path.insert", "sys.path.append", "spec_from_file_location",
+                   "importlib.import_module", "SourceFileLoader")
+
+
+def python_files(*folders: str) -> Iterator[Path]:
+    for folder in folders:
+        yield from sorted((REPO_ROOT / folder).rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> Iterator[str]:
+    """Every project module ``path`` imports (at any depth of the file)."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] in LAYERS:
+                yield name
+
+
+def project_modules() -> dict[str, Path]:
+    return {module_name(path): path for path in python_files(*LAYERS)}
+
+
+def test_every_import_points_to_the_same_or_a_lower_layer() -> None:
+    wrong = []
+    for name, path in project_modules().items():
+        package = name.split(".")[0]
+        for target in imported_modules(path):
+            other = target.split(".")[0]
+            if other != package and LAYERS[other] >= LAYERS[package]:
+                wrong.append(f"{path.relative_to(REPO_ROOT)} imports {target}")
+    assert wrong == []
+
+
+def test_there_are_no_import_circles() -> None:
+    modules = project_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for target in imported_modules(path):
+            # `from pipeline import drift` names a module; `from pipeline.x import f` a member
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                targets.add(target)
+        graph[name] = targets
+
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    cycles: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*trail[trail.index(nxt):], nxt] if nxt in trail else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    # a package's __init__ re-exporting its modules is not a circle of concerns
+    cycles = [c for c in cycles if not any(m in LAYERS for m in c)]
+    assert cycles == []
+
+
+@pytest.mark.parametrize("call", FORBIDDEN_CALLS)
+def test_no_code_outside_tests_finds_modules_by_path(call: str) -> None:
+    offenders = [str(path.relative_to(REPO_ROOT)) for path in python_files(*CODE_FOLDERS)
+                 if call in path.read_text()]
+    assert offenders == []
+
+
+def test_duckdb_folder_is_not_a_package() -> None:
+    """A ``duckdb/__init__.py`` would shadow the DuckDB library for every import."""
+    assert not (REPO_ROOT / "duckdb" / "__init__.py").exists()
