@@ -139,3 +139,12 @@ def kpi_delta(now: float | None, before: float | None, *, digits: int = 0,
     if up_is_good is None:
         return Delta(text, "off", "auto")
     return Delta(text, "normal" if up_is_good else "inverse", "auto")
+
+
+def engine_label(manifest: dict[str, Any]) -> str:
+    """The engine that built a run, with its version when it is not the default DuckDB
+    (runs from before engines were recorded were all built on DuckDB)."""
+    engine = _dict(manifest.get("engine"))
+    if engine.get("name") == "spark":
+        return f"Apache Spark {engine.get('spark') or ''}".strip()
+    return "DuckDB"

@@ -135,52 +135,52 @@ def date_bounds(snapshot: Path, key: str) -> tuple[date, date] | None:
 def daily_engagement(snapshot: Path, start: date | None = None,
                      end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_daily_engagement",
-                 "select activity_date, dau, wau, mau, stickiness "
-                 "from marts.mart_daily_engagement "
-                 "where activity_date between ? and ? order by activity_date",
-                 between(start, end))
+                      "select activity_date, dau, wau, mau, stickiness "
+                      "from marts.mart_daily_engagement "
+                      "where activity_date between ? and ? order by activity_date",
+                      between(start, end))
 
 
 @reads("marts.mart_activation_funnel")
 def activation_funnel(snapshot: Path, start: date | None = None,
                       end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_activation_funnel",
-                 "select * from marts.mart_activation_funnel "
-                 "where install_week between ? and ? order by install_week, stage_order",
-                 between(start, end))
+                      "select * from marts.mart_activation_funnel "
+                      "where install_week between ? and ? order by install_week, stage_order",
+                      between(start, end))
 
 
 @reads("marts.mart_activation_stage_reach")
 def activation_stage_reach(snapshot: Path, start: date | None = None,
                            end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_activation_stage_reach",
-                 "select * from marts.mart_activation_stage_reach "
-                 "where install_week between ? and ? order by install_week, stage_order",
-                 between(start, end))
+                      "select * from marts.mart_activation_stage_reach "
+                      "where install_week between ? and ? order by install_week, stage_order",
+                      between(start, end))
 
 
 @reads("marts.mart_feature_adoption_weekly")
 def feature_adoption(snapshot: Path, start: date | None = None,
                      end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_feature_adoption_weekly",
-                 "select * from marts.mart_feature_adoption_weekly "
-                 "where activity_week between ? and ? order by activity_week, feature",
-                 between(start, end))
+                      "select * from marts.mart_feature_adoption_weekly "
+                      "where activity_week between ? and ? order by activity_week, feature",
+                      between(start, end))
 
 
 @reads("marts.mart_time_to_first_use")
 def time_to_first_use(snapshot: Path) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_time_to_first_use",
-                 "select * from marts.mart_time_to_first_use order by feature")
+                      "select * from marts.mart_time_to_first_use order by feature")
 
 
 @reads("marts.mart_retention_cohorts")
 def retention_cohorts(snapshot: Path, start: date | None = None,
                       end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_retention_cohorts",
-                 "select * from marts.mart_retention_cohorts "
-                 "where signup_week between ? and ? order by signup_week, weeks_since_signup",
-                 between(start, end))
+                      "select * from marts.mart_retention_cohorts "
+                      "where signup_week between ? and ? order by signup_week, weeks_since_signup",
+                      between(start, end))
 
 
 # --------------------------------------------------------------------------- marketing
@@ -190,33 +190,34 @@ def retention_cohorts(snapshot: Path, start: date | None = None,
 def referral_funnel(snapshot: Path, start: date | None = None,
                     end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_referral_funnel_weekly",
-                 "select * from marts.mart_referral_funnel_weekly "
-                 "where sent_week between ? and ? order by sent_week, channel",
-                 between(start, end))
+                      "select * from marts.mart_referral_funnel_weekly "
+                      "where sent_week between ? and ? order by sent_week, channel",
+                      between(start, end))
 
 
 @reads("marts.mart_referral_rejections")
 def referral_rejections(snapshot: Path, start: date | None = None,
                         end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_referral_rejections",
-                 "select * from marts.mart_referral_rejections "
-                 "where sent_week between ? and ? order by sent_week, channel",
-                 between(start, end))
+                      "select * from marts.mart_referral_rejections "
+                      "where sent_week between ? and ? order by sent_week, channel",
+                      between(start, end))
 
 
 @reads("marts.mart_viral_coefficient")
 def viral_coefficient(snapshot: Path, start: date | None = None,
                       end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_viral_coefficient",
-                 "select * from marts.mart_viral_coefficient "
-                 "where signup_week between ? and ? order by signup_week",
-                 between(start, end))
+                      "select * from marts.mart_viral_coefficient "
+                      "where signup_week between ? and ? order by signup_week",
+                      between(start, end))
 
 
 @reads("marts.mart_top_referrers")
 def top_referrers(snapshot: Path, limit: int = TOP_REFERRERS_LIMIT) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_top_referrers",
-                 "select * from marts.mart_top_referrers order by referrer_rank limit ?", (limit,))
+                      "select * from marts.mart_top_referrers order by referrer_rank limit ?",
+                      (limit,))
 
 
 # --------------------------------------------------------------------------- finance
@@ -226,9 +227,9 @@ def top_referrers(snapshot: Path, limit: int = TOP_REFERRERS_LIMIT) -> pd.DataFr
 def liability_daily(snapshot: Path, start: date | None = None,
                     end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_reward_liability_daily",
-                 "select * from marts.mart_reward_liability_daily "
-                 "where balance_date between ? and ? order by balance_date",
-                 between(start, end))
+                      "select * from marts.mart_reward_liability_daily "
+                      "where balance_date between ? and ? order by balance_date",
+                      between(start, end))
 
 
 @reads("marts.mart_reward_liability_by_school", "marts.mart_school_fundraising")
@@ -239,69 +240,69 @@ def liability_by_school(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFra
     (schools with a balance that day)."""
     if not has_table(snapshot, "marts.mart_school_fundraising"):
         return read_table(snapshot, "marts.mart_reward_liability_by_school",
-                     "select *, count(*) over () as schools_total "
-                     "from marts.mart_reward_liability_by_school "
-                     "where balance_date = (select max(balance_date) "
-                     "from marts.mart_reward_liability_by_school) "
-                     "order by liability_dollars desc, school_id limit ?", (limit,))
+                          "select *, count(*) over () as schools_total "
+                          "from marts.mart_reward_liability_by_school "
+                          "where balance_date = (select max(balance_date) "
+                          "from marts.mart_reward_liability_by_school) "
+                          "order by liability_dollars desc, school_id limit ?", (limit,))
     return read_table(snapshot, "marts.mart_reward_liability_by_school",
-                 "with latest as (select *, count(*) over () as schools_total "
-                 "from marts.mart_reward_liability_by_school "
-                 "where balance_date = (select max(balance_date) "
-                 "from marts.mart_reward_liability_by_school) "
-                 "order by liability_dollars desc, school_id limit ?) "
-                 "select latest.balance_date, latest.school_id, names.school_name, "
-                 "latest.* exclude (balance_date, school_id) "
-                 "from latest left join marts.mart_school_fundraising as names "
-                 "on names.school_id = latest.school_id "
-                 "order by latest.liability_dollars desc, latest.school_id", (limit,))
+                      "with latest as (select *, count(*) over () as schools_total "
+                      "from marts.mart_reward_liability_by_school "
+                      "where balance_date = (select max(balance_date) "
+                      "from marts.mart_reward_liability_by_school) "
+                      "order by liability_dollars desc, school_id limit ?) "
+                      "select latest.balance_date, latest.school_id, names.school_name, "
+                      "latest.* exclude (balance_date, school_id) "
+                      "from latest left join marts.mart_school_fundraising as names "
+                      "on names.school_id = latest.school_id "
+                      "order by latest.liability_dollars desc, latest.school_id", (limit,))
 
 
 @reads("marts.mart_school_fundraising")
 def school_fundraising(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
     """The ``limit`` schools that raised the most (``schools_total`` = all schools)."""
     return read_table(snapshot, "marts.mart_school_fundraising",
-                 "select *, count(*) over () as schools_total "
-                 "from marts.mart_school_fundraising "
-                 "order by dollars_raised desc, school_id limit ?", (limit,))
+                      "select *, count(*) over () as schools_total "
+                      "from marts.mart_school_fundraising "
+                      "order by dollars_raised desc, school_id limit ?", (limit,))
 
 
 @reads("marts.mart_state_fundraising")
 def state_fundraising(snapshot: Path) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_state_fundraising",
-                 "select * from marts.mart_state_fundraising order by state")
+                      "select * from marts.mart_state_fundraising order by state")
 
 
 @reads("marts.mart_redemption_forecast")
 def redemption_forecast(snapshot: Path) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_redemption_forecast",
-                 "select * from marts.mart_redemption_forecast order by week_start")
+                      "select * from marts.mart_redemption_forecast order by week_start")
 
 
 @reads("marts.mart_redemption_forecast_accuracy")
 def forecast_accuracy(snapshot: Path) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_redemption_forecast_accuracy",
-                 "select * from marts.mart_redemption_forecast_accuracy")
+                      "select * from marts.mart_redemption_forecast_accuracy")
 
 
 @reads("marts.mart_redemption_forecast_totals")
 def forecast_totals(snapshot: Path) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_redemption_forecast_totals",
-                 "select * from marts.mart_redemption_forecast_totals order by horizon_weeks")
+                      "select * from marts.mart_redemption_forecast_totals order by horizon_weeks")
 
 
 @reads("marts.mart_redemption_forecast_backtest")
 def forecast_backtest(snapshot: Path) -> pd.DataFrame:
     """Every candidate model's back-test errors, best first."""
     return read_table(snapshot, "marts.mart_redemption_forecast_backtest",
-                 "select * from marts.mart_redemption_forecast_backtest "
-                 "order by wape nulls last, model_name")
+                      "select * from marts.mart_redemption_forecast_backtest "
+                      "order by wape nulls last, model_name")
 
 
 @reads("marts.mart_expiry_outlook")
 def expiry_outlook(snapshot: Path) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_expiry_outlook",
-                 "select * from marts.mart_expiry_outlook")
+                      "select * from marts.mart_expiry_outlook")
 
 
 @reads("marts.mart_expiry_outlook_by_school")
@@ -309,15 +310,15 @@ def expiry_outlook_by_school(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.Da
     """The ``limit`` schools with the most dollars expiring in the next 90 days
     (``schools_total`` = schools with any unspent credit)."""
     return read_table(snapshot, "marts.mart_expiry_outlook_by_school",
-                 "select *, count(*) over () as schools_total "
-                 "from marts.mart_expiry_outlook_by_school "
-                 "order by expiring_90d_dollars desc, school_id limit ?", (limit,))
+                      "select *, count(*) over () as schools_total "
+                      "from marts.mart_expiry_outlook_by_school "
+                      "order by expiring_90d_dollars desc, school_id limit ?", (limit,))
 
 
 @reads("marts.mart_expiry_breakage")
 def expiry_breakage(snapshot: Path, start: date | None = None,
                     end: date | None = None) -> pd.DataFrame:
     return read_table(snapshot, "marts.mart_expiry_breakage",
-                 "select * from marts.mart_expiry_breakage "
-                 "where month_start between ? and ? order by month_start",
-                 between(start, end))
+                      "select * from marts.mart_expiry_breakage "
+                      "where month_start between ? and ? order by month_start",
+                      between(start, end))

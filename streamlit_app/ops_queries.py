@@ -75,7 +75,7 @@ def finish_dbt_frame(frame: pd.DataFrame) -> pd.DataFrame:
 @reads("ops.dbt_test_failure_samples")
 def dbt_failure_samples(snapshot: Path) -> pd.DataFrame:
     return read_table(snapshot, "ops.dbt_test_failure_samples",
-                 "select * from ops.dbt_test_failure_samples")
+                      "select * from ops.dbt_test_failure_samples")
 
 
 @reads("ops.schema_columns")

@@ -52,7 +52,8 @@ faults = ", ".join(params.get("faults") or []) or "none"
 users = params.get("users")
 st.caption(f"Run parameters: users {f'{users:,}' if isinstance(users, int) else users or '-'}, "
            f"seed {params.get('seed', '-')}, as of {params.get('as_of', '-')}, "
-           f"{params.get('days', '-')} days of history, injected faults: {faults}. "
+           f"{params.get('days', '-')} days of history, injected faults: {faults}, "
+           f"built on {health.engine_label(manifest)}. "
            "Age = time since the run finished (UTC).")
 
 # ----------------------------------------------------------------- KPIs

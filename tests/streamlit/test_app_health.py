@@ -79,3 +79,11 @@ def test_presets_end_on_the_last_date_with_data() -> None:
 def test_the_previous_period_has_the_same_length() -> None:
     assert periods.previous_period(date(2026, 10, 1), date(2026, 10, 28)) == (
         date(2026, 9, 3), date(2026, 9, 30))
+
+
+def test_the_engine_is_named_with_its_version_and_old_runs_are_duckdb() -> None:
+    assert health.engine_label({"engine": {"name": "spark", "spark": "4.3.0"}}) == (
+        "Apache Spark 4.3.0")
+    assert health.engine_label({"engine": {"name": "duckdb"}}) == "DuckDB"
+    assert health.engine_label({}) == "DuckDB"
+    assert health.engine_label({"engine": "garbage"}) == "DuckDB"
