@@ -61,6 +61,8 @@ RUN_PARAM = "run"
 
 NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
 NO_OTHER_SNAPSHOT = "No other snapshot to show: run `make pipeline` to build one."
+#: how a missing value (text or number) shows in every table; the CSV keeps blanks
+MISSING = "—"
 
 #: one-line metric definitions (DESIGN.md section 5 wording) shown under every chart
 DEFINITIONS: dict[str, str] = {
@@ -227,7 +229,8 @@ def chart(figure: go.Figure, definition: str, key: str | None = None,
 def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
           definition: str | None = None) -> None:
     """A dataframe with a CSV download button (file named after the table and run)."""
-    st.dataframe(_blank_missing(frame), hide_index=True, column_config=column_formats(frame))
+    st.dataframe(frame, hide_index=True, column_config=column_formats(frame),
+                 placeholder=MISSING)
     suffix = f"_{run_id}" if run_id else ""
     st.download_button(
         "Download CSV", frame.to_csv(index=False).encode("utf-8"),
@@ -236,18 +239,6 @@ def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
     )
     if definition:
         caption(definition)
-
-
-def _blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns with "—" for a missing value, not the word "None" (the CSV keeps blanks)."""
-    text = [column for column in frame.columns
-            if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])]
-    if not text or not frame[text].isna().to_numpy().any():
-        return frame
-    shown = frame.copy()
-    for column in text:
-        shown[column] = shown[column].astype(object).where(shown[column].notna(), "—")
-    return shown
 
 
 def column_formats(frame: pd.DataFrame) -> dict[str, Any]:

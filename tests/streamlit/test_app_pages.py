@@ -52,6 +52,16 @@ def test_page_renders_on_the_tiny_run(tiny_home: Path, page: str) -> None:
     assert len(at.caption) >= len(charts)
 
 
+def test_missing_values_show_as_a_dash_in_every_table(tiny_home: Path) -> None:
+    """The activation funnel's first stage has no previous stage: a dash, not "None"."""
+    at = open_page("views/product.py")
+    assert at.dataframe
+    assert {frame.proto.placeholder for frame in at.dataframe} == {ui.MISSING}
+    funnel = next(frame.value for frame in at.dataframe
+                  if "conversion_from_previous" in frame.value.columns)
+    assert funnel["conversion_from_previous"].isna().any()  # the case the dash is for
+
+
 def test_home_kpis_equal_the_mart_values(tiny_run, tiny_home: Path) -> None:
     at = open_page()
     shown = metrics(at)
