@@ -49,9 +49,15 @@ def _hash_with_environment_key(values: pa.Array) -> pa.Array:
     return pii_hmac(key, values)
 
 
+def register(conn: DuckDBPyConnection) -> None:
+    """``carton_caps_pii_hmac(varchar) -> varchar`` on ``conn``, keyed by the environment
+    (also used by ``bench/transform_floor.py``, which runs dbt's compiled SQL without dbt)."""
+    conn.create_function(FUNCTION_NAME, _hash_with_environment_key, [VARCHAR], VARCHAR,
+                         type="arrow", null_handling="special", side_effects=False)
+
+
 class Plugin(BasePlugin):
-    """Registers ``carton_caps_pii_hmac(varchar) -> varchar`` on every dbt connection."""
+    """Registers the keyed hash on every dbt connection."""
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        conn.create_function(FUNCTION_NAME, _hash_with_environment_key, [VARCHAR], VARCHAR,
-                             type="arrow", null_handling="special", side_effects=False)
+        register(conn)
