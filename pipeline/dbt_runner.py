@@ -117,6 +117,10 @@ class DbtSession:
     symbolic link would not do: DuckDB names the catalog after the link's target.) Where
     no hard link can be made (another file system), dbt gets the snapshot's own path and
     parses in full.
+
+    The run starts the worker (:meth:`start`) before it generates data, so dbt's imports
+    and parse overlap generation and loading; the link is made when the first command
+    is sent, once the loader has created the snapshot.
     """
 
     def __init__(self, invocation: DbtInvocation) -> None:
@@ -124,6 +128,8 @@ class DbtSession:
         self.project_dir = project_dir_override() or invocation.project_dir
         self.process: subprocess.Popen[str] | None = None
         self.parse_cache: ParseCache | None = None
+        #: the worker names the snapshot through the hard link (None: not made yet)
+        self.linked: bool | None = None
 
     def _environment(self) -> dict[str, str]:
         return {
@@ -140,25 +146,51 @@ class DbtSession:
             **_secret_env(self.invocation),
         }
 
-    def _start(self) -> subprocess.Popen[str]:
+    def start(self) -> None:
+        """Start the worker ahead of its first command (it parses at once)."""
+        if self.process is None:
+            self.process = self._start()
+
+    def _linkable(self) -> bool:
+        """Whether the dbt folder and the snapshot share a file system (a hard link can
+        exist): decided before the snapshot itself does."""
+        if self.linked is False:
+            return False
+        try:
+            return (self.invocation.work_dir.stat().st_dev
+                    == self.invocation.db_path.parent.stat().st_dev)
+        except OSError:
+            return False
+
+    def _link(self) -> bool:
+        """Link the snapshot under the name the worker was started with."""
         invocation = self.invocation
-        invocation.work_dir.mkdir(parents=True, exist_ok=True)
         link = invocation.work_dir / DB_LINK_NAME
         link.unlink(missing_ok=True)
-        env = self._environment()
         try:
             link.hardlink_to(invocation.db_path)
         except OSError as exc:
-            # a path of its own makes the parse this run's alone: nothing to cache
             logger.debug("no hard link to %s (%s): dbt parses in full", invocation.db_path, exc)
-            env["CARTON_CAPS_DB_PATH"] = str(invocation.db_path.resolve())
-        else:
-            duckdb_settings.link_spill_dir(link, invocation.work_dir.name)
+            self.linked = False
+            return False
+        duckdb_settings.link_spill_dir(link, invocation.work_dir.name)
+        self.linked = True
+        return True
+
+    def _start(self) -> subprocess.Popen[str]:
+        invocation = self.invocation
+        invocation.work_dir.mkdir(parents=True, exist_ok=True)
+        env = self._environment()
+        if self._linkable():
             self.parse_cache = ParseCache(
                 invocation.work_dir.parent / CACHE_FOLDER, cache_key(self.project_dir, env))
             reused = self.parse_cache.restore(invocation.target_path)
             logger.debug("dbt parse cache %s: %s", "hit" if reused else "miss",
                          self.parse_cache.path)
+        else:
+            # a path of its own makes the parse this run's alone: nothing to cache
+            self.parse_cache = None
+            env["CARTON_CAPS_DB_PATH"] = str(invocation.db_path.resolve())
         args = [
             sys.executable, "-u", "-m", "pipeline.dbt_worker",
             "--project-dir", str(self.project_dir),
@@ -188,9 +220,14 @@ class DbtSession:
 
     def run(self, command: list[str]) -> int:
         """Run ``dbt <command>`` in the worker, streaming its output into the run log."""
-        if self.process is None:
-            self.process = self._start()
+        self.start()
+        if self.parse_cache is not None and self.linked is None and not self._link():
+            # the file system refused the link after all: a worker that names the snapshot
+            # by its own path (and parses in full) replaces the one started for the link
+            self._end_process()
+            self.start()
         process = self.process
+        assert process is not None
         disk_full_line: str | None = None
         exit_code: int | None = None
         try:
@@ -224,6 +261,10 @@ class DbtSession:
 
     def close(self) -> None:
         """End the worker; its DuckDB connections are closed (the file checkpointed) by then."""
+        self._end_process()
+        _settle_wal(self.invocation.work_dir / DB_LINK_NAME)
+
+    def _end_process(self) -> None:
         process, self.process = self.process, None
         if process is not None:
             if process.stdin is not None:
@@ -233,7 +274,6 @@ class DbtSession:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 _stop(process)
-        _settle_wal(self.invocation.work_dir / DB_LINK_NAME)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -278,6 +318,13 @@ def session(invocation: DbtInvocation) -> DbtSession:
         close_session(invocation)
         _sessions[key] = DbtSession(invocation)
     return _sessions[key]
+
+
+def start_session(invocation: DbtInvocation) -> None:
+    """Start the run's dbt worker ahead of its first command, so its imports and parse
+    overlap the steps before dbt; a run whose dbt has a launcher (Spark) has no worker."""
+    if not invocation.launcher:
+        session(invocation).start()
 
 
 def close_session(invocation: DbtInvocation) -> None:

@@ -3,8 +3,9 @@
 Started by :mod:`pipeline.dbt_runner` as a child process (so a crash or a kill of dbt
 never takes the orchestrator with it, and a signal to the run stops dbt). One process
 serves ``dbt build`` and ``dbt source freshness``: Python, dbt's imports and the parse
-are paid once per run instead of once per command, and the parse itself comes from the
-home's cache when the code has not changed (:mod:`pipeline.dbt_parse_cache`).
+are paid once per run instead of once per command, the parse itself comes from the
+home's cache when the code has not changed (:mod:`pipeline.dbt_parse_cache`), and it
+happens as soon as the process starts, which the run does before it generates data.
 
 Protocol: argv holds the options every command shares (project, profiles, target and log
 paths). Each stdin line is a JSON list, the command (``["build"]``); dbt's output goes to
@@ -32,14 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dbt.cli.main import dbtRunner
 
     common = list(sys.argv[1:] if argv is None else argv)
-    manifest = None
+    # parse at once, before the first command arrives: a worker started ahead of time
+    # (pipeline.dbt_runner.DbtSession.start) parses while the run generates and loads.
+    # Parse only: the command that follows writes manifest.json with its results.
+    parsed = dbtRunner().invoke(["parse", "--no-write-json", *common])
+    manifest = parsed.result if parsed.success else None
     for line in sys.stdin:
         command = json.loads(line)
-        if manifest is None:
-            # parse only: the command that follows writes manifest.json with its results
-            parsed = dbtRunner().invoke(["parse", "--no-write-json", *common])
-            if parsed.success:
-                manifest = parsed.result
         if manifest is None:
             code = 2
         else:

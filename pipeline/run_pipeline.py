@@ -28,7 +28,7 @@ from generator.data_generator import (
     parse_faults,
     validate_config,
 )
-from pipeline import logging_setup
+from pipeline import build_steps, logging_setup
 from pipeline.disk_space import (
     InsufficientSpaceError,
     check_room,
@@ -153,7 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InsufficientSpaceError as exc:
         print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    run = PipelineRun(config, steps=spark_steps() if config.engine == "spark" else STEPS)
+    if config.engine == "spark":
+        run = PipelineRun(config, steps=spark_steps())
+    else:
+        run = PipelineRun(config, steps=STEPS, warm_up=build_steps.start_dbt_worker)
     started = time.monotonic()
     try:
         state = run.claim(started)

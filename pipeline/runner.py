@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import duckdb
@@ -154,10 +155,14 @@ def _settle_as_killed(document: dict[str, Any], *, settled_by: str) -> None:
 class PipelineRun:
     """Executes STEPS for one config, keeping the manifest current after every step."""
 
-    def __init__(self, config: RunConfig, steps: tuple[tuple[str, Step], ...] = STEPS) -> None:
+    def __init__(self, config: RunConfig, steps: tuple[tuple[str, Step], ...] = STEPS,
+                 warm_up: Callable[[RunState], None] | None = None) -> None:
         self.config = config
         self.paths = RunPaths(home=config.home, run_id=config.run_id)
         self.steps = steps
+        #: started before the first step, for work that later steps need and that can
+        #: overlap the earlier ones (dbt's worker: build_steps.start_dbt_worker)
+        self.warm_up = warm_up
         #: Why the final manifest could not be written, if it could not (a full disk).
         self.unrecorded: str | None = None
 
@@ -189,6 +194,7 @@ class PipelineRun:
         try:
             for swept in sweep_abandoned(self.paths):
                 logger.info("  note: run %s had been killed; its manifest is now settled", swept)
+            self._warm_up(state)
             for name, step in self.steps:
                 self._run_step(state, name, step)
         except (KeyboardInterrupt, RunInterrupted) as exc:
@@ -223,6 +229,16 @@ class PipelineRun:
                     self.unrecorded = (f"the manifest {self.paths.manifest} could not be "
                                        f"written: {_describe(exc)}")
         return exit_code
+
+    def _warm_up(self, state: RunState) -> None:
+        """An optimisation only: if it fails, the step that needs it does the work itself
+        and reports any error there."""
+        if self.warm_up is None:
+            return
+        try:
+            self.warm_up(state)
+        except Exception as exc:
+            logger.debug("warm-up failed; the steps start what they need: %s", _describe(exc))
 
     def _run_step(self, state: RunState, name: str, step: Step) -> None:
         document = state.document

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -117,3 +118,65 @@ def test_a_crashed_worker_fails_the_command_and_the_next_one_starts_afresh(
         assert session.run(["parse"]) == 0
     finally:
         dbt_runner.close_session(invocation)
+
+
+def _wait_for_parse(invocation: dbt_runner.DbtInvocation) -> None:
+    """The worker's parse writes perf_info.json when it ends."""
+    deadline = time.monotonic() + 300
+    while not (invocation.target_path / "perf_info.json").exists():
+        assert time.monotonic() < deadline, "the worker did not parse"
+        time.sleep(0.2)
+
+
+def test_a_worker_started_before_the_snapshot_exists_parses_then_works_on_it(
+        tiny_run: TinyRun, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db_path = tmp_path / "duckdb" / "snapshot.duckdb"
+    db_path.parent.mkdir()
+    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+                                          as_of="2026-11-01")
+    link = invocation.work_dir / dbt_runner.DB_LINK_NAME
+    dbt_runner.start_session(invocation)
+    try:
+        _wait_for_parse(invocation)
+        # parsed without a database: nothing was opened or created under the link's name
+        assert sorted(p.name for p in invocation.work_dir.iterdir()) == ["logs", "target"]
+        shutil.copyfile(tiny_run.snapshot, db_path)  # what the loader does meanwhile
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            users = con.execute("select count(*) from raw.users").fetchone()[0]
+        with caplog.at_level(logging.DEBUG, logger="pipeline.dbt_runner"):
+            code = dbt_runner.run_dbt(
+                ["show", "--inline", "select count(*) * 7 as n from raw.users"], invocation)
+        assert code == 0
+        assert link.stat().st_ino == db_path.stat().st_ino
+        assert f"| {users * 7} |" in caplog.text
+    finally:
+        dbt_runner.close_session(invocation)
+    assert not link.exists()
+
+
+def test_a_refused_hard_link_restarts_the_worker_on_the_snapshots_own_path(
+        tiny_run: TinyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    db_path = tmp_path / "copy.duckdb"
+    shutil.copyfile(tiny_run.snapshot, db_path)
+    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+                                          as_of="2026-11-01")
+    dbt_runner.start_session(invocation)
+    session = dbt_runner.session(invocation)
+    first = session.process
+    assert first is not None and session.parse_cache is not None
+
+    def refuse(_link: Path, _target: Path) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(Path, "hardlink_to", refuse)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="pipeline.dbt_runner"):
+            code = session.run(["show", "--inline", "select 41 + 1 as n"])
+        assert code == 0
+        assert "no hard link to" in caplog.text and "| 42 |" in caplog.text
+        assert first.poll() is not None and session.process is not first
+        assert session.linked is False and session.parse_cache is None
+    finally:
+        dbt_runner.close_session(invocation)
+    assert not (invocation.work_dir / dbt_runner.DB_LINK_NAME).exists()

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from pipeline import dbt_runner, interrupts
+from pipeline import build_steps, dbt_runner, interrupts
 from pipeline.interrupts import RunInterrupted
-from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
 from pipeline.step_types import RunConfig, StepResult
 
 
@@ -154,3 +154,35 @@ def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(
     assert (document["status"], document["failed_step"]) == ("interrupted", "load_raw")
     assert document["error"] == "load_raw: interrupted"
     assert document["steps"][0]["error"] == "received signal SIGTERM"
+
+
+def test_a_failing_warm_up_leaves_the_work_to_the_steps(tmp_path: Path) -> None:
+    def warm_up(_state: Any) -> None:
+        raise OSError(24, "Too many open files")
+
+    run = PipelineRun(config(tmp_path, "cold"), steps=(("only", lambda _s: StepResult()),),
+                      warm_up=warm_up)
+    state = run.claim(time.monotonic())
+    assert run.execute(state) == EXIT_OK
+    assert state.document["status"] == "success" and state.document["warnings"] == []
+
+
+def test_the_warm_dbt_worker_ends_with_a_run_that_fails_before_dbt(tmp_path: Path) -> None:
+    workers: list[subprocess.Popen[str]] = []
+
+    def warm_up(state: Any) -> None:
+        build_steps.start_dbt_worker(state)
+        process = dbt_runner.session(build_steps.dbt_invocation(state)).process
+        assert process is not None
+        workers.append(process)
+
+    def generate(_state: Any) -> StepResult:
+        raise ValueError("the generator failed")
+
+    run = PipelineRun(config(tmp_path, "early_failure"), steps=(("generate", generate),),
+                      warm_up=warm_up)
+    state = run.claim(time.monotonic())
+    assert run.execute(state) == EXIT_FAILED
+    assert state.document["error"] == "ValueError: the generator failed"
+    assert workers[0].poll() is not None  # stopped with the run, not left parsing
+    assert state.paths.dbt_dir.resolve() not in dbt_runner._sessions
