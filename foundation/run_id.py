@@ -6,6 +6,8 @@ import re
 import secrets
 from datetime import UTC, datetime
 
+from foundation.cli_values import quoted
+
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -23,6 +25,6 @@ def validate_run_id(run_id: str) -> str:
     """Return ``run_id`` if it is safe to use in file names, else raise RunIdError."""
     if not RUN_ID_PATTERN.fullmatch(run_id):
         raise RunIdError(
-            f"invalid --run-id {run_id!r}: use 1-64 characters from A-Z, a-z, 0-9, '_' and '-'"
-        )
+            f"invalid --run-id {quoted(run_id)}: use 1-64 characters from A-Z, a-z, 0-9, "
+            "'_' and '-'")
     return run_id

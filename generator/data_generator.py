@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from foundation import cli_values
 from foundation.source_tables import (
     APP_DB_FILE,
     EVENT_EXPORT_TABLES,
@@ -61,6 +62,8 @@ DEFAULT_DAYS = 540
 BLOCK_USERS = 50_000
 MAX_USERS = 20_000_000
 MAX_DAYS = 3_650
+#: the largest seed: it is stored as a BIGINT (ops.pipeline_runs.seed) beside the run
+MAX_SEED = 2**63 - 1
 MIN_DAYS = 14
 
 __all__ = [
@@ -105,8 +108,12 @@ def _is_int(value: object) -> bool:
 def parse_faults(text: str | None) -> tuple[str, ...]:
     """Fault class names from ``--faults a,b``; empty entries and repeats are refused, since
     they are typos that would otherwise be silently dropped or applied once."""
-    if not text:
+    if text is None:
         return ()
+    if not text.strip():
+        raise GeneratorInputError(
+            f"--faults is empty; name at least one fault class ({', '.join(FAULT_CLASSES)}) "
+            "or leave the option out")
     names = tuple(name.strip() for name in text.split(","))
     if not all(names):
         raise GeneratorInputError(
@@ -125,8 +132,9 @@ def validate_config(config: GeneratorConfig, *, today: dt.date | None = None) ->
         raise GeneratorInputError(f"--users must be a positive integer, got {config.users}")
     if config.users > MAX_USERS:
         raise GeneratorInputError(f"--users must be at most {MAX_USERS}, got {config.users}")
-    if not _is_int(config.seed) or config.seed < 0:
-        raise GeneratorInputError(f"--seed must be a non-negative integer, got {config.seed}")
+    if not _is_int(config.seed) or not 0 <= config.seed <= MAX_SEED:
+        raise GeneratorInputError(
+            f"--seed must be an integer between 0 and {MAX_SEED}, got {config.seed}")
     if not _is_int(config.days) or not MIN_DAYS <= config.days <= MAX_DAYS:
         raise GeneratorInputError(
             f"--days must be an integer between {MIN_DAYS} and {MAX_DAYS}, got {config.days}")
@@ -314,18 +322,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _int_arg(flag: str, text: str) -> int:
     try:
-        return int(text)
-    except ValueError:
-        raise GeneratorInputError(f"{flag} must be an integer, got {text!r}") from None
+        return cli_values.whole_number(flag, text)
+    except cli_values.CliValueError as exc:
+        raise GeneratorInputError(str(exc)) from None
 
 
 def _date_arg(text: str) -> dt.date:
     try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise GeneratorInputError(f"--as-of must be a date in YYYY-MM-DD format, got {text!r}")
+        return cli_values.iso_date("--as-of", text)
+    except cli_values.CliValueError as exc:
+        raise GeneratorInputError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -341,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exclusive end date YYYY-MM-DD (UTC midnight), default today")
     parser.add_argument("--days", default=str(DEFAULT_DAYS),
                         help=f"days of history before --as-of (default {DEFAULT_DAYS})")
-    parser.add_argument("--faults", default="",
+    parser.add_argument("--faults", default=None,
                         help=f"comma-separated fault classes: {', '.join(FAULT_CLASSES)}")
     return parser
 

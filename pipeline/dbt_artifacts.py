@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from foundation import untrusted_files
 from foundation.ops_tables import replace_rows
 
 logger = logging.getLogger(__name__)
@@ -75,34 +76,39 @@ class DbtArtifacts:
 RUN_RESULTS = "run_results.json"
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path, within: Path) -> dict[str, Any] | None:
+    """A JSON object dbt wrote, read as untrusted input (a regular file inside ``within``,
+    bounded: :mod:`foundation.untrusted_files`); None when missing, refused or malformed."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = untrusted_files.read_json(path, home=within)
+    except (OSError, untrusted_files.UntrustedFileError):
         return None
     return document if isinstance(document, dict) else None
 
 
-def read_run_results(target_path: Path) -> dict[str, Any] | None:
+def read_run_results(target_path: Path, *, within: Path | None = None) -> dict[str, Any] | None:
     """dbt's ``run_results.json`` in ``target_path``, parsed; None when missing or unreadable.
 
     The project's one reader of that file: the pipeline's dbt summary
     (:func:`pipeline.dbt_runner.read_run_results`), :func:`load` and the dashboards'
-    fallback for older snapshots all go through it.
+    fallback for older snapshots all go through it. ``within`` (default: the target
+    folder) is the folder the file must resolve inside: readers of a home pass the home.
     """
-    return _read_json(target_path / RUN_RESULTS)
+    return _read_json(target_path / RUN_RESULTS, within or target_path)
 
 
-def read_sources(target_path: Path) -> dict[str, Any] | None:
+def read_sources(target_path: Path, *, within: Path | None = None) -> dict[str, Any] | None:
     """dbt's ``sources.json`` (``dbt source freshness``); None when missing or unreadable."""
-    return _read_json(target_path / "sources.json")
+    return _read_json(target_path / "sources.json", within or target_path)
 
 
-def load(target_path: Path) -> DbtArtifacts:
+def load(target_path: Path, *, within: Path | None = None) -> DbtArtifacts:
+    """Every artefact of one dbt target folder (``within``: as :func:`read_run_results`)."""
+    within = within or target_path
     return DbtArtifacts(target_path=target_path,
-                        run_results=read_run_results(target_path) or {},
-                        manifest=_read_json(target_path / "manifest.json") or {},
-                        sources=read_sources(target_path) or {})
+                        run_results=read_run_results(target_path, within=within) or {},
+                        manifest=_read_json(target_path / "manifest.json", within) or {},
+                        sources=read_sources(target_path, within=within) or {})
 
 
 def _json_value(value: Any) -> Any:

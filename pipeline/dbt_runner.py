@@ -254,8 +254,9 @@ class DbtSession:
             raise
         if self.parse_cache is not None and self.parse_cache.store(self.invocation.target_path):
             logger.debug("dbt parse cached: %s", self.parse_cache.path)
-        if exit_code != 0 and disk_full_line is not None:
-            # dbt's own report (run_results.json) may be missing or stale: the disk is the cause
+        if disk_full_line is not None:
+            # even when dbt exits 0 (its log writes failed, its results may be stale or
+            # incomplete): the disk is the cause, and this command is where it filled
             raise DbtError(f"dbt {command[0]} stopped: {disk_full_line[:300]}")
         return exit_code
 
@@ -397,8 +398,9 @@ def _run_once(command: list[str], invocation: DbtInvocation) -> int:
         # Ctrl-C / SIGTERM reached us first: stop dbt before the run records the interrupt.
         _stop(process)
         raise
-    if exit_code != 0 and disk_full_line is not None:
-        # dbt's own report (run_results.json) may be missing or stale: the disk is the cause
+    if disk_full_line is not None:
+        # even when dbt exits 0 (its log writes failed, its results may be stale or
+        # incomplete): the disk is the cause, and this command is where it filled
         raise DbtError(f"dbt {command[0]} stopped: {disk_full_line[:300]}")
     return exit_code
 

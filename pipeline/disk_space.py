@@ -10,6 +10,7 @@ and how much room is left there.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -75,6 +76,22 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
-def disk_full_message(folder: Path) -> str:
-    """The one message a full disk is recorded with: the folder and its free space now."""
-    return f"{DISK_FULL_TEXT} in {folder} ({format_bytes(free_bytes(folder))} free)"
+def disk_full_message(folder: Path, needed: int | None = None) -> str:
+    """The one message a full disk is recorded with: the folder, and the room a run of
+    this size needs. (Not the free space at the moment of recording: by then the failed
+    write has given back its blocks, and "5 MiB free" beside "no space left" misleads.)"""
+    if needed is None:
+        return f"{DISK_FULL_TEXT} in {folder}"
+    return f"{DISK_FULL_TEXT} in {folder} (a run of this size needs about {format_bytes(needed)})"
+
+
+def unwritable_folders(folders: list[Path]) -> list[Path]:
+    """Those of ``folders`` (or, for one not made yet, its nearest existing parent) this
+    process cannot write: a read-only mount or missing permission, found before anything
+    is written rather than as a failure half-way."""
+    refused = []
+    for folder in folders:
+        existing = next((c for c in (folder, *folder.parents) if c.exists()), None)
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            refused.append(folder)
+    return refused

@@ -10,13 +10,13 @@ a changed SQLite type) is reported beside it with ``layer = 'source'``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from foundation import untrusted_files
 from foundation.ops_tables import replace_rows
 from foundation.paths import HomePaths
 from pipeline import manifest as manifest_io
@@ -29,6 +29,10 @@ _TYPE_ALIASES = {
     "FLOAT4": "FLOAT", "REAL": "FLOAT", "NUMERIC": "DECIMAL", "DATETIME": "TIMESTAMP",
     "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP", "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
 }
+
+#: what every column of a schema snapshot names (pipeline/schema_snapshot.py writes them)
+_COLUMN_KEYS = ("schema", "table", "column", "type")
+
 
 def normalize_type(type_name: str) -> str:
     """A canonical spelling of a DuckDB type (``int`` -> ``INTEGER``, ``DECIMAL(12, 2)``)."""
@@ -131,13 +135,29 @@ def source_changes(loader_drift: list[dict[str, Any]]) -> list[DriftChange]:
     return changes
 
 
-def read_snapshot(path: Path) -> list[dict[str, Any]] | None:
+class SchemaSnapshotError(untrusted_files.UntrustedFileError):
+    """A schema snapshot file that is refused, unreadable or not a schema snapshot."""
+
+
+def read_snapshot(path: Path, *, home: Path) -> list[dict[str, Any]] | None:
+    """The columns of a schema snapshot under ``home``; None when the file does not exist.
+
+    The file is untrusted input: a link, a FIFO, a file outside the home, malformed JSON
+    or columns without their names raise SchemaSnapshotError naming the file and why.
+    """
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = untrusted_files.read_json(path, home=home)
+    except FileNotFoundError:
         return None
+    except untrusted_files.UntrustedFileError as exc:
+        raise SchemaSnapshotError(exc.shown, exc.reason) from None
     columns = document.get("columns") if isinstance(document, dict) else None
-    return columns if isinstance(columns, list) else None
+    if not isinstance(columns, list) or not all(
+            isinstance(c, dict) and all(isinstance(c.get(k), str) for k in _COLUMN_KEYS)
+            for c in columns):
+        raise SchemaSnapshotError(untrusted_files.shown_path(path, home),
+                                  "is not a schema snapshot (no list of named columns)")
+    return columns
 
 
 def capture_file(db_path: Path) -> list[dict[str, Any]]:
@@ -176,7 +196,10 @@ def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
     source = source_changes(loader_drift)
     if previous is None:
         return DriftReport(None, False, tuple(source))
-    columns = read_snapshot(paths.run(previous["run_id"]).schema_snapshot)
+    try:
+        columns = read_snapshot(paths.run(previous["run_id"]).schema_snapshot, home=paths.home)
+    except SchemaSnapshotError:
+        columns = None  # no usable baseline: reported as baseline_available false
     if columns is None:
         return DriftReport(previous["run_id"], False, tuple(source))
     return DriftReport(previous["run_id"], True, tuple(source + diff(columns, current)))

@@ -37,6 +37,19 @@ class RunLogHandler(logging.FileHandler):
         sys.stderr.write(f"run log {self.baseFilename} stopped: {self.failure}\n")
 
 
+#: a record's ``extra`` key holding a shorter console line: a step's failure is written in
+#: full to the log, while the console says it once, in the run's final summary
+CONSOLE_TEXT = "console_text"
+
+
+class ConsoleFormatter(logging.Formatter):
+    """Progress lines: the record's message, or its shorter console text when it has one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        short = getattr(record, CONSOLE_TEXT, None)
+        return short if isinstance(short, str) else super().format(record)
+
+
 def configure(log_path: Path, *, quiet: bool = False) -> list[logging.Handler]:
     """Attach this run's handlers to the root logger; returns them for ``detach``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +60,7 @@ def configure(log_path: Path, *, quiet: bool = False) -> list[logging.Handler]:
     if not quiet:
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(logging.INFO)
-        console.setFormatter(logging.Formatter(CONSOLE_FORMAT))
+        console.setFormatter(ConsoleFormatter(CONSOLE_FORMAT))
         console.addFilter(lambda record: record.name.startswith("pipeline"))
         handlers.append(console)
     root = logging.getLogger()

@@ -3,25 +3,41 @@
 It is written when the run starts (status ``running``), rewritten atomically after every
 step, and finalised with ``success``, ``failed`` or ``interrupted``. A run killed with
 SIGKILL therefore still leaves a manifest that says how far it got.
+
+Every manifest read back from a home is untrusted input (anyone who can write ``logs/``
+can plant one): it is read as a bounded regular file (:mod:`foundation.untrusted_files`),
+checked against ``manifest.schema.json`` and named after the run id it holds, or it is
+reported by name (:class:`ManifestProblem`) and skipped. A bad file therefore never
+stops an unrelated run, and its fields never become paths.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
+from foundation import untrusted_files
 from foundation.paths import REPO_ROOT, HomePaths, snapshot_file_name
+from foundation.run_id import RUN_ID_PATTERN
+from pipeline import process_identity
 from pipeline.integrity import is_snapshot_file
 from pipeline.pointer import write_atomically
 
 MANIFEST_VERSION = 1
+SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
+MANIFEST_NAME = re.compile(r"^pipeline_(?P<run_id>.*)\.json$")
 
 
 class RunIdTakenError(ValueError):
@@ -80,6 +96,7 @@ def save(path: Path, document: dict[str, Any]) -> None:
 
 def new_document(run_id: str, *, home: Path, params: dict[str, Any],
                  started_at: datetime, previous_run_id: str | None) -> dict[str, Any]:
+    me = process_identity.current()
     return {
         "manifest_version": MANIFEST_VERSION,
         "run_id": run_id,
@@ -90,7 +107,11 @@ def new_document(run_id: str, *, home: Path, params: dict[str, Any],
         "params": params,
         "home": str(home),
         "host": socket.gethostname(),
-        "pid": os.getpid(),
+        "pid": me.pid,
+        # with the pid, who this run's process is: a pid reused by another process (after
+        # a reboot, or much later) is never mistaken for this run (process_identity)
+        "boot_id": me.boot_id,
+        "process_start": me.start_ticks,
         "failed_step": None,
         "error": None,
         "steps": [],
@@ -111,19 +132,109 @@ def new_document(run_id: str, *, home: Path, params: dict[str, Any],
     }
 
 
-def load(path: Path) -> dict[str, Any] | None:
-    """A manifest as a dict, or None if it is missing or unreadable (e.g. half-written)."""
+class ManifestError(untrusted_files.UntrustedFileError):
+    """A manifest that cannot be used: unreadable, refused, or not a valid manifest."""
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """A manifest file of the home that was skipped, and why (``file`` is home-relative;
+    ``run_id`` is the one its name gives, when that is a valid run id)."""
+
+    file: str
+    reason: str
+    run_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file} {self.reason}"
+
+
+@dataclass(frozen=True)
+class ManifestScan:
+    """Every manifest of a home: the valid ones, oldest first, and the skipped files."""
+
+    documents: list[dict[str, Any]]
+    problems: list[ManifestProblem]
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _first_error(document: Any) -> str | None:
+    """The first way ``document`` breaks the manifest schema, in a line (None: valid)."""
+    error = next(iter(sorted(_validator().iter_errors(document), key=lambda e: e.path)), None)
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "the document"
+    message = error.message if len(error.message) <= 120 else error.message[:120] + "…"
+    return f"{where}: {message}"
+
+
+def read(path: Path, home: Path) -> dict[str, Any]:
+    """The manifest at ``path`` (under ``home``), checked; FileNotFoundError when missing.
+
+    Raises ManifestError when the file is refused (a link, a FIFO, outside the home, too
+    large), is not JSON, breaks the schema, or holds another run id than its name.
+    """
+    shown = untrusted_files.shown_path(path, home)
+    run_id = run_id_of(path)
+    if run_id is None:
+        raise ManifestError(shown, "is not named pipeline_<run id>.json")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = untrusted_files.read_json(path, home=home)
+    except untrusted_files.UntrustedFileError as exc:
+        raise ManifestError(exc.shown, exc.reason) from None
+    problem = _first_error(document)
+    if problem is not None:
+        raise ManifestError(shown, f"is not a valid manifest ({problem})")
+    if document["run_id"] != run_id:
+        raise ManifestError(shown, f"holds run id {document['run_id']!r}, not the one its "
+                                   "name gives")
+    return document
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    """A manifest (``<home>/logs/pipeline_<run_id>.json``), or None if it is missing or
+    cannot be used (half-written, refused, invalid: :func:`read` says why)."""
+    try:
+        return read(path, path.parent.parent)
+    except (OSError, ManifestError):
         return None
 
 
+def run_id_of(path: Path) -> str | None:
+    """The run id a manifest's file name gives, if it is a valid one."""
+    name = MANIFEST_NAME.fullmatch(path.name)
+    if name is None or not RUN_ID_PATTERN.fullmatch(name.group("run_id")):
+        return None
+    return name.group("run_id")
+
+
+def scan(paths: HomePaths) -> ManifestScan:
+    """Every manifest of a home, oldest first (run ids sort by start time), and the files
+    skipped as unusable, each with its reason."""
+    documents, problems = [], []
+    for path in paths.manifest_paths():
+        try:
+            documents.append(read(path, paths.home))
+        except FileNotFoundError:
+            continue  # removed between the listing and the read
+        except ManifestError as exc:
+            problems.append(ManifestProblem(exc.shown, exc.reason, run_id_of(path)))
+        except OSError as exc:
+            problems.append(ManifestProblem(untrusted_files.shown_path(path, paths.home),
+                                            f"cannot be read ({exc.strerror or exc})",
+                                            run_id_of(path)))
+    documents.sort(key=lambda doc: (doc.get("started_at") or "", doc["run_id"]))
+    return ManifestScan(documents, problems)
+
+
 def load_all(paths: HomePaths) -> list[dict[str, Any]]:
-    """Every readable manifest of a home, oldest first (run ids sort by start time)."""
-    documents = (load(path) for path in paths.manifest_paths())
-    return sorted((doc for doc in documents if doc and "run_id" in doc),
-                  key=lambda doc: (doc.get("started_at") or "", doc["run_id"]))
+    """Every valid manifest of a home, oldest first (:func:`scan` also names the rest)."""
+    return scan(paths).documents
 
 
 def is_published(paths: HomePaths, document: dict[str, Any]) -> bool:
@@ -165,10 +276,7 @@ def previous_successful(paths: HomePaths, run_id: str, started_at: str | None = 
 def latest_successful(paths: HomePaths) -> dict[str, Any] | None:
     """Newest manifest whose run published a snapshot that still exists (a regular file)."""
     for document in reversed(load_all(paths)):
-        if document.get("status") != "success":
-            continue
-        snapshot = document.get("snapshot", {}).get("path")
-        if snapshot and is_snapshot_file(paths.duckdb_dir, Path(snapshot).name):
+        if document.get("status") == "success" and is_published(paths, document):
             return document
     return None
 
@@ -178,20 +286,18 @@ def is_running(document: dict[str, Any]) -> bool:
 
     False for a finished run, and for a ``running`` manifest whose process is gone on this
     host (killed with SIGKILL or by a power loss: abandoned, until the next pipeline run
-    sweeps it to ``interrupted``). A run recorded on another host, or without a usable pid,
-    cannot be checked from here and counts as running.
+    sweeps it to ``interrupted``): the pid is dead, belongs to a process started at
+    another time (the pid was reused), or was recorded before the host last booted. A run
+    recorded on another host, or without a usable pid, cannot be checked from here and
+    counts as running.
     """
     if document.get("status") != "running":
         return False
-    pid = document.get("pid")
     if document.get("host") not in (socket.gethostname(), os.uname().nodename):
         return True
+    pid = document.get("pid")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: alive under another user
-        return True
-    return True
+    recorded = process_identity.ProcessIdentity(
+        pid=pid, boot_id=document.get("boot_id"), start_ticks=document.get("process_start"))
+    return process_identity.is_alive(recorded)

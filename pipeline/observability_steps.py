@@ -43,7 +43,7 @@ def dbt_failure_record(state: RunState, dbt: dict[str, Any]) -> dict[str, Any]:
     ``contracts`` (the raw contract's results: the raw layer is complete even then)."""
     dbt = dict(dbt)
     try:
-        artifacts = dbt_artifacts.load(_target_path(state))
+        artifacts = dbt_artifacts.load(_target_path(state), within=state.paths.home)
         samples: list[dbt_artifacts.TestSample] = []
         if state.paths.building_snapshot.exists():
             with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
@@ -76,7 +76,7 @@ def _raw_contracts_after_failure(state: RunState) -> dict[str, Any] | None:
 
 def step_dbt_artifacts(state: RunState) -> StepResult:
     """run_results / manifest / sources -> ops.dbt_*; failing tests keep sample rows."""
-    artifacts = dbt_artifacts.load(_target_path(state))
+    artifacts = dbt_artifacts.load(_target_path(state), within=state.paths.home)
     with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
         samples = dbt_artifacts.sample_failing_tests(artifacts, con)
     rows = dbt_artifacts.ops_rows(state.config.run_id, artifacts, samples)
@@ -112,7 +112,10 @@ def step_contracts(state: RunState) -> StepResult:
 
 def step_schema_drift(state: RunState) -> StepResult:
     """ops.schema_columns + the diff against the previous successful run's snapshot."""
-    columns = drift.read_snapshot(state.paths.schema_snapshot)
+    try:
+        columns = drift.read_snapshot(state.paths.schema_snapshot, home=state.paths.home)
+    except drift.SchemaSnapshotError:
+        columns = None  # replaced under the run's feet: capture the snapshot again
     if columns is None:
         with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
             from pipeline import schema_snapshot

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from foundation import untrusted_files
 from foundation.paths import POINTER_NAME, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, HomePaths
 from pipeline.integrity import REFUSAL, UnsafeSnapshotError, checked_snapshot
 
@@ -24,6 +25,8 @@ POINTER_CONTENT = re.compile(
 )
 #: how messages name the pointer: relative to the home, which the dashboards never reveal
 POINTER_SHOWN = f"duckdb/{POINTER_NAME}"
+#: a pointer holds one snapshot file name; a larger file is not a pointer the pipeline wrote
+POINTER_LIMIT = 4096
 
 
 class PointerError(ValueError):
@@ -35,14 +38,18 @@ def read_pointer(paths: HomePaths) -> str | None:
 
     Raises PointerError when the pointer is corrupt, names a missing file, or names a
     symbolic link or a file outside ``duckdb/`` (never served), so that callers decide
-    whether to fall back (the dashboards) or to stop (the CLI).
+    whether to fall back (the dashboards) or to stop (the CLI). The pointer itself must be
+    a small regular file: a symbolic link (to ``/etc/passwd``, or to a pointer elsewhere)
+    or a FIFO is refused without reading it or waiting on it, and its content is never
+    quoted.
     """
     try:
-        content = paths.pointer.read_text(encoding="utf-8").strip()
+        content = untrusted_files.read_text(paths.pointer, home=paths.home,
+                                            limit=POINTER_LIMIT).strip()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PointerError(f"{POINTER_SHOWN} cannot be read: {exc}") from exc
+    except untrusted_files.UntrustedFileError as exc:
+        raise PointerError(f"{POINTER_SHOWN} {exc.reason}") from None
     match = POINTER_CONTENT.fullmatch(content)
     if match is None:
         raise PointerError(f"{POINTER_SHOWN} is corrupt: {content[:80]!r} is not a snapshot name")

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from foundation.paths import default_home
+from foundation import cli_values
+from foundation.paths import HomePaths, default_home
 from foundation.run_id import RunIdError, new_run_id, validate_run_id
 from generator.data_generator import (
     DEFAULT_DAYS,
@@ -33,10 +34,13 @@ from pipeline.disk_space import (
     InsufficientSpaceError,
     check_room,
     disk_full_message,
+    estimate_run_bytes,
     is_disk_full,
+    unwritable_folders,
 )
 from pipeline.interrupts import RunInterrupted
 from pipeline.manifest import RunIdTakenError
+from pipeline.pointer import PointerError, read_pointer
 from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
 from pipeline.spark_engine import ENGINES, spark_steps
 from pipeline.step_types import RunConfig
@@ -49,20 +53,8 @@ class UsageError(ValueError):
     """A command-line value that cannot be used; printed as-is, exit code 2."""
 
 
-def _whole_number(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
-
-
 def _as_of(value: str | None, today: date) -> date:
-    if value is None:
-        return today
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--as-of must be a date like 2026-11-01, got {value!r}") from None
+    return today if value is None else cli_values.iso_date("--as-of", value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,12 +91,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     today = datetime.now(UTC).date()  # the wall clock, read once
     try:
         generator_config = GeneratorConfig(
-            seed=_whole_number("--seed", args.seed), users=_whole_number("--users", args.users),
-            as_of=_as_of(args.as_of, today), days=_whole_number("--days", args.days),
+            seed=cli_values.whole_number("--seed", args.seed),
+            users=cli_values.whole_number("--users", args.users),
+            as_of=_as_of(args.as_of, today), days=cli_values.whole_number("--days", args.days),
             faults=parse_faults(args.faults),
         )
         validate_config(generator_config, today=today)
-    except GeneratorInputError as exc:
+    except (GeneratorInputError, cli_values.CliValueError) as exc:
         raise UsageError(str(exc)) from None
     home = (args.home or default_home()).expanduser().resolve()
     if home.exists() and not home.is_dir():
@@ -114,6 +107,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      users=generator_config.users, as_of=generator_config.as_of,
                      days=generator_config.days, faults=generator_config.faults,
                      engine=args.engine)
+
+
+def _served(config: RunConfig) -> str:
+    """What readers are served now that this run did not publish."""
+    try:
+        served = read_pointer(HomePaths(config.home))
+    except PointerError as exc:
+        return f"the pointer has a problem: {exc}"
+    return (f"run {served} is still served" if served
+            else "no snapshot has been published in this home yet")
 
 
 def _summary(document: dict, config: RunConfig) -> str:
@@ -134,8 +137,8 @@ def _summary(document: dict, config: RunConfig) -> str:
         step = document["failed_step"]
         if step and error.startswith(f"{step}: "):
             error = error[len(step) + 2:]
-        lines += [f"  failed step: {step}: {error}",
-                  "  pointer unchanged; previous snapshot still served"]
+        lines += [f"  failed step: {step}: {error}" if step else f"  failed: {error}",
+                  f"  pointer unchanged; {_served(config)}"]
     lines.append(f"  manifest: {document['artifacts']['manifest']}")
     return "\n".join(lines)
 
@@ -153,6 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InsufficientSpaceError as exc:
         print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    home_paths = HomePaths(config.home)
+    refused = unwritable_folders([home_paths.data_dir, home_paths.duckdb_dir,
+                                  home_paths.logs_dir])
+    if refused:
+        names = ", ".join(f"{folder.name}/" for folder in refused)
+        print(f"run_pipeline.py: error: cannot write to {names} in {config.home} (read-only or "
+              "not permitted); nothing was written", file=sys.stderr)
+        return EXIT_FAILED
     if config.engine == "spark":
         run = PipelineRun(config, steps=spark_steps())
     else:
@@ -167,8 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:
         if is_disk_full(exc):
+            needed = estimate_run_bytes(config.users, config.days)
             print(f"run_pipeline.py: error: cannot start the run: "
-                  f"{disk_full_message(config.home)}", file=sys.stderr)
+                  f"{disk_full_message(config.home, needed)}", file=sys.stderr)
             return EXIT_FAILED
         print(f"run_pipeline.py: error: cannot prepare {config.home}: {exc}", file=sys.stderr)
         return EXIT_USAGE

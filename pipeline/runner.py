@@ -23,11 +23,13 @@ from foundation import ops_tables
 from foundation.paths import RunPaths
 from pipeline import build_steps, dbt_runner, integrity, interrupts, observability_steps
 from pipeline import manifest as manifest_io
-from pipeline.disk_space import disk_full_message, is_disk_full
+from pipeline.disk_space import disk_full_message, estimate_run_bytes, is_disk_full
 from pipeline.errors import StepError, manifest_updates
 from pipeline.interrupts import RunInterrupted, latch_installed
+from pipeline.logging_setup import CONSOLE_TEXT
 from pipeline.pointer import PointerError, fsync_dir, publish_lock, read_pointer, write_pointer
 from pipeline.step_types import RunConfig, RunState, Step, StepResult
+from pipeline.sweep import remove_building_files, sweep_abandoned
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +68,17 @@ def step_publish(state: RunState) -> StepResult:
         except BaseException:
             paths.snapshot.replace(paths.building_snapshot)
             raise
-        # Recorded before signals are let through again: from here on the run is published.
+        # Recorded, and saved, before signals are let through again: from here on the run is
+        # published, and a kill after this point still leaves a verifiable record that the
+        # next run completes (pipeline/sweep.py)
         state.document["previous_run_id"] = previous
         state.document["pointer_updated"] = True
+        state.document["published_at"] = manifest_io.iso(manifest_io.utc_now())
         state.document["snapshot"] = {"path": str(paths.snapshot), **fingerprint}
+        try:
+            manifest_io.save(paths.manifest, state.document)
+        except OSError:  # a full disk: the runner's final save tries again and says so
+            logger.debug("could not save the manifest right after publishing", exc_info=True)
     return StepResult({"snapshot": paths.snapshot.name, "previous_run_id": previous})
 
 
@@ -90,66 +99,6 @@ STEPS: tuple[tuple[str, Step], ...] = (
 
 
 # --------------------------------------------------------------------------- lifecycle
-
-
-def remove_building_files(paths: RunPaths) -> None:
-    """Delete a half-built database (its WAL, dbt's link to it) so nothing unfinished lingers."""
-    for candidate in (paths.building_snapshot,
-                      paths.building_snapshot.with_name(paths.building_snapshot.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            candidate.unlink()
-    dbt_runner.remove_db_link(paths.dbt_dir)
-
-
-def sweep_abandoned(paths: RunPaths) -> list[str]:
-    """Settle runs killed without a chance to clean up (SIGKILL, power loss).
-
-    Their manifests still say ``running``; a run whose process is gone on this host can
-    never finish. If it died after moving the pointer, its snapshot is being served and
-    the run is recorded as the success it was. Otherwise it is ``interrupted`` and its
-    leftovers are removed: the ``.building`` file and, if it died between the rename and
-    the pointer move, the never-published snapshot (no reader was ever pointed at it).
-    """
-    swept = []
-    try:
-        served = read_pointer(paths)
-    except PointerError:
-        served = None
-    for document in manifest_io.load_all(paths):
-        if (document.get("status") != "running" or document["run_id"] == paths.run_id
-                or manifest_io.is_running(document)):
-            continue
-        other = paths.run(document["run_id"])
-        remove_building_files(other)
-        if served == document["run_id"]:
-            document["status"] = "success"
-            document["pointer_updated"] = True
-            # it died before recording its fingerprint: take it now, so it stays verifiable
-            document["snapshot"] = {"path": str(other.snapshot),
-                                    **integrity.fingerprint(other.snapshot)}
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                other.snapshot.unlink()
-            _settle_as_killed(document, settled_by=paths.run_id)
-        manifest_io.save(other.manifest, document)
-        swept.append(document["run_id"])
-    return swept
-
-
-def _settle_as_killed(document: dict[str, Any], *, settled_by: str) -> None:
-    """Record a killed run as a finished ``interrupted`` one: when it was settled, the step
-    it died in, and who found it dead, so it reads like any other stopped run."""
-    cause = (f"process {document.get('pid')} on {document.get('host')} was found dead by "
-             f"run {settled_by}; the run was killed without a chance to clean up")
-    running = [step for step in document.get("steps", []) if step.get("status") == "running"]
-    for step in running:
-        step["status"] = "interrupted"
-        step["error"] = cause
-    document["status"] = "interrupted"
-    document["finished_at"] = manifest_io.iso(manifest_io.utc_now())
-    document["failed_step"] = document.get("failed_step") or (
-        running[-1]["name"] if running else None)
-    document["error"] = document.get("error") or cause
 
 
 class PipelineRun:
@@ -192,8 +141,7 @@ class PipelineRun:
         document = state.document
         status, exit_code = "success", EXIT_OK
         try:
-            for swept in sweep_abandoned(self.paths):
-                logger.info("  note: run %s had been killed; its manifest is now settled", swept)
+            self._sweep(state)
             self._warm_up(state)
             for name, step in self.steps:
                 self._run_step(state, name, step)
@@ -207,8 +155,12 @@ class PipelineRun:
                 document["failed_step"] = running[-1]["name"]
                 document["error"] = f"{running[-1]['name']}: interrupted"
             document["error"] = document["error"] or (str(exc) or "interrupted by Ctrl-C")
-        except Exception:
+        except Exception as exc:
             status, exit_code = "failed", EXIT_FAILED
+            if document["error"] is None:  # failed outside any step: still say why
+                document["error"] = _describe(exc)
+                logger.error("✗ %s", document["error"])
+                logger.debug("the run failed outside its steps", exc_info=exc)
         finally:
             # a second signal must not cut the clean-up and the final manifest short
             with interrupts.deferred():
@@ -217,7 +169,7 @@ class PipelineRun:
                 with contextlib.suppress(Exception):
                     dbt_runner.close_session(build_steps.dbt_invocation(state))
                 if status != "success":
-                    remove_building_files(self.paths)
+                    self._clean_up(document)
                 document["status"] = status
                 finished = manifest_io.utc_now()
                 document["finished_at"] = manifest_io.iso(finished)
@@ -229,6 +181,27 @@ class PipelineRun:
                     self.unrecorded = (f"the manifest {self.paths.manifest} could not be "
                                        f"written: {_describe(exc)}")
         return exit_code
+
+    def _sweep(self, state: RunState) -> None:
+        """Settle the home's killed runs; what it cannot read or settle becomes this run's
+        warning (a bad file of another run never stops this one)."""
+        report = sweep_abandoned(self.paths)
+        for swept in report.swept:
+            logger.info("  note: run %s had been killed; its manifest is now settled", swept)
+        for warning in report.warnings:
+            logger.warning("  warning: %s", warning)
+        state.document["warnings"].extend({"step": None, "message": warning}
+                                          for warning in report.warnings)
+
+    def _clean_up(self, document: dict[str, Any]) -> None:
+        """Remove this failed run's half-built files; a folder that refuses (read-only)
+        is recorded as a warning, never raised over the run's own error."""
+        try:
+            remove_building_files(self.paths)
+        except OSError as exc:
+            message = f"could not remove the half-built snapshot: {_describe(exc)}"
+            logger.warning("  warning: %s", message)
+            document["warnings"].append({"step": None, "message": message})
 
     def _warm_up(self, state: RunState) -> None:
         """An optimisation only: if it fails, the step that needs it does the work itself
@@ -301,11 +274,13 @@ class PipelineRun:
             raise RunInterrupted(reason) from exc
         message = str(exc) if isinstance(exc, StepError) else _describe(exc)
         if is_disk_full(exc):
-            message = f"{disk_full_message(self.paths.home)}; {message}"
+            needed = estimate_run_bytes(self.config.users, self.config.days)
+            message = f"{disk_full_message(self.paths.home, needed)}; {message}"
         self._finish_step(record, start, "failed", message)
         document["failed_step"] = name
         document["error"] = message
-        logger.error("✗ %-17s %s", name, message)
+        logger.error("✗ %-17s %s", name, message,
+                     extra={CONSOLE_TEXT: f"✗ {name:<17} failed (the reason follows below)"})
         logger.debug("step %s failed", name, exc_info=exc)
         raise exc
 

@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from foundation.cli_values import quoted
 from foundation.paths import HomePaths, default_home
+from foundation.run_id import RunIdError, validate_run_id
 from pipeline import drift, integrity
 from pipeline import manifest as manifest_io
 from pipeline.pointer import PointerError, read_pointer
@@ -76,17 +78,35 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
+class DamagedManifestError(LookupError):
+    """The run's manifest exists but cannot be used; the message names the file and why."""
+
+
 def _manifests(paths: HomePaths) -> dict[str, dict[str, Any]]:
     return {doc["run_id"]: doc for doc in manifest_io.load_all(paths)}
 
 
+def _checked_run_id(run_id: str) -> str:
+    """A run id from the command line, checked with the rule run ids are made by."""
+    try:
+        return validate_run_id(run_id)
+    except RunIdError:
+        raise UnknownRunError(f"{quoted(run_id)} is not a run id (1-64 characters from A-Z, "
+                              "a-z, 0-9, '_' and '-')") from None
+
+
 def _get(paths: HomePaths, run_id: str) -> dict[str, Any]:
-    documents = _manifests(paths)
-    if run_id not in documents:
-        known = ", ".join(list(documents)[-5:]) or "none"
-        raise UnknownRunError(f"unknown run {run_id!r} in {paths.logs_dir} "
-                              f"(latest runs: {known})")
-    return documents[run_id]
+    run_id = _checked_run_id(run_id)
+    scan = manifest_io.scan(paths)
+    for document in scan.documents:
+        if document["run_id"] == run_id:
+            return document
+    damaged = next((p for p in scan.problems if p.run_id == run_id), None)
+    if damaged is not None:
+        raise DamagedManifestError(f"the manifest of run {run_id} cannot be used: {damaged}")
+    known = ", ".join(doc["run_id"] for doc in scan.documents[-5:]) or "none"
+    raise UnknownRunError(f"unknown run {run_id!r} in {paths.logs_dir} "
+                          f"(latest runs: {known})")
 
 
 def _pointer_run(paths: HomePaths) -> str | None:
@@ -100,14 +120,24 @@ def _summary(document: dict[str, Any], key: str) -> dict[str, Any]:
     return ((document.get(key) or {}).get("summary")) or {}
 
 
+def _problem_lines(problems: Sequence[manifest_io.ManifestProblem]) -> list[str]:
+    return [f"skipped {problem}" for problem in problems]
+
+
 def cmd_list(paths: HomePaths) -> str:
-    documents = manifest_io.load_all(paths)
+    scan = manifest_io.scan(paths)
+    documents = scan.documents
     try:
         serving, problem = read_pointer(paths), None
     except PointerError as exc:
         serving, problem = None, f"pointer problem: {exc}; no run is marked as served"
+    if serving is not None and all(doc["run_id"] != serving for doc in documents):
+        damaged = next((p for p in scan.problems if p.run_id == serving), None)
+        problem = (f"the served run {serving} has no usable manifest"
+                   + (f": {damaged}" if damaged else f" in {paths.logs_dir}"))
+    notes = _problem_lines(scan.problems)
     if not documents:
-        return f"no runs in {paths.logs_dir}" + (f"\n{problem}" if problem else "")
+        return "\n".join([f"no runs in {paths.logs_dir}", *notes, *([problem] if problem else [])])
     rows = []
     for doc in documents:
         params = doc.get("params") or {}
@@ -126,7 +156,8 @@ def cmd_list(paths: HomePaths) -> str:
         ])
     headers = ["run", "status", "started (UTC)", "secs", "users", "as_of", "faults",
                "dbt p/w/e", "contracts p/w/f", "drift", "volume", "failed step"]
-    return format_table(headers, rows) + "\n" + (problem or "(* = served by LATEST_DB.txt)")
+    return "\n".join([format_table(headers, rows), *notes,
+                      problem or "(* = served by LATEST_DB.txt)"])
 
 
 def _section(title: str, body: str) -> str:
@@ -231,6 +262,15 @@ class RunComparison:
     dbt: tuple[tuple[str, str, str], ...]
 
 
+def _schema_columns(paths: HomePaths, run_id: str) -> tuple[list[dict[str, Any]] | None,
+                                                             str | None]:
+    """A run's schema snapshot columns, or None and why they cannot be used."""
+    try:
+        return drift.read_snapshot(paths.run(run_id).schema_snapshot, home=paths.home), None
+    except drift.SchemaSnapshotError as exc:
+        return None, str(exc)
+
+
 def compare(paths: HomePaths, run_a: str, run_b: str) -> RunComparison:
     """Parameters, row counts, schema, contract and dbt outcomes that differ from a to b."""
     a, b = _get(paths, run_a), _get(paths, run_b)
@@ -249,9 +289,12 @@ def compare(paths: HomePaths, run_a: str, run_b: str) -> RunComparison:
             pct = None if not x or y is None else round((y - x) / x * 100, 1)
             count_rows.append((f"{layer}.{table}", x, y,
                                None if x is None or y is None else y - x, pct))
-    cols_a = drift.read_snapshot(paths.run(run_a).schema_snapshot)
-    cols_b = drift.read_snapshot(paths.run(run_b).schema_snapshot)
-    missing = tuple(r for r, c in ((run_a, cols_a), (run_b, cols_b)) if c is None)
+    cols_a, problem_a = _schema_columns(paths, run_a)
+    cols_b, problem_b = _schema_columns(paths, run_b)
+    missing = tuple(f"{run} ({problem})" if problem else run
+                    for run, columns, problem in ((run_a, cols_a, problem_a),
+                                                  (run_b, cols_b, problem_b))
+                    if columns is None)
     schema = None if cols_a is None or cols_b is None else tuple(drift.diff(cols_a, cols_b))
 
     def failing(doc: dict[str, Any]) -> dict[tuple[str, str, str, str], str]:
@@ -315,10 +358,10 @@ def cmd_schema(paths: HomePaths, db_file: Path, against: str | None = None) -> s
             raise UsageError(f"no successful run in {paths.logs_dir} to compare with; "
                              "name one with --against")
     _get(paths, against)
-    before = drift.read_snapshot(paths.run(against).schema_snapshot)
+    before, problem = _schema_columns(paths, against)
     if before is None:
-        raise UsageError(f"run {against!r} has no schema snapshot "
-                         f"({paths.run(against).schema_snapshot})")
+        raise UsageError(f"run {against!r} has no usable schema snapshot "
+                         f"({problem or paths.run(against).schema_snapshot})")
     if not db_file.is_file():
         raise UsageError(f"no such file: {db_file}")
     try:
@@ -331,28 +374,56 @@ def cmd_schema(paths: HomePaths, db_file: Path, against: str | None = None) -> s
             + _changes_table(changes))
 
 
+def _damaged_manifest(problem: manifest_io.ManifestProblem) -> integrity.FileCheck:
+    return integrity.FileCheck(problem.run_id or "-", problem.file, integrity.DIFFERS,
+                               f"unusable manifest: {problem.reason}")
+
+
 def cmd_verify(paths: HomePaths, run_id: str | None, every: bool) -> tuple[str, int]:
-    """Re-hash runs' files against their manifests; the exit code says if any differ."""
+    """Re-hash runs' files against their manifests; the exit code says if any differ.
+
+    A manifest that cannot be used is itself damage: the run's files cannot be checked
+    against it, so it is reported (and counted) as a file that differs, never hidden.
+    """
+    scan = manifest_io.scan(paths)
+    unusable: list[manifest_io.ManifestProblem] = []
+    lost: list[integrity.FileCheck] = []
     if every:
-        documents = [doc for doc in manifest_io.load_all(paths) if doc.get("status") == "success"]
-        if not documents:
+        documents = [doc for doc in scan.documents if doc.get("status") == "success"]
+        unusable = list(scan.problems)
+        if not documents and not unusable:
             return f"no successful runs in {paths.logs_dir}", EXIT_OK
-    elif run_id is None:
-        try:
-            served = read_pointer(paths)
-        except PointerError as exc:
-            raise UsageError(f"{exc}; name a RUN_ID or pass --all") from None
-        if served is None:
-            raise UsageError("no run is served yet; name a RUN_ID or pass --all")
-        documents = [_get(paths, served)]
     else:
-        documents = [_get(paths, run_id)]
-    checks = [check for doc in documents for check in integrity.verify_run(paths, doc)]
+        served = run_id is None
+        if served:
+            try:
+                run_id = read_pointer(paths)
+            except PointerError as exc:
+                raise UsageError(f"{exc}; name a RUN_ID or pass --all") from None
+            if run_id is None:
+                raise UsageError("no run is served yet; name a RUN_ID or pass --all")
+        assert run_id is not None
+        try:
+            documents = [_get(paths, run_id)]
+        except DamagedManifestError:
+            documents = []
+            unusable = [p for p in scan.problems if p.run_id == run_id]
+        except UnknownRunError:
+            if not served:
+                raise
+            # the snapshot being served has no manifest at all: that is damage too
+            documents = []
+            lost = [integrity.FileCheck(run_id, f"logs/{paths.run(run_id).manifest.name}",
+                                        integrity.MISSING,
+                                        "the served snapshot's manifest is missing")]
+    checks = lost + [_damaged_manifest(problem) for problem in unusable]
+    checks += [check for doc in documents for check in integrity.verify_run(paths, doc)]
     damaged = [c for c in checks if c.result in integrity.DAMAGED]
     unverifiable = [c for c in checks if c.result == integrity.NOT_VERIFIABLE]
     table = format_table(["run", "file", "result", "detail"],
                          [[c.run_id, c.file, c.result.upper(), c.detail] for c in checks])
-    summary = (f"{len(documents)} run(s), {len(checks)} file(s): "
+    runs = len(documents) + len(unusable) + len(lost)
+    summary = (f"{runs} run(s), {len(checks)} file(s): "
                f"{len(checks) - len(damaged) - len(unverifiable)} ok, {len(damaged)} differ "
                f"from the manifest, {len(unverifiable)} not verifiable")
     if damaged:
@@ -404,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = cmd_schema(paths, args.db_file.expanduser(), args.against)
         else:
             text = cmd_diff(paths, args.run_a, args.run_b)
-    except (UnknownRunError, UsageError) as exc:
+    except (UnknownRunError, UsageError, DamagedManifestError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(text)

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from foundation import untrusted_files
 from foundation.paths import HomePaths, RunPaths
 from pipeline import dbt_artifacts, drift, integrity, runs
 from pipeline import manifest as manifest_io
@@ -26,6 +27,8 @@ from streamlit_app.snapshots import (
 logger = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 200
+#: bytes read from the end of a run log for its tail (a log can be any size)
+LOG_TAIL_BYTES = 256 * 1024
 
 
 def successful_runs(paths: HomePaths | None = None) -> list[str]:
@@ -80,8 +83,8 @@ def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
     paths = paths or home_paths()
     log = RunPaths(home=paths.home, run_id=run_id).log
     try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = untrusted_files.read_tail(log, home=paths.home, max_bytes=LOG_TAIL_BYTES)
+    except (OSError, untrusted_files.UntrustedFileError):
         return None
     return integrity.relative_paths(paths.home, "\n".join(text.splitlines()[-lines:]))
 
@@ -190,7 +193,7 @@ def dbt_run_results_file(run_id: str, paths: HomePaths | None = None) -> pd.Data
     """Per-node results from the run's ``run_results.json`` (older snapshots' fallback)."""
     paths = paths or home_paths()
     target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
-    document = dbt_artifacts.read_run_results(target)
+    document = dbt_artifacts.read_run_results(target, within=paths.home)
     if document is None:
         return None
     rows = [
@@ -215,8 +218,12 @@ def source_freshness(run_id: str, paths: HomePaths | None = None) -> pd.DataFram
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _schema_file(path: str, mtime_ns: int) -> pd.DataFrame | None:
-    columns = drift.read_snapshot(Path(path))  # the pipeline's one reader of the file
+def _schema_file(path: str, home: str, mtime_ns: int) -> pd.DataFrame | None:
+    try:  # the pipeline's one reader of the file
+        columns = drift.read_snapshot(Path(path), home=Path(home))
+    except drift.SchemaSnapshotError as exc:
+        logger.warning("schema snapshot skipped: %s", exc)
+        return None
     if columns is None:
         return None
     frame = pd.DataFrame(columns)
@@ -234,15 +241,15 @@ def schema_of_run(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame |
         mtime = path.stat().st_mtime_ns
     except OSError:
         return None
-    return _schema_file(str(path), mtime)
+    return _schema_file(str(path), str(paths.home), mtime)
 
 
 # --------------------------------------------------------------------------- lineage, comparison
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _lineage(target: str, mtime_ns: int) -> dict[str, dbt_artifacts.LineageNode]:
-    return dbt_artifacts.lineage(dbt_artifacts.load(Path(target)))
+def _lineage(target: str, home: str, mtime_ns: int) -> dict[str, dbt_artifacts.LineageNode]:
+    return dbt_artifacts.lineage(dbt_artifacts.load(Path(target), within=Path(home)))
 
 
 def dbt_lineage(run_id: str, paths: HomePaths | None = None
@@ -255,7 +262,7 @@ def dbt_lineage(run_id: str, paths: HomePaths | None = None
         mtime = (target / "manifest.json").stat().st_mtime_ns
     except OSError:
         return None
-    graph = _lineage(str(target), mtime)
+    graph = _lineage(str(target), str(paths.home), mtime)
     return graph or None
 
 

@@ -33,12 +33,18 @@ def test_main_writes_a_run_and_prints_a_summary(
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--as-of", "2026-13-01"],
-     "--as-of must be a date in YYYY-MM-DD format, got '2026-13-01'"),
-    (["--as-of", "yesterday"], "--as-of must be a date in YYYY-MM-DD format, got 'yesterday'"),
+     "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got '2026-13-01'"),
+    (["--as-of", "yesterday"], "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got 'yesterday'"),
+    (["--as-of", "20261101"], "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got '20261101'"),
     (["--users", "-5"], "--users must be a positive integer, got -5"),
     (["--users", "0"], "--users must be a positive integer, got 0"),
-    (["--users", "many"], "--users must be an integer, got 'many'"),
-    (["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+    (["--users", "many"], "--users must be a whole number written with the digits 0-9, "
+                          "got 'many'"),
+    (["--users", "1_000"], "--users must be a whole number written with the digits 0-9, "
+                           "got '1_000'"),
+    (["--seed", "-1"], "--seed must be an integer between 0 and 9223372036854775807, got -1"),
+    (["--faults", ""], f"--faults is empty; name at least one fault class "
+                       f"({', '.join(FAULT_CLASSES)}) or leave the option out"),
     (["--days", "3"], "--days must be an integer between 14 and 3650, got 3"),
     (["--faults", "duplicate_keys,foo"],
      f"unknown fault 'foo'; known: {', '.join(FAULT_CLASSES)}"),
@@ -87,7 +93,7 @@ def test_script_bad_date_has_no_traceback(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert result.stderr == (
-        "data_generator.py: error: --as-of must be a date in YYYY-MM-DD format, "
+        "data_generator.py: error: --as-of must be a date like 2026-11-01 (YYYY-MM-DD), "
         "got '2026-02-30'\n")
 
 

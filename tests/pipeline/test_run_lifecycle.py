@@ -165,11 +165,27 @@ def test_reused_run_id_is_rejected_and_the_earlier_run_kept(
     ("args", "message"),
     [
         (["--users", "-5"], "--users must be a positive integer, got -5"),
-        (["--users", "many"], "--users must be a whole number, got 'many'"),
-        (["--as-of", "2026-13-01"], "--as-of must be a date like 2026-11-01, got '2026-13-01'"),
+        (["--users", "many"], "--users must be a whole number written with the digits 0-9, "
+                              "got 'many'"),
+        (["--users", "1_000"], "--users must be a whole number written with the digits 0-9, "
+                               "got '1_000'"),
+        (["--users", "٣٠٠"], "--users must be a whole number written with the digits 0-9, "
+                             "got '٣٠٠'"),
+        (["--as-of", "2026-13-01"], "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), "
+                                    "got '2026-13-01'"),
+        (["--as-of", "20261101"], "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), "
+                                  "got '20261101'"),
+        (["--as-of", "2026-W44-1"], "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), "
+                                    "got '2026-W44-1'"),
+        (["--seed", "99999999999999999999999"],
+         "--seed must be an integer between 0 and 9223372036854775807, got "
+         "99999999999999999999999"),
+        (["--faults", ""], "--faults is empty; name at least one fault class (duplicate_keys, "),
+        (["--run-id", "x" * 10_000], f"invalid --run-id '{'x' * 40}…': use 1-64 characters"),
         (["--as-of", "9999-01-01"], "--as-of is out of range, got 9999-01-01"),
         (["--faults", "gremlins"], "unknown fault 'gremlins'; known: duplicate_keys, "),
-        (["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+        (["--seed", "-1"], "--seed must be an integer between 0 and 9223372036854775807, "
+                           "got -1"),
         (["--days", "5"], "--days must be an integer between 14 and 3650, got 5"),
         (["--faults", "null_keys,null_keys"], "--faults names 'null_keys' more than once"),
         (["--faults", ","], "--faults has an empty name in ','; separate fault classes "

@@ -1,0 +1,46 @@
+"""Strict parsing of the numbers and dates the command lines take.
+
+Python's ``int()`` and ``date.fromisoformat()`` accept more than a user means to type:
+``int("1_000")``, ``int("٣٠٠")`` (Arabic-Indic digits) and, since Python 3.11,
+``date.fromisoformat("20261101")`` or ``"2026-W44-1"`` all succeed. An argument is
+untrusted input, and a value read differently from how it looks is a silent error, so the
+command lines accept only ASCII digits (with an optional leading minus, so a negative value
+gets its own message) and dates written ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: characters of a bad value quoted back in a message
+QUOTED_CHARS = 40
+
+
+class CliValueError(ValueError):
+    """A command-line value that is not of the form its option takes; the message says so."""
+
+
+def quoted(text: str) -> str:
+    """``text`` as a message quotes it: repr'd and cut, so a long or odd value stays one line."""
+    return repr(text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + "…")
+
+
+def whole_number(flag: str, text: str) -> int:
+    """``text`` as an integer written with ASCII digits only."""
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise CliValueError(f"{flag} must be a whole number written with the digits 0-9, "
+                            f"got {quoted(text)}")
+    return int(text)
+
+
+def iso_date(flag: str, text: str) -> date:
+    """``text`` as a calendar date written ``YYYY-MM-DD``."""
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise CliValueError(f"{flag} must be a date like 2026-11-01 (YYYY-MM-DD), got {quoted(text)}")
