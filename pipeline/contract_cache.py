@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from foundation import untrusted_files
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,13 +44,13 @@ def contract_source(text: str, cache_dir: Path | None) -> dict[str, Any]:
 
     key = hashlib.sha256(f"{_version()}\n{text}".encode()).hexdigest()[:32]
     path = cache_dir / f"{key}.json"
-    try:
+    try:  # a file of the home: a regular, bounded file, and a valid contract, or resolved anew
         return {"data_contract": OpenDataContractStandard.model_validate_json(
-            path.read_text(encoding="utf-8"))}
+            untrusted_files.read_text(path, home=cache_dir))}
     except FileNotFoundError:
         pass
-    except ValueError:
-        logger.debug("unreadable contract cache %s; resolving again", path, exc_info=True)
+    except ValueError:  # UntrustedFileError too
+        logger.debug("unusable contract cache %s; resolving again", path, exc_info=True)
     resolved = _resolve_without_warnings(text)
     if resolved is None:
         return {"data_contract_str": text}

@@ -23,6 +23,8 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
+from foundation import untrusted_files
+
 PARSE_FILE_NAME = "partial_parse.msgpack"
 CACHE_FOLDER = ".parse_cache"
 _SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", ".user.yml"}
@@ -71,9 +73,11 @@ class ParseCache:
     def restore(self, target_path: Path) -> bool:
         """Copy the cached parse into a run's target; False when there is none yet."""
         target_path.mkdir(parents=True, exist_ok=True)
+        if not untrusted_files.is_regular_file(self.path):
+            return False  # none yet, or a link or FIFO planted in its place: parse anew
         try:
-            shutil.copyfile(self.path, target_path / PARSE_FILE_NAME)
-        except FileNotFoundError:
+            shutil.copyfile(self.path, target_path / PARSE_FILE_NAME, follow_symlinks=False)
+        except OSError:
             return False
         return True
 

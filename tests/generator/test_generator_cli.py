@@ -34,8 +34,10 @@ def test_main_writes_a_run_and_prints_a_summary(
 @pytest.mark.parametrize(("args", "message"), [
     (["--as-of", "2026-13-01"],
      "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got '2026-13-01'"),
-    (["--as-of", "yesterday"], "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got 'yesterday'"),
-    (["--as-of", "20261101"], "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got '20261101'"),
+    (["--as-of", "yesterday"],
+     "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got 'yesterday'"),
+    (["--as-of", "20261101"],
+     "--as-of must be a date like 2026-11-01 (YYYY-MM-DD), got '20261101'"),
     (["--users", "-5"], "--users must be a positive integer, got -5"),
     (["--users", "0"], "--users must be a positive integer, got 0"),
     (["--users", "many"], "--users must be a whole number written with the digits 0-9, "
