@@ -54,7 +54,7 @@ def _pii_key(state: RunState) -> tuple[pii_key.PiiKey, dict[str, Any]]:
     try:
         key = pii_key.load_key(state.paths.home)
     except (pii_key.PiiKeyError, OSError, UnicodeDecodeError) as exc:
-        raise StepError(f"PII key: {exc}") from None
+        raise StepError(f"PII key: {exc}") from exc
     previous = manifest_io.previous_successful(state.paths, state.config.run_id,
                                                state.document.get("started_at"))
     return key, pii_key.run_record(key, previous)
