@@ -8,8 +8,7 @@ pipeline's settings, on a copy of the run's snapshot, so ``dbt_build / floor`` s
 dbt adds and the floor alone says what no orchestration change can remove.
 
 Not in the floor: the Python model (the redemption forecast, which the copy already
-holds) and dbt's unit tests (fixtures, no data). Run by ``bench/bench_pipeline.py`` in a
-process whose ``PYTHONPATH`` holds ``dbt_carton_caps/plugins`` (the keyed PII hash):
+holds) and dbt's unit tests (fixtures, no data). Run by ``bench/bench_pipeline.py``:
 
     python bench/transform_floor.py <run target folder> <copy of the run's snapshot>
 
@@ -25,8 +24,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import carton_caps_pii
 
 import duckdb
 from pipeline import duckdb_settings
@@ -61,7 +58,6 @@ def measure(target: Path, snapshot: Path) -> dict[str, Any]:
     config = {"memory_limit": duckdb_settings.memory_limit(),
               "preserve_insertion_order": "false"}
     with duckdb.connect(str(snapshot), config=config) as con:
-        carton_caps_pii.register(con)
         for uid in dependency_order(nodes):
             node = nodes[uid]
             statement = _statement(node)

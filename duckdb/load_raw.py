@@ -1,4 +1,5 @@
-"""``python duckdb/load_raw.py --data-dir DIR --db PATH --run-id ID``: the runbook's loader.
+"""``CARTON_CAPS_PII_KEY=… python duckdb/load_raw.py --data-dir DIR --db PATH --run-id ID``:
+the runbook's loader (the key hashes emails and phones as they load; see loader/cli.py).
 
 A thin wrapper around :func:`loader.main` (the ``load-raw`` console script). The code
 lives in the ``loader`` package: this folder must never become a package, it would

@@ -10,7 +10,11 @@ Conventions shared by all tables:
   (``2025-09-01T14:03:07Z``) and loaded as DuckDB ``TIMESTAMP`` holding UTC;
 * money is integer cents (``*_cents``); caps are cents too (1 cap = $0.01);
 * booleans are ``true``/``false`` in CSV and ``0``/``1`` in SQLite;
-* ``json`` columns hold a JSON object as text.
+* ``json`` columns hold a JSON object as text;
+* PII columns are declared with how raw masks them (``pii``): ``"hash"`` lands as
+  ``<name>_hash``, the keyed hash of the value (:mod:`foundation.pii`), ``"drop"`` does
+  not land at all. :attr:`SourceTable.raw_columns` is what schema ``raw`` holds; the
+  source files keep the plaintext, and no DuckDB file ever does.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Literal
 
 LogicalType = Literal["bigint", "integer", "text", "double", "boolean", "timestamp", "json"]
 SourceSystem = Literal["app_db", "event_exports"]
+#: How raw masks a PII column: its keyed hash in ``<name>_hash``, or nothing at all.
+PiiMasking = Literal["hash", "drop"]
+PII_HASH_SUFFIX = "_hash"
 
 DUCKDB_TYPES: dict[str, str] = {
     "bigint": "BIGINT",
@@ -45,12 +52,14 @@ APP_DB_FILE = "app.sqlite"
 
 @dataclass(frozen=True)
 class Column:
-    """One source column; ``nullable=False`` means the source system guarantees a value."""
+    """One source column; ``nullable=False`` means the source system guarantees a value;
+    ``pii`` says how raw masks it (None: not PII, landed as it is)."""
 
     name: str
     type: LogicalType
     nullable: bool = True
     description: str = ""
+    pii: PiiMasking | None = None
 
     @property
     def duckdb_type(self) -> str:
@@ -59,6 +68,19 @@ class Column:
     @property
     def sqlite_type(self) -> str:
         return SQLITE_TYPES[self.type]
+
+    def landed(self) -> Column | None:
+        """The column raw holds for this one: itself, its keyed hash (``<name>_hash``,
+        text) when ``pii="hash"``, nothing when ``pii="drop"``."""
+        if self.pii == "drop":
+            return None
+        if self.pii == "hash":
+            return Column(name=f"{self.name}{PII_HASH_SUFFIX}", type="text",
+                          nullable=self.nullable,
+                          description=(f"PII masked by the loader: HMAC-SHA256 hex of the "
+                                       f"lower-cased, trimmed {self.name} under the home's "
+                                       f"PII key. Source column: {self.description}"))
+        return self
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,20 @@ class SourceTable:
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
 
+    @property
+    def has_pii(self) -> bool:
+        return any(column.pii for column in self.columns)
+
+    @property
+    def raw_columns(self) -> tuple[Column, ...]:
+        """The columns of ``raw.<table>``, in order (:meth:`Column.landed`). Staging, the
+        raw contract and the dbt source declaration see these, never plaintext PII."""
+        return tuple(landed for column in self.columns if (landed := column.landed()))
+
+    @property
+    def raw_column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.raw_columns)
+
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:
@@ -98,8 +134,9 @@ class SourceTable:
         raise KeyError(f"{self.name} has no column {name!r}")
 
 
-def _c(name: str, type_: LogicalType, nullable: bool = True, description: str = "") -> Column:
-    return Column(name=name, type=type_, nullable=nullable, description=description)
+def _c(name: str, type_: LogicalType, nullable: bool = True, description: str = "",
+       pii: PiiMasking | None = None) -> Column:
+    return Column(name=name, type=type_, nullable=nullable, description=description, pii=pii)
 
 
 SCHOOLS = SourceTable(
@@ -130,10 +167,11 @@ USERS = SourceTable(
     event_time_column="updated_at",
     columns=(
         _c("user_id", "bigint", False, "Surrogate key of the account."),
-        _c("email", "text", True, "PII. Null until sign-up."),
-        _c("first_name", "text", True, "PII. Null until sign-up."),
-        _c("last_name", "text", True, "PII. Null until sign-up."),
-        _c("phone", "text", True, "PII. Null until sign-up or when not given."),
+        _c("email", "text", True, "Email address; null until sign-up.", pii="hash"),
+        _c("first_name", "text", True, "First name; null until sign-up.", pii="drop"),
+        _c("last_name", "text", True, "Last name; null until sign-up.", pii="drop"),
+        _c("phone", "text", True, "Phone number; null until sign-up or when not given.",
+           pii="hash"),
         _c("state", "text", False, "Two-letter US state code of the user."),
         _c("user_type", "text", False, "parent, teacher or supporter."),
         _c("platform", "text", False, "ios or android."),

@@ -9,7 +9,7 @@ Sources (declared once in ``foundation/source_tables.py``):
   column types (never type auto-detection), matched to the header by column name.
 
 Every raw table is ``raw.<table>`` with the declared columns in declared order and
-types, followed by three stamps:
+types (PII masked, below), followed by three stamps:
 
 * ``_ingested_at TIMESTAMP``: one timestamp per load, naive ``TIMESTAMP`` holding UTC
   (the platform's convention for every timestamp);
@@ -21,11 +21,21 @@ Then, only when the source carries columns the declaration does not, one ``VARCH
 column per extra column, under the source's own name (quoted), in source order, AFTER
 the stamps: the declared columns and stamps keep their positions in every run.
 
+PII never lands: a column declared ``pii="hash"`` (users' email and phone) is replaced by
+``<column>_hash``, the HMAC-SHA256 of its lower-cased, trimmed value under the home's
+key (``pii_key``; :mod:`foundation.pii`), and a ``pii="drop"`` column (names) is left
+out, in the statement that reads the source. So the DuckDB file (and every snapshot,
+ops table, rejected-row record and dbt artefact made from it) never holds the plaintext,
+while the hashes still join across tables and runs of one home. The source files in
+``data/<run_id>/`` keep the plaintext: they are the source systems' exports, never
+published.
+
 Bookkeeping written in the same transaction:
 
 * ``ops.ingestion_log``: one row per table (hash, bytes, rows loaded/rejected, timing);
 * ``ops.source_schema_drift``: one row per column that differs from the declaration;
-* ``raw._rejects``: one row per rejected source row (first error of that row).
+* ``raw._rejects``: one row per rejected source row (first error of that row); a row of a
+  table that declares PII is recorded masked like raw (SQLite) or without its text (CSV).
 
 Rules:
 
@@ -36,7 +46,8 @@ Rules:
   as text (see above) and recorded as schema drift (``change='added'``), returned in the
   report and logged as a warning. An extra column whose name is empty or equals
   (case-insensitively, as DuckDB compares names) a declared, stamp or earlier extra
-  column cannot be loaded: it is recorded as drift with ``not loaded into raw``.
+  column cannot be loaded: it is recorded as drift with ``not loaded into raw``; so is
+  every extra column of a table that declares PII (it may hold PII too).
 * Malformed rows (wrong type, wrong field count, invalid UTF-8, unterminated quote) are
   rejected into ``raw._rejects``; the load fails when a table's rejected share exceeds
   ``max_reject_share`` (default 1 %). The load is then rolled back, so ``raw._rejects``
@@ -68,7 +79,8 @@ DuckDB CSV behaviour this loader relies on (checked with DuckDB 1.5.5):
   SQLite an integer column must hold digits only (else the row is rejected).
 * An empty field is NULL (quoted ``""`` too: DuckDB's ``allow_quoted_nulls`` default).
 
-CLI: ``load-raw --data-dir DIR --db PATH --run-id ID`` (the console script), or
+CLI: ``load-raw --data-dir DIR --db PATH --run-id ID`` (the console script; the key in
+``$CARTON_CAPS_PII_KEY``), or
 ``python duckdb/load_raw.py ...``, a thin wrapper kept for the runbook (``duckdb/`` must
 never become a package: it would shadow the ``duckdb`` library).
 

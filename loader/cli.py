@@ -1,13 +1,20 @@
-"""``load-raw`` / ``python duckdb/load_raw.py``: load one run's files from the command line."""
+"""``load-raw`` / ``python duckdb/load_raw.py``: load one run's files from the command line.
+
+The PII key comes from ``$CARTON_CAPS_PII_KEY`` only, never an argument (arguments show
+in ``ps`` and shell history). To load with a home's key, as the pipeline does:
+``CARTON_CAPS_PII_KEY=$(cat <home>/.secrets/pii_hmac.key) load-raw ...``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from foundation.pii import KEY_ENV
 from loader.plan import validate_arguments
 from loader.report import DEFAULT_MAX_REJECT_SHARE, LoadError
 from loader.transaction import load_raw
@@ -43,8 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as exc:
         sys.stderr.write(f"load_raw.py: error: {exc}\n")
         return 2
+    pii_key = os.environ.get(KEY_ENV, "").strip()
+    if not pii_key:
+        sys.stderr.write(f"load_raw.py: error: {KEY_ENV} is not set: emails and phones are "
+                         "hashed with the home's secret key as they load (the pipeline "
+                         "keeps it in <home>/.secrets/pii_hmac.key)\n")
+        return 2
     try:
-        report = load_raw(args.data_dir, args.db, args.run_id,
+        report = load_raw(args.data_dir, args.db, args.run_id, pii_key=pii_key,
                           max_reject_share=args.max_reject_share)
     except LoadError as exc:
         sys.stderr.write(f"load_raw.py: {exc}\n")

@@ -127,7 +127,12 @@ def plan_csv(table: SourceTable, data_dir: Path) -> CsvPlan:
 
 
 def plan_extras(table: SourceTable, names: Sequence[str]) -> tuple[set[str], list[dict]]:
-    """Which extra source columns can be loaded into raw (as VARCHAR), and their drift."""
+    """Which extra source columns can be loaded into raw (as VARCHAR), and their drift.
+
+    None of a table that declares PII: an undeclared column next to emails and names may
+    hold PII too, and raw holds no plaintext PII, so it lands once it is declared (with
+    its masking, if it needs one).
+    """
     taken = {name.casefold(): name for name in (*table.column_names,
                                                  *(n for n, _ in STAMP_COLUMNS))}
     loadable: set[str] = set()
@@ -136,6 +141,9 @@ def plan_extras(table: SourceTable, names: Sequence[str]) -> tuple[set[str], lis
         clash = taken.get(name.casefold())
         if not name:
             detail = "column not in the declaration; not loaded into raw (empty name)"
+        elif table.has_pii:
+            detail = (f"column not in the declaration; not loaded into raw ({table.name} "
+                      "holds PII: declare the column, with its masking, to load it)")
         elif clash is not None:
             detail = ("column not in the declaration; not loaded into raw (its name clashes "
                       f"with column {clash!r})")

@@ -1,4 +1,10 @@
-"""Rejected rows: one record per rejected source line, with a short human reason."""
+"""Rejected rows: one record per rejected source line, with a short human reason.
+
+A rejected line of a table that declares PII is recorded without its text: a line that
+could not be parsed cannot be masked column by column (a rejected SQLite row can, and
+is: :mod:`loader.sql`). Its reason never quotes a PII value: only a typed column fails a
+cast, and PII columns are text.
+"""
 
 from __future__ import annotations
 
@@ -88,6 +94,7 @@ def csv_rejects(con: duckdb.DuckDBPyConnection, plan: CsvPlan) -> list[Reject]:
         """  # noqa: S608
     ).fetchall()
     rejects: list[Reject] = []
+    withhold_text = plan.table.has_pii
     for line, column_name, error_type, message, raw_text in rows:
         declared_type = None
         shown_column = column_name
@@ -98,6 +105,7 @@ def csv_rejects(con: duckdb.DuckDBPyConnection, plan: CsvPlan) -> list[Reject]:
         if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
             shown_column = None
         rejects.append(Reject(line, shown_column, error_type,
-                               reject_reason(error_type, message or "", declared_type), raw_text))
+                               reject_reason(error_type, message or "", declared_type),
+                               None if withhold_text else raw_text))
     return rejects
 

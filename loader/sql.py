@@ -1,15 +1,18 @@
 """The SQL of a load: raw tables created from the declaration, CSVs and SQLite tables read.
 
 Every identifier reaches SQL quoted (:func:`quote_ident`), every value as a parameter or
-a quoted literal (:func:`sql_str`).
+a quoted literal (:func:`sql_str`). A PII column is masked in the same statement that
+reads it (:func:`landed_columns`), so its plaintext is never written to the database, not
+even to a rejected row's record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
+from foundation import pii
 from foundation.ops_tables import RAW_SCHEMA
 from foundation.source_tables import Column, SourceTable
 from loader.plan import STAMP_COLUMNS, CsvPlan
@@ -28,10 +31,26 @@ def raw_table(table: SourceTable) -> str:
     return f"{RAW_SCHEMA}.{quote_ident(table.name)}"
 
 
+def landed_columns(table: SourceTable,
+                   value: Callable[[Column], str]) -> list[tuple[Column, str]]:
+    """Each column of ``raw.<table>`` (declared ones, in order) with the SQL of its value
+    (``value``: a source column's SQL): a PII column hashed
+    (:func:`foundation.pii.hash_sql`) or left out, as :meth:`Column.landed` declares,
+    every other column as it is."""
+    landed = []
+    for column in table.columns:
+        raw = column.landed()
+        if raw is not None:
+            sql = value(column)
+            landed.append((raw, pii.hash_sql(sql) if column.pii == "hash" else sql))
+    return landed
+
+
 def create_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable,
                       extras: Sequence[str] = ()) -> None:
-    """Declared columns, then the stamps, then any extra source columns as VARCHAR."""
-    columns = [f"{quote_ident(c.name)} {c.duckdb_type}" for c in table.columns]
+    """Declared columns as landed (PII masked), then the stamps, then any extra source
+    columns as VARCHAR."""
+    columns = [f"{quote_ident(c.name)} {c.duckdb_type}" for c in table.raw_columns]
     columns += [f"{name} {type_}" for name, type_ in STAMP_COLUMNS]
     columns += [f"{quote_ident(name)} VARCHAR" for name in extras]
     con.execute(f"create table {raw_table(table)} ({', '.join(columns)})")
@@ -46,7 +65,8 @@ def load_csv(
         f"{sql_str(name)}: {sql_str(type_)}"
         for name, type_ in zip(plan.file_columns, plan.file_types, strict=True)
     ) + "}"
-    select_list = ", ".join(quote_ident(c.name) for c in table.columns)
+    select_list = ", ".join(
+        sql for _, sql in landed_columns(table, lambda column: quote_ident(column.name)))
     extra_list = "".join(f", {quote_ident(synthetic)}" for synthetic, _ in plan.extras)
     con.execute("drop table if exists _load_rejects")
     con.execute("drop table if exists _load_scans")
@@ -105,20 +125,25 @@ def load_sqlite_table(
     create_raw_table(con, table, extras)
     source = f"_load_app_db.{quote_ident(table.name)}"
     con.execute("drop table if exists _load_sqlite_rows")
-    columns = ", ".join(quote_ident(c.name) for c in table.columns)
+    # the rows as raw will hold them, PII already masked: nothing below (the checks, the
+    # insert, a rejected row's record) ever sees a plaintext value
+    raw_columns = table.raw_columns
+    masked = [f"{sql} as {quote_ident(raw.name)}"
+              for raw, sql in landed_columns(table, lambda c: quote_ident(c.name))]
     # extra columns travel under synthetic names (already text: sqlite_all_varchar)
     extra_select = "".join(f", {quote_ident(name)} as _extra_{i}"
                            for i, name in enumerate(extras, start=1))
     extra_list = "".join(f", _extra_{i}" for i in range(1, len(extras) + 1))
     con.execute(
-        f"create temp table _load_sqlite_rows as select rowid as _line, {columns}{extra_select} "  # noqa: S608
-        f"from {source}"
+        f"create temp table _load_sqlite_rows as select rowid as _line, {', '.join(masked)}"  # noqa: S608
+        f"{extra_select} from {source}"
     )
     checks = [
-        (column, valid_value_sql(column, quote_ident(column.name))) for column in table.columns
+        (column, valid_value_sql(column, quote_ident(column.name))) for column in raw_columns
     ]
     all_valid = " and ".join(check for _, check in checks) or "true"
-    typed = ", ".join(typed_value_sql(c, quote_ident(c.name)) for c in table.columns)
+    typed = ", ".join(typed_value_sql(c, quote_ident(c.name)) for c in raw_columns)
+    columns = ", ".join(quote_ident(c.name) for c in raw_columns)
     inserted = con.execute(
         f"insert into {raw_table(table)} select {typed}, ?, ?, ?{extra_list} "  # noqa: S608
         f"from _load_sqlite_rows where {all_valid}",
@@ -147,10 +172,10 @@ def load_sqlite_table(
             order by _line
             """  # noqa: S608
         ).fetchall()
+        declared = {column.name: column.duckdb_type for column in raw_columns}
         for line, column_name, value, raw_text in bad_rows:
-            declared = table.column(column_name).duckdb_type
             rejects.append(Reject(int(line), column_name, "CAST",
-                                   f"could not convert {value!r} to {declared}", raw_text))
+                                   f"could not convert {value!r} to {declared[column_name]}",
+                                   raw_text))
     con.execute("drop table _load_sqlite_rows")
     return rows_loaded, rejects
-

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from foundation import pii
 from foundation.ops_tables import OPS_SCHEMA, RAW_SCHEMA, REJECTS_TABLE, loader_ddl
 from foundation.source_tables import (
     APP_DB_FILE,
@@ -105,6 +106,7 @@ def load_raw(
     db_path: Path,
     run_id: str,
     *,
+    pii_key: str,
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE,
     ingested_at: datetime | None = None,
     duckdb_config: Mapping[str, str] | None = None,
@@ -114,12 +116,16 @@ def load_raw(
     All or nothing: on any failure a :class:`LoadError` is raised, the transaction is
     rolled back and a database file created by this call is removed. ``duckdb_config``
     (e.g. ``memory_limit``, ``temp_directory``) is passed to ``duckdb.connect``, so the
-    caller bounds the loader's memory.
+    caller bounds the loader's memory. ``pii_key`` keys the hashes that replace PII
+    columns (:mod:`foundation.pii`); it is used on this call's connection only.
     """
     started = time.perf_counter()
     data_dir = Path(data_dir)
     db_path = Path(db_path)
     validate_arguments(run_id, max_reject_share)
+    if not isinstance(pii_key, str) or not pii_key.strip():
+        raise LoadError(f"no PII key: the loader hashes emails and phones with the home's "
+                        f"secret key (set {pii.KEY_ENV})")
     if not data_dir.is_dir():
         raise LoadError(f"data directory not found: {data_dir}")
     stamp = _to_naive_utc(ingested_at)
@@ -135,6 +141,7 @@ def load_raw(
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = _connect(db_path, duckdb_config)
         try:
+            pii.register(con, pii_key)
             # The app database is attached read-only (values as text, typed and checked
             # here) outside the transaction: DuckDB cannot detach inside one.
             _load_sqlite_extension(con)

@@ -17,13 +17,12 @@ from typing import Any
 import duckdb
 import loader
 from foundation import ops_tables
-from pipeline import dbt_runner, duckdb_settings, observability_steps, schema_snapshot
+from pipeline import dbt_runner, duckdb_settings, observability_steps, pii_key, schema_snapshot
 from pipeline import manifest as manifest_io
 from pipeline.dbt_runner import DbtError, DbtInvocation
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.dbt_runner import source_freshness as dbt_source_freshness
 from pipeline.errors import StepError, with_manifest
-from pipeline.pii_key import pii_key
 from pipeline.reject_threshold import max_reject_share as max_reject_share_from_env
 from pipeline.step_types import RunState, StepResult
 
@@ -49,24 +48,40 @@ def step_generate(state: RunState) -> StepResult:
     return StepResult(details)
 
 
+def _pii_key(state: RunState) -> tuple[pii_key.PiiKey, dict[str, Any]]:
+    """The home's PII key and the run's record of it (fingerprint, compared with the
+    previous successful run's: pipeline/pii_key.py)."""
+    try:
+        key = pii_key.load_key(state.paths.home)
+    except (pii_key.PiiKeyError, OSError, UnicodeDecodeError) as exc:
+        raise StepError(f"PII key: {exc}") from exc
+    previous = manifest_io.previous_successful(state.paths, state.config.run_id,
+                                               state.document.get("started_at"))
+    return key, pii_key.run_record(key, previous)
+
+
 def step_load_raw(state: RunState) -> StepResult:
-    """Load raw; ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
+    """Load raw, PII hashed with the home's key as it lands (``pii_key`` in the manifest,
+    a warning when the key changed since the previous successful run);
+    ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
 
     A failed load leaves the table it failed on and a sample of its rejected rows
-    (``ingestion.rejects_sample``) in the manifest: the load itself is rolled back.
+    (``ingestion.rejects_sample``, PII masked by the loader) in the manifest: the load
+    itself is rolled back.
     """
     try:
         max_reject_share = max_reject_share_from_env()
     except ValueError as exc:
         raise StepError(str(exc)) from None
+    key, key_record = _pii_key(state)
     try:
         report = loader.load_raw(
             state.paths.run_data_dir, state.paths.building_snapshot, state.config.run_id,
-            max_reject_share=max_reject_share,
+            pii_key=key.secret, max_reject_share=max_reject_share,
             duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
                                                          state.config.run_id))
     except loader.LoadError as exc:
-        raise StepError(str(exc), manifest={"ingestion": {
+        raise StepError(str(exc), manifest={"pii_key": key_record, "ingestion": {
             "max_reject_share": max_reject_share, "failed_table": exc.table,
             "rejects_sample": [dict(r) for r in exc.rejects]}}) from exc
     tables = {t.table: asdict(t) for t in report.tables}
@@ -76,16 +91,18 @@ def step_load_raw(state: RunState) -> StepResult:
         "tables": tables,
         "schema_drift": list(report.schema_drift),
     }
-    for warning in report.warnings:
+    key_changed = pii_key.change_warning({"pii_key": key_record})
+    warnings = (*report.warnings, *([key_changed] if key_changed else []))
+    for warning in warnings:
         logger.warning("  warning: %s", warning)
     return StepResult({"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)},
-                      manifest={"ingestion": ingestion}, warnings=tuple(report.warnings))
+                      manifest={"ingestion": ingestion, "pii_key": key_record},
+                      warnings=warnings)
 
 
 def dbt_invocation(state: RunState) -> DbtInvocation:
     return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
-                         as_of=state.config.as_of.isoformat(),
-                         pii_key=pii_key(state.paths.home))
+                         as_of=state.config.as_of.isoformat())
 
 
 def start_dbt_worker(state: RunState) -> None:

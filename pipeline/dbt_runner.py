@@ -24,17 +24,17 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from foundation.paths import DBT_PROJECT_DIR, REPO_ROOT
+from foundation.pii import KEY_ENV as PII_KEY_ENV
 from pipeline import dbt_artifacts, duckdb_settings, interrupts
 from pipeline.dbt_parse_cache import CACHE_FOLDER, ParseCache, cache_key
 from pipeline.dbt_worker import DONE_MARKER
 from pipeline.disk_space import DISK_FULL_TEXT
-from pipeline.pii_key import KEY_ENV as PII_KEY_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,6 @@ class DbtInvocation:
     work_dir: Path
     as_of: str
     project_dir: Path = DBT_PROJECT_DIR
-    # keys staging's PII hashes (pipeline/pii_key.py); passed in dbt's environment only
-    pii_key: str = field(default="", repr=False)
     #: the program that runs dbt, empty for the dbt executable; a Spark run runs dbt
     #: inside its session wrapper (pipeline/spark_engine.py), with its own extra
     #: arguments (``--target spark``) and environment (where the Parquet lives)
@@ -133,17 +131,14 @@ class DbtSession:
 
     def _environment(self) -> dict[str, str]:
         return {
-            **os.environ,
-            # the worker imports this very checkout, whatever is installed editable, and
-            # the project's dbt-duckdb plugins (the profile's ``module_paths`` is relative
-            # to the project, but the worker runs in the run's own dbt folder)
+            **_inherited_env(),
+            # the worker imports this very checkout, whatever is installed editable
             "PYTHONPATH": os.pathsep.join(filter(None, (
-                str(REPO_ROOT), str(self.project_dir / "plugins"),
-                os.environ.get("PYTHONPATH")))),
+                str(REPO_ROOT), os.environ.get("PYTHONPATH")))),
             "CARTON_CAPS_DB_PATH": DB_LINK_NAME,
             "CARTON_CAPS_AS_OF": self.invocation.as_of,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            **_secret_env(self.invocation),
+            **dict(self.invocation.extra_env),
         }
 
     def start(self) -> None:
@@ -343,13 +338,10 @@ def close_all_sessions() -> None:
 atexit.register(close_all_sessions)
 
 
-def _secret_env(invocation: DbtInvocation) -> dict[str, str]:
-    """The invocation's own environment (a Spark run's Parquet folder) and the PII key,
-    which reaches dbt in its environment only, never in an argument or a log line."""
-    env = dict(invocation.extra_env)
-    if invocation.pii_key:
-        env[PII_KEY_ENV] = invocation.pii_key
-    return env
+def _inherited_env() -> dict[str, str]:
+    """This process's environment without the PII key: the loader hashed PII before dbt
+    runs (foundation/pii.py), so dbt, Spark and their logs never need nor see the key."""
+    return {name: value for name, value in os.environ.items() if name != PII_KEY_ENV}
 
 
 def _run_once(command: list[str], invocation: DbtInvocation) -> int:
@@ -366,11 +358,11 @@ def _run_once(command: list[str], invocation: DbtInvocation) -> int:
         *invocation.extra_args,
     ]
     env = {
-        **os.environ,
+        **_inherited_env(),
         "CARTON_CAPS_DB_PATH": str(invocation.db_path),
         "CARTON_CAPS_AS_OF": invocation.as_of,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        **_secret_env(invocation),
+        **dict(invocation.extra_env),
     }
     invocation.work_dir.mkdir(parents=True, exist_ok=True)
     logger.debug("running %s", " ".join(args))

@@ -104,7 +104,7 @@ def _raw_properties(table: SourceTable, policy: dict[str, Any],
                     defaults: dict[str, Any]) -> list[dict[str, Any]]:
     references = {fk.column: f"{fk.ref_table}.{fk.ref_column}" for fk in table.foreign_keys}
     properties: list[dict[str, Any]] = []
-    for column in table.columns:
+    for column in table.raw_columns:  # as landed: PII hashed or dropped
         prop: dict[str, Any] = {
             "name": column.name,
             "logicalType": SOURCE_LOGICAL_TYPES[column.type],
@@ -189,7 +189,7 @@ def dbt_sources(system: str) -> dict[str, Any]:
             continue
         unique_severity = table_policies[table.name].get("uniqueSeverity", unique_default)
         columns: list[dict[str, Any]] = []
-        for column in table.columns:
+        for column in table.raw_columns:  # as landed: PII hashed or dropped
             entry: dict[str, Any] = {"name": column.name, "description": column.description}
             if column.name == table.primary_key:
                 entry["data_tests"] = ["not_null",

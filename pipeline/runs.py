@@ -12,7 +12,7 @@ their text rendering, kept together so each command's output is read in one file
 ``list`` prints one line per run (newest last; ``*`` marks the run the pointer
 serves); ``show`` prints a run's parameters, steps, failing contract checks, dbt
 failures, schema drift and volume anomalies; ``diff`` compares two runs' parameters,
-row counts, schemas and contract outcomes; ``schema`` compares the schema of any DuckDB
+PII key, row counts, schemas and contract outcomes; ``schema`` compares the schema of any DuckDB
 file (e.g. a hand-modified copy of a snapshot) with a run's schema snapshot (default:
 the run the pointer serves, else the newest successful run); ``verify`` re-hashes a run's
 snapshot and source files against the sha256 its manifest recorded (default: the served
@@ -36,6 +36,7 @@ from foundation.paths import HomePaths, default_home
 from foundation.run_id import RunIdError, validate_run_id
 from pipeline import drift, integrity
 from pipeline import manifest as manifest_io
+from pipeline.pii_key import key_change, recorded_fingerprint
 from pipeline.pointer import PointerError, read_pointer
 
 EXIT_OK = 0
@@ -260,6 +261,14 @@ class RunComparison:
     contracts: tuple[tuple[str, str, str, str, str], ...]
     #: (node, status in a, status in b) for dbt nodes that failed or warned in either run
     dbt: tuple[tuple[str, str, str], ...]
+    #: the PII key fingerprints of a and b (None: the run recorded none)
+    pii_key: tuple[str | None, str | None] = (None, None)
+
+    @property
+    def pii_key_change(self) -> str | None:
+        """The warning when a and b hashed PII with different keys (their hashed emails
+        and phones do not join); None when the keys are the same or unknown."""
+        return key_change(self.run_a, *self.pii_key)
 
 
 def _schema_columns(paths: HomePaths, run_id: str) -> tuple[list[dict[str, Any]] | None,
@@ -313,7 +322,8 @@ def compare(paths: HomePaths, run_a: str, run_b: str) -> RunComparison:
     dbt = [(node, da.get(node, "pass"), db.get(node, "pass"))
            for node in sorted(da.keys() | db.keys()) if da.get(node) != db.get(node)]
     return RunComparison(run_a, run_b, tuple(params), tuple(count_rows), schema, missing,
-                         tuple(contracts), tuple(dbt))
+                         tuple(contracts), tuple(dbt),
+                         (recorded_fingerprint(a), recorded_fingerprint(b)))
 
 
 def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
@@ -321,6 +331,7 @@ def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
     out = [f"diff {run_a} -> {run_b}"]
     out.append(_section("parameters", format_table(
         ["", run_a, run_b], [[k, str(x), str(y)] for k, x, y in result.params])))
+    out.append(_section("PII key", _pii_key_line(result)))
     out.append(_section("row counts (changed tables)",
                         format_table(["table", run_a, run_b, "delta", "change %"],
                                      [list(r) for r in result.row_counts])
@@ -338,6 +349,14 @@ def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
                         format_table(["node", run_a, run_b], [list(r) for r in result.dbt])
                         if result.dbt else "no change"))
     return "\n".join(out)
+
+
+def _pii_key_line(result: RunComparison) -> str:
+    unknown = [run for run, found in zip((result.run_a, result.run_b), result.pii_key,
+                                         strict=True) if found is None]
+    if unknown:
+        return "fingerprint not recorded for " + " and ".join(unknown)
+    return result.pii_key_change or f"same key (fingerprint {result.pii_key[0]})"
 
 
 def _changes_table(changes: Sequence[drift.DriftChange]) -> str:

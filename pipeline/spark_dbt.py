@@ -6,9 +6,9 @@ how Spark runs and what it sees:
 
 * the raw Parquet files landed by the loader (``CARTON_CAPS_SPARK_RAW_DIR``) are
   registered as tables of database ``raw``, the names dbt's sources read;
-* the keyed PII hash ``carton_caps_pii_hmac`` is registered as a Spark function computed
-  in Python with the key from ``CARTON_CAPS_PII_KEY``: as on DuckDB, the key never enters
-  SQL text, logs or tables;
+* PII is already hashed in those files (the loader masks it as it lands,
+  foundation/pii.py): Spark needs no key and no hash function, and computes the same
+  ``email_hash`` as DuckDB by construction;
 * Python models run in this session (dbt-spark only submits them to Databricks
   clusters): a ``session`` submission method executes dbt's compiled model code here;
 * after a successful build every table and view of ``staging``, ``intermediate`` and
@@ -20,8 +20,6 @@ The exit code is dbt's (0 ok, 1 failing nodes, 2 dbt could not run).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -36,8 +34,6 @@ RAW_DIR_ENV = "CARTON_CAPS_SPARK_RAW_DIR"
 EXPORT_DIR_ENV = "CARTON_CAPS_SPARK_EXPORT_DIR"
 #: Spark's own scratch: warehouse of managed tables and local shuffle files.
 WORK_DIR_ENV = "CARTON_CAPS_SPARK_WORK_DIR"
-PII_KEY_ENV = "CARTON_CAPS_PII_KEY"
-PII_FUNCTION = "carton_caps_pii_hmac"
 EXPORTED_SCHEMAS = ("staging", "intermediate", "marts")
 #: Written beside the export: the Spark and Java versions the build really ran on.
 ENGINE_FILE = "engine.json"
@@ -59,13 +55,6 @@ SESSION_CONF: dict[str, str] = {
 }
 
 
-def pii_hmac_hex(key: bytes, value: str | None) -> str | None:
-    """HMAC-SHA256 hex of the UTF-8 value, null for null (the DuckDB plugin's function)."""
-    if value is None:
-        return None
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
 def start_session(work_dir: Path) -> Any:
     """The local Spark session every dbt node of this process runs in."""
     from pyspark.sql import SparkSession
@@ -78,15 +67,6 @@ def start_session(work_dir: Path) -> Any:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
-
-
-def register_pii_function(session: Any, key: str) -> None:
-    """``carton_caps_pii_hmac(string) -> string`` keyed by ``key``, held in Python only."""
-    from pyspark.sql.types import StringType
-
-    secret = key.encode("utf-8")
-    session.udf.register(PII_FUNCTION, lambda value: pii_hmac_hex(secret, value),
-                         StringType())
 
 
 def register_raw_tables(session: Any, raw_dir: Path) -> list[str]:
@@ -151,11 +131,6 @@ def export_layers(session: Any, export_dir: Path) -> dict[str, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    key = os.environ.get(PII_KEY_ENV, "")
-    if not key:
-        print(f"{PII_KEY_ENV} is not set: staging hashes PII with a secret key",
-              file=sys.stderr)
-        return 2
     raw_dir = Path(os.environ[RAW_DIR_ENV])
     export_dir = Path(os.environ[EXPORT_DIR_ENV])
     work_dir = Path(os.environ[WORK_DIR_ENV])
@@ -167,7 +142,6 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     session = start_session(work_dir)
     try:
-        register_pii_function(session, key)
         tables = register_raw_tables(session, raw_dir)
         print(f"spark {session.version}: registered {len(tables)} raw tables from {raw_dir}",
               flush=True)

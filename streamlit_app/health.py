@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pipeline.pii_key import change_warning
+
 Severity = Literal["error", "warning", "info"]
 
 
@@ -84,6 +86,9 @@ def health_items(manifest: dict[str, Any]) -> list[HealthItem]:
         word = "volume anomaly" if len(anomalies) == 1 else "volume anomalies"
         items.append(HealthItem("warning", f"{len(anomalies):,} {word} against earlier runs",
                                 "pipeline_ops"))
+    key_changed = change_warning(manifest)
+    if key_changed:
+        items.append(HealthItem("warning", key_changed, "pipeline_ops"))
     faults = _dict(manifest.get("params")).get("faults") or []
     if faults:
         items.append(HealthItem("info", "Injected faults: " + ", ".join(map(str, faults)),

@@ -4,16 +4,6 @@
     portable `default__` / `spark__` implementation, so models stay ANSI + dbt.* macros.
 -#}
 
-{#- Keyed hash of the lower-cased, trimmed value (PII masking): HMAC-SHA256 hex under the
-    secret in CARTON_CAPS_PII_KEY, computed by the engine-registered function
-    carton_caps_pii_hmac (on DuckDB: plugins/carton_caps_pii.py). The key never enters SQL
-    text, so compiled SQL, logs and the snapshot cannot reveal it; every engine must register
-    the same function. -#}
-{% macro hash_pii(column) -%}
-    carton_caps_pii_hmac(lower(trim({{ column }})))
-{%- endmacro %}
-
-
 {#- Continuous percentile (linear interpolation) as an aggregate. -#}
 {% macro percentile_cont(column, fraction) -%}
     {{ return(adapter.dispatch('percentile_cont', 'carton_caps')(column, fraction)) }}

@@ -51,6 +51,19 @@ ui.table(pd.DataFrame([(name, str(a), str(b)) for name, a, b in result.params],
 st.caption("The run status and every parameter whose value differs (unchanged ones are "
            "left out).")
 
+st.subheader("PII key")
+if None in result.pii_key:
+    st.info("At least one of these runs recorded no PII key fingerprint (it ran before "
+            "fingerprints were recorded, or its manifest is damaged).")
+elif result.pii_key_change:
+    st.warning("The PII key changed between these runs: their hashed emails and phones do "
+               "not join (a deleted key file, or another CARTON_CAPS_PII_KEY).")
+else:
+    st.success("Both runs hashed emails and phones with the same PII key.")
+ui.table(pd.DataFrame([[value or "-" for value in result.pii_key]],
+                      columns=["before", "after"]), "compare_pii_key")
+st.caption("The key's fingerprint (never the key) from each run's manifest.")
+
 # ----------------------------------------------------------------- KPIs
 st.subheader("Headline KPIs")
 kpis = {}

@@ -23,7 +23,8 @@ DBT = Path(sys.executable).parent / "dbt"
 AS_OF = dt.date(2025, 6, 30)
 SEED = 7
 USERS = 300
-#: The PII hashing key these builds run with (the pipeline's comes from pipeline/pii_key.py).
+#: The key the loader hashes PII with for these builds (a pipeline run uses its home's key,
+#: pipeline/pii_key.py); dbt itself never gets it.
 PII_KEY = "dbt-tests-pii-key"
 
 
@@ -41,7 +42,6 @@ def run_dbt(
         "CARTON_CAPS_DB_PATH": str(db_path),
         "CARTON_CAPS_AS_OF": as_of.isoformat(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "CARTON_CAPS_PII_KEY": PII_KEY,
     }
     command = [
         str(DBT), *args,
@@ -50,7 +50,7 @@ def run_dbt(
         "--target-path", str(work_dir / "target"),
         "--log-path", str(work_dir / "logs"),
     ]
-    return subprocess.run(  # cwd: the profile finds the project's plugins/ relative to it
+    return subprocess.run(
         command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
         check=False,
     )
@@ -61,7 +61,7 @@ def build_raw_db(work_dir: Path, *, faults: tuple[str, ...] = (), users: int = U
     data_dir = work_dir / "data"
     generate_dataset(data_dir, GeneratorConfig(seed=SEED, users=users, as_of=AS_OF, faults=faults))
     db_path = work_dir / "carton_caps_test.duckdb"
-    import_loader().load_raw(data_dir, db_path, "dbt_test")
+    import_loader().load_raw(data_dir, db_path, "dbt_test", pii_key=PII_KEY)
     return db_path
 
 

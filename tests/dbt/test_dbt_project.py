@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -152,36 +153,46 @@ def _hmac(value: str, key: str = PII_KEY) -> str:
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
+def _source_users(build: DbtBuild) -> dict[int, tuple[str | None, str | None]]:
+    """user_id -> (email, phone) from the generated app database (the plaintext source)."""
+    with sqlite3.connect(build.work_dir / "data" / "app.sqlite") as con:
+        return {user_id: (email, phone) for user_id, email, phone in con.execute(
+            "select user_id, email, phone from users")}
+
+
 def test_staging_hashes_emails_with_the_keyed_hmac_and_drops_names(dbt_build: DbtBuild) -> None:
     with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
         columns = {c for (c,) in con.execute(
             "select column_name from information_schema.columns "
-            "where table_schema = 'staging' and table_name = 'stg_app_db__users'").fetchall()}
-        pairs = con.execute(
-            "select lower(trim(r.email)), s.email_hash, sha256(lower(trim(r.email))), "
-            "lower(trim(r.phone)), s.phone_hash "
-            "from raw.users r join staging.stg_app_db__users s using (user_id)").fetchall()
+            "where table_schema in ('raw', 'staging') "
+            "and table_name in ('users', 'stg_app_db__users')").fetchall()}
+        staged = con.execute(
+            "select user_id, email_hash, phone_hash from staging.stg_app_db__users").fetchall()
     assert not columns & {"email", "phone", "first_name", "last_name"}
     assert {"email_hash", "phone_hash"} <= columns
-    emails = [(email, hashed, plain) for email, hashed, plain, _, _ in pairs if email]
+    source = _source_users(dbt_build)
+    emails = [(source[user_id][0], hashed) for user_id, hashed, _ in staged
+              if source[user_id][0]]
     assert len(emails) > 0
-    assert all(hashed == _hmac(email) for email, hashed, _ in emails)
-    assert all(hashed != plain for _, hashed, plain in emails)  # not the unsalted SHA-256
-    assert all(hashed == (_hmac(phone) if phone else None) for *_, phone, hashed in pairs)
+    assert all(hashed == _hmac(email.strip().lower()) for email, hashed in emails)
+    # not the unsalted SHA-256 an address list could be matched against
+    assert all(hashed != hashlib.sha256(email.encode()).hexdigest() for email, hashed in emails)
+    assert all(hashed == (_hmac(source[user_id][1]) if source[user_id][1] else None)
+               for user_id, _, hashed in staged)
 
 
 def test_staging_email_hash_changes_with_the_key_and_never_enters_sql_or_logs(
     dbt_build: DbtBuild,
 ) -> None:
     with duckdb.connect(str(dbt_build.db_path), read_only=True) as con:
-        email, hashed = con.execute(
-            "select lower(trim(r.email)), s.email_hash from raw.users r "
-            "join staging.stg_app_db__users s using (user_id) "
-            "where r.email is not null order by user_id limit 1").fetchone()
+        user_id, hashed = con.execute(
+            "select user_id, email_hash from staging.stg_app_db__users "
+            "where email_hash is not null order by user_id limit 1").fetchone()
         definitions = " ".join(sql or "" for (sql,) in con.execute(
             "select sql from duckdb_views() union all select sql from duckdb_tables()"
         ).fetchall())
-    assert hashed != _hmac(email, key="another-home-key")
+    email = _source_users(dbt_build)[user_id][0]
+    assert hashed == _hmac(email) != _hmac(email, key="another-home-key")
     assert PII_KEY not in definitions
     for path in dbt_build.work_dir.rglob("*"):
         if path.is_file() and path.suffix in {".json", ".log", ".sql"}:
@@ -193,12 +204,13 @@ def test_staging_collapses_exact_key_duplicates_and_keeps_the_latest_load(
 ) -> None:
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(dbt_build.db_path, copy)
+    later = _hmac("later@example.com")
     with duckdb.connect(str(copy)) as con:
         before = con.execute("select count(*) from staging.stg_app_db__users").fetchone()[0]
         con.execute(
             "insert into raw.users select * replace ("
-            "'later@example.com' as email, _ingested_at + interval 1 hour as _ingested_at) "
-            "from raw.users where user_id = (select min(user_id) from raw.users)")
+            "? as email_hash, _ingested_at + interval 1 hour as _ingested_at) "
+            "from raw.users where user_id = (select min(user_id) from raw.users)", [later])
     result = run_dbt(["run", "--select", "stg_app_db__users"], copy, tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
     with duckdb.connect(str(copy), read_only=True) as con:
@@ -207,7 +219,7 @@ def test_staging_collapses_exact_key_duplicates_and_keeps_the_latest_load(
             "select email_hash from staging.stg_app_db__users "
             "where user_id = (select min(user_id) from raw.users)").fetchone()[0]
     assert after == before
-    assert kept == _hmac("later@example.com")
+    assert kept == later
 
 
 def test_dim_dates_ends_on_the_last_day_before_the_as_of_date(dbt_build: DbtBuild) -> None:

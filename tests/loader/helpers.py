@@ -26,6 +26,8 @@ from foundation.source_tables import (
 
 ROWS_PER_TABLE = 3
 RUN_ID = "run_test-1"
+#: The key the loader tests hash PII with (a pipeline run uses its home's key).
+PII_KEY = "loader-tests-pii-key"
 INGESTED_AT = datetime(2025, 10, 1, 6, 30, 0)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import duckdb
 from foundation.source_tables import APP_DB_FILE, RECEIPTS, USERS
-from tests.loader.helpers import RUN_ID, table_rows, write_csv
+from tests.loader.helpers import PII_KEY, RUN_ID, table_rows, write_csv
 
 
 def _state(db_path: Path) -> list[tuple] | None:
@@ -38,7 +38,7 @@ def _existing_db(db_path: Path) -> list[tuple]:
 
 def _fails(loader, dataset: Path, db_path: Path, **kwargs) -> str:
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, RUN_ID, **kwargs)
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY, **kwargs)
     return str(err.value)
 
 
@@ -120,7 +120,7 @@ def test_missing_data_dir_fails(loader, tmp_path, db_path):
 def test_invalid_run_id_is_refused(loader, dataset, db_path, run_id):
     """The project's one run-id rule (foundation.run_id), matched in full: no trailing newline."""
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, run_id)
+        loader.load_raw(dataset, db_path, run_id, pii_key=PII_KEY)
     assert str(err.value) == (f"invalid --run-id {run_id!r}: use 1-64 characters from A-Z, "
                               "a-z, 0-9, '_' and '-'")
     assert _state(db_path) is None
@@ -133,7 +133,7 @@ def test_run_id_that_is_not_a_string_is_refused(loader, dataset, db_path):
 
 def _fails_with_run_id(loader, dataset: Path, db_path: Path, run_id: object) -> str:
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, run_id)
+        loader.load_raw(dataset, db_path, run_id, pii_key=PII_KEY)
     return str(err.value)
 
 
@@ -186,7 +186,8 @@ def _cli(loader, capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_cli_missing_column_exits_1_with_one_line(loader, dataset, db_path, capsys):
+def test_cli_missing_column_exits_1_with_one_line(loader, dataset, db_path, capsys,
+                                                  pii_key_env):
     _drop_receipts_column(dataset / "receipts.csv", "status")
     code, out, err = _cli(loader, capsys, "--data-dir", str(dataset), "--db", str(db_path),
                           "--run-id", "r1")
@@ -223,7 +224,25 @@ def test_cli_missing_argument_exits_2_with_one_line(loader, capsys):
     assert "Traceback" not in err
 
 
-def test_cli_as_a_script_fails_without_traceback(dataset, db_path):
+def test_cli_without_a_pii_key_exits_2_before_touching_anything(
+        loader, dataset, db_path, capsys, monkeypatch):
+    monkeypatch.delenv("CARTON_CAPS_PII_KEY", raising=False)
+    code, out, err = _cli(loader, capsys, "--data-dir", str(dataset), "--db", str(db_path),
+                          "--run-id", "r1")
+    assert (code, out) == (2, "")
+    assert err == ("load_raw.py: error: CARTON_CAPS_PII_KEY is not set: emails and phones "
+                   "are hashed with the home's secret key as they load (the pipeline keeps "
+                   "it in <home>/.secrets/pii_hmac.key)\n")
+    assert not db_path.exists()
+
+
+def test_load_raw_without_a_pii_key_fails_before_touching_anything(loader, dataset, db_path):
+    with pytest.raises(loader.LoadError, match=r"^no PII key: the loader hashes emails"):
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=" ")
+    assert not db_path.exists()
+
+
+def test_cli_as_a_script_fails_without_traceback(dataset, db_path, pii_key_env):
     import subprocess
     import sys
 

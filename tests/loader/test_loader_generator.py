@@ -9,7 +9,7 @@ import pytest
 
 import duckdb
 from foundation.source_tables import RECEIPTS, SOURCE_TABLES
-from tests.loader.helpers import RUN_ID
+from tests.loader.helpers import PII_KEY, RUN_ID
 
 data_generator = pytest.importorskip("generator.data_generator")
 
@@ -31,7 +31,7 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 def test_generated_run_loads_every_row_with_no_rejects_or_drift(loader, clean_run, tmp_path):
     data_dir, generated = clean_run
     db_path = tmp_path / "gen.duckdb"
-    report = loader.load_raw(data_dir, db_path, RUN_ID)
+    report = loader.load_raw(data_dir, db_path, RUN_ID, pii_key=PII_KEY)
     assert report.rows_rejected == 0
     assert report.schema_drift == ()
     assert report.warnings == ()
@@ -46,7 +46,7 @@ def test_generated_run_loads_every_row_with_no_rejects_or_drift(loader, clean_ru
 def test_generated_timestamps_are_before_as_of(loader, clean_run, tmp_path):
     data_dir, _ = clean_run
     db_path = tmp_path / "gen.duckdb"
-    loader.load_raw(data_dir, db_path, RUN_ID)
+    loader.load_raw(data_dir, db_path, RUN_ID, pii_key=PII_KEY)
     with duckdb.connect(str(db_path), read_only=True) as con:
         latest = con.execute("select max(event_time) from raw.app_events").fetchone()[0]
     assert latest is not None and latest.date() < AS_OF
@@ -55,7 +55,7 @@ def test_generated_timestamps_are_before_as_of(loader, clean_run, tmp_path):
 def test_extra_column_fault_is_loaded_and_reported_as_drift(loader, tmp_path):
     data_dir = tmp_path / "data"
     _generate(data_dir, ("schema_drift_extra_column", "null_keys", "duplicate_keys"))
-    report = loader.load_raw(data_dir, tmp_path / "f.duckdb", RUN_ID)
+    report = loader.load_raw(data_dir, tmp_path / "f.duckdb", RUN_ID, pii_key=PII_KEY)
     assert [(d["table_name"], d["column_name"], d["change"]) for d in report.schema_drift] == [
         ("receipts", "loyalty_card_id", "added")
     ]
@@ -74,7 +74,7 @@ def test_missing_column_fault_fails_the_load_naming_the_column(loader, tmp_path)
     data_dir = tmp_path / "data"
     _generate(data_dir, ("schema_drift_missing_column",))
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(data_dir, tmp_path / "f.duckdb", RUN_ID)
+        loader.load_raw(data_dir, tmp_path / "f.duckdb", RUN_ID, pii_key=PII_KEY)
     assert str(err.value) == "app_events.csv: missing required column 'app_version'"
     assert not (tmp_path / "f.duckdb").exists()
 
@@ -82,7 +82,7 @@ def test_missing_column_fault_fails_the_load_naming_the_column(loader, tmp_path)
 def test_empty_table_fault_loads_zero_rows_with_a_warning(loader, tmp_path):
     data_dir = tmp_path / "data"
     _generate(data_dir, ("empty_table",))
-    report = loader.load_raw(data_dir, tmp_path / "f.duckdb", RUN_ID)
+    report = loader.load_raw(data_dir, tmp_path / "f.duckdb", RUN_ID, pii_key=PII_KEY)
     items = next(t for t in report.tables if t.table == "receipt_items")
     assert items.rows_loaded == 0
     assert "receipt_items.csv: no rows (receipt_items is empty)" in report.warnings

@@ -15,6 +15,7 @@ from foundation.paths import REPO_ROOT
 from foundation.source_tables import APP_DB_FILE, SOURCE_TABLES
 from tests.loader.helpers import (
     INGESTED_AT,
+    PII_KEY,
     ROWS_PER_TABLE,
     RUN_ID,
     import_loader,
@@ -34,7 +35,7 @@ def test_every_raw_table_has_the_declared_columns_types_and_stamps(run_load, db_
     run_load()
     with duckdb.connect(str(db_path), read_only=True) as con:
         for table in SOURCE_TABLES:
-            expected = [(c.name, c.duckdb_type) for c in table.columns] + [
+            expected = [(c.name, c.duckdb_type) for c in table.raw_columns] + [
                 ("_ingested_at", "TIMESTAMP"),
                 ("_run_id", "VARCHAR"),
                 ("_source_file", "VARCHAR"),
@@ -58,7 +59,7 @@ def test_every_row_carries_one_ingested_at_run_id_and_its_source_file(run_load, 
 
 def test_default_ingested_at_is_one_naive_utc_timestamp_of_now(loader, dataset, db_path):
     before = datetime.now(UTC).replace(tzinfo=None)
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     after = datetime.now(UTC).replace(tzinfo=None)
     assert report.ingested_at.tzinfo is None
     assert before <= report.ingested_at <= after
@@ -128,7 +129,7 @@ def test_ingestion_log_records_hash_bytes_and_counts_per_table(run_load, dataset
 def test_report_row_counts_match_the_raw_tables(tmp_path):
     loader = import_loader()
     data = write_dataset(tmp_path / "data", n=25)
-    report = loader.load_raw(data, tmp_path / "s.duckdb", "r1")
+    report = loader.load_raw(data, tmp_path / "s.duckdb", "r1", pii_key=PII_KEY)
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         for load in report.tables:
             count = con.execute(f'select count(*) from raw."{load.table}"').fetchone()[0]
@@ -140,7 +141,7 @@ def test_loads_into_an_existing_database_and_keeps_its_tables(loader, dataset, d
         con.execute("create schema ops")
         con.execute("create table ops.pipeline_runs (run_id varchar)")
         con.execute("insert into ops.pipeline_runs values ('earlier')")
-    loader.load_raw(dataset, db_path, RUN_ID)
+    loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     with duckdb.connect(str(db_path), read_only=True) as con:
         assert con.execute("select * from ops.pipeline_runs").fetchall() == [("earlier",)]
         assert con.execute("select count(*) from raw.users").fetchone()[0] == ROWS_PER_TABLE
@@ -175,7 +176,8 @@ def test_the_loader_package_exposes_the_public_api():
     assert callable(loader.load_raw) and callable(loader.main)
 
 
-def test_cli_loads_and_prints_a_one_line_summary(loader, dataset, tmp_path, capsys):
+def test_cli_loads_and_prints_a_one_line_summary(loader, dataset, tmp_path, capsys,
+                                                 pii_key_env):
     db = tmp_path / "cli.duckdb"
     code = loader.main(["--data-dir", str(dataset), "--db", str(db), "--run-id", "cli_run"])
     out, err = capsys.readouterr()
@@ -190,7 +192,7 @@ def test_cli_loads_and_prints_a_one_line_summary(loader, dataset, tmp_path, caps
         ]
 
 
-def test_cli_prints_each_warning_once(dataset, tmp_path):
+def test_cli_prints_each_warning_once(dataset, tmp_path, pii_key_env):
     """Run as a script (no logging configured): one ``warning:`` line per warning."""
     receipts = dataset / "receipts.csv"
     header, *rows = receipts.read_text().splitlines()

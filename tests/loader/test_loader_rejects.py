@@ -9,7 +9,7 @@ import pytest
 
 import duckdb
 from foundation.source_tables import APP_DB_FILE, APP_EVENTS
-from tests.loader.helpers import RUN_ID, table_rows, write_csv
+from tests.loader.helpers import PII_KEY, RUN_ID, table_rows, write_csv
 
 N_ROWS = 200
 
@@ -59,7 +59,7 @@ def test_malformed_rows_within_the_threshold_are_loaded_around_and_stored(
     loader, dataset, db_path
 ):
     bad = _bad_events(dataset)
-    report = loader.load_raw(dataset, db_path, RUN_ID, max_reject_share=0.05)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY, max_reject_share=0.05)
 
     events = next(t for t in report.tables if t.table == "app_events")
     assert (events.rows_loaded, events.rows_rejected, events.status) == (N_ROWS - 4, 4, "warn")
@@ -95,7 +95,7 @@ def test_malformed_rows_within_the_threshold_are_loaded_around_and_stored(
 def test_rejected_share_above_the_default_threshold_fails_the_load(loader, dataset, db_path):
     _bad_events(dataset)
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, RUN_ID)
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert str(err.value) == (
         "app_events.csv: 4 of 200 rows rejected (2.00 %) exceeds the 1.00 % threshold; "
         "first: line 5 column event_time: could not convert 'yesterday' to TIMESTAMP"
@@ -125,7 +125,7 @@ def test_a_failed_load_carries_at_most_20_rejects_with_bounded_text(loader, data
         lines[number - 1] = b",".join(fields)
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, RUN_ID)
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert str(err.value).startswith("app_events.csv: 30 of 200 rows rejected (15.00 %) ")
     assert loader.REJECTS_SAMPLE == 20
     assert [r["line"] for r in err.value.rejects] == list(range(2, 22))
@@ -136,14 +136,14 @@ def test_a_failed_load_carries_at_most_20_rejects_with_bounded_text(loader, data
 def test_load_errors_without_rejected_rows_carry_an_empty_sample(loader, dataset, db_path):
     (dataset / "receipts.csv").unlink()
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, RUN_ID)
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert err.value.rejects == ()
 
 
 def test_one_reject_in_200_rows_is_within_the_default_threshold(loader, dataset, db_path):
     path = _events_file(dataset)
     _replace_line(path, 101, b"100,100,d,s,app_open,not a time,ios,1.0.0,")
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     events = next(t for t in report.tables if t.table == "app_events")
     assert (events.rows_loaded, events.rows_rejected) == (199, 1)
     assert _rejects(db_path)[0][3:7] == (
@@ -155,7 +155,7 @@ def test_unterminated_quote_rejects_the_row_and_everything_after_it(loader, data
     """An open quote swallows the rest of the file into one field: one rejected row."""
     path = _events_file(dataset)
     _replace_line(path, N_ROWS + 1, b'200,200,d,s,app_open,2025-09-01T00:00:00Z,ios,1.0,"{open')
-    report = loader.load_raw(dataset, db_path, RUN_ID, max_reject_share=0.01)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY, max_reject_share=0.01)
     events = next(t for t in report.tables if t.table == "app_events")
     assert (events.rows_loaded, events.rows_rejected) == (N_ROWS - 1, 1)
     assert _rejects(db_path)[0][3:7] == (
@@ -169,7 +169,7 @@ def test_unterminated_quote_early_in_the_file_fails_the_load(loader, dataset, db
     path = write_csv(dataset / "app_events.csv", APP_EVENTS.column_names, rows)
     _replace_line(path, 3, b'2,2,d,s,app_open,2025-09-01T00:00:00Z,ios,1.0,"{open')
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, RUN_ID)
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert str(err.value) == (
         "app_events.csv: 1 of 2 rows rejected (50.00 %) exceeds the 1.00 % threshold; "
         "first: line 3 column properties: unterminated quoted field"
@@ -184,7 +184,7 @@ def test_unterminated_quote_closed_by_a_later_quote_merges_two_lines_into_one_re
     become one malformed record (one reject), so 198 + 1 of the 200 rows are accounted."""
     path = _events_file(dataset)
     _replace_line(path, 3, b'2,2,d,s,app_open,2025-09-01T00:00:00Z,ios,1.0,"{open')
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     events = next(t for t in report.tables if t.table == "app_events")
     assert (events.rows_loaded, events.rows_rejected) == (N_ROWS - 2, 1)
     assert _rejects(db_path)[0][3:7] == (
@@ -202,7 +202,7 @@ def test_zero_threshold_fails_on_a_single_reject(loader, dataset, db_path):
     path = _events_file(dataset)
     _replace_line(path, 2, b"0,0,d,s,app_open,2025-09-01T00:00:00Z,ios,1.0,,extra")
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, RUN_ID, max_reject_share=0.0)
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY, max_reject_share=0.0)
     assert str(err.value) == (
         "app_events.csv: 1 of 200 rows rejected (0.50 %) exceeds the 0.00 % threshold; "
         "first: line 2: expected 9 fields, found 10"
@@ -216,7 +216,7 @@ def test_sqlite_values_of_the_wrong_type_are_rejected_with_their_rowid(
         con.execute("update users set installed_at = 'soon' where user_id = 2")
         con.execute("update users set is_verified = 'yes' where user_id = 3")
         con.execute("update products set unit_price_cents = 1.5 where product_id = 1")
-    report = loader.load_raw(dataset, db_path, RUN_ID, max_reject_share=1.0)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY, max_reject_share=1.0)
     by_table = {t.table: t for t in report.tables}
     assert (by_table["users"].rows_loaded, by_table["users"].rows_rejected) == (1, 2)
     assert (by_table["products"].rows_loaded, by_table["products"].rows_rejected) == (2, 1)
@@ -236,7 +236,7 @@ def test_sqlite_rejects_above_the_threshold_fail_naming_the_table(loader, datase
     with sqlite3.connect(dataset / APP_DB_FILE) as con:
         con.execute("update schools set enrollment = 'many' where school_id = 1")
     with pytest.raises(loader.LoadError) as err:
-        loader.load_raw(dataset, db_path, RUN_ID)
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert str(err.value) == (
         "app.sqlite table schools: 1 of 3 rows rejected (33.33 %) exceeds the 1.00 % "
         "threshold; first: line 1 column enrollment: could not convert 'many' to INTEGER"
@@ -251,7 +251,7 @@ def test_sqlite_timestamps_with_offsets_are_converted_to_utc(loader, dataset, db
         con.execute(
             "update schools set created_at = '2025-09-01T16:03:00+02:00' where school_id = 1"
         )
-    loader.load_raw(dataset, db_path, RUN_ID)
+    loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     with duckdb.connect(str(db_path), read_only=True) as con:
         value = con.execute("select created_at from raw.schools where school_id = 1").fetchone()
     assert str(value[0]) == "2025-09-01 14:03:00"
@@ -263,7 +263,7 @@ def test_nulls_in_required_columns_are_loaded_for_the_contracts_to_flag(
     """No business logic in raw: a null key is data, not a malformed row."""
     path = _events_file(dataset)
     _replace_line(path, 2, b",,d,s,app_open,2025-09-01T00:00:00Z,ios,1.0,")
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert report.rows_rejected == 0
     with duckdb.connect(str(db_path), read_only=True) as con:
         assert con.execute(

@@ -11,7 +11,7 @@ import pytest
 
 import duckdb
 from foundation.source_tables import APP_DB_FILE, EVENT_EXPORT_TABLES, RECEIPTS
-from tests.loader.helpers import RUN_ID, table_rows, write_csv
+from tests.loader.helpers import PII_KEY, RUN_ID, table_rows, write_csv
 
 
 def _receipts(db_path: Path) -> list[tuple]:
@@ -25,7 +25,7 @@ def _receipts(db_path: Path) -> list[tuple]:
 def _reference(loader, tmp_path: Path, dataset: Path) -> list[tuple]:
     """The receipts as loaded from the plain LF, declared-order file."""
     reference_db = tmp_path / "reference.duckdb"
-    loader.load_raw(dataset, reference_db, RUN_ID)
+    loader.load_raw(dataset, reference_db, RUN_ID, pii_key=PII_KEY)
     return _receipts(reference_db)
 
 
@@ -34,7 +34,7 @@ def test_crlf_and_bom_load_the_same_rows(loader, dataset, db_path, tmp_path, new
     expected = _reference(loader, tmp_path, dataset)
     write_csv(dataset / "receipts.csv", RECEIPTS.column_names, table_rows(RECEIPTS),
               newline=newline, bom=bom)
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert _receipts(db_path) == expected
     assert report.rows_rejected == 0
 
@@ -48,7 +48,7 @@ def test_quoted_fields_with_commas_quotes_and_newlines_load_verbatim(
     rows[0][store] = 'Trader Joe\'s, "Main St"\nAisle 5'
     rows[1][store] = "Costco, Inc."
     write_csv(dataset / "receipts.csv", RECEIPTS.column_names, rows, newline=newline)
-    loader.load_raw(dataset, db_path, RUN_ID)
+    loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     stores = [row[2] for row in _receipts(db_path)]
     assert stores == ['Trader Joe\'s, "Main St"\nAisle 5', "Costco, Inc.", "store_name 2"]
 
@@ -56,7 +56,7 @@ def test_quoted_fields_with_commas_quotes_and_newlines_load_verbatim(
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_header_only_file_loads_zero_rows_with_a_warning(loader, dataset, db_path, newline):
     write_csv(dataset / "receipts.csv", RECEIPTS.column_names, [], newline=newline)
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     receipts = next(t for t in report.tables if t.table == "receipts")
     assert (receipts.rows_loaded, receipts.rows_rejected, receipts.status) == (0, 0, "warn")
     assert report.warnings == ("receipts.csv: no rows (receipts is empty)",)
@@ -71,7 +71,7 @@ def test_columns_in_a_different_order_are_matched_by_name(
     header = [RECEIPTS.column_names[i] for i in order]
     rows = [[row[i] for i in order] for row in table_rows(RECEIPTS)]
     write_csv(dataset / "receipts.csv", header, rows)
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert _receipts(db_path) == expected
     assert report.schema_drift == ()
     assert report.warnings == ()
@@ -93,7 +93,7 @@ def test_extra_csv_column_is_loaded_as_text_after_the_stamps_and_recorded_as_dri
     header = ["coupon_code", *RECEIPTS.column_names]
     rows = [[f"C{i}", *row] for i, row in enumerate(table_rows(RECEIPTS))]
     write_csv(dataset / "receipts.csv", header, rows)
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
 
     assert _receipts(db_path) == expected
     drift = {
@@ -128,7 +128,7 @@ def test_extra_column_with_a_hostile_name_is_loaded_under_that_exact_name(
     header = [*RECEIPTS.column_names, name]
     rows = [[*row, "1"] for row in table_rows(RECEIPTS)]
     write_csv(dataset / "receipts.csv", header, rows)
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert [d["column_name"] for d in report.schema_drift] == [name]
     assert _columns(db_path, "receipts")[-1] == (name, "VARCHAR")
     with duckdb.connect(str(db_path), read_only=True) as con:
@@ -142,7 +142,7 @@ def test_extra_columns_whose_names_clash_are_drift_but_not_loaded(loader, datase
     header = [*RECEIPTS.column_names, "Status", "_INGESTED_AT", "note", "NOTE"]
     rows = [[*row, "s", "i", "n", "N"] for row in table_rows(RECEIPTS)]
     write_csv(dataset / "receipts.csv", header, rows)
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert [(d["column_name"], d["detail"]) for d in report.schema_drift] == [
         ("Status", "column not in the declaration; not loaded into raw (its name clashes "
                    "with column 'status')"),
@@ -173,7 +173,7 @@ def test_extra_and_retyped_sqlite_columns_are_recorded_as_drift(loader, dataset,
         con.execute("insert into products select * from products_new")
         con.execute("drop table products_new")
         con.execute("update schools set district = 'North ' || school_id")
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert [(d["table_name"], d["column_name"], d["change"]) for d in report.schema_drift] == [
         ("schools", "district", "added"),
         ("products", "upc", "type_changed"),
@@ -192,7 +192,7 @@ def test_extra_and_retyped_sqlite_columns_are_recorded_as_drift(loader, dataset,
 
 
 def test_every_event_export_is_read_from_its_declared_file(loader, dataset, db_path):
-    report = loader.load_raw(dataset, db_path, RUN_ID)
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     files = {t.table: t.source_file for t in report.tables}
     assert {t.name: files[t.name] for t in EVENT_EXPORT_TABLES} == {
         t.name: f"{t.name}.csv" for t in EVENT_EXPORT_TABLES
@@ -200,5 +200,5 @@ def test_every_event_export_is_read_from_its_declared_file(loader, dataset, db_p
 
 
 def test_csv_timestamps_are_loaded_as_naive_utc(loader, dataset, db_path):
-    loader.load_raw(dataset, db_path, RUN_ID)
+    loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     assert _receipts(db_path)[0][3] == datetime(2025, 9, 1, 14, 3, 0)

@@ -33,10 +33,10 @@ def build_raw_snapshot(path: Path, rows: int = ROWS) -> Path:
     with duckdb.connect(str(path)) as con:
         con.execute("create schema raw")
         for table in SOURCE_TABLES:
-            columns = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in table.columns)
+            columns = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in table.raw_columns)
             con.execute(f'create table raw."{table.name}" ({columns}, _ingested_at timestamp, '
                         "_run_id varchar, _source_file varchar)")
-            values = ", ".join(_value_sql(table, c.name, c.type) for c in table.columns)
+            values = ", ".join(_value_sql(table, c.name, c.type) for c in table.raw_columns)
             if table.name == "rewards_ledger":
                 values = values.replace("'t' || i", "'earn_purchase'", 1)
             con.execute(

@@ -47,6 +47,6 @@ def test_the_loader_opens_duckdb_with_the_memory_limit_given(
 
     monkeypatch.setattr(duckdb, "connect", spy)
     db = tmp_path / "loaded.duckdb"
-    loader.load_raw(tiny_run.home / "data" / tiny_run.run_id, db, "r",
+    loader.load_raw(tiny_run.home / "data" / tiny_run.run_id, db, "r", pii_key="test-key",
                     duckdb_config={"memory_limit": "321MB", "temp_directory": f"{db}.tmp"})
     assert seen == ["306.1 MiB"]

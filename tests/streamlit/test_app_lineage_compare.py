@@ -118,6 +118,33 @@ def test_home_links_every_warning_to_its_page(tiny_run, tmp_path: Path, use_home
     assert at.code[0].value == "tiny2"
 
 
+def test_compare_and_home_show_a_changed_pii_key(tiny_run, tmp_path: Path, use_home) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    _second_run(home)
+    manifest = home / "logs" / "pipeline_tiny2.json"
+    document = json.loads(manifest.read_text())
+    before = document["pii_key"]["fingerprint"]
+    document["pii_key"].update(fingerprint="0123456789abcdef", created=True,
+                               previous_run_id="tiny", previous_fingerprint=before)
+    manifest.write_text(json.dumps(document))
+    message = (f"PII key changed since run tiny (fingerprint {before} → 0123456789abcdef): "
+               "hashed emails and phones no longer join with earlier runs")
+    assert runs.compare(HomePaths(home), "tiny", "tiny2").pii_key_change == message
+
+    at = open_page("views/compare.py")
+    assert not at.exception
+    assert any(text.startswith("The PII key changed between these runs")
+               for text in texts(at.warning))
+    shown = next(frame.value for frame in at.dataframe
+                 if list(frame.value.columns) == ["before", "after"])
+    assert shown.iloc[0].tolist() == [before, "0123456789abcdef"]
+
+    at = open_page()
+    assert not at.exception
+    links = {element.proto.label: element.proto.page for element in at.get("page_link")}
+    assert links[f"{message} →"].endswith("pipeline_ops")
+
+
 def test_the_run_in_the_url_is_the_run_shown(tiny_run, tmp_path: Path, use_home) -> None:
     """A reload or a shared link (``?run=tiny``) shows that run, not the pointer's tiny2."""
     home = use_home(copy_home(tiny_run.home, tmp_path / "home"))

@@ -1,10 +1,7 @@
 {# grain: one row per app account (user_id); exact user_id duplicates collapsed to the latest
-   load, then the latest updated_at. PII: email and phone are HMAC-SHA256-hashed under the
-   run home's secret key, names dropped. #}
-{#- A table, not a view like the other staging models: the keyed hash is a function dbt
-    registers on its own connections (plugins/carton_caps_pii.py), so a view calling it could
-    not be read from the finished snapshot. -#}
-{{ config(materialized='table') }}
+   load, then the latest updated_at. PII: raw holds only the keyed hashes of email and phone
+   (the loader computes them, foundation/pii.py) and no names, so no layer ever sees the
+   plaintext. #}
 with
 
 source as (
@@ -30,8 +27,8 @@ renamed as (
     select
         cast(user_id as {{ dbt.type_bigint() }}) as user_id,
         cast(school_id as {{ dbt.type_bigint() }}) as school_id,
-        {{ hash_pii('email') }} as email_hash,
-        {{ hash_pii('phone') }} as phone_hash,
+        cast(email_hash as {{ dbt.type_string() }}) as email_hash,
+        cast(phone_hash as {{ dbt.type_string() }}) as phone_hash,
         cast(upper(trim(state)) as {{ dbt.type_string() }}) as state,
         cast(user_type as {{ dbt.type_string() }}) as user_type,
         cast(platform as {{ dbt.type_string() }}) as platform,
