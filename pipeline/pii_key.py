@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from foundation import pii
+from foundation import pii, untrusted_files
 from foundation.paths import SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, HomePaths
 from foundation.pii import KEY_ENV
 from foundation.run_id import RUN_ID_PATTERN
@@ -64,16 +64,29 @@ class PiiKey:
                 "created": self.created}
 
 
+#: a key is 64 hex digits; a larger file is not a key this project wrote
+KEY_FILE_LIMIT = 4096
+
+
 def key_path(home: Path) -> Path:
     return home / KEY_FILE
 
 
-def _read(path: Path) -> str:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise PiiKeyError(f"{path} is readable by others (mode {mode:o}); "
-                          f"run `chmod 600 {path}`")
-    key = path.read_text(encoding="ascii").strip()
+def _read(path: Path, home: Path) -> str:
+    """The key file, read as untrusted input: a small regular file of the home, owner-only.
+
+    A symbolic link (to a key somewhere else, or a file that is not a key), a FIFO or a
+    file others can read is refused, with what to do, rather than used.
+    """
+    try:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if not path.is_symlink() and mode & 0o077:
+            raise PiiKeyError(f"{path} is readable by others (mode {mode:o}); "
+                              f"run `chmod 600 {path}`")
+        key = untrusted_files.read_text(path, home=home, limit=KEY_FILE_LIMIT).strip()
+    except untrusted_files.UntrustedFileError as exc:
+        raise PiiKeyError(f"the PII key file {exc}; delete it to create a new key, or "
+                          f"set {KEY_ENV}") from None
     if not key:
         raise PiiKeyError(f"{path} is empty; delete it to create a new key")
     return key
@@ -116,7 +129,7 @@ def load_key(home: Path) -> PiiKey:
                            "published runs: emails and phones hashed from now on will not "
                            "join with theirs (restore the old key file to keep them joining)",
                            path)
-    return PiiKey(_read(path), "file", created=created)
+    return PiiKey(_read(path, home), "file", created=created)
 
 
 def pii_key(home: Path) -> str:
