@@ -33,6 +33,10 @@ def step_generate(state: RunState) -> StepResult:
     from generator.data_generator import GeneratorConfig, GeneratorInputError, generate_dataset
 
     config = state.config
+    # the source export keeps the plaintext PII an audit may need (raw is hashed): the
+    # run's folder is readable by its owner only
+    state.paths.run_data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state.paths.run_data_dir.chmod(0o700)
     try:
         rows = generate_dataset(
             state.paths.run_data_dir,

@@ -95,3 +95,9 @@ def test_no_table_or_view_of_the_snapshot_holds_plaintext_pii(tiny_run: TinyRun)
     assert {"raw.users", "raw._rejects", "staging.stg_app_db__users", "marts.dim_users",
             "ops.pipeline_runs", "ops.dbt_results", "ops.dbt_test_failure_samples"} <= relations
     assert leaks == []
+
+
+def test_the_source_export_holding_plaintext_is_readable_by_its_owner_only(
+        tiny_run: TinyRun) -> None:
+    mode = (tiny_run.home / "data" / tiny_run.run_id).stat().st_mode & 0o777
+    assert mode == 0o700
