@@ -71,7 +71,7 @@ def snapshot_changed_note(run_id: str, snapshot: Path,
     if not changes:
         return None
     return (f"Snapshot {snapshot.name} changed on disk since it was published "
-            f"({'; '.join(changes)}). Check it with `python pipeline/runs.py verify {run_id}`.")
+            f"({'; '.join(changes)}). Check it with python pipeline/runs.py verify {run_id}.")
 
 
 def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from streamlit_app import charts, data_access, periods
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 T = TypeVar("T")
 
@@ -164,19 +165,20 @@ def require_snapshot() -> tuple[str, Path]:
     choice = selected_choice()
     if choice.path is None or choice.run_id is None:
         if choice.note:  # one message: the pointer's problem is why there is nothing to show
-            st.error(f"Cannot read the pointer: {choice.note}. {NO_OTHER_SNAPSHOT}")
+            st.error(f"Cannot read the pointer: {md(choice.note, MESSAGE_CHARS)}. "
+                     f"{NO_OTHER_SNAPSHOT}")
         else:
             st.info(NO_SNAPSHOT)
         st.stop()
     if choice.note:
-        st.warning(choice.note)
+        st.warning(md(choice.note, MESSAGE_CHARS))
     if not choice.path.is_file():
-        st.error(f"Snapshot {choice.path.name} no longer exists on disk.")
+        st.error(f"Snapshot {md(choice.path.name)} no longer exists on disk.")
         st.stop()
     try:
         data_access.check_snapshot(choice.path)
     except data_access.SnapshotUnreadable as exc:
-        st.error(str(exc))
+        st.error(md(exc, MESSAGE_CHARS))
         st.stop()
     return choice.run_id, choice.path
 
@@ -201,10 +203,10 @@ def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T |
     try:
         result = function(*args)
     except data_access.DataUnavailable as exc:
-        st.info(str(exc))
+        st.info(md(exc, MESSAGE_CHARS))
         return None
     except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
-        st.error(unreadable_message(args, exc))
+        st.error(md(unreadable_message(args, exc), MESSAGE_CHARS))
         return None
     if isinstance(result, pd.DataFrame) and result.empty:
         tables = ", ".join(sorted(data_access.READS.get(function.__name__, ()))) or what
@@ -219,7 +221,9 @@ GEO_CONFIG = {"topojsonURL": "/app/static/"}
 
 def chart(figure: go.Figure, definition: str, key: str | None = None,
           config: dict[str, Any] | None = None) -> None:
-    """A Plotly chart with its one-line metric definition underneath."""
+    """A Plotly chart with its one-line metric definition underneath (its data and titles
+    shown literally: they may hold run ids and names read from files)."""
+    charts.literal_figure(figure)
     figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          hoverlabel={"namelength": -1}, separators=".,")
     st.plotly_chart(figure, key=key, config=config)

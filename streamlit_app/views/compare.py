@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from streamlit_app import data_access, health, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Run Comparison")
 ui.require_snapshot()  # no snapshot (or an unreadable one) is said once, as on every page
@@ -32,9 +33,8 @@ if before == after:
     st.info("Pick two different runs.")
     st.stop()
 result = data_access.run_comparison(before, after)
-st.caption(f"Everything below reads from before ({before}) to after ({after}): the same "
-           "diff as "
-           f"`python pipeline/runs.py diff {before} {after}`.")
+st.caption(f"Everything below reads from before ({md(before)}) to after ({md(after)}): the "
+           f"same diff as python pipeline/runs.py diff {md(before)} {md(after)}.")
 
 # ----------------------------------------------------------------- summary
 changed = {"Parameters": len(result.params) - 1, "Tables with other row counts":
@@ -60,7 +60,7 @@ for run in (before, after):
         kpis[run] = data_access.headline_kpis(path) if run in data_access.successful_runs() \
             else None
     except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
-        st.warning(ui.unreadable_message((path,), exc))
+        st.warning(md(ui.unreadable_message((path,), exc), MESSAGE_CHARS))
         kpis[run] = None
 if kpis[before] is None or kpis[after] is None:
     st.info("KPIs need both runs' published snapshots; at least one run has none.")
@@ -81,7 +81,8 @@ else:
                                       up_is_good=good)
             col.metric(label, "n/a" if value is None else template.format(value), change.text,
                        delta_color=change.color, delta_arrow=change.arrow)
-    st.caption(f"Values of {after}; the change is against {before} (grey = no change).")
+    st.caption(f"Values of {md(after)}; the change is against {md(before)} (grey = no "
+               "change).")
 
 # ----------------------------------------------------------------- row counts
 st.subheader("Row counts")
@@ -98,7 +99,7 @@ else:
 # ----------------------------------------------------------------- schema
 st.subheader("Schema")
 if result.schema is None:
-    st.info("No schema snapshot for " + " and ".join(result.schema_missing) + ".")
+    st.info("No schema snapshot for " + " and ".join(map(md, result.schema_missing)) + ".")
 elif not result.schema:
     st.success("The schemas are identical.")
 else:
