@@ -5,6 +5,8 @@ layer)."""
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from streamlit_app.snapshots import (
 logger = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 200
+#: bytes read from the end of a run's log for its tail (a log is never read whole)
+LOG_TAIL_BYTES = 256 * 1024
 
 
 def successful_runs(paths: HomePaths | None = None) -> list[str]:
@@ -74,16 +78,46 @@ def snapshot_changed_note(run_id: str, snapshot: Path,
             f"({'; '.join(changes)}). Check it with python pipeline/runs.py verify {run_id}.")
 
 
-def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
-             paths: HomePaths | None = None) -> str | None:
-    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log`` (None if there is none)."""
-    paths = paths or home_paths()
-    log = RunPaths(home=paths.home, run_id=run_id).log
+def _file_end(path: Path, size: int) -> tuple[bytes, bool] | None:
+    """The last ``size`` bytes of a regular file and whether it holds more before them;
+    None when it is missing or not a regular file. A symbolic link is never followed (a
+    log linked to /etc/passwd is not shown) and a FIFO never blocks the page."""
     try:
-        text = log.read_text(encoding="utf-8", errors="replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
-    return integrity.relative_paths(paths.home, "\n".join(text.splitlines()[-lines:]))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        start = max(info.st_size - size, 0)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunks: list[bytes] = []
+        while (remaining := size - sum(map(len, chunks))) > 0:
+            chunk = os.read(fd, remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks), start > 0
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
+             paths: HomePaths | None = None) -> str | None:
+    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log``, read from its last
+    ``LOG_TAIL_BYTES`` only; None if there is none or it is not a regular file."""
+    paths = paths or home_paths()
+    end = _file_end(RunPaths(home=paths.home, run_id=run_id).log, LOG_TAIL_BYTES)
+    if end is None:
+        return None
+    data, cut_short = end
+    text = data.decode("utf-8", errors="replace").splitlines()
+    if cut_short:
+        text = text[1:]  # the first line read is the end of a longer one
+    return integrity.relative_paths(paths.home, "\n".join(text[-lines:]))
 
 
 # --------------------------------------------------------------------------- run files

@@ -87,7 +87,7 @@ if picked:
     with st.expander(f"Log tail: logs/pipeline_{md(picked)}.log (last "
                      f"{data_access.LOG_TAIL_LINES} lines)", expanded=False):
         if tail is None:
-            st.info("This run has no log file.")
+            st.info("This run has no log file (a link or a pipe in its place is not read).")
         else:
             st.code(tail, language="text")
     document = data_access.run_manifest(picked) or {}

@@ -8,8 +8,11 @@ the same attack is in test_app_browser.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,7 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 import duckdb
+from foundation.paths import HomePaths
 from streamlit_app.literal import (
     ELLIPSIS,
     ID_CHARS,
@@ -28,6 +32,7 @@ from streamlit_app.literal import (
     cut,
     md,
 )
+from streamlit_app.run_history import log_tail
 from tests.streamlit.conftest import APP, APP_TIMEOUT_S, shown, texts, write_manifest
 
 #: the issue's link and tracking image
@@ -210,3 +215,47 @@ def test_the_pointers_problem_is_shown_as_literal_text(tmp_path: Path, use_home,
     assert_literal(warnings[0])
     assert len(shown(warnings[0])) <= MESSAGE_CHARS
 
+
+LOG_PAGE_TIMEOUT_S = 20
+
+
+def _open_writer(fifo: Path) -> None:
+    with contextlib.suppress(OSError):  # no reader waiting: nothing to release
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_run_log_that_is_a_link_or_a_pipe_is_not_read(tmp_path: Path, use_home,
+                                                        kind: str) -> None:
+    """Pipeline Ops' log tail: a link to another file is not followed (its content is not
+    shown) and a FIFO does not leave the page hanging."""
+    home = use_home(_home(tmp_path / "home"))
+    log = home / "logs" / "pipeline_old.log"
+    if kind == "symlink":
+        secret = tmp_path / "secret.txt"
+        secret.write_text("root:x:0:0:secret\n")
+        log.symlink_to(secret)
+    else:
+        os.mkfifo(log)
+    # a reader stuck on the FIFO is released after the page's timeout: a failure, not a hang
+    release = threading.Timer(LOG_PAGE_TIMEOUT_S + 5, _open_writer, args=(log,))
+    release.start()
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=LOG_PAGE_TIMEOUT_S).run()
+        at.switch_page("views/pipeline_ops.py").run()
+    finally:
+        release.cancel()
+    assert not at.exception
+    assert "This run has no log file (a link or a pipe in its place is not read)." in texts(
+        at.info)
+    assert not any("secret" in element.value for element in at.code)
+
+
+def test_the_log_tail_reads_only_the_end_of_a_long_log(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    lines = [f"line {number} " + "x" * 100 for number in range(20_000)]  # about 2 MB
+    (home / "logs" / "pipeline_old.log").write_text("\n".join(lines) + "\n")
+    tail = log_tail("old", 5, HomePaths(home))
+    assert tail == "\n".join(lines[-5:])
+    every = log_tail("old", 10**6, HomePaths(home)).splitlines()
+    assert every[-1] == lines[-1] and len(every) < 3000 and every[0] in lines
