@@ -290,9 +290,8 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
         return None, None
     low, high = bounds
     widget = key or f"dates_{bounds_key}"
-    url_default(f"{widget}_preset", bounds_key, periods.PRESETS)
+    url_choice(f"{widget}_preset", bounds_key, periods.PRESETS, periods.DEFAULT_PRESET)
     preset = st.selectbox(label, periods.PRESETS, key=f"{widget}_preset",
-                          index=periods.PRESETS.index(periods.DEFAULT_PRESET),
                           help=f"Data from {low:%Y-%m-%d} to {high:%Y-%m-%d}; presets end on "
                                "the last date with data.")
     url_sync(bounds_key, preset, periods.DEFAULT_PRESET)
@@ -321,6 +320,20 @@ def url_default(widget_key: str, param: str, allowed: Sequence[str] | None = Non
         st.session_state[widget_key] = values
     elif allowed is None or st.query_params[param] in allowed:
         st.session_state[widget_key] = st.query_params[param]
+
+
+def url_choice(widget_key: str, param: str, options: Sequence[str], default: str) -> None:
+    """Give a select widget its value before it is drawn: the one picked while it is still
+    an option, else the URL's ``param`` when it is an option (a shared link), else
+    ``default``.
+
+    The widget is then created without ``index``: a widget given both a default and a value
+    through Session State makes Streamlit log a warning with a stack (a Compare link did).
+    """
+    if st.session_state.get(widget_key) in options:
+        return
+    linked = st.query_params.get(param)
+    st.session_state[widget_key] = linked if linked in options else default
 
 
 def url_sync(param: str, value: Any, default: Any = None) -> None:

@@ -21,12 +21,11 @@ selected = ui.selected_choice().run_id
 after_default = selected if selected in runs else runs[0]
 before_default = data_access.previous_successful_run(after_default) or next(
     run for run in runs if run != after_default)
-ui.url_default("compare_before", "before", runs)
-ui.url_default("compare_after", "after", runs)
+ui.url_choice("compare_before", "before", runs, before_default)
+ui.url_choice("compare_after", "after", runs, after_default)
 picks = st.columns(2)
-before = picks[0].selectbox("Before", runs, index=runs.index(before_default),
-                            key="compare_before")
-after = picks[1].selectbox("After", runs, index=runs.index(after_default), key="compare_after")
+before = picks[0].selectbox("Before", runs, key="compare_before")
+after = picks[1].selectbox("After", runs, key="compare_after")
 ui.url_sync("before", before, before_default)
 ui.url_sync("after", after, after_default)
 if before == after:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 from foundation.paths import HomePaths
@@ -130,3 +134,50 @@ def test_the_run_in_the_url_is_the_run_shown(tiny_run, tmp_path: Path, use_home)
     assert at.code[0].value == "tiny"
     assert at.query_params["run"] == "tiny"
 
+
+@pytest.fixture
+def widget_state_warnings(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What Streamlit logs when a widget gets both a default and a Session State value
+    (once per process, so the flag is reset; its logger does not propagate to caplog)."""
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    logged: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(policies.__name__)
+    logger.addHandler(handler)
+    try:
+        yield logged
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_a_compare_link_opens_both_runs_without_a_session_state_warning(
+        tiny_run, tmp_path: Path, use_home, widget_state_warnings: list[str]) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    _second_run(home)
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S)
+    at.query_params.update({"before": "tiny2", "after": "tiny"})  # not the page's defaults
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert (at.selectbox(key="compare_before").value,
+            at.selectbox(key="compare_after").value) == ("tiny2", "tiny")
+    assert widget_state_warnings == []
+    at.selectbox(key="compare_before").set_value("tiny").run()  # the user's picks hold
+    at.selectbox(key="compare_after").set_value("tiny2").run()
+    assert (at.selectbox(key="compare_before").value,
+            at.selectbox(key="compare_after").value) == ("tiny", "tiny2")
+    assert "before" not in at.query_params and "after" not in at.query_params  # defaults
+    assert widget_state_warnings == []
+
+
+def test_a_period_in_the_link_is_picked_without_a_session_state_warning(
+        tiny_run, use_home, widget_state_warnings: list[str]) -> None:
+    use_home(tiny_run.home)
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S)
+    at.query_params["engagement"] = "All dates"
+    at.run()
+    at.switch_page("views/product.py").run()
+    assert not at.exception
+    assert at.selectbox(key="dates_engagement_preset").value == "All dates"
+    assert widget_state_warnings == []
