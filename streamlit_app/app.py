@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from foundation.run_id import RUN_ID_PATTERN
-from streamlit_app import data_access, ui
+from streamlit_app import data_access, serving, ui
 from streamlit_app.literal import MESSAGE_CHARS, cut, md
 
 PAGES = Path(__file__).parent / "views"
@@ -66,6 +66,7 @@ def pick_run() -> None:
 
 
 st.set_page_config(page_title="Carton Caps Analytics", layout="wide")
+serving.refuse_unless_allowed()  # before any file of the home is read
 sections: dict[str, list[st.Page]] = {}
 for section, file_name, title, url_path in ui.PAGE_SPECS:
     sections.setdefault(section, []).append(
