@@ -1,4 +1,4 @@
-"""Carton Caps dashboards: `streamlit run streamlit_app/app.py`.
+"""Carton Caps dashboards: `python -m streamlit_app` (or `streamlit run streamlit_app/app.py`).
 
 This file only wires navigation and the run picker. The pointer is resolved on every
 rerun, so a run published while the app is open shows up without a restart; the picked
