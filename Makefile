@@ -2,7 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
-# empty: listen on 127.0.0.1 (.streamlit/config.toml); 0.0.0.0 serves the network
+# empty: listen on 127.0.0.1; an address (0.0.0.0: every interface) opts in to serving the
+# network, and app.py shows no data on a non-loopback address it does not name
 DASHBOARD_ADDRESS ?=
 PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
@@ -18,9 +19,9 @@ run: pipeline dashboard
 pipeline: venv
 	$(PY) pipeline/run_pipeline.py $(PIPELINE_ARGS)
 
+# python -m streamlit_app passes --server.address itself: 127.0.0.1 or DASHBOARD_ADDRESS
 dashboard: venv
-	$(PY) -m streamlit run streamlit_app/app.py --server.port $(PORT) \
-		$(if $(DASHBOARD_ADDRESS),--server.address $(DASHBOARD_ADDRESS)) \
+	DASHBOARD_ADDRESS='$(DASHBOARD_ADDRESS)' $(PY) -m streamlit_app --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: venv

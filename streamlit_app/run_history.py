@@ -27,7 +27,7 @@ from streamlit_app.snapshots import (
 logger = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 200
-#: bytes read from the end of a run log for its tail (a log can be any size)
+#: bytes read from the end of a run's log for its tail (a log is never read whole)
 LOG_TAIL_BYTES = 256 * 1024
 
 
@@ -74,19 +74,21 @@ def snapshot_changed_note(run_id: str, snapshot: Path,
     if not changes:
         return None
     return (f"Snapshot {snapshot.name} changed on disk since it was published "
-            f"({'; '.join(changes)}). Check it with `python pipeline/runs.py verify {run_id}`.")
+            f"({'; '.join(changes)}). Check it with python pipeline/runs.py verify {run_id}.")
 
 
 def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
              paths: HomePaths | None = None) -> str | None:
-    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log`` (None if there is none)."""
+    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log``, read from its last
+    ``LOG_TAIL_BYTES`` only; None if there is none or it is not a regular file."""
     paths = paths or home_paths()
     log = RunPaths(home=paths.home, run_id=run_id).log
     try:
         text = untrusted_files.read_tail(log, home=paths.home, max_bytes=LOG_TAIL_BYTES)
     except (OSError, untrusted_files.UntrustedFileError):
         return None
-    return integrity.relative_paths(paths.home, "\n".join(text.splitlines()[-lines:]))
+    text = text.splitlines()
+    return integrity.relative_paths(paths.home, "\n".join(text[-lines:]))
 
 
 # --------------------------------------------------------------------------- run files

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from streamlit_app import charts, data_access, periods
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 T = TypeVar("T")
 
@@ -164,19 +165,20 @@ def require_snapshot() -> tuple[str, Path]:
     choice = selected_choice()
     if choice.path is None or choice.run_id is None:
         if choice.note:  # one message: the pointer's problem is why there is nothing to show
-            st.error(f"Cannot read the pointer: {choice.note}. {NO_OTHER_SNAPSHOT}")
+            st.error(f"Cannot read the pointer: {md(choice.note, MESSAGE_CHARS)}. "
+                     f"{NO_OTHER_SNAPSHOT}")
         else:
             st.info(NO_SNAPSHOT)
         st.stop()
     if choice.note:
-        st.warning(choice.note)
+        st.warning(md(choice.note, MESSAGE_CHARS))
     if not choice.path.is_file():
-        st.error(f"Snapshot {choice.path.name} no longer exists on disk.")
+        st.error(f"Snapshot {md(choice.path.name)} no longer exists on disk.")
         st.stop()
     try:
         data_access.check_snapshot(choice.path)
     except data_access.SnapshotUnreadable as exc:
-        st.error(str(exc))
+        st.error(md(exc, MESSAGE_CHARS))
         st.stop()
     return choice.run_id, choice.path
 
@@ -201,10 +203,10 @@ def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T |
     try:
         result = function(*args)
     except data_access.DataUnavailable as exc:
-        st.info(str(exc))
+        st.info(md(exc, MESSAGE_CHARS))
         return None
     except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
-        st.error(unreadable_message(args, exc))
+        st.error(md(unreadable_message(args, exc), MESSAGE_CHARS))
         return None
     if isinstance(result, pd.DataFrame) and result.empty:
         tables = ", ".join(sorted(data_access.READS.get(function.__name__, ()))) or what
@@ -219,7 +221,9 @@ GEO_CONFIG = {"topojsonURL": "/app/static/"}
 
 def chart(figure: go.Figure, definition: str, key: str | None = None,
           config: dict[str, Any] | None = None) -> None:
-    """A Plotly chart with its one-line metric definition underneath."""
+    """A Plotly chart with its one-line metric definition underneath (its data and titles
+    shown literally: they may hold run ids and names read from files)."""
+    charts.literal_figure(figure)
     figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          hoverlabel={"namelength": -1}, separators=".,")
     st.plotly_chart(figure, key=key, config=config)
@@ -286,9 +290,8 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
         return None, None
     low, high = bounds
     widget = key or f"dates_{bounds_key}"
-    url_default(f"{widget}_preset", bounds_key, periods.PRESETS)
+    url_choice(f"{widget}_preset", bounds_key, periods.PRESETS, periods.DEFAULT_PRESET)
     preset = st.selectbox(label, periods.PRESETS, key=f"{widget}_preset",
-                          index=periods.PRESETS.index(periods.DEFAULT_PRESET),
                           help=f"Data from {low:%Y-%m-%d} to {high:%Y-%m-%d}; presets end on "
                                "the last date with data.")
     url_sync(bounds_key, preset, periods.DEFAULT_PRESET)
@@ -317,6 +320,20 @@ def url_default(widget_key: str, param: str, allowed: Sequence[str] | None = Non
         st.session_state[widget_key] = values
     elif allowed is None or st.query_params[param] in allowed:
         st.session_state[widget_key] = st.query_params[param]
+
+
+def url_choice(widget_key: str, param: str, options: Sequence[str], default: str) -> None:
+    """Give a select widget its value before it is drawn: the one picked while it is still
+    an option, else the URL's ``param`` when it is an option (a shared link), else
+    ``default``.
+
+    The widget is then created without ``index``: a widget given both a default and a value
+    through Session State makes Streamlit log a warning with a stack (a Compare link did).
+    """
+    if st.session_state.get(widget_key) in options:
+        return
+    linked = st.query_params.get(param)
+    st.session_state[widget_key] = linked if linked in options else default
 
 
 def url_sync(param: str, value: Any, default: Any = None) -> None:

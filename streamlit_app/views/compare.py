@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from streamlit_app import data_access, health, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Run Comparison")
 ui.require_snapshot()  # no snapshot (or an unreadable one) is said once, as on every page
@@ -20,21 +21,19 @@ selected = ui.selected_choice().run_id
 after_default = selected if selected in runs else runs[0]
 before_default = data_access.previous_successful_run(after_default) or next(
     run for run in runs if run != after_default)
-ui.url_default("compare_before", "before", runs)
-ui.url_default("compare_after", "after", runs)
+ui.url_choice("compare_before", "before", runs, before_default)
+ui.url_choice("compare_after", "after", runs, after_default)
 picks = st.columns(2)
-before = picks[0].selectbox("Before", runs, index=runs.index(before_default),
-                            key="compare_before")
-after = picks[1].selectbox("After", runs, index=runs.index(after_default), key="compare_after")
+before = picks[0].selectbox("Before", runs, key="compare_before")
+after = picks[1].selectbox("After", runs, key="compare_after")
 ui.url_sync("before", before, before_default)
 ui.url_sync("after", after, after_default)
 if before == after:
     st.info("Pick two different runs.")
     st.stop()
 result = data_access.run_comparison(before, after)
-st.caption(f"Everything below reads from before ({before}) to after ({after}): the same "
-           "diff as "
-           f"`python pipeline/runs.py diff {before} {after}`.")
+st.caption(f"Everything below reads from before ({md(before)}) to after ({md(after)}): the "
+           f"same diff as python pipeline/runs.py diff {md(before)} {md(after)}.")
 
 # ----------------------------------------------------------------- summary
 changed = {"Parameters": len(result.params) - 1, "Tables with other row counts":
@@ -73,7 +72,7 @@ for run in (before, after):
         kpis[run] = data_access.headline_kpis(path) if run in data_access.successful_runs() \
             else None
     except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
-        st.warning(ui.unreadable_message((path,), exc))
+        st.warning(md(ui.unreadable_message((path,), exc), MESSAGE_CHARS))
         kpis[run] = None
 if kpis[before] is None or kpis[after] is None:
     st.info("KPIs need both runs' published snapshots; at least one run has none.")
@@ -94,7 +93,8 @@ else:
                                       up_is_good=good)
             col.metric(label, "n/a" if value is None else template.format(value), change.text,
                        delta_color=change.color, delta_arrow=change.arrow)
-    st.caption(f"Values of {after}; the change is against {before} (grey = no change).")
+    st.caption(f"Values of {md(after)}; the change is against {md(before)} (grey = no "
+               "change).")
 
 # ----------------------------------------------------------------- row counts
 st.subheader("Row counts")
@@ -111,7 +111,7 @@ else:
 # ----------------------------------------------------------------- schema
 st.subheader("Schema")
 if result.schema is None:
-    st.info("No schema snapshot for " + " and ".join(result.schema_missing) + ".")
+    st.info("No schema snapshot for " + " and ".join(map(md, result.schema_missing)) + ".")
 elif not result.schema:
     st.success("The schemas are identical.")
 else:

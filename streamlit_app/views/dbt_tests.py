@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from streamlit_app import charts, data_access, ui
+from streamlit_app.literal import MESSAGE_CHARS, block, cut, md
 
 SAMPLE_ROWS = 20
 
@@ -16,12 +17,12 @@ try:
     source = "ops.dbt_results"
 except data_access.DataUnavailable:
     results = data_access.dbt_run_results_file(run_id)
-    source = f"logs/dbt/{run_id}/target/run_results.json"
+    source = f"logs/dbt/{cut(run_id)}/target/run_results.json"
     if results is not None:
         st.caption("This snapshot has no ops.dbt_results table; showing the run's "
                    "run_results.json instead.")
 except data_access.SnapshotUnreadable as exc:
-    st.error(str(exc))
+    st.error(md(exc, MESSAGE_CHARS))
     st.stop()
 if results is None or results.empty:
     st.info("No dbt results recorded for this run (neither ops.dbt_results nor "
@@ -72,10 +73,10 @@ else:
         ui.ops_note("No failing-row samples (ops.dbt_test_failure_samples is missing).")
     except data_access.SnapshotUnreadable as exc:
         samples = None
-        st.error(str(exc))
+        st.error(md(exc, MESSAGE_CHARS))
     for record in failing.to_dict("records"):
-        with st.expander(f"{str(record['status']).upper()}: {record['name']}"):
-            st.write(record.get("message") or "(no message)")
+        with st.expander(f"{md(str(record['status']).upper())}: {md(record['name'])}"):
+            st.text(block(record.get("message") or "(no message)"))
             if samples is not None and "unique_id" in samples.columns:
                 rows = data_access.failure_sample_rows(samples, record["unique_id"])
                 if rows.empty:

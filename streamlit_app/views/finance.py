@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from streamlit_app import charts, data_access, health, periods, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 AGEING = {"aged_0_30_dollars": "0–30 days", "aged_31_90_dollars": "31–90 days",
           "aged_91_180_dollars": "91–180 days", "aged_181_365_dollars": "181–365 days",
@@ -173,8 +174,9 @@ if accuracy is not None and not accuracy.empty:
     coverage = ui.number(verdict["coverage_80"])
     coverage_text = ("not measured" if coverage is None
                      else f"covered {coverage:.0%} of back-test weeks")
-    message = (f"**Can I trust it?** The forecast ({verdict['model_name']}) "
-               f"{verdict['verdict']} in a back-test over {int(verdict['backtest_origins'])} "
+    message = (f"**Can I trust it?** The forecast ({md(verdict['model_name'])}) "
+               f"{md(verdict['verdict'], MESSAGE_CHARS)} in a back-test over "
+               f"{int(verdict['backtest_origins'])} "
                f"forecast origins; its 80 % range {coverage_text}.")
     (st.success if bool(verdict["beats_naive"]) else st.warning)(message)
 if totals is not None and not totals.empty:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from pipeline.dbt_artifacts import LAYERS
 from streamlit_app import charts, data_access, ui
+from streamlit_app.literal import MESSAGE_CHARS, block, md
 
 NODE_KEY = "lineage_node"
 CHART_KEY = "lineage_chart"
@@ -23,8 +24,9 @@ st.title("Lineage")
 run_id, _snapshot = ui.require_snapshot()
 graph = data_access.dbt_lineage(run_id)
 if graph is None:
-    st.info(f"Run {run_id} kept no dbt manifest (logs/dbt/{run_id}/target/manifest.json), so "
-            "its lineage cannot be drawn. Runs of the current pipeline keep it.")
+    st.info(f"Run {md(run_id)} kept no dbt manifest (logs/dbt/{md(run_id)}/target/"
+            "manifest.json), so its lineage cannot be drawn. Runs of the current pipeline "
+            "keep it.")
     st.stop()
 
 children: dict[str, list[str]] = {}
@@ -112,8 +114,8 @@ figure.update_layout(
            "range": [-0.2, len(LAYERS) - 0.1], "showgrid": False, "zeroline": False},
     yaxis={"visible": False, "autorange": "reversed"}, dragmode=False)
 figure.update_layout(margin={"l": 10, "r": 10, "t": 80, "b": 40})
-st.plotly_chart(figure, key=CHART_KEY, on_select="rerun", selection_mode="points",
-                config={"displayModeBar": False})
+st.plotly_chart(charts.literal_figure(figure), key=CHART_KEY, on_select="rerun",
+                selection_mode="points", config={"displayModeBar": False})
 st.caption("Lineage: every source, model and page (dbt exposure) of this run's dbt manifest "
            "(logs/dbt/<run_id>/target/manifest.json), left to right in build order; an edge "
            "means the right node reads the left one. Colour = worst status of the node's dbt "
@@ -122,10 +124,14 @@ st.caption("Lineage: every source, model and page (dbt exposure) of this run's d
 
 # ----------------------------------------------------------------- detail
 node = graph[picked]
-st.subheader(node.name)
-st.caption(f"{node.resource_type} in layer {LAYER_TITLES[node.layer]} · `{node.unique_id}`"
-           + (f" · `{node.path}`" if node.path else ""))
-st.write(node.description or "_No description in the dbt YAML._")
+st.subheader(md(node.name))
+st.caption(f"{md(node.resource_type)} in layer {LAYER_TITLES[node.layer]} · "
+           f"{md(node.unique_id, MESSAGE_CHARS)}"
+           + (f" · {md(node.path, MESSAGE_CHARS)}" if node.path else ""))
+if node.description:  # dbt's markdown, but read from a file of the home: shown as text
+    st.text(block(node.description))
+else:
+    st.caption("No description in the dbt YAML.")
 tabs = st.tabs([f"Columns ({len(node.columns)})", f"Tests ({len(node.tests)})",
                 f"Upstream ({len(upstream)})", f"Downstream ({len(downstream)})"])
 with tabs[0]:
@@ -143,7 +149,7 @@ with tabs[1]:
 for tab, members, what in ((tabs[2], upstream, "upstream"), (tabs[3], downstream, "downstream")):
     with tab:
         if not members:
-            st.info(f"Nothing {what} of {node.name}.")
+            st.info(f"Nothing {what} of {md(node.name)}.")
             continue
         rows = [(LAYER_TITLES[graph[uid].layer], graph[uid].name, graph[uid].test_status)
                 for uid in sorted(members, key=ids.index)]

@@ -7,6 +7,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from streamlit_app import charts, data_access, health, periods, ui
+from streamlit_app.literal import chart_text
 
 FUNNEL_STAGES = ("sent", "clicked", "installed", "applied_within_48h", "onboarded",
                  "qualified")
@@ -56,9 +57,9 @@ if funnel is not None:
                                        x=[record[stage] for stage in FUNNEL_STAGES],
                                        textinfo="value+percent initial",
                                        marker_color=palette[record["channel"]],
-                                       hovertemplate=f"{record['channel']}: %{{y}} "
-                                                     "%{x:,} (%{percentInitial:.1%} of sent)"
-                                                     "<extra></extra>"))
+                                       hovertemplate=f"{chart_text(record['channel'])}: "
+                                                     "%{y} %{x:,} (%{percentInitial:.1%} of "
+                                                     "sent)<extra></extra>"))
         figure.update_layout(title="Referral funnel per channel (selected weeks)")
         ui.chart(figure, "referral_funnel", key="referral_funnel")
         weekly = funnel.groupby("sent_week", as_index=False)[["sent", "qualified"]].sum()

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from streamlit_app import charts, data_access, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Pipeline Ops")
 manifests = data_access.run_manifests()
@@ -56,10 +57,10 @@ else:
         top = last.iloc[0]
         typical = timed.groupby("step")["duration_s"].median().sort_values(ascending=False)
         st.markdown(
-            f"**Slowest step of the newest run ({latest_run}): `{top['step']}`, "
+            f"**Slowest step of the newest run ({md(latest_run)}): {md(top['step'])}, "
             f"{float(top['duration_s']):,.1f} s of {total:,.1f} s "
             f"({float(top['duration_s']) / total:.0%}).** Over all {timed['run_id'].nunique()} "
-            f"runs the slowest step is typically `{typical.index[0]}` "
+            f"runs the slowest step is typically {md(typical.index[0])} "
             f"(median {float(typical.iloc[0]):,.1f} s).")
         bars = charts.bar_figure(last, "duration_s", "step", horizontal=True,
                                  title=f"Step durations of run {latest_run}, slowest first")
@@ -83,22 +84,22 @@ picked = st.selectbox("Run", run_ids, key="ops_run",
                       index=run_ids.index(served) if served in run_ids else 0)
 if picked:
     tail = data_access.log_tail(picked)
-    with st.expander(f"Log tail: logs/pipeline_{picked}.log (last "
+    with st.expander(f"Log tail: logs/pipeline_{md(picked)}.log (last "
                      f"{data_access.LOG_TAIL_LINES} lines)", expanded=False):
         if tail is None:
-            st.info("This run has no log file.")
+            st.info("This run has no log file (a link or a pipe in its place is not read).")
         else:
             st.code(tail, language="text")
     document = data_access.run_manifest(picked) or {}
     if data_access.run_status(document) == data_access.ABANDONED:
-        st.warning(data_access.abandoned_note(document))
+        st.warning(md(data_access.abandoned_note(document), MESSAGE_CHARS))
     warnings = document.get("warnings") or []
     anomalies = (document.get("anomalies") or {}).get("anomalies") or []
     if warnings:
-        st.warning(f"{len(warnings)} warning(s) in run {picked}.")
+        st.warning(f"{len(warnings)} warning(s) in run {md(picked)}.")
         ui.table(pd.DataFrame(warnings), "run_warnings", picked)
     if anomalies:
-        st.warning(f"{len(anomalies)} volume anomaly(ies) in run {picked}.")
+        st.warning(f"{len(anomalies)} volume anomaly(ies) in run {md(picked)}.")
         ui.table(pd.DataFrame(anomalies), "volume_anomalies", picked)
-    with st.expander(f"Manifest: logs/pipeline_{picked}.json"):
+    with st.expander(f"Manifest: logs/pipeline_{md(picked)}.json"):
         st.json(document)

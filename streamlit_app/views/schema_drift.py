@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from streamlit_app import charts, data_access, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Schema & Drift")
 run_id, snapshot = ui.require_snapshot()
@@ -18,10 +19,11 @@ if columns is None:
     except data_access.DataUnavailable:
         columns = None
     except data_access.SnapshotUnreadable as exc:
-        st.error(str(exc))
+        st.error(md(exc, MESSAGE_CHARS))
         st.stop()
 if columns is None or columns.empty:
-    st.info(f"No schema snapshot for run {run_id} (logs/schema_{run_id}.json is missing).")
+    st.info(f"No schema snapshot for run {md(run_id)} (logs/schema_{md(run_id)}.json is "
+            "missing).")
     st.stop()
 
 # ----------------------------------------------------------------- browser
@@ -48,13 +50,13 @@ recorded = (data_access.run_manifest(run_id) or {}).get("schema_drift") or {}
 changes = pd.DataFrame(recorded.get("changes") or [])
 previous_id = recorded.get("previous_run_id")
 if not recorded:
-    st.info(f"Run {run_id} recorded no schema drift (built before drift was tracked).")
+    st.info(f"Run {md(run_id)} recorded no schema drift (built before drift was tracked).")
 elif previous_id is None:
     st.info("This is the first successful run: nothing to compare with.")
 elif changes.empty:
-    st.success(f"No schema changes since {previous_id}.")
+    st.success(f"No schema changes since {md(previous_id)}.")
 else:
-    st.warning(f"{len(changes)} schema change(s) since {previous_id}.")
+    st.warning(f"{len(changes)} schema change(s) since {md(previous_id)}.")
     ui.table(changes[["layer", "schema", "table", "column", "change", "before", "after",
                       "detail"]], "schema_drift_previous", run_id)
 st.caption("Drift: tables or columns added or removed and columns whose type or nullability "

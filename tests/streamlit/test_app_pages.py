@@ -10,7 +10,7 @@ import pytest
 
 import duckdb
 from streamlit_app import ui
-from tests.streamlit.conftest import PAGE_FILES, copy_home, open_page, texts
+from tests.streamlit.conftest import PAGE_FILES, copy_home, open_page, shown, texts
 
 CHART_PAGES = {"views/product.py": 7, "views/marketing.py": 5, "views/finance.py": 6,
                "views/pipeline_ops.py": 2, "views/data_contracts.py": 1,
@@ -109,7 +109,7 @@ def test_finance_liability_equals_the_mart(tiny_run, tiny_home: Path) -> None:
         assert shown[f"Expires in the next {days} days"] == f"${float(dollars):,.2f}"
     verdict, beats = con.execute("select verdict, beats_naive "
                                  "from marts.mart_redemption_forecast_accuracy").fetchone()
-    notes = [element.value for element in (at.success if beats else at.warning)]
+    notes = texts(at.success if beats else at.warning)
     assert any("**Can I trust it?**" in note and verdict in note for note in notes)
     for weeks, point, lower, upper in con.execute(
             "select horizon_weeks, forecast_dollars, lower_80, upper_80 "
@@ -226,8 +226,8 @@ def test_a_failing_test_shows_its_message_and_failing_rows(tiny_run, tmp_path: P
     at = open_page("views/dbt_tests.py")
     assert not at.exception
     expander = next(e for e in at.expander
-                    if e.label == "WARN: assert_balances_never_negative")
-    assert "Got 2 results, configured to warn if != 0" in texts(expander.markdown)
+                    if shown(e.label) == "WARN: assert_balances_never_negative")
+    assert "Got 2 results, configured to warn if != 0" in texts(expander.text)
     sample = expander.dataframe[0].value
     assert sample.to_dict("records") == [{"user_id": 7, "balance_cents": -1},
                                          {"user_id": 8, "balance_cents": -5}]

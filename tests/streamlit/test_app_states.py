@@ -76,9 +76,9 @@ def test_corrupt_pointer_and_no_successful_run_reports_the_problem(tmp_path: Pat
     at = open_page("views/finance.py")
     assert not at.exception
     assert texts(at.info) == [] and texts(at.warning) == []
-    assert len(at.error) == 1 and at.error[0].value.startswith(
+    assert len(at.error) == 1 and texts(at.error)[0].startswith(
         "Cannot read the pointer: duckdb/LATEST_DB.txt cannot be read: ")
-    assert at.error[0].value.endswith(f". {ui.NO_OTHER_SNAPSHOT}")
+    assert texts(at.error)[0].endswith(f". {ui.NO_OTHER_SNAPSHOT}")
 
 
 def test_pointer_to_the_deleted_only_snapshot_shows_one_message(tmp_path: Path,
@@ -177,7 +177,7 @@ def test_load_turns_an_unreadable_snapshot_into_an_error(tmp_path: Path,
                                default_timeout=APP_TIMEOUT_S).run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1
-    message = at.error[0].value
+    message = texts(at.error)[0]
     if delete_first:
         assert message == ("Snapshot carton_caps_gone.duckdb was deleted while the page was "
                            "reading it. Pick another run in the sidebar, or rerun the pipeline.")
@@ -194,7 +194,7 @@ def test_pointer_at_a_garbage_file_shows_an_error_naming_it(tmp_path: Path, use_
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1
-    assert at.error[0].value.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
+    assert texts(at.error)[0].startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
 
 
 @pytest.mark.parametrize("page", QUERYING_PAGES)
@@ -208,8 +208,8 @@ def test_snapshot_corrupted_after_resolution_shows_errors_not_tracebacks(
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert at.error
-    assert all(error.value.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
-               for error in at.error)
+    assert all(text.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
+               for text in texts(at.error))
 
 
 # --------------------------------------------------------------------------- malformed manifests
