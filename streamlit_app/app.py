@@ -18,6 +18,8 @@ from streamlit_app import data_access, serving, ui
 from streamlit_app.literal import MESSAGE_CHARS, cut, md
 
 PAGES = Path(__file__).parent / "views"
+#: unusable manifests named in the sidebar (runs.py verify --all lists every one)
+SKIPPED_SHOWN = 3
 
 
 def pick_run() -> None:
@@ -58,6 +60,13 @@ def pick_run() -> None:
     ui.url_sync(ui.RUN_PARAM, choice.run_id)
     if latest.note and latest.run_id:  # without a fallback the page itself says why
         st.sidebar.warning(md(latest.note, MESSAGE_CHARS))
+    problems = data_access.manifest_problems()
+    if problems:
+        shown = "; ".join(md(problem, MESSAGE_CHARS) for problem in problems[:SKIPPED_SHOWN])
+        hidden = len(problems) - SKIPPED_SHOWN
+        more = f" (and {hidden} more)" if hidden > 0 else ""
+        st.sidebar.warning(f"{len(problems)} run record(s) skipped: {shown}{more}. Check them "
+                           "with `python pipeline/runs.py verify --all`.")
     if choice.run_id and choice.path:
         st.sidebar.caption(f"Snapshot: {md(choice.path.name)}")
         changed = data_access.snapshot_changed_note(choice.run_id, choice.path)

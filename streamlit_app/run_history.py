@@ -55,6 +55,19 @@ def run_manifests(paths: HomePaths | None = None) -> list[dict[str, Any]]:
     return [integrity.relative_paths(paths.home, doc) for doc in manifest_io.load_all(paths)]
 
 
+def manifest_problems(paths: HomePaths | None = None) -> list[manifest_io.ManifestProblem]:
+    """The home's manifest files that were skipped as unusable, each with why (the pipeline's
+    own reader decides: :func:`pipeline.manifest.scan`)."""
+    return manifest_io.scan(paths or home_paths()).problems
+
+
+def manifest_problem(run_id: str, paths: HomePaths | None = None
+                     ) -> manifest_io.ManifestProblem | None:
+    """Why run ``run_id``'s manifest cannot be used, if it exists but is unusable."""
+    return next((problem for problem in manifest_problems(paths) if problem.run_id == run_id),
+                None)
+
+
 def run_manifest(run_id: str, paths: HomePaths | None = None) -> dict[str, Any] | None:
     """One run's manifest, paths relative to the home (None if missing or unreadable)."""
     paths = paths or home_paths()
@@ -99,10 +112,14 @@ ABANDONED = "abandoned"
 
 def run_status(document: dict[str, Any]) -> str | None:
     """The manifest's status, or ``abandoned`` for a ``running`` run whose process is gone on
-    this host (killed with SIGKILL: it can never finish; the next pipeline run sweeps it)."""
+    this host (killed with SIGKILL: it can never finish; the next pipeline run sweeps it).
+
+    A run whose process died after it moved the pointer (its record says so: publication
+    saves it before letting a signal through) is the success the next run will record.
+    """
     status = document.get("status")
     if status == "running" and not manifest_io.is_running(document):
-        return ABANDONED
+        return "success" if document.get("pointer_updated") is True else ABANDONED
     return status
 
 

@@ -30,34 +30,43 @@ if newest and newest.get("run_id") != run_id:
                  f"{md(newest.get('error') or 'no error recorded', MESSAGE_CHARS)}"
                  f". Showing the published snapshot of run {md(run_id)}.")
 manifest = data_access.run_manifest(run_id) or {}
+if not manifest:
+    # the served snapshot's record is damaged or gone: say so, never "first run" or UNKNOWN
+    problem = data_access.manifest_problem(run_id)
+    st.error(f"The record of run {md(run_id)} cannot be used: "
+             f"{md(problem or 'logs/pipeline_' + run_id + '.json is missing', MESSAGE_CHARS)}. "
+             "Its health, parameters and the change since the previous run are unknown; the "
+             "figures below come from its snapshot. Check it with `python pipeline/runs.py "
+             "verify`.")
 
 # ----------------------------------------------------------------- health
-board = health.run_health(manifest)
-banner = {"ok": st.success, "info": st.info, "warning": st.warning, "error": st.error}
-banner[board.severity](f"**Run health: {md(board.status)}**")
-for item in board.items:
-    icon = {"error": ":material/error:", "warning": ":material/warning:",
-            "info": ":material/info:"}[item.severity]
-    ui.page_link(item.page, f"{md(item.text, MESSAGE_CHARS)} →", icon=icon)
 st.caption("Run id (copy with the button on the right):")
 st.code(run_id, language=None)
-finished = ui.parse_time(manifest.get("finished_at"))
-age_hours = None if finished is None else (datetime.now(UTC) - finished).total_seconds() / 3600
-duration = ui.number(manifest.get("duration_s"))
-status_cols = st.columns(3)
-status_cols[0].metric("Status", md(str(data_access.run_status(manifest) or "unknown").upper()))
-status_cols[1].metric("Age", "-" if age_hours is None else f"{age_hours:,.1f} h")
-status_cols[2].metric("Duration", "-" if duration is None else f"{duration:,.1f} s")
-params = manifest.get("params")
-params = params if isinstance(params, dict) else {}
-faults = params.get("faults")
-faults = ", ".join(map(str, faults)) if isinstance(faults, list) and faults else "none"
-users = params.get("users")
-users = f"{users:,}" if isinstance(users, int) else users or "-"
-st.caption(f"Run parameters: users {md(users)}, seed {md(params.get('seed', '-'))}, as of "
-           f"{md(params.get('as_of', '-'))}, {md(params.get('days', '-'))} days of history, "
-           f"injected faults: {md(faults, MESSAGE_CHARS)}, built on "
-           f"{md(health.engine_label(manifest))}. Age = time since the run finished (UTC).")
+if manifest:  # without its record, the error above says what is unknown
+    board = health.run_health(manifest)
+    banner = {"ok": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+    banner[board.severity](f"**Run health: {md(board.status)}**")
+    for item in board.items:
+        icon = {"error": ":material/error:", "warning": ":material/warning:",
+                "info": ":material/info:"}[item.severity]
+        ui.page_link(item.page, f"{md(item.text, MESSAGE_CHARS)} →", icon=icon)
+    finished = ui.parse_time(manifest.get("finished_at"))
+    age_hours = None if finished is None else (datetime.now(UTC) - finished).total_seconds() / 3600
+    duration = ui.number(manifest.get("duration_s"))
+    status_cols = st.columns(3)
+    status_cols[0].metric("Status", md(str(data_access.run_status(manifest) or "unknown").upper()))
+    status_cols[1].metric("Age", "-" if age_hours is None else f"{age_hours:,.1f} h")
+    status_cols[2].metric("Duration", "-" if duration is None else f"{duration:,.1f} s")
+    params = manifest.get("params")
+    params = params if isinstance(params, dict) else {}
+    faults = params.get("faults")
+    faults = ", ".join(map(str, faults)) if isinstance(faults, list) and faults else "none"
+    users = params.get("users")
+    users = f"{users:,}" if isinstance(users, int) else users or "-"
+    st.caption(f"Run parameters: users {md(users)}, seed {md(params.get('seed', '-'))}, as of "
+               f"{md(params.get('as_of', '-'))}, {md(params.get('days', '-'))} days of history, "
+               f"injected faults: {md(faults, MESSAGE_CHARS)}, built on "
+               f"{md(health.engine_label(manifest))}. Age = time since the run finished (UTC).")
 
 # ----------------------------------------------------------------- KPIs
 previous_id = data_access.previous_successful_run(run_id)
@@ -100,9 +109,10 @@ metric(row[2], "Expiring in 90 days", "expiring_90d", "${:,.2f}", digits=2, pref
        up_is_good=False)
 metric(row[3], "Redemptions forecast, next 4 weeks", "forecast_4w", "${:,.2f}", digits=2,
        prefix="$", up_is_good=None)
+first = "none: this is the first" if manifest else "unknown: this run has no usable record"
 st.caption(
     "Change shown against the previous successful run "
-    f"({md(previous_id) if previous_id else 'none: this is the first'}); green = better, "
+    f"({md(previous_id) if previous_id else first}); green = better, "
     "red = worse, grey = "
     "no change (a rising liability or expiring amount is worse)."
     + (f" DAU is for {current.dau_date}." if current.dau_date else "")
