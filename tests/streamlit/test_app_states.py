@@ -215,7 +215,8 @@ def test_snapshot_corrupted_after_resolution_shows_errors_not_tracebacks(
 # --------------------------------------------------------------------------- malformed manifests
 
 
-def test_home_names_a_record_with_malformed_fields_instead_of_reading_them(tmp_path: Path, use_home) -> None:
+def test_home_names_a_record_with_malformed_fields_instead_of_reading_them(
+        tmp_path: Path, use_home) -> None:
     home = use_home(_old_snapshot_home(tmp_path))
     write_manifest(home, "old", finished_at="yesterday-ish", duration_s="long", params="?")
     (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
