@@ -433,11 +433,15 @@ def read_run_results(target_path: Path) -> dict[str, Any]:
 def build(invocation: DbtInvocation) -> dict[str, Any]:
     """``dbt build``; raises DbtError naming the failing nodes when anything errors."""
     exit_code = run_dbt(["build"], invocation)
-    if exit_code != 0:
-        # the run stops here: end dbt now, so its failure details and the raw contract can
-        # be read from the snapshot it may still hold open
-        with contextlib.suppress(DbtError):
-            close_session(invocation)
+    # the run's last dbt command: end dbt now. Its last connection closing is when DuckDB
+    # writes what the build left in its write-ahead log into the snapshot, so a disk too
+    # small for the built tables fails here, at dbt_build, not at whichever step follows;
+    # and a failed build's details and raw contract can then be read from the snapshot
+    try:
+        close_session(invocation)
+    except DbtError:
+        if exit_code == 0:
+            raise
     summary = read_run_results(invocation.target_path)
     summary["exit_code"] = exit_code
     if exit_code != 0:
@@ -458,10 +462,9 @@ def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
     Freshness of the load stamp is reported here; the data contracts decide whether a
     stale table fails the run.
     """
-    try:
-        run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
-    finally:
-        close_session(invocation)  # the run's last dbt command: the file is the run's again
+    # the run's first dbt command (dbt's own order: freshness of the sources, then the
+    # build); the worker stays up for the build, which ends it
+    run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
     document = dbt_artifacts.read_sources(invocation.target_path)
     if document is None:
         return {"available": False, "results": []}

@@ -85,8 +85,8 @@ def step_publish(state: RunState) -> StepResult:
 STEPS: tuple[tuple[str, Step], ...] = (
     ("generate", build_steps.step_generate),
     ("load_raw", build_steps.step_load_raw),
-    ("dbt_build", build_steps.step_dbt_build),
     ("source_freshness", build_steps.step_source_freshness),
+    ("dbt_build", build_steps.step_dbt_build),
     ("schema_snapshot", build_steps.step_schema_snapshot),
     ("dbt_artifacts", observability_steps.step_dbt_artifacts),
     ("contracts", observability_steps.step_contracts),

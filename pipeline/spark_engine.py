@@ -29,7 +29,7 @@ import duckdb
 from foundation.paths import REPO_ROOT
 from pipeline import build_steps, observability_steps, runner
 from pipeline.contracts import CONTRACTS_DIR, load_contract
-from pipeline.dbt_runner import DbtError
+from pipeline.dbt_runner import DbtError, close_session
 from pipeline.dbt_runner import build as dbt_build
 from pipeline.errors import StepError, with_manifest
 from pipeline.spark_dbt import ENGINE_FILE, EXPORT_DIR_ENV, RAW_DIR_ENV, WORK_DIR_ENV
@@ -151,6 +151,9 @@ def engine_versions(export_dir: Path) -> dict[str, str | None]:
 
 
 def step_dbt_build(state: RunState) -> StepResult:
+    # source freshness ran in the run's DuckDB dbt worker, which still holds the snapshot
+    # open: end it before Spark's results are written into the snapshot
+    close_session(build_steps.dbt_invocation(state))
     work_dir = spark_work_dir(state)
     export_dir = work_dir / "export"
     shutil.rmtree(work_dir, ignore_errors=True)

@@ -66,7 +66,7 @@ def pick_run() -> None:
         hidden = len(problems) - SKIPPED_SHOWN
         more = f" (and {hidden} more)" if hidden > 0 else ""
         st.sidebar.warning(f"{len(problems)} run record(s) skipped: {shown}{more}. Check them "
-                           "with `python pipeline/runs.py verify --all`.")
+                           "with: python pipeline/runs.py verify --all.")
     if choice.run_id and choice.path:
         st.sidebar.caption(f"Snapshot: {md(choice.path.name)}")
         changed = data_access.snapshot_changed_note(choice.run_id, choice.path)

@@ -37,7 +37,7 @@ STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "WARN", "warn"
                                  "fail", "error", "failed", "interrupted", "abandoned",
                                  "skipped", "skip", "running")
 #: the pipeline's steps in the order run_pipeline.py runs them (legends follow it)
-PIPELINE_STEPS: tuple[str, ...] = ("generate", "load_raw", "dbt_build", "source_freshness",
+PIPELINE_STEPS: tuple[str, ...] = ("generate", "load_raw", "source_freshness", "dbt_build",
                                    "schema_snapshot", "dbt_artifacts", "contracts",
                                    "schema_drift", "volume_anomalies", "quality_gate",
                                    "record_ops", "publish")

@@ -36,8 +36,8 @@ if not manifest:
     st.error(f"The record of run {md(run_id)} cannot be used: "
              f"{md(problem or 'logs/pipeline_' + run_id + '.json is missing', MESSAGE_CHARS)}. "
              "Its health, parameters and the change since the previous run are unknown; the "
-             "figures below come from its snapshot. Check it with `python pipeline/runs.py "
-             "verify`.")
+             "figures below come from its snapshot. Check it with: python pipeline/runs.py "
+             "verify.")
 
 # ----------------------------------------------------------------- health
 st.caption("Run id (copy with the button on the right):")

@@ -24,7 +24,7 @@ MANIFEST_KEYS = {
     "row_counts", "dbt", "snapshot", "pointer_updated", "previous_run_id", "versions",
     "git_commit", "failed_step", "error",
 }
-STEP_NAMES = ["generate", "load_raw", "dbt_build", "source_freshness", "schema_snapshot",
+STEP_NAMES = ["generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
               "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "quality_gate",
               "record_ops", "publish"]
 
@@ -135,7 +135,7 @@ def test_failed_dbt_build_leaves_pointer_and_previous_snapshot_unchanged(
                       "'_' and '-'"),
         ("has space", "invalid --run-id 'has space': use 1-64 characters from A-Z, a-z, 0-9, "
                       "'_' and '-'"),
-        ("x" * 65, f"invalid --run-id '{'x' * 65}': use 1-64 characters from A-Z, a-z, 0-9, "
+        ("x" * 65, f"invalid --run-id '{'x' * 40}…': use 1-64 characters from A-Z, a-z, 0-9, "
                    "'_' and '-'"),
         ("", "invalid --run-id '': use 1-64 characters from A-Z, a-z, 0-9, '_' and '-'"),
     ],

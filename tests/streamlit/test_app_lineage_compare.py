@@ -140,13 +140,14 @@ def test_compare_and_home_show_a_changed_pii_key(tiny_run, tmp_path: Path, use_h
     assert not at.exception
     assert any(text.startswith("The PII key changed between these runs")
                for text in texts(at.warning))
-    shown = next(frame.value for frame in at.dataframe
+    frame_shown = next(frame.value for frame in at.dataframe
                  if list(frame.value.columns) == ["before", "after"])
-    assert shown.iloc[0].tolist() == [before, "0123456789abcdef"]
+    assert frame_shown.iloc[0].tolist() == [before, "0123456789abcdef"]
 
     at = open_page()
     assert not at.exception
-    links = {element.proto.label: element.proto.page for element in at.get("page_link")}
+    links = {shown(element.proto.label): element.proto.page
+             for element in at.get("page_link")}
     assert links[f"{message} →"].endswith("pipeline_ops")
 
 

@@ -306,10 +306,10 @@ def test_a_truncated_record_of_the_served_run_is_named_not_taken_for_a_first_run
     assert texts(at.error) == [
         f"The record of run old cannot be used: {reason}. Its health, parameters and the "
         "change since the previous run are unknown; the figures below come from its "
-        "snapshot. Check it with `python pipeline/runs.py verify`."]
+        "snapshot. Check it with: python pipeline/runs.py verify."]
     assert texts(at.sidebar.warning) == [
-        f"1 run record(s) skipped: {reason}. Check them with `python pipeline/runs.py "
-        "verify --all`."]
+        f"1 run record(s) skipped: {reason}. Check them with: python pipeline/runs.py "
+        "verify --all."]
     shown_text = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.success)
                           + texts(at.warning) + texts(at.info))
     assert "Run health: UNKNOWN" not in shown_text

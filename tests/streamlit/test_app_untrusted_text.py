@@ -155,12 +155,15 @@ def _hostile_manifests(home: Path) -> None:
     """The served run's manifest and a newer failed one, with markup in every text field."""
     steps = [{"name": f"<a href='http://127.0.0.1:9/s'>{ATTACK}</a>", "duration_s": 9.0,
               "status": "failed"}]
-    write_manifest(home, "old", params={"users": 300, "seed": ATTACK, "as_of": ATTACK,
-                                        "faults": [ATTACK], "days": ATTACK},
-                   warnings=[ATTACK], engine={"name": "spark", "spark": ATTACK})
+    # numbers stay numbers: a manifest that breaks the manifest schema is not read field by
+    # field at all, it is named as skipped (tests/streamlit/test_app_states.py)
+    write_manifest(home, "old", params={"users": 300, "seed": 7, "as_of": ATTACK,
+                                        "faults": [ATTACK], "days": 540},
+                   warnings=[{"step": ATTACK, "message": ATTACK}],
+                   engine={"name": "spark", "spark": ATTACK})
     write_manifest(home, "evil", status="failed", failed_step=ATTACK, error=CORPUS * 50,
                    started_at="2999-01-01T00:00:00+00:00", steps=steps,
-                   host=ATTACK, pid=ATTACK)
+                   host=ATTACK, pid=1)
 
 
 @pytest.mark.parametrize("page", ["views/home.py", "views/pipeline_ops.py"])
