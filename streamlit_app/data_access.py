@@ -8,8 +8,8 @@ page reads ``data_access.<function>`` whichever part holds it:
 * :mod:`streamlit_app.mart_queries`: headline KPIs and the Product, Marketing, Finance marts;
 * :mod:`streamlit_app.ops_queries`: the ``ops`` tables of a snapshot (contracts, dbt, schema);
 * :mod:`streamlit_app.run_history`: manifests, logs, dbt artefacts and schema snapshots of
-  every run, read through the pipeline's own readers (``pipeline.manifest``,
-  ``pipeline.dbt_artifacts``, ``pipeline.drift``, ``pipeline.runs``).
+  every run, read through the pipeline's own readers (``pipeline.records.manifest``,
+  ``pipeline.transform.artifacts``, ``pipeline.checks.drift``, ``pipeline.runs``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pipeline.pii_key import change_warning
+from pipeline.records.pii_key import change_warning
 
 Severity = Literal["error", "warning", "info"]
 

@@ -13,8 +13,10 @@ import streamlit as st
 
 from foundation import untrusted_files
 from foundation.paths import HomePaths, RunPaths
-from pipeline import dbt_artifacts, drift, integrity, runs
-from pipeline import manifest as manifest_io
+from pipeline.checks import comparison, drift
+from pipeline.records import integrity
+from pipeline.records import manifest as manifest_io
+from pipeline.transform import artifacts as dbt_artifacts
 from streamlit_app.ops_queries import DBT_COLUMNS, contract_checks, finish_dbt_frame
 from streamlit_app.snapshots import (
     DataUnavailable,
@@ -57,7 +59,7 @@ def run_manifests(paths: HomePaths | None = None) -> list[dict[str, Any]]:
 
 def manifest_problems(paths: HomePaths | None = None) -> list[manifest_io.ManifestProblem]:
     """The home's manifest files that were skipped as unusable, each with why (the pipeline's
-    own reader decides: :func:`pipeline.manifest.scan`)."""
+    own reader decides: :func:`pipeline.records.manifest.scan`)."""
     return manifest_io.scan(paths or home_paths()).problems
 
 
@@ -274,7 +276,7 @@ def _lineage(target: str, home: str, mtime_ns: int) -> dict[str, dbt_artifacts.L
 def dbt_lineage(run_id: str, paths: HomePaths | None = None
                 ) -> dict[str, dbt_artifacts.LineageNode] | None:
     """The run's dbt graph from its own ``logs/dbt/<run_id>/target/manifest.json`` (read by
-    pipeline.dbt_artifacts, the one reader of dbt's artefacts); None if it kept none."""
+    pipeline.transform.artifacts, the one reader of dbt's artefacts); None if it kept none."""
     paths = paths or home_paths()
     target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
     try:
@@ -286,9 +288,9 @@ def dbt_lineage(run_id: str, paths: HomePaths | None = None
 
 
 def run_comparison(run_a: str, run_b: str,
-                   paths: HomePaths | None = None) -> runs.RunComparison:
+                   paths: HomePaths | None = None) -> comparison.RunComparison:
     """The pipeline's own diff of two runs (the one ``runs.py diff`` prints)."""
-    return runs.compare(paths or home_paths(), run_a, run_b)
+    return comparison.compare(paths or home_paths(), run_a, run_b)
 
 
 @reads("ops.contract_results")

@@ -27,9 +27,9 @@ import streamlit as st
 
 import duckdb
 from foundation.paths import HomePaths, default_home, snapshot_file_name
-from pipeline import integrity
-from pipeline import manifest as manifest_io
-from pipeline.pointer import PointerError, read_pointer
+from pipeline.records import integrity
+from pipeline.records import manifest as manifest_io
+from pipeline.records.pointer import PointerError, read_pointer
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,5 +1,5 @@
 """Run Comparison: any two runs side by side, from the pipeline's own diff
-(``pipeline.runs.compare``, the one ``runs.py diff`` prints) plus headline KPIs."""
+(``pipeline.checks.comparison.compare``, the one ``runs.py diff`` prints) plus headline KPIs."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pipeline.dbt_artifacts import LAYERS
+from pipeline.transform.artifacts import LAYERS
 from streamlit_app import charts, data_access, ui
 from streamlit_app.literal import MESSAGE_CHARS, block, md
 

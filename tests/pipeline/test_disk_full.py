@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from pipeline import disk_space, logging_setup, run_pipeline
-from pipeline import manifest as manifest_io
-from pipeline.runner import EXIT_FAILED, PipelineRun
-from pipeline.step_types import RunConfig, StepResult
+from pipeline import run_pipeline
+from pipeline.lifecycle import disk_space, logging_setup
+from pipeline.lifecycle.runner import EXIT_FAILED, PipelineRun
+from pipeline.lifecycle.step_types import RunConfig, RunPlan, StepResult
+from pipeline.records import manifest as manifest_io
 
 
 def enospc(path: Path) -> OSError:
@@ -31,9 +32,10 @@ def enospc(path: Path) -> OSError:
 def run_steps(home: Path, *steps: tuple[str, Any]) -> tuple[int, dict[str, Any], PipelineRun]:
     config = RunConfig(home=home, run_id="full", seed=1, users=10, as_of=date(2026, 11, 1),
                        days=30)
-    run = PipelineRun(config, steps=steps)
+    run = PipelineRun(config, RunPlan(steps))
     state = run.claim(time.monotonic())
-    return run.execute(state), state.document, run
+    code = run.execute(state)
+    return code, state.manifest.to_json(), run
 
 
 def test_estimate_grows_with_users_and_history() -> None:
@@ -140,7 +142,7 @@ def test_a_failing_run_log_says_so_once_instead_of_a_traceback_per_record(
     handler.stream = FullDisk()  # type: ignore[assignment]
     try:
         for line in range(5_000):
-            logging.getLogger("pipeline.dbt_runner").debug("dbt | line %d", line)
+            logging.getLogger("pipeline.transform.commands").debug("dbt | line %d", line)
     finally:
         logging_setup.detach(handlers)
     assert capsys.readouterr().err == (

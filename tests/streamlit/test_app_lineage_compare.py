@@ -13,7 +13,9 @@ from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 from foundation.paths import HomePaths
-from pipeline import dbt_artifacts, runs
+from pipeline import runs
+from pipeline.checks import comparison
+from pipeline.transform import artifacts as dbt_artifacts
 from tests.streamlit.conftest import APP, APP_TIMEOUT_S, copy_home, open_page, shown, texts
 
 
@@ -75,7 +77,7 @@ def _second_run(home: Path) -> None:
 def test_compare_returns_what_changed_between_two_runs(tiny_run, tmp_path: Path) -> None:
     home = copy_home(tiny_run.home, tmp_path / "home")
     _second_run(home)
-    result = runs.compare(HomePaths(home), "tiny", "tiny2")
+    result = comparison.compare(HomePaths(home), "tiny", "tiny2")
     assert result.params == (("status", "success", "success"),
                              ("faults", [], ["stale_export"]))
     assert result.row_counts == ()
@@ -134,7 +136,7 @@ def test_compare_and_home_show_a_changed_pii_key(tiny_run, tmp_path: Path, use_h
     manifest.write_text(json.dumps(document))
     message = (f"PII key changed since run tiny (fingerprint {before} → 0123456789abcdef): "
                "hashed emails and phones no longer join with earlier runs")
-    assert runs.compare(HomePaths(home), "tiny", "tiny2").pii_key_change == message
+    assert comparison.compare(HomePaths(home), "tiny", "tiny2").pii_key_change == message
 
     at = open_page("views/compare.py")
     assert not at.exception

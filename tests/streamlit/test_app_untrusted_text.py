@@ -200,7 +200,7 @@ def test_home_names_the_failed_newest_run_literally(tmp_path: Path, use_home) ->
 def test_the_pointers_problem_is_shown_as_literal_text(tmp_path: Path, use_home,
                                                        kind: str) -> None:
     """A pointer holding markup (or a link to a file that does) is named in the sidebar
-    cut and escaped, whatever pipeline.pointer says of it."""
+    cut and escaped, whatever pipeline.records.pointer says of it."""
     home = use_home(_home(tmp_path / "home"))
     pointer = home / "duckdb" / "LATEST_DB.txt"
     pointer.unlink()

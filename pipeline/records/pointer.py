@@ -18,7 +18,7 @@ from pathlib import Path
 
 from foundation import untrusted_files
 from foundation.paths import POINTER_NAME, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, HomePaths
-from pipeline.integrity import REFUSAL, UnsafeSnapshotError, checked_snapshot
+from pipeline.records.integrity import REFUSAL, UnsafeSnapshotError, checked_snapshot
 
 POINTER_CONTENT = re.compile(
     rf"^{re.escape(SNAPSHOT_PREFIX)}(?P<run_id>[A-Za-z0-9_-]{{1,64}}){re.escape(SNAPSHOT_SUFFIX)}$"

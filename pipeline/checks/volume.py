@@ -24,10 +24,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import duckdb
-from foundation.ops_tables import replace_rows
 from foundation.paths import HomePaths
-from pipeline import manifest as manifest_io
+from pipeline.records import manifest as manifest_io
 
 BASELINE_RUNS = 5
 TOLERANCE = 0.5
@@ -134,14 +132,11 @@ def check_counts(current: dict[str, dict[str, int]], baselines: list[dict[str, A
     return VolumeReport(ids, tuple(checks), tolerance, min_abs_change)
 
 
-def ops_rows(run_id: str, report: VolumeReport) -> dict[str, list[tuple[Any, ...]]]:
+def ops_rows(run_id: str, report: VolumeReport) -> dict[str, list[dict[str, Any]]]:
     """The rows of ``ops.volume_anomalies`` for this report's checks."""
     return {"volume_anomalies": [
-        (run_id, c.layer, c.table, c.rows, c.baseline_min, c.baseline_max,
-         c.baseline_median, c.lower, c.upper, c.change_pct,
-         ",".join(report.baseline_run_ids), c.status, c.message) for c in report.checks]}
-
-
-def write(con: duckdb.DuckDBPyConnection, run_id: str, report: VolumeReport) -> int:
-    """Replace ``ops.volume_anomalies`` with this report's checks."""
-    return replace_rows(con, "volume_anomalies", ops_rows(run_id, report)["volume_anomalies"])
+        {"run_id": run_id, "layer": c.layer, "table_name": c.table, "row_count": c.rows,
+         "baseline_min": c.baseline_min, "baseline_max": c.baseline_max,
+         "baseline_median": c.baseline_median, "lower_bound": c.lower, "upper_bound": c.upper,
+         "change_pct": c.change_pct, "baseline_runs": ",".join(report.baseline_run_ids),
+         "status": c.status, "message": c.message} for c in report.checks]}

@@ -29,13 +29,14 @@ from typing import Any
 import jsonschema
 
 from foundation import untrusted_files
+from foundation.cli_values import quoted
 from foundation.paths import REPO_ROOT, HomePaths, snapshot_file_name
-from foundation.run_id import RUN_ID_PATTERN
-from pipeline import process_identity
-from pipeline.integrity import is_snapshot_file
-from pipeline.pointer import write_atomically
+from foundation.run_id import RUN_ID_PATTERN, RunIdError, validate_run_id
+from pipeline.records import process_identity
+from pipeline.records.integrity import is_snapshot_file
+from pipeline.records.pointer import write_atomically
+from pipeline.records.run_manifest import RunManifest, RunParams
 
-MANIFEST_VERSION = 1
 SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
 MANIFEST_NAME = re.compile(r"^pipeline_(?P<run_id>.*)\.json$")
 
@@ -79,57 +80,35 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def claim(path: Path, document: dict[str, Any]) -> None:
+def _as_json(manifest: RunManifest | dict[str, Any]) -> str:
+    document = manifest.to_json() if isinstance(manifest, RunManifest) else manifest
+    return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def claim(path: Path, manifest: RunManifest) -> None:
     """Create the manifest, failing if the run id is already taken (O_EXCL is atomic)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         raise RunIdTakenError(str(path)) from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, default=str)
-        handle.write("\n")
+        handle.write(_as_json(manifest))
 
 
-def save(path: Path, document: dict[str, Any]) -> None:
-    write_atomically(path, json.dumps(document, indent=2, default=str) + "\n")
+def save(path: Path, manifest: RunManifest | dict[str, Any]) -> None:
+    """Replace the manifest atomically (readers see the old or the new file, never half)."""
+    write_atomically(path, _as_json(manifest))
 
 
-def new_document(run_id: str, *, home: Path, params: dict[str, Any],
-                 started_at: datetime, previous_run_id: str | None) -> dict[str, Any]:
+def new_manifest(run_id: str, *, home: Path, params: RunParams, started_at: datetime,
+                 previous_run_id: str | None) -> RunManifest:
+    """A run's manifest as it starts: ``running``, with who runs it and on what."""
     me = process_identity.current()
-    return {
-        "manifest_version": MANIFEST_VERSION,
-        "run_id": run_id,
-        "status": "running",
-        "started_at": iso(started_at),
-        "finished_at": None,
-        "duration_s": None,
-        "params": params,
-        "home": str(home),
-        "host": socket.gethostname(),
-        "pid": me.pid,
-        # with the pid, who this run's process is: a pid reused by another process (after
-        # a reboot, or much later) is never mistaken for this run (process_identity)
-        "boot_id": me.boot_id,
-        "process_start": me.start_ticks,
-        "failed_step": None,
-        "error": None,
-        "steps": [],
-        "warnings": [],
-        "row_counts": {"raw": {}, "marts": {}},
-        "ingestion": {},
-        "dbt": {"pass": 0, "warn": 0, "error": 0, "skip": 0, "total": 0, "failures": []},
-        "freshness": {},
-        "contracts": {},
-        "schema_drift": {},
-        "anomalies": {},
-        "snapshot": {"path": None, "size_bytes": None},
-        "pointer_updated": False,
-        "previous_run_id": previous_run_id,
-        "versions": tool_versions(),
-        "git_commit": git_commit(),
-        "artifacts": {},
-    }
+    return RunManifest(
+        run_id=run_id, status="running", started_at=iso(started_at), home=str(home),
+        params=params, host=socket.gethostname(), pid=me.pid, boot_id=me.boot_id,
+        process_start=me.start_ticks, previous_run_id=previous_run_id,
+        versions=tool_versions(), git_commit=git_commit())
 
 
 class ManifestError(untrusted_files.UntrustedFileError):
@@ -301,3 +280,39 @@ def is_running(document: dict[str, Any]) -> bool:
     recorded = process_identity.ProcessIdentity(
         pid=pid, boot_id=document.get("boot_id"), start_ticks=document.get("process_start"))
     return process_identity.is_alive(recorded)
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+class UnknownRunError(LookupError):
+    """The run id has no manifest in this home."""
+
+
+class DamagedManifestError(LookupError):
+    """The run's manifest exists but cannot be used; the message names the file and why."""
+
+
+def _checked_run_id(run_id: str) -> str:
+    """A run id from the command line, checked with the rule run ids are made by."""
+    try:
+        return validate_run_id(run_id)
+    except RunIdError:
+        raise UnknownRunError(f"{quoted(run_id)} is not a run id (1-64 characters from A-Z, "
+                              "a-z, 0-9, '_' and '-')") from None
+
+
+def find_run(paths: HomePaths, run_id: str) -> dict[str, Any]:
+    """The manifest of run ``run_id`` (a name from a user: checked with the run-id rule);
+    UnknownRunError when there is none, DamagedManifestError when it cannot be used."""
+    run_id = _checked_run_id(run_id)
+    found = scan(paths)
+    for document in found.documents:
+        if document["run_id"] == run_id:
+            return document
+    damaged = next((p for p in found.problems if p.run_id == run_id), None)
+    if damaged is not None:
+        raise DamagedManifestError(f"the manifest of run {run_id} cannot be used: {damaged}")
+    known = ", ".join(doc["run_id"] for doc in found.documents[-5:]) or "none"
+    raise UnknownRunError(f"unknown run {run_id!r} in {paths.logs_dir} "
+                          f"(latest runs: {known})")

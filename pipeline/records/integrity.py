@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from foundation.paths import HomePaths, snapshot_file_name
+from pipeline.records.run_manifest import SnapshotRecord
 
 #: bytes read per hashing step: snapshots reach several GB, so never read them whole
 HASH_CHUNK_BYTES = 8 << 20
@@ -74,11 +75,12 @@ def _mtime_text(mtime_ns: int) -> str:
     return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(timespec="seconds")
 
 
-def fingerprint(path: Path) -> dict[str, Any]:
-    """Size, modification time and sha256 of a finished snapshot, for its manifest."""
+def fingerprint(path: Path) -> SnapshotRecord:
+    """Size, modification time and sha256 of a finished snapshot, for its manifest (the
+    caller names where it is published: the file may be renamed into place after)."""
     stat = path.stat()
-    return {"size_bytes": stat.st_size, "mtime": _mtime_text(stat.st_mtime_ns),
-            "mtime_ns": stat.st_mtime_ns, "sha256": sha256_file(path)}
+    return SnapshotRecord(size_bytes=stat.st_size, mtime=_mtime_text(stat.st_mtime_ns),
+                          mtime_ns=stat.st_mtime_ns, sha256=sha256_file(path))
 
 
 def stat_changes(path: Path, recorded: Mapping[str, Any]) -> list[str]:

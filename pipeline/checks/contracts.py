@@ -2,7 +2,7 @@
 
 Over 400 lines on purpose: one concern (turning datacontract-cli's checks into the
 project's PASS/WARN/FAIL results), whose mapping tables and result parsing read best
-side by side; the contract cache is already apart (:mod:`pipeline.contract_cache`).
+side by side; the contract cache is already apart (:mod:`pipeline.checks.contract_cache`).
 
 One module, one entry point (:func:`evaluate`): every ``contracts/*.odcs.yaml`` is run
 through datacontract-cli (presence, types, not-null, uniqueness, foreign keys, row
@@ -43,9 +43,8 @@ from typing import Any
 import yaml
 
 import duckdb
-from foundation.ops_tables import replace_rows
 from foundation.paths import REPO_ROOT
-from pipeline.contract_cache import contract_source
+from pipeline.checks.contract_cache import contract_source
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +239,7 @@ def bind_time_variables(source: dict[str, Any], values: dict[str, datetime]) -> 
 
     datacontract-cli would read them from the process environment; they are bound here
     instead, so no run writes ``os.environ``. The cached reading of a contract does not
-    depend on them (:mod:`pipeline.contract_cache`): it is copied, then bound.
+    depend on them (:mod:`pipeline.checks.contract_cache`): it is copied, then bound.
     """
     text_values = {name: moment.isoformat(sep=" ") for name, moment in values.items()}
     if "data_contract_str" in source:
@@ -415,7 +414,7 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
 
     ``as_of`` and ``days`` are the run's parameters: the data covers
     ``[as_of 00:00Z - days, as_of 00:00Z)``. ``cache_dir`` keeps datacontract-cli's
-    reading of each contract text for later runs (:mod:`pipeline.contract_cache`);
+    reading of each contract text for later runs (:mod:`pipeline.checks.contract_cache`);
     ``duckdb_config`` (``memory_limit``, ``temp_directory``) bounds DuckDB meanwhile.
     """
     cutoff = as_of_cutoff(as_of)
@@ -438,14 +437,12 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
     return ContractReport(results=tuple(results), as_of_cutoff=cutoff, evaluated_at=evaluated_at)
 
 
-def ops_rows(run_id: str, report: ContractReport) -> dict[str, list[tuple[Any, ...]]]:
+def ops_rows(run_id: str, report: ContractReport) -> dict[str, list[dict[str, Any]]]:
     """The rows of ``ops.contract_results`` for this report."""
     return {"contract_results": [
-        (run_id, r.contract_id, r.layer, r.table, r.column, r.check, r.check_type, r.owner,
-         r.severity, r.status, r.measured, r.threshold, r.message, r.engine,
-         report.evaluated_at) for r in report.results]}
-
-
-def write_results(con: duckdb.DuckDBPyConnection, run_id: str, report: ContractReport) -> int:
-    """Replace ``ops.contract_results`` with this report's rows."""
-    return replace_rows(con, "contract_results", ops_rows(run_id, report)["contract_results"])
+        {"run_id": run_id, "contract_id": r.contract_id, "layer": r.layer,
+         "table_name": r.table, "column_name": r.column, "check_name": r.check,
+         "check_type": r.check_type, "owner": r.owner, "severity": r.severity,
+         "status": r.status, "measured": r.measured, "threshold": r.threshold,
+         "message": r.message, "engine": r.engine, "evaluated_at": report.evaluated_at}
+        for r in report.results]}

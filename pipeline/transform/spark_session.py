@@ -1,4 +1,4 @@
-"""``python -m pipeline.spark_dbt <dbt args>``: dbt on a local Spark session, one JVM.
+"""``python -m pipeline.transform.spark_session <dbt args>``: dbt on a local Spark session, one JVM.
 
 dbt-spark's ``method: session`` runs PySpark inside the dbt process and takes the active
 ``SparkSession``; this module creates that session first, so that the pipeline decides
@@ -13,7 +13,7 @@ how Spark runs and what it sees:
   clusters): a ``session`` submission method executes dbt's compiled model code here;
 * after a successful build every table and view of ``staging``, ``intermediate`` and
   ``marts`` is written as Parquet to ``CARTON_CAPS_SPARK_EXPORT_DIR``, from which the
-  pipeline fills the run's DuckDB snapshot (pipeline/spark_engine.py).
+  pipeline fills the run's DuckDB snapshot (pipeline/steps/spark.py).
 
 The exit code is dbt's (0 ok, 1 failing nodes, 2 dbt could not run).
 """

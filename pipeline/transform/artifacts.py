@@ -25,14 +25,14 @@ from typing import Any
 
 import duckdb
 from foundation import untrusted_files
-from foundation.ops_tables import replace_rows
+from pipeline.records.run_manifest import DBT_REPORTED_STATUSES
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 20
 MANIFEST_SAMPLE_ROWS = 5
 NODE_TYPES = ("model", "test", "unit_test", "seed", "snapshot", "source", "exposure")
-FAILING = ("fail", "error", "runtime error", "warn")
+
 
 @dataclass(frozen=True)
 class TestSample:
@@ -70,7 +70,7 @@ class DbtArtifacts:
     def failing_tests(self) -> list[dict[str, Any]]:
         return [r for r in self.results()
                 if str(r.get("unique_id", "")).startswith("test.")
-                and str(r.get("status", "")).lower() in FAILING]
+                and str(r.get("status", "")).lower() in DBT_REPORTED_STATUSES]
 
 
 RUN_RESULTS = "run_results.json"
@@ -90,7 +90,7 @@ def read_run_results(target_path: Path, *, within: Path | None = None) -> dict[s
     """dbt's ``run_results.json`` in ``target_path``, parsed; None when missing or unreadable.
 
     The project's one reader of that file: the pipeline's dbt summary
-    (:func:`pipeline.dbt_runner.read_run_results`), :func:`load` and the dashboards'
+    (:func:`pipeline.transform.commands.read_run_results`), :func:`load` and the dashboards'
     fallback for older snapshots all go through it. ``within`` (default: the target
     folder) is the folder the file must resolve inside: readers of a home pass the home.
     """
@@ -170,7 +170,7 @@ def sample_failing_tests(artifacts: DbtArtifacts, con: duckdb.DuckDBPyConnection
     return samples
 
 
-def node_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
+def node_rows(artifacts: DbtArtifacts, run_id: str) -> list[dict[str, Any]]:
     rows = []
     manifest = artifacts.manifest
     for key in ("nodes", "sources", "exposures", "unit_tests"):
@@ -181,20 +181,25 @@ def node_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
             config = node.get("config") or {}
             test_metadata = node.get("test_metadata") or {}
             depends = (node.get("depends_on") or {}).get("nodes") or []
-            rows.append((
-                run_id, unique_id, resource_type, node.get("name"), node.get("package_name"),
-                node.get("original_file_path"), node.get("schema"),
-                node.get("alias") or node.get("identifier"), config.get("materialized"),
-                config.get("severity") if resource_type == "test" else None,
-                node.get("attached_node") or (node.get("model") if resource_type == "unit_test"
-                                              else None),
-                node.get("column_name"), test_metadata.get("name"), json.dumps(depends),
-                json.dumps(node.get("tags") or []), (node.get("description") or "")[:1000],
-            ))
+            rows.append({
+                "run_id": run_id, "unique_id": unique_id, "resource_type": resource_type,
+                "name": node.get("name"), "package_name": node.get("package_name"),
+                "original_file_path": node.get("original_file_path"),
+                "schema_name": node.get("schema"),
+                "alias": node.get("alias") or node.get("identifier"),
+                "materialized": config.get("materialized"),
+                "severity": config.get("severity") if resource_type == "test" else None,
+                "attached_node": node.get("attached_node") or (
+                    node.get("model") if resource_type == "unit_test" else None),
+                "column_name": node.get("column_name"),
+                "test_name": test_metadata.get("name"), "depends_on": json.dumps(depends),
+                "tags": json.dumps(node.get("tags") or []),
+                "description": (node.get("description") or "")[:1000],
+            })
     return rows
 
 
-def result_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
+def result_rows(artifacts: DbtArtifacts, run_id: str) -> list[dict[str, Any]]:
     rows = []
     invocation = (artifacts.run_results.get("metadata") or {}).get("invocation_id")
     for result in artifacts.results():
@@ -204,49 +209,48 @@ def result_rows(artifacts: DbtArtifacts, run_id: str) -> list[tuple[Any, ...]]:
         execute = timing.get("execute") or {}
         started = (timing.get("compile") or execute).get("started_at")
         compiled = _compiled_sql(artifacts, result) if (
-            status in FAILING and unique_id.startswith("test.")) else None
-        rows.append((
-            run_id, unique_id, unique_id.split(".")[0], artifacts.node(unique_id).get("name")
-            or unique_id.split(".")[-1], status, result.get("execution_time"),
-            result.get("failures"), (result.get("message") or "")[:4000] or None, compiled,
-            result.get("relation_name"), _timestamp(started),
-            _timestamp(execute.get("completed_at")), invocation,
-        ))
+            status in DBT_REPORTED_STATUSES and unique_id.startswith("test.")) else None
+        rows.append({
+            "run_id": run_id, "unique_id": unique_id, "resource_type": unique_id.split(".")[0],
+            "name": artifacts.node(unique_id).get("name") or unique_id.split(".")[-1],
+            "status": status, "execution_time_s": result.get("execution_time"),
+            "failures": result.get("failures"),
+            "message": (result.get("message") or "")[:4000] or None, "compiled_sql": compiled,
+            "relation_name": result.get("relation_name"), "started_at": _timestamp(started),
+            "completed_at": _timestamp(execute.get("completed_at")), "invocation": invocation,
+        })
     for result in artifacts.sources.get("results") or []:
         unique_id = str(result.get("unique_id"))
         age = result.get("max_loaded_at_time_ago_in_s")
         message = result.get("error") or (
             f"max_loaded_at {result.get('max_loaded_at')}, {age:.0f} s before "
             f"{result.get('snapshotted_at')}" if age is not None else None)
-        rows.append((
-            run_id, unique_id, "source_freshness", unique_id.split(".")[-1],
-            str(result.get("status", "")).lower(), result.get("execution_time"), None, message,
-            None, None, _timestamp(result.get("snapshotted_at")), None,
-            (artifacts.sources.get("metadata") or {}).get("invocation_id"),
-        ))
+        rows.append({
+            "run_id": run_id, "unique_id": unique_id, "resource_type": "source_freshness",
+            "name": unique_id.split(".")[-1], "status": str(result.get("status", "")).lower(),
+            "execution_time_s": result.get("execution_time"), "failures": None,
+            "message": message, "compiled_sql": None, "relation_name": None,
+            "started_at": _timestamp(result.get("snapshotted_at")), "completed_at": None,
+            "invocation": (artifacts.sources.get("metadata") or {}).get("invocation_id"),
+        })
     return rows
 
 
 def ops_rows(run_id: str, artifacts: DbtArtifacts,
-             samples: list[TestSample]) -> dict[str, list[tuple[Any, ...]]]:
+             samples: list[TestSample]) -> dict[str, list[dict[str, Any]]]:
     """This run's dbt record: the rows of the three ``ops.dbt_*`` tables."""
     nodes, results = node_rows(artifacts, run_id), result_rows(artifacts, run_id)
-    sample_rows: list[tuple[Any, ...]] = []
+    sample_rows: list[dict[str, Any]] = []
     for sample in samples:
+        sample_of = {"run_id": run_id, "unique_id": sample.unique_id,
+                     "test_name": sample.name, "status": sample.status}
         if not sample.rows:
-            sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, 0, None,
-                                sample.error))
+            sample_rows.append({**sample_of, "row_number": 0, "row_json": None,
+                                "sample_error": sample.error})
         for number, row in enumerate(sample.rows, start=1):
-            sample_rows.append((run_id, sample.unique_id, sample.name, sample.status, number,
-                                json.dumps(row, default=str), None))
+            sample_rows.append({**sample_of, "row_number": number,
+                                "row_json": json.dumps(row, default=str), "sample_error": None})
     return {"dbt_nodes": nodes, "dbt_results": results, "dbt_test_failure_samples": sample_rows}
-
-
-def write(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts,
-          samples: list[TestSample]) -> dict[str, int]:
-    """Replace the three ops tables with this run's dbt record."""
-    return {table: replace_rows(con, table, rows)
-            for table, rows in ops_rows(run_id, artifacts, samples).items()}
 
 
 def manifest_failures(artifacts: DbtArtifacts,
@@ -256,7 +260,7 @@ def manifest_failures(artifacts: DbtArtifacts,
     failures = []
     for result in artifacts.results():
         status = str(result.get("status", "")).lower()
-        if status not in FAILING:
+        if status not in DBT_REPORTED_STATUSES:
             continue
         unique_id = str(result["unique_id"])
         node = artifacts.node(unique_id)

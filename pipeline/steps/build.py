@@ -1,10 +1,10 @@
-"""The steps that build a run's snapshot: generate, load raw, dbt build, source
-freshness, schema snapshot.
+"""The steps that build a run's snapshot: generate, load raw, source freshness, dbt
+build, schema snapshot.
 
-Each is a function of the run's :class:`~pipeline.step_types.RunState` returning a
-:class:`~pipeline.step_types.StepResult`; :mod:`pipeline.runner` orders them (``STEPS``)
-and records what they return. The observability steps are in
-:mod:`pipeline.observability_steps`.
+Each is a function of the run's :class:`~pipeline.lifecycle.step_types.RunState`
+returning a :class:`~pipeline.lifecycle.step_types.StepResult`; :mod:`pipeline.steps`
+orders them per engine and :mod:`pipeline.lifecycle.runner` records what they return.
+The observability steps are in :mod:`pipeline.steps.observe`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,20 @@ from typing import Any
 import duckdb
 import loader
 from foundation import ops_tables
-from pipeline import dbt_runner, duckdb_settings, observability_steps, pii_key, schema_snapshot
-from pipeline import manifest as manifest_io
-from pipeline.dbt_runner import DbtError, DbtInvocation
-from pipeline.dbt_runner import build as dbt_build
-from pipeline.dbt_runner import source_freshness as dbt_source_freshness
-from pipeline.errors import StepError, with_manifest
-from pipeline.reject_threshold import max_reject_share as max_reject_share_from_env
-from pipeline.step_types import RunState, StepResult
+from pipeline.checks import schema_snapshot
+from pipeline.checks.row_counts import count_rows
+from pipeline.lifecycle import duckdb_settings
+from pipeline.lifecycle.errors import StepError, with_manifest
+from pipeline.lifecycle.step_types import RunState, StepResult
+from pipeline.records import manifest as manifest_io
+from pipeline.records import pii_key
+from pipeline.records.run_manifest import ManifestUpdate, Section
+from pipeline.steps.dbt_failure import dbt_failure_record
+from pipeline.steps.reject_threshold import max_reject_share as max_reject_share_from_env
+from pipeline.transform import session as dbt_session
+from pipeline.transform.commands import build as dbt_build
+from pipeline.transform.commands import source_freshness as dbt_source_freshness
+from pipeline.transform.invocation import DbtError, DbtInvocation
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +58,15 @@ def step_generate(state: RunState) -> StepResult:
     return StepResult(details)
 
 
-def _pii_key(state: RunState) -> tuple[pii_key.PiiKey, dict[str, Any]]:
+def _pii_key(state: RunState) -> tuple[pii_key.PiiKey, Section]:
     """The home's PII key and the run's record of it (fingerprint, compared with the
-    previous successful run's: pipeline/pii_key.py)."""
+    previous successful run's: pipeline/records/pii_key.py)."""
     try:
         key = pii_key.load_key(state.paths.home)
     except (pii_key.PiiKeyError, OSError, UnicodeDecodeError) as exc:
         raise StepError(f"PII key: {exc}") from exc
     previous = manifest_io.previous_successful(state.paths, state.config.run_id,
-                                               state.document.get("started_at"))
+                                               state.manifest.started_at)
     return key, pii_key.run_record(key, previous)
 
 
@@ -85,9 +91,9 @@ def step_load_raw(state: RunState) -> StepResult:
             duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
                                                          state.config.run_id))
     except loader.LoadError as exc:
-        raise StepError(str(exc), manifest={"pii_key": key_record, "ingestion": {
+        raise StepError(str(exc), manifest=ManifestUpdate(pii_key=key_record, ingestion={
             "max_reject_share": max_reject_share, "failed_table": exc.table,
-            "rejects_sample": [dict(r) for r in exc.rejects]}}) from exc
+            "rejects_sample": [dict(r) for r in exc.rejects]})) from exc
     tables = {t.table: asdict(t) for t in report.tables}
     ingestion = {
         "max_reject_share": max_reject_share,
@@ -100,7 +106,7 @@ def step_load_raw(state: RunState) -> StepResult:
     for warning in warnings:
         logger.warning("  warning: %s", warning)
     return StepResult({"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)},
-                      manifest={"ingestion": ingestion, "pii_key": key_record},
+                      manifest=ManifestUpdate(ingestion=ingestion, pii_key=key_record),
                       warnings=warnings)
 
 
@@ -112,26 +118,31 @@ def dbt_invocation(state: RunState) -> DbtInvocation:
 def start_dbt_worker(state: RunState) -> None:
     """Before the first step: dbt's worker imports dbt and parses the project while the
     run generates and loads (about 3 s that no longer wait for the loader)."""
-    dbt_runner.start_session(dbt_invocation(state))
+    dbt_session.start_session(dbt_invocation(state))
+
+
+def stop_dbt_worker(state: RunState) -> None:
+    """When the run ends: a failed run's dbt worker may still be up; never past the run."""
+    dbt_session.close_session(dbt_invocation(state))
 
 
 def step_dbt_build(state: RunState) -> StepResult:
     """``dbt build``. A failing build still reports its failing nodes, their compiled SQL
     and sample failing rows, and the raw contract's results (the snapshot is discarded)."""
     invocation = dbt_invocation(state)
-    artifacts = {**state.document["artifacts"], "dbt_target": str(invocation.target_path)}
+    artifacts = {**state.manifest.artifacts, "dbt_target": str(invocation.target_path)}
     try:
         summary = dbt_build(invocation)
     except DbtError as exc:
-        failure = observability_steps.dbt_failure_record(
-            state, exc.summary or state.document["dbt"])
-        raise StepError(str(exc), manifest={"artifacts": artifacts, **failure}) from exc
+        failure = dbt_failure_record(state, exc.summary or state.manifest.dbt)
+        raise StepError(str(exc), manifest=ManifestUpdate(artifacts=artifacts).merged(
+            failure)) from exc
     except Exception as exc:
-        failure = observability_steps.dbt_failure_record(state, state.document["dbt"])
-        with_manifest(exc, {"artifacts": artifacts, **failure})
+        failure = dbt_failure_record(state, state.manifest.dbt)
+        with_manifest(exc, ManifestUpdate(artifacts=artifacts).merged(failure))
         raise
-    return StepResult({key: summary[key] for key in ("pass", "warn", "error", "skip", "total")},
-                      manifest={"artifacts": artifacts, "dbt": summary})
+    return StepResult(summary.counts(),
+                      manifest=ManifestUpdate(artifacts=artifacts, dbt=summary))
 
 
 def step_source_freshness(state: RunState) -> StepResult:
@@ -142,21 +153,8 @@ def step_source_freshness(state: RunState) -> StepResult:
     warnings = tuple(f"source freshness {item['status']}: {item['unique_id']}"
                      for item in result.get("results", [])
                      if item["status"] not in ("pass", None))
-    return StepResult({"statuses": statuses}, manifest={"freshness": result},
+    return StepResult({"statuses": statuses}, manifest=ManifestUpdate(freshness=result),
                       warnings=warnings)
-
-
-def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
-    tables = [row[0] for row in con.execute(
-        "select table_name from information_schema.tables "
-        "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
-        [schema],
-    ).fetchall()]
-    counts = {}
-    for table in tables:
-        quoted = f'"{schema}"."{table}"'
-        counts[table] = con.execute(f"select count(*) from {quoted}").fetchone()[0]  # noqa: S608
-    return counts
 
 
 def step_schema_snapshot(state: RunState) -> StepResult:
@@ -169,16 +167,16 @@ def step_schema_snapshot(state: RunState) -> StepResult:
         created = ops_tables.create_all(con)
     with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
         columns = schema_snapshot.capture(con)
-        row_counts = {"raw": _row_counts(con, "raw"), "marts": _row_counts(con, "marts")}
+        row_counts = count_rows(con)
     document = {"run_id": state.config.run_id, "columns": columns}
     try:
         state.paths.schema_snapshot.write_text(json.dumps(document, indent=1) + "\n",
                                                encoding="utf-8")
     except Exception as exc:  # e.g. a full disk: the counts taken are still reported
-        with_manifest(exc, {"row_counts": row_counts})
+        with_manifest(exc, ManifestUpdate(row_counts=row_counts))
         raise
-    artifacts = {**state.document["artifacts"],
+    artifacts = {**state.manifest.artifacts,
                  "schema_snapshot": str(state.paths.schema_snapshot)}
     return StepResult({"tables": len({(c["schema"], c["table"]) for c in columns}),
                        "columns": len(columns), "ops_tables": len(created)},
-                      manifest={"row_counts": row_counts, "artifacts": artifacts})
+                      manifest=ManifestUpdate(row_counts=row_counts, artifacts=artifacts))

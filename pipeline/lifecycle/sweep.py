@@ -1,7 +1,7 @@
 """Settle runs that were killed without a chance to clean up (SIGKILL, power loss).
 
 Their manifests still say ``running``; a run whose process is gone from this host
-(:func:`pipeline.manifest.is_running`) can never finish, so the next run on the host
+(:func:`pipeline.records.manifest.is_running`) can never finish, so the next run on the host
 finishes its records for it. If it died after moving the pointer, its snapshot is being
 served and it is recorded as the success it was; otherwise it is ``interrupted`` and its
 leftovers are removed: the ``.building`` file, dbt's link to it, a never-published
@@ -10,7 +10,7 @@ at it) and its temporary files (``<file>.<pid>.tmp``). Either way the record rea
 finished run's: when it ended (as near as the files tell), how long it took, and every
 step closed.
 
-Every manifest is untrusted here: only manifests that pass :func:`pipeline.manifest.scan`
+Every manifest is untrusted here: only manifests that pass :func:`pipeline.records.manifest.scan`
 are settled, the files removed are derived from the validated run id and pid only, and a
 manifest that cannot be read or settled is reported by name in the sweeping run's
 warnings, never fatal to it.
@@ -19,17 +19,18 @@ warnings, never fatal to it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from foundation import untrusted_files
 from foundation.paths import RunPaths
-from pipeline import dbt_runner, integrity
-from pipeline import manifest as manifest_io
-from pipeline.pointer import PointerError, read_pointer
+from pipeline.records import integrity
+from pipeline.records import manifest as manifest_io
+from pipeline.records.pointer import PointerError, read_pointer
+from pipeline.records.run_manifest import RunManifest, StepRecord, StepStatus
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +44,15 @@ class SweepReport:
 
 
 def remove_building_files(paths: RunPaths) -> None:
-    """Delete a half-built database (its WAL, dbt's link to it) so nothing unfinished lingers."""
+    """Delete a half-built database, its WAL and dbt's link to it (with the link's WAL),
+    so nothing unfinished lingers and no link keeps a deleted file's blocks on disk."""
+    link = paths.dbt_db_link
     for candidate in (paths.building_snapshot,
-                      paths.building_snapshot.with_name(paths.building_snapshot.name + ".wal")):
+                      paths.building_snapshot.with_name(paths.building_snapshot.name + ".wal"),
+                      link, link.with_name(link.name + ".wal"),
+                      link.with_name(link.name + ".tmp")):
         with contextlib.suppress(FileNotFoundError):
             candidate.unlink()
-    dbt_runner.remove_db_link(paths.dbt_dir)
 
 
 def _remove_temporary_files(paths: RunPaths, pid: int, live_pids: set[int]) -> None:
@@ -62,9 +66,9 @@ def _remove_temporary_files(paths: RunPaths, pid: int, live_pids: set[int]) -> N
                 leftover.unlink(missing_ok=True)
 
 
-def _moment(text: Any) -> datetime | None:
+def _moment(text: str | None) -> datetime | None:
     try:
-        return datetime.fromisoformat(text).astimezone(UTC) if isinstance(text, str) else None
+        return datetime.fromisoformat(text).astimezone(UTC) if text else None
     except ValueError:
         return None
 
@@ -76,72 +80,68 @@ def _mtime(path: Path) -> datetime | None:
         return None
 
 
-def _close_steps(document: dict[str, Any], ended: datetime, status: str,
-                 error: str | None) -> list[dict[str, Any]]:
+def _seconds(start: str | None, end: datetime) -> float | None:
+    started = _moment(start)
+    return round(max((end - started).total_seconds(), 0.0), 3) if started else None
+
+
+def _close_steps(manifest: RunManifest, ended: datetime, status: StepStatus,
+                 error: str | None) -> list[StepRecord]:
     """Give every step still ``running`` its final status and the time it ran until."""
-    running = [step for step in document.get("steps") or [] if step.get("status") == "running"]
+    running = [step for step in manifest.steps if step.status == "running"]
     for step in running:
-        started = _moment(step.get("started_at"))
-        step["status"] = status
-        step["error"] = error
-        step["duration_s"] = (round(max((ended - started).total_seconds(), 0.0), 3)
-                              if started else None)
+        step.status, step.error = status, error
+        step.duration_s = _seconds(step.started_at, ended)
     return running
 
 
-def _finish(document: dict[str, Any], ended: datetime) -> None:
-    started = _moment(document.get("started_at"))
-    document["finished_at"] = manifest_io.iso(ended)
-    document["duration_s"] = (round(max((ended - started).total_seconds(), 0.0), 3)
-                              if started else None)
+def _finish(manifest: RunManifest, ended: datetime) -> None:
+    manifest.finished_at = manifest_io.iso(ended)
+    manifest.duration_s = _seconds(manifest.started_at, ended)
 
 
-def _settle_published(other: RunPaths, document: dict[str, Any], *, settled_by: str) -> None:
+def _settle_published(other: RunPaths, manifest: RunManifest, *, settled_by: str) -> None:
     """It died after moving the pointer: a success, with the records publication makes."""
-    ended = (_moment(document.get("published_at")) or _mtime(other.pointer)
+    ended = (_moment(manifest.published_at) or _mtime(other.pointer)
              or manifest_io.utc_now())
-    document["status"] = "success"
-    document["pointer_updated"] = True
-    snapshot = document.get("snapshot") or {}
-    if not isinstance(snapshot.get("sha256"), str):
+    manifest.status = "success"
+    manifest.pointer_updated = True
+    if manifest.snapshot.sha256 is None:
         # it died before recording its fingerprint: take it now, so it stays verifiable
-        document["snapshot"] = {"path": str(other.snapshot),
-                                **integrity.fingerprint(other.snapshot)}
-    _close_steps(document, ended, "ok", None)
-    _finish(document, ended)
-    document.setdefault("warnings", []).append({
-        "step": "publish",
-        "message": f"the run's process died after it published; run {settled_by} "
-                   "finished its records"})
+        manifest.snapshot = dataclasses.replace(integrity.fingerprint(other.snapshot),
+                                                path=str(other.snapshot))
+    _close_steps(manifest, ended, "ok", None)
+    _finish(manifest, ended)
+    manifest.warn("publish", f"the run's process died after it published; run {settled_by} "
+                             "finished its records")
 
 
-def _settle_as_killed(other: RunPaths, document: dict[str, Any], *, settled_by: str) -> None:
+def _settle_as_killed(other: RunPaths, manifest: RunManifest, *, settled_by: str) -> None:
     """Record a killed run as a finished ``interrupted`` one: when it last wrote its
     manifest (as near to its death as can be known), the step it died in, who found it."""
-    cause = (f"process {document.get('pid')} on {document.get('host')} was found dead by "
+    cause = (f"process {manifest.pid} on {manifest.host} was found dead by "
              f"run {settled_by}; the run was killed without a chance to clean up")
     ended = _mtime(other.manifest) or manifest_io.utc_now()
-    running = _close_steps(document, ended, "interrupted", cause)
-    document["status"] = "interrupted"
-    _finish(document, ended)
-    document["failed_step"] = document.get("failed_step") or (
-        running[-1]["name"] if running else None)
-    document["error"] = document.get("error") or cause
+    running = _close_steps(manifest, ended, "interrupted", cause)
+    manifest.status = "interrupted"
+    _finish(manifest, ended)
+    manifest.failed_step = manifest.failed_step or (running[-1].name if running else None)
+    manifest.error = manifest.error or cause
 
 
-def _settle(paths: RunPaths, document: dict[str, Any], served: str | None,
+def _settle(paths: RunPaths, manifest: RunManifest, served: str | None,
             live_pids: set[int]) -> None:
-    other = paths.run(document["run_id"])
+    other = paths.run(manifest.run_id)
     remove_building_files(other)
-    if isinstance(document.get("pid"), int):
-        _remove_temporary_files(other, document["pid"], live_pids)
-    if served == document["run_id"]:
-        _settle_published(other, document, settled_by=paths.run_id)
+    if manifest.pid is not None:
+        _remove_temporary_files(other, manifest.pid, live_pids)
+    if served == manifest.run_id:
+        _settle_published(other, manifest, settled_by=paths.run_id)
     else:
         if untrusted_files.is_regular_file(other.snapshot):
             other.snapshot.unlink(missing_ok=True)
-        _settle_as_killed(other, document, settled_by=paths.run_id)
-    manifest_io.save(other.manifest, document)
+        _settle_as_killed(other, manifest, settled_by=paths.run_id)
+    manifest_io.save(other.manifest, manifest)
 
 
 def sweep_abandoned(paths: RunPaths) -> SweepReport:
@@ -162,7 +162,7 @@ def sweep_abandoned(paths: RunPaths) -> SweepReport:
         if alive[document["run_id"]]:
             continue
         try:
-            _settle(paths, document, served, live_pids)
+            _settle(paths, RunManifest.from_json(document), served, live_pids)
         except Exception as exc:  # a read-only folder, a vanished file: report, go on
             report.warnings.append(f"could not settle killed run {document['run_id']}: "
                                    f"{type(exc).__name__}: {exc}")

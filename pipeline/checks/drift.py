@@ -1,7 +1,7 @@
 """Schema snapshot rows and the schema drift between two runs.
 
 The snapshot of a run is ``logs/schema_<run_id>.json`` (every column of every table of
-the pipeline's schemas, see :mod:`pipeline.schema_snapshot`). Drift compares it with
+the pipeline's schemas, see :mod:`pipeline.checks.schema_snapshot`). Drift compares it with
 the snapshot of the previous successful run: tables added/removed, columns
 added/removed, type changed (on normalised type names) and nullability changed. The
 loader's own source-file drift (a column the files carry that the declaration does not,
@@ -17,9 +17,8 @@ from typing import Any
 
 import duckdb
 from foundation import untrusted_files
-from foundation.ops_tables import replace_rows
 from foundation.paths import HomePaths
-from pipeline import manifest as manifest_io
+from pipeline.records import manifest as manifest_io
 
 _TYPE_ALIASES = {
     "INT": "INTEGER", "INT4": "INTEGER", "SIGNED": "INTEGER", "INT8": "BIGINT",
@@ -30,7 +29,7 @@ _TYPE_ALIASES = {
     "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP", "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
 }
 
-#: what every column of a schema snapshot names (pipeline/schema_snapshot.py writes them)
+#: what every column of a schema snapshot names (pipeline/checks/schema_snapshot.py writes them)
 _COLUMN_KEYS = ("schema", "table", "column", "type")
 
 
@@ -162,7 +161,7 @@ def read_snapshot(path: Path, *, home: Path) -> list[dict[str, Any]] | None:
 
 def capture_file(db_path: Path) -> list[dict[str, Any]]:
     """The schema snapshot of any DuckDB file (e.g. a hand-modified copy of a snapshot)."""
-    from pipeline import schema_snapshot
+    from pipeline.checks import schema_snapshot
 
     with duckdb.connect(str(db_path), read_only=True) as con:
         return schema_snapshot.capture(con)
@@ -206,20 +205,19 @@ def compare_with_previous(paths: HomePaths, run_id: str, started_at: str | None,
 
 
 def ops_rows(run_id: str, columns: list[dict[str, Any]],
-             report: DriftReport) -> dict[str, list[tuple[Any, ...]]]:
+             report: DriftReport) -> dict[str, list[dict[str, Any]]]:
     """The rows of ``ops.schema_columns`` and ``ops.schema_drift`` for this run."""
     return {
-        "schema_columns": [(run_id, c["schema"], c["table"], c.get("table_type"), c["column"],
-                            c["type"], normalize_type(c["type"]), bool(c["nullable"]),
-                            c["ordinal"]) for c in columns],
-        "schema_drift": [(run_id, report.previous_run_id, c.layer, c.schema, c.table,
-                          c.column, c.change, c.before, c.after, c.detail)
-                         for c in report.changes],
+        "schema_columns": [
+            {"run_id": run_id, "schema_name": c["schema"], "table_name": c["table"],
+             "table_type": c.get("table_type"), "column_name": c["column"],
+             "data_type": c["type"], "normalized_type": normalize_type(c["type"]),
+             "is_nullable": bool(c["nullable"]), "ordinal_position": c["ordinal"]}
+            for c in columns],
+        "schema_drift": [
+            {"run_id": run_id, "previous_run_id": report.previous_run_id, "layer": c.layer,
+             "schema_name": c.schema, "table_name": c.table, "column_name": c.column,
+             "change": c.change, "before_value": c.before, "after_value": c.after,
+             "detail": c.detail}
+            for c in report.changes],
     }
-
-
-def write(con: duckdb.DuckDBPyConnection, run_id: str, columns: list[dict[str, Any]],
-          report: DriftReport) -> dict[str, int]:
-    """Replace ``ops.schema_columns`` and ``ops.schema_drift`` with this run's rows."""
-    return {table: replace_rows(con, table, rows)
-            for table, rows in ops_rows(run_id, columns, report).items()}

@@ -1,10 +1,10 @@
 """The dbt process of one run: parse once, then run each command it is sent on stdin.
 
-Started by :mod:`pipeline.dbt_runner` as a child process (so a crash or a kill of dbt
+Started by :mod:`pipeline.transform.commands` as a child process (so a crash or a kill of dbt
 never takes the orchestrator with it, and a signal to the run stops dbt). One process
 serves ``dbt build`` and ``dbt source freshness``: Python, dbt's imports and the parse
 are paid once per run instead of once per command, the parse itself comes from the
-home's cache when the code has not changed (:mod:`pipeline.dbt_parse_cache`), and it
+home's cache when the code has not changed (:mod:`pipeline.transform.parse_cache`), and it
 happens as soon as the process starts, which the run does before it generates data.
 
 Protocol: argv holds the options every command shares (project, profiles, target and log
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     common = list(sys.argv[1:] if argv is None else argv)
     # parse at once, before the first command arrives: a worker started ahead of time
-    # (pipeline.dbt_runner.DbtSession.start) parses while the run generates and loads.
+    # (pipeline.transform.commands.DbtSession.start) parses while the run generates and loads.
     # Parse only: the command that follows writes manifest.json with its results.
     parsed = dbtRunner().invoke(["parse", "--no-write-json", *common])
     manifest = parsed.result if parsed.success else None

@@ -7,7 +7,7 @@ engines at the same step:
   ``_source_file`` stamps, rejects, ``ops.ingestion_log``) and then lands every raw table
   as Parquet in ``data/<run_id>/parquet/raw/<table>/``, the files Spark reads;
 * ``dbt_build`` runs ``dbt build --target spark`` inside a local Spark session
-  (pipeline/spark_dbt.py), then writes the built staging, intermediate and mart tables
+  (pipeline/transform/spark_session.py), then writes the built staging, intermediate and mart tables
   into the run's DuckDB snapshot, each column cast to the type its data contract declares
   (the contract enforcement dbt-spark cannot do on Parquet tables happens here), so every
   later step, the dashboards and ``runs.py`` read the snapshot as they always do.
@@ -27,16 +27,23 @@ from pathlib import Path
 
 import duckdb
 from foundation.paths import REPO_ROOT
-from pipeline import build_steps, observability_steps, runner
-from pipeline.contracts import CONTRACTS_DIR, load_contract
-from pipeline.dbt_runner import DbtError, close_session
-from pipeline.dbt_runner import build as dbt_build
-from pipeline.errors import StepError, with_manifest
-from pipeline.spark_dbt import ENGINE_FILE, EXPORT_DIR_ENV, RAW_DIR_ENV, WORK_DIR_ENV
-from pipeline.step_types import RunState, Step, StepResult
+from pipeline.checks.contracts import CONTRACTS_DIR, load_contract
+from pipeline.lifecycle.errors import StepError, with_manifest
+from pipeline.lifecycle.step_types import RunState, StepResult
+from pipeline.records.run_manifest import ManifestUpdate, RunWarning
+from pipeline.steps import build as build_steps
+from pipeline.steps.dbt_failure import dbt_failure_record
+from pipeline.transform.commands import build as dbt_build
+from pipeline.transform.invocation import DbtError
+from pipeline.transform.session import close_session
+from pipeline.transform.spark_session import (
+    ENGINE_FILE,
+    EXPORT_DIR_ENV,
+    RAW_DIR_ENV,
+    WORK_DIR_ENV,
+)
 
-ENGINES = ("duckdb", "spark")
-SPARK_DBT = REPO_ROOT / "pipeline" / "spark_dbt.py"
+SPARK_DBT = REPO_ROOT / "pipeline" / "transform" / "spark_session.py"
 #: Layers whose column types the write-back takes from a data contract.
 CONTRACTED_LAYERS = {"staging": "staging.odcs.yaml", "marts": "marts.odcs.yaml"}
 
@@ -75,13 +82,13 @@ def step_load_raw(state: RunState) -> StepResult:
         tables = land_raw_parquet(state.paths.building_snapshot, out_dir)
     except Exception as exc:
         # the load itself succeeded: its record and warnings stay in the manifest
-        warnings = [*state.document["warnings"],
-                    *({"step": "load_raw", "message": m} for m in loaded.warnings)]
-        with_manifest(exc, {**loaded.manifest, "warnings": warnings})
+        warnings = tuple(RunWarning("load_raw", message) for message in loaded.warnings)
+        with_manifest(exc, dataclasses.replace(loaded.manifest, warnings=warnings))
         raise
-    artifacts = {**state.document["artifacts"], "raw_parquet": str(out_dir)}
+    artifacts = {**state.manifest.artifacts, "raw_parquet": str(out_dir)}
     return dataclasses.replace(loaded, details={**loaded.details, "parquet_tables": len(tables)},
-                               manifest={**loaded.manifest, "artifacts": artifacts})
+                               manifest=dataclasses.replace(loaded.manifest,
+                                                            artifacts=artifacts))
 
 
 def declared_columns(contracts_dir: Path = CONTRACTS_DIR) -> dict[tuple[str, str], dict[str, str]]:
@@ -159,15 +166,15 @@ def step_dbt_build(state: RunState) -> StepResult:
     shutil.rmtree(work_dir, ignore_errors=True)
     invocation = dataclasses.replace(
         build_steps.dbt_invocation(state),
-        # -P: the script's folder (pipeline/, with dbt_*.py files) must not be on sys.path,
-        # where dbt's plugin discovery would import them as dbt plugins
+        # -P: the script's folder must not be on sys.path (its modules would shadow
+        # libraries, and dbt's plugin discovery imports every dbt_*.py it finds)
         launcher=(sys.executable, "-P", str(SPARK_DBT)),
         extra_args=("--target", "spark"),
         extra_env=((RAW_DIR_ENV, str(raw_parquet_dir(state))),
                    (EXPORT_DIR_ENV, str(export_dir)), (WORK_DIR_ENV, str(work_dir))),
     )
-    artifacts = {**state.document["artifacts"], "dbt_target": str(invocation.target_path)}
-    dbt = state.document["dbt"]
+    artifacts = {**state.manifest.artifacts, "dbt_target": str(invocation.target_path)}
+    dbt = state.manifest.dbt
     try:
         try:
             summary = dbt_build(invocation)
@@ -179,20 +186,10 @@ def step_dbt_build(state: RunState) -> StepResult:
         engine = engine_versions(export_dir)
     except Exception as exc:
         # a failing build (or write-back) still reports its failing nodes and raw contract
-        failure = observability_steps.dbt_failure_record(state, dbt)
-        with_manifest(exc, {"artifacts": artifacts, **failure})
+        failure = dbt_failure_record(state, dbt)
+        with_manifest(exc, ManifestUpdate(artifacts=artifacts).merged(failure))
         raise
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    return StepResult({**{key: summary[key] for key in ("pass", "warn", "error", "skip", "total")},
-                       "written_back": written},
-                      manifest={"artifacts": artifacts, "dbt": summary, "engine": engine})
-
-
-def spark_steps() -> tuple[tuple[str, Step], ...]:
-    """The DuckDB run's steps with the Spark ``load_raw`` and ``dbt_build``."""
-    replaced: dict[str, Step] = {
-        "load_raw": step_load_raw,
-        "dbt_build": step_dbt_build,
-    }
-    return tuple((name, replaced.get(name, step)) for name, step in runner.STEPS)
+    return StepResult({**summary.counts(), "written_back": written},
+                      manifest=ManifestUpdate(artifacts=artifacts, dbt=summary, engine=engine))
