@@ -116,9 +116,19 @@ OPS_TABLES: dict[str, str] = {
         upper_bound double, change_pct double, baseline_runs varchar, status varchar,
         message varchar
     """,
+    "run_findings": """
+        run_id varchar, finding_id varchar, severity varchar, category varchar,
+        subject varchar, subject_label varchar, title varchar, reason varchar,
+        measured varchar, threshold varchar, owner varchar, page varchar,
+        evidence_json varchar, consequences_json varchar
+    """,
+    "finding_impacts": """
+        run_id varchar, finding_id varchar, relation varchar
+    """,
     "pipeline_runs": """
         run_id varchar primary key, status varchar, started_at timestamp, seed bigint,
-        users bigint, as_of date, days integer, faults varchar, git_commit varchar,
+        users bigint, as_of date, days integer, faults varchar, health_status varchar,
+        findings integer, git_commit varchar,
         previous_run_id varchar, previous_successful_run_id varchar, dbt_pass integer,
         dbt_warn integer, dbt_error integer, contract_pass integer, contract_warn integer,
         contract_fail integer, schema_changes integer, volume_warnings integer,

@@ -29,6 +29,7 @@ from generator.data_generator import (
     parse_faults,
     validate_config,
 )
+from pipeline.checks.health import RunHealth
 from pipeline.lifecycle import logging_setup
 from pipeline.lifecycle.disk_space import (
     InsufficientSpaceError,
@@ -120,6 +121,24 @@ def _served(config: RunConfig) -> str:
             else "no snapshot has been published in this home yet")
 
 
+#: findings the console summary names (runs.py show lists them all)
+SUMMARY_FINDINGS = 5
+
+
+def health_lines(health: RunHealth | None, run_id: str) -> list[str]:
+    """The run's health in the summary: its status and its findings, worst first."""
+    if health is None:
+        return []
+    counts = health.counts()
+    lines = [f"  health: {health.status.upper()}, {len(health.findings)} finding(s) "
+             f"({counts['error']} error, {counts['warning']} warning, {counts['info']} info)"]
+    lines += [f"    [{f.severity}] {f.title}" for f in health.findings[:SUMMARY_FINDINGS]]
+    if len(health.findings) > SUMMARY_FINDINGS:
+        lines.append(f"    … and {len(health.findings) - SUMMARY_FINDINGS} more: "
+                     f"runs.py show {run_id}")
+    return lines
+
+
 def _summary(manifest: RunManifest, config: RunConfig) -> str:
     raw_rows = sum(manifest.row_counts.raw.values())
     marts = manifest.row_counts.marts
@@ -128,6 +147,7 @@ def _summary(manifest: RunManifest, config: RunConfig) -> str:
         f"run {config.run_id}: {manifest.status.upper()} in {manifest.duration_s or 0:.1f}s",
         f"  rows: {raw_rows:,} raw; {sum(marts.values()):,} in {len(marts)} mart tables",
         f"  dbt: {dbt.passed} pass, {dbt.warn} warn, {dbt.error} error, {dbt.skip} skip",
+        *health_lines(RunHealth.from_json(manifest.health), config.run_id),
     ]
     if manifest.status == "success":
         lines += [f"  snapshot: {manifest.snapshot.path}",

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 from foundation.paths import HomePaths, default_home
 from pipeline.checks import drift
+from pipeline.checks import health as health_model
 from pipeline.checks.comparison import RunComparison, compare, schema_columns
 from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
@@ -85,6 +86,22 @@ def _summary(document: dict[str, Any], key: str) -> dict[str, Any]:
     return ((document.get(key) or {}).get("summary")) or {}
 
 
+#: characters of a finding's title in a table cell
+TITLE_CHARS = 60
+
+
+def _health(paths: HomePaths, document: dict[str, Any]) -> health_model.RunHealth:
+    """What the run recorded of its health (or, for an older run, assessed now)."""
+    return health_model.of_run(paths, document)
+
+
+def _top_finding(health: health_model.RunHealth) -> str:
+    if not health.findings:
+        return "-"
+    title = health.findings[0].title
+    return title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS - 1] + "…"
+
+
 def _problem_lines(problems: Sequence[manifest_io.ManifestProblem]) -> list[str]:
     return [f"skipped {problem}" for problem in problems]
 
@@ -106,21 +123,17 @@ def cmd_list(paths: HomePaths) -> str:
     rows = []
     for doc in documents:
         params = doc.get("params") or {}
-        dbt = doc.get("dbt") or {}
-        contracts = _summary(doc, "contracts")
+        health = _health(paths, doc)
         rows.append([
             ("* " if doc["run_id"] == serving else "  ") + doc["run_id"],
-            doc.get("status"), (doc.get("started_at") or "")[:19].replace("T", " "),
+            health.status if doc.get("status") != "running" else "running",
+            (doc.get("started_at") or "")[:19].replace("T", " "),
             doc.get("duration_s"), params.get("users"), params.get("as_of"),
-            ",".join(params.get("faults") or []) or "-",
-            f"{dbt.get('pass', 0)}/{dbt.get('warn', 0)}/{dbt.get('error', 0)}",
-            f"{contracts.get('pass', '-')}/{contracts.get('warn', '-')}/"
-            f"{contracts.get('fail', '-')}",
-            _summary(doc, "schema_drift").get("changes"), _summary(doc, "anomalies").get("warn"),
-            doc.get("failed_step") or "-",
+            ",".join(params.get("faults") or []) or "-", len(health.findings),
+            _top_finding(health), doc.get("failed_step") or "-",
         ])
-    headers = ["run", "status", "started (UTC)", "secs", "users", "as_of", "faults",
-               "dbt p/w/e", "contracts p/w/f", "drift", "volume", "failed step"]
+    headers = ["run", "health", "started (UTC)", "secs", "users", "as_of", "faults",
+               "findings", "worst finding", "failed step"]
     return "\n".join([format_table(headers, rows), *notes,
                       problem or "(* = served by LATEST_DB.txt)"])
 
@@ -143,7 +156,15 @@ def cmd_show(paths: HomePaths, run_id: str) -> str:
         f"  git {doc.get('git_commit') or '-'}   versions: "
         + ", ".join(f"{k} {v}" for k, v in (doc.get("versions") or {}).items()),
     ]
+    health = _health(paths, doc)
+    lines.insert(1, f"  health: {health.status.upper()}, {len(health.findings)} finding(s)"
+                    + (f"; injected faults: {', '.join(health.faults)}" if health.faults else ""))
     out = "\n".join(lines)
+    if health.findings:
+        out += _section("findings (one per root cause, worst first)", format_table(
+            ["severity", "owner", "finding", "signals", "affects"],
+            [[f.severity, f.owner or "-", f.title, f.signal_count, len(f.impacted)]
+             for f in health.findings]))
     steps = [[s["name"], s["status"], s.get("duration_s"), s.get("error") or ""]
              for s in doc.get("steps") or []]
     out += _section("steps", format_table(["step", "status", "secs", "error"], steps))
@@ -211,6 +232,9 @@ def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
     out.append(_section("parameters", format_table(
         ["", run_a, run_b], [[k, str(x), str(y)] for k, x, y in result.params])))
     out.append(_section("PII key", _pii_key_line(result)))
+    out.append(_section("findings (changed)",
+                        format_table(["finding", run_a, run_b], [list(r) for r in result.findings])
+                        if result.findings else "no change"))
     out.append(_section("row counts (changed tables)",
                         format_table(["table", run_a, run_b, "delta", "change %"],
                                      [list(r) for r in result.row_counts])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipeline.records.run_manifest import STEP_NAMES
 from streamlit_app.literal import chart_text, chart_values
 
 #: Vega/Tableau 10 plus two: distinct qualitative hues (one per pipeline step), each
@@ -37,10 +38,7 @@ STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "WARN", "warn"
                                  "fail", "error", "failed", "interrupted", "abandoned",
                                  "skipped", "skip", "running")
 #: the pipeline's steps in the order run_pipeline.py runs them (legends follow it)
-PIPELINE_STEPS: tuple[str, ...] = ("generate", "load_raw", "source_freshness", "dbt_build",
-                                   "schema_snapshot", "dbt_artifacts", "contracts",
-                                   "schema_drift", "volume_anomalies", "quality_gate",
-                                   "record_ops", "publish")
+PIPELINE_STEPS: tuple[str, ...] = STEP_NAMES
 
 
 @dataclass(frozen=True)

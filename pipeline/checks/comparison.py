@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from foundation.paths import HomePaths
-from pipeline.checks import drift
+from pipeline.checks import drift, health
 from pipeline.records.manifest import find_run
 from pipeline.records.pii_key import key_change, recorded_fingerprint
 
@@ -35,6 +35,9 @@ class RunComparison:
     dbt: tuple[tuple[str, str, str], ...]
     #: the PII key fingerprints of a and b (None: the run recorded none)
     pii_key: tuple[str | None, str | None] = (None, None)
+    #: (finding, severity in a, severity in b) for findings present in only one run or of
+    #: another severity ("-": not a finding of that run), by root cause
+    findings: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def pii_key_change(self) -> str | None:
@@ -56,7 +59,9 @@ def compare(paths: HomePaths, run_a: str, run_b: str) -> RunComparison:
     """Parameters, row counts, schema, contract and dbt outcomes that differ from a to b."""
     a, b = find_run(paths, run_a), find_run(paths, run_b)
     pa, pb = a.get("params") or {}, b.get("params") or {}
-    params = [("status", a.get("status"), b.get("status"))]
+    health_a, health_b = health.of_run(paths, a), health.of_run(paths, b)
+    params = [("health", health_a.status, health_b.status),
+              ("published", a.get("status"), b.get("status"))]
     params += [(key, pa.get(key), pb.get(key)) for key in sorted(pa.keys() | pb.keys())
                if pa.get(key) != pb.get(key)]
     count_rows = []
@@ -93,6 +98,14 @@ def compare(paths: HomePaths, run_a: str, run_b: str) -> RunComparison:
     da, db = dbt_failing(a), dbt_failing(b)
     dbt = [(node, da.get(node, "pass"), db.get(node, "pass"))
            for node in sorted(da.keys() | db.keys()) if da.get(node) != db.get(node)]
+    found_a = {f.finding_id: f for f in health_a.findings}
+    found_b = {f.finding_id: f for f in health_b.findings}
+    findings = [((found_a.get(key) or found_b[key]).title,
+                 found_a[key].severity if key in found_a else "-",
+                 found_b[key].severity if key in found_b else "-")
+                for key in sorted(found_a.keys() | found_b.keys())
+                if (found_a.get(key) and found_a[key].severity)
+                != (found_b.get(key) and found_b[key].severity)]
     return RunComparison(run_a, run_b, tuple(params), tuple(count_rows), schema, missing,
                          tuple(contracts), tuple(dbt),
-                         (recorded_fingerprint(a), recorded_fingerprint(b)))
+                         (recorded_fingerprint(a), recorded_fingerprint(b)), tuple(findings))

@@ -190,6 +190,18 @@ def _policies(document: dict[str, Any]) -> dict[str, _TablePolicy]:
     return policies
 
 
+def table_owners(contracts_dir: Path = CONTRACTS_DIR) -> dict[tuple[str, str], str]:
+    """(layer, table) -> the team that owns it, as every contract declares it: who a
+    finding about that table goes to."""
+    owners = {}
+    for path in contract_files(contracts_dir):
+        document = load_contract(path)
+        layer = _layer(document)
+        owners.update({(layer, table): policy.owner
+                       for table, policy in _policies(document).items()})
+    return owners
+
+
 def _quality_severities(document: dict[str, Any]) -> dict[str, str]:
     severities = {}
     for table in document["schema"]:

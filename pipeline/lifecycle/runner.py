@@ -99,6 +99,7 @@ class PipelineRun:
                 if status != "success":
                     self._clean_up(manifest)
                 manifest.status = status
+                self._conclude(state)
                 manifest.finished_at = manifest_io.iso(manifest_io.utc_now())
                 manifest.duration_s = round(time.monotonic() - self._t0, 3)
                 try:
@@ -128,6 +129,15 @@ class PipelineRun:
             self.plan.finish(state)
         except Exception as exc:
             logger.debug("ending the run's helpers failed: %s", _describe(exc))
+
+    def _conclude(self, state: RunState) -> None:
+        """The plan's last word on the run, recorded with the final manifest."""
+        if self.plan.conclude is None:
+            return
+        try:
+            state.manifest.apply(self.plan.conclude(state), step=None)
+        except Exception as exc:
+            logger.debug("concluding the run failed: %s", _describe(exc))
 
     def _clean_up(self, manifest: RunManifest) -> None:
         """Remove this failed run's half-built files; a folder that refuses (read-only)

@@ -77,12 +77,15 @@ class RunPlan:
 
     ``steps`` in order; ``warm_up`` starts, before the first step, work that later steps
     need and that may overlap the earlier ones (dbt's worker); ``finish`` always runs when
-    the run ends, whatever the outcome, to stop what the steps left running.
+    the run ends, whatever the outcome, to stop what the steps left running; ``conclude``
+    runs last, once the run's status is known, and returns what the manifest should add
+    to say how the run ended (a failed run's health).
     """
 
     steps: tuple[tuple[str, Step], ...]
     warm_up: Callable[[RunState], None] | None = None
     finish: Callable[[RunState], None] | None = None
+    conclude: Callable[[RunState], ManifestUpdate] | None = None
 
     @property
     def step_names(self) -> tuple[str, ...]:

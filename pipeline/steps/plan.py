@@ -8,13 +8,14 @@ every engine, with the Spark engine's own ``load_raw`` and ``dbt_build`` in thei
 from __future__ import annotations
 
 from pipeline.lifecycle.step_types import RunPlan, Step
-from pipeline.steps import build, observe, publish
+from pipeline.records.run_manifest import STEP_NAMES
+from pipeline.steps import build, health, observe, publish
 
 ENGINES = ("duckdb", "spark")
 
 
 def _duckdb_steps() -> tuple[tuple[str, Step], ...]:
-    return (
+    steps = (
         ("generate", build.step_generate),
         ("load_raw", build.step_load_raw),
         ("source_freshness", build.step_source_freshness),
@@ -24,10 +25,14 @@ def _duckdb_steps() -> tuple[tuple[str, Step], ...]:
         ("contracts", observe.step_contracts),
         ("schema_drift", observe.step_schema_drift),
         ("volume_anomalies", observe.step_volume_anomalies),
+        ("health", health.step_health),
         ("quality_gate", observe.step_quality_gate),
         ("record_ops", observe.step_record_ops),
         ("publish", publish.step_publish),
     )
+    if tuple(name for name, _step in steps) != STEP_NAMES:
+        raise AssertionError("the plan's steps differ from the manifest's STEP_NAMES")
+    return steps
 
 
 def run_plan(engine: str = "duckdb") -> RunPlan:
@@ -39,12 +44,12 @@ def run_plan(engine: str = "duckdb") -> RunPlan:
     """
     if engine == "duckdb":
         return RunPlan(_duckdb_steps(), warm_up=build.start_dbt_worker,
-                       finish=build.stop_dbt_worker)
+                       finish=build.stop_dbt_worker, conclude=health.conclude)
     if engine == "spark":
         from pipeline.steps import spark
 
         replaced: dict[str, Step] = {"load_raw": spark.step_load_raw,
                                      "dbt_build": spark.step_dbt_build}
         return RunPlan(tuple((name, replaced.get(name, step)) for name, step in _duckdb_steps()),
-                       finish=build.stop_dbt_worker)
+                       finish=build.stop_dbt_worker, conclude=health.conclude)
     raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")

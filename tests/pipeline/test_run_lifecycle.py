@@ -25,8 +25,8 @@ MANIFEST_KEYS = {
     "git_commit", "failed_step", "error",
 }
 STEP_NAMES = ["generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
-              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "quality_gate",
-              "record_ops", "publish"]
+              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
+              "quality_gate", "record_ops", "publish"]
 
 
 def sha256(path: Path) -> str:
