@@ -37,10 +37,12 @@ test-spark: spark-venv
 lint: venv
 	$(PY) -m ruff check .
 
-# regenerate every generated file: the raw and marts contracts, the dbt sources YAML
-# (pipeline/generated_files.py; tests/test_generated_files.py fails when one is stale)
+# regenerate every generated file (codegen/): the raw and marts contracts, the dbt sources
+# YAML, the finance marts' ageing columns, exposures.yml, the dashboards' metric captions and
+# the metric definitions of docs/design.md (tests/test_generated_files.py fails when one is
+# stale; `$(PY) -m codegen --check` names them)
 contracts: venv
-	$(PY) -m pipeline.generated_files
+	$(PY) -m codegen
 
 bench: venv
 	$(PY) bench/bench_generator.py

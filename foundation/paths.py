@@ -12,6 +12,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_carton_caps"
+#: the data contracts (ODCS v3 YAML): read by the pipeline, partly written by ``codegen``
+CONTRACTS_DIR = REPO_ROOT / "contracts"
 POINTER_NAME = "LATEST_DB.txt"
 SNAPSHOT_PREFIX = "carton_caps_"
 SNAPSHOT_SUFFIX = ".duckdb"

@@ -336,5 +336,5 @@ def literal_figure(figure: go.Figure) -> go.Figure:
 HEATMAP_NOTE = ("Blue cells are fully observed; grey cells are weeks not yet over for every "
                 "member of the cohort (their retention will still rise).")
 
-COHORT_NOTE = ("Solid = complete cohorts; dotted with hollow markers = cohorts whose 30-day "
-               "window is still open (their figures will still rise).")
+COHORT_NOTE = ("Solid = complete cohorts; dotted with hollow markers = cohorts whose window "
+               "is still open (their figures will still rise).")

@@ -17,10 +17,16 @@ from pipeline.checks import comparison, drift
 from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
 from pipeline.transform import artifacts as dbt_artifacts
-from streamlit_app.ops_queries import DBT_COLUMNS, contract_checks, finish_dbt_frame
+from streamlit_app.ops_queries import (
+    CONTRACT_CHECKS_SQL,
+    DBT_COLUMNS,
+    contract_checks,
+    finish_dbt_frame,
+)
 from streamlit_app.snapshots import (
     DataUnavailable,
     SnapshotUnreadable,
+    exports,
     home_paths,
     reads,
     snapshot_path,
@@ -293,7 +299,7 @@ def run_comparison(run_a: str, run_b: str,
     return comparison.compare(paths or home_paths(), run_a, run_b)
 
 
-@reads("ops.contract_results")
+@reads(CONTRACT_CHECKS_SQL)  # through contract_checks, run by run
 def contract_history(run_ids: list[str]) -> pd.DataFrame:
     """Check outcomes per run (run_id, started_at, table, check, status, checks)."""
     manifests = {doc["run_id"]: doc for doc in run_manifests()}
@@ -315,3 +321,6 @@ def contract_history(run_ids: list[str]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+__all__ = exports(globals())

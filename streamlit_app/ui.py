@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+import yaml
 
-from streamlit_app import charts, data_access, periods
+from streamlit_app import charts, data_access, metric_definitions, periods
 from streamlit_app.literal import MESSAGE_CHARS, md
 
 T = TypeVar("T")
@@ -26,22 +27,13 @@ LATEST = "__latest__"
 #: ``st.session_state`` key app.py fills with the resolved SnapshotChoice on every rerun
 CHOICE_KEY = "snapshot_choice"
 
+#: the pages, declared once in pages.yml (which also feeds the dbt exposures)
+PAGES: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).with_name("pages.yml")).read_text(encoding="utf-8"))
 #: (section, file, title, url path = exposure name in dbt_carton_caps/models/exposures.yml)
-PAGE_SPECS: tuple[tuple[str, str, str, str], ...] = (
-    ("Operations", "home.py", "Home", "home"),
-    ("Operations", "pipeline_ops.py", "Pipeline Ops", "pipeline_ops"),
-    ("Operations", "data_contracts.py", "Data Contracts", "data_contracts"),
-    ("Operations", "dbt_tests.py", "dbt Test Results", "dbt_tests"),
-    ("Operations", "schema_drift.py", "Schema & Drift", "schema_drift"),
-    ("Operations", "lineage.py", "Lineage", "lineage"),
-    ("Operations", "compare.py", "Run Comparison", "compare"),
-    ("Analytics", "product.py", "Product", "product"),
-    ("Analytics", "marketing.py", "Marketing", "marketing"),
-    ("Analytics", "finance.py", "Finance", "finance"),
-)
-
-
-DEFAULT_PAGE = "home"
+PAGE_SPECS: tuple[tuple[str, str, str, str], ...] = tuple(
+    (page["section"], page["file"], page["title"], page["name"]) for page in PAGES["pages"])
+DEFAULT_PAGE: str = PAGES["default_page"]
 
 
 def page_url_path(url_path: str) -> str:
@@ -65,73 +57,8 @@ NO_OTHER_SNAPSHOT = "No other snapshot to show: run `make pipeline` to build one
 #: how a missing value (text or number) shows in every table; the CSV keeps blanks
 MISSING = "—"
 
-#: one-line metric definitions (DESIGN.md section 5 wording) shown under every chart
-DEFINITIONS: dict[str, str] = {
-    "users": "Users: every account in marts.dim_users (one row per app user).",
-    "dau": "Active user: a user with at least one app_open (or any foreground event) that "
-           "day. DAU, WAU (7 days), MAU (28 days).",
-    "stickiness": "Stickiness = DAU / MAU.",
-    "activation": "Activation funnel (per install-week cohort, within 30 days of install): "
-                  "installed → signed up → school linked → first accepted receipt → "
-                  "first reward earned. Sequential: a user counts at a stage only if they "
-                  "reached every earlier stage, in order, inside the window, so the funnel "
-                  "never widens.",
-    "stage_reach": "Stage reach in any order (not a funnel): users who reached each stage "
-                   "within 30 days of install, whether or not they reached the earlier "
-                   "stages first; a later stage can exceed an earlier one (e.g. a welcome "
-                   "bonus earned by linking a school before any accepted receipt).",
-    "adoption": "Feature adoption (per week): share of weekly active users that used each "
-                "feature (receipt scan, referral share, rewards view, redemption).",
-    "time_to_first_use": "Time to first use: days from sign-up to a user's first use of "
-                         "each feature (median and 75th percentile).",
-    "retention": "Retention: share of a sign-up-week cohort active in week N after sign-up.",
-    "referral_funnel": "Referral funnel (per channel and week): sent → clicked → installed → "
-                       "applied within 48 h → onboarded → qualified (bonus earned).",
-    "referral_conversion": "Conversion: qualified referred users / invites sent, per "
-                           "sent week and channel.",
-    "rejections": "Referral rejections by reason (per channel and week).",
-    "viral": "Viral coefficient K (per sign-up cohort): K = i × c, where i = invites sent per "
-             "cohort user in their first 30 days and c = share of those invites that became "
-             "a qualified referred user.",
-    "cycle_time": "Viral cycle time: median days from referrer sign-up to referred user's "
-                  "qualification.",
-    "top_referrers": "Top referrers by qualified referred users (pseudonymous ids only).",
-    "liability": "Reward liability at date d = Σ earned − Σ redeemed − Σ expired − Σ adjusted "
-                 "debits over ledger entries created on or before d, in dollars (the signed "
-                 "ledger sum): earned = earn_* entries + positive adjust entries, adjusted "
-                 "debits = negative adjust entries (none by default).",
-    "ageing": "Ageing (FIFO): unspent credits by age = d − day the credit was created, in "
-              "buckets 0–30, 31–90, 91–180, 181–365 and over 365 days; debits (redeem, "
-              "expire, negative adjust) consume a user's oldest credits first, and the "
-              "buckets add up to the liability.",
-    "liability_school": "Reward liability of a school at the latest balance date: signed "
-                        "ledger entries attributed to the school (the user's linked school "
-                        "when the entry was made) created on or before that date, in dollars, "
-                        "in the same FIFO ageing buckets (a bucket can be negative when a "
-                        "debit consumed a credit attributed elsewhere); entries without a "
-                        "school are left out.",
-    "fundraising": "School fundraising: dollars raised per school and per state "
-                   "(paid redemptions to the school).",
-    "forecast": "Redemption forecast: weekly redeemed dollars for the next 12 weeks from the "
-                "model with the lowest error in a rolling-origin back-test (12 origins, "
-                "12 weeks each); the 80 % band is calibrated on that model's back-test "
-                "errors and its measured coverage is shown.",
-    "forecast_backtest": "Back-test: each candidate model and baseline refitted at 12 "
-                         "origins and scored on the 12 weeks after each; WAPE = Σ|error| / "
-                         "Σ actual, MASE = error / in-sample naive error, MAPE over weeks "
-                         "with redemptions; coverage = share of weeks inside the 80 % band "
-                         "calibrated without their origin.",
-    "forecast_totals": "Forecast totals: redeemed dollars over the next 4 and 12 weeks, with "
-                       "an 80 % range calibrated on the back-test errors of such totals "
-                       "(not the sum of the weekly bands).",
-    "expiry_outlook": "Expiry outlook: dollars that expire in the next 30, 60 and 90 days "
-                      "from the as-of date if nobody redeems meanwhile; each user's unspent "
-                      "credit (spent and expired oldest first) expires 12 months after it "
-                      "was earned.",
-    "breakage": "Expiry breakage: rewards expired (unredeemed after 12 months) vs earned, "
-                "per month, in dollars.",
-    "k_factor": "K-factor: K = i × c over every complete sign-up cohort (30-day window "
-                "closed): Σ qualified referred users / Σ cohort users.",
+#: one-line captions of the operations pages' charts (run records, not dbt metrics)
+OPERATIONS_CAPTIONS: dict[str, str] = {
     "run_duration": "Run duration: seconds from the run's start to its final manifest write.",
     "step_durations": "Step duration: seconds each pipeline step took in a run (from the "
                       "run's manifest), steps in the order the pipeline runs them.",
@@ -144,8 +71,12 @@ DEFINITIONS: dict[str, str] = {
                      "marts, ops), from logs/schema_<run_id>.json.",
     "freshness": "Source freshness: age of the newest _ingested_at per source table at "
                  "the time of the run, against its warn/error thresholds.",
-    "dollars_raised": "Dollars raised: paid redemptions to schools, all time.",
 }
+
+#: the one-line definition shown under every chart: each metric's as the dbt YAML states it
+#: (``metric_definitions.py`` is generated from it; docs/design.md#metric-definitions), and
+#: the operations pages' own
+DEFINITIONS: dict[str, str] = {**metric_definitions.CAPTIONS, **OPERATIONS_CAPTIONS}
 
 
 def caption(key: str) -> None:

@@ -1,10 +1,11 @@
 """Imports run one way and modules are found by import, never by path.
 
-Layers, lowest first: ``foundation`` ← ``generator``, ``loader`` ← ``pipeline`` ←
-``streamlit_app``. A module may import its own package and any lower layer, never a
+Layers, lowest first: ``foundation`` ← ``generator``, ``loader``, ``codegen`` ← ``pipeline``
+← ``streamlit_app``. A module may import its own package and any lower layer, never a
 higher one or a sibling of its layer; no module imports itself back through others
 (no circles); no code outside ``tests/`` edits ``sys.path`` or loads a module from a
-file path.
+file path. ``codegen`` is a build-time tool: it builds on ``foundation`` only and nothing
+that runs imports it.
 
 Inside ``pipeline`` the subpackages have floors of their own (:data:`PIPELINE_FLOORS`):
 ``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``steps`` ← the two
@@ -27,6 +28,7 @@ LAYERS: dict[str, int] = {
     "foundation": 0,
     "generator": 1,
     "loader": 1,
+    "codegen": 1,  # build-time generators (make contracts); nothing at run time imports them
     "pipeline": 2,
     "streamlit_app": 3,
 }
@@ -41,8 +43,6 @@ PIPELINE_FLOORS: dict[str, int] = {
     "steps": 4,
     "run_pipeline": 5,
     "runs": 5,
-    # the build-time generators, until they leave the run-time package (issue 22)
-    "generated_files": 5,
 }
 #: what of pipeline the dashboards may import (prefixes of module names)
 DASHBOARD_MAY_IMPORT = ("pipeline.records", "pipeline.checks", "pipeline.transform.artifacts")
@@ -120,6 +120,15 @@ def test_there_are_no_import_circles() -> None:
     # a package's __init__ re-exporting its modules is not a circle of concerns
     cycles = [c for c in cycles if not any(m in LAYERS for m in c)]
     assert cycles == []
+
+
+def test_nothing_that_runs_imports_the_build_time_generators() -> None:
+    """``codegen`` writes files at build time; the pipeline and the dashboards read what it
+    wrote, never the generators themselves."""
+    importers = [f"{path.relative_to(REPO_ROOT)} imports {target}"
+                 for name, path in project_modules().items() if not name.startswith("codegen")
+                 for target in imported_modules(path) if target.split(".")[0] == "codegen"]
+    assert importers == []
 
 
 @pytest.mark.parametrize("call", FORBIDDEN_CALLS)

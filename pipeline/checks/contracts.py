@@ -43,12 +43,11 @@ from typing import Any
 import yaml
 
 import duckdb
-from foundation.paths import REPO_ROOT
+from foundation.paths import CONTRACTS_DIR
 from pipeline.checks.contract_cache import contract_source
 
 logger = logging.getLogger(__name__)
 
-CONTRACTS_DIR = REPO_ROOT / "contracts"
 CONTRACT_GLOB = "*.odcs.yaml"
 CUTOFF_VARIABLE = "CARTON_CAPS_AS_OF_CUTOFF"
 WINDOW_START_VARIABLE = "CARTON_CAPS_WINDOW_START"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from streamlit_app import ui
+from streamlit_app import metric_definitions, ui
 from tests.streamlit.conftest import PAGE_FILES, copy_home, open_page, shown, texts
 
 CHART_PAGES = {"views/product.py": 7, "views/marketing.py": 5, "views/finance.py": 6,
@@ -233,9 +233,9 @@ def test_a_failing_test_shows_its_message_and_failing_rows(tiny_run, tmp_path: P
                                          {"user_id": 8, "balance_cents": -5}]
 
 
-AGEING_LABELS = ["0–30 days", "31–90 days", "91–180 days", "181–365 days", "over 365 days"]
-AGEING_COLUMNS = ["aged_0_30_dollars", "aged_31_90_dollars", "aged_91_180_dollars",
-                  "aged_181_365_dollars", "aged_over_365_dollars"]
+#: the ageing buckets the marts have, as dbt_project.yml states them (generated for the app)
+AGEING_COLUMNS = [column for column, _label in metric_definitions.AGEING_BUCKETS]
+AGEING_LABELS = [label for _column, label in metric_definitions.AGEING_BUCKETS]
 
 
 def test_finance_shows_liability_by_school_with_its_ageing_buckets(tiny_run,
@@ -244,15 +244,13 @@ def test_finance_shows_liability_by_school_with_its_ageing_buckets(tiny_run,
     assert not at.exception
     with duckdb.connect(str(tiny_run.snapshot), read_only=True) as con:
         expected = con.execute(
-            "select balance_date, school_id, liability_dollars, "
-            "aged_0_30_dollars, aged_31_90_dollars, aged_91_180_dollars, "
-            "aged_181_365_dollars, aged_over_365_dollars "
+            f"select balance_date, school_id, liability_dollars, {', '.join(AGEING_COLUMNS)} "
             "from marts.mart_reward_liability_by_school "
             "where balance_date = (select max(balance_date) "
             "from marts.mart_reward_liability_by_school) "
             "order by liability_dollars desc, school_id").df()
     table = next(frame.value for frame in at.dataframe
-                 if {"school_id", "aged_0_30_dollars"} <= set(frame.value.columns))
+                 if {"school_id", AGEING_COLUMNS[0]} <= set(frame.value.columns))
     shown = table[["school_id", "liability_dollars", *AGEING_COLUMNS]].reset_index(drop=True)
     want = expected[["school_id", "liability_dollars", *AGEING_COLUMNS]]
     assert len(shown) == len(want) > 0
