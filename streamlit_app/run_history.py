@@ -13,7 +13,7 @@ import streamlit as st
 
 from foundation import untrusted_files
 from foundation.paths import HomePaths, RunPaths
-from pipeline.checks import comparison, drift
+from pipeline.checks import comparison, drift, health
 from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
 from pipeline.transform import artifacts as dbt_artifacts
@@ -81,6 +81,24 @@ def run_manifest(run_id: str, paths: HomePaths | None = None) -> dict[str, Any] 
     paths = paths or home_paths()
     document = manifest_io.load(RunPaths(home=paths.home, run_id=run_id).manifest)
     return None if document is None else integrity.relative_paths(paths.home, document)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _health(home: str, run_id: str, mtime_ns: int) -> health.RunHealth | None:
+    paths = HomePaths(Path(home))
+    document = manifest_io.load(paths.run(run_id).manifest)
+    return None if document is None else health.of_run(paths, document)
+
+
+def run_health(run_id: str, paths: HomePaths | None = None) -> health.RunHealth | None:
+    """The run's health as the pipeline recorded it (a run older than the health model is
+    assessed by the same rules); None when the run has no usable manifest."""
+    paths = paths or home_paths()
+    try:
+        mtime = paths.run(run_id).manifest.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _health(str(paths.home), run_id, mtime)
 
 
 def snapshot_changed_note(run_id: str, snapshot: Path,
