@@ -121,7 +121,7 @@ def focus(page: str) -> Finding | None:
         owner = md(finding.owner, ID_CHARS) if finding.owner else "not declared"
         st.markdown(f"Severity **{finding.severity}**, owner **{owner}**, about "
                     f"{md(finding.subject_label)}.")
-        st.dataframe(_signals_frame(finding), hide_index=True, use_container_width=True)
+        st.dataframe(_signals_frame(finding), hide_index=True, width="stretch")
         affected_here = [r for r in finding.impacted if not r.startswith("exposure:")]
         pages = [r.removeprefix("exposure:") for r in finding.impacted
                  if r.startswith("exposure:")]

@@ -60,8 +60,10 @@ else:
     run_health = trust.selected_health()
     found = [f for f in (run_health.findings if run_health else ())
              if f.category == "schema change"]
-    st.warning(f"{len(found)} table(s) changed since {md(previous_id)} ({len(changes)} column "
-               "change(s), source files and snapshot together): one finding per table.")
+    in_snapshot = int((changes["layer"] == "snapshot").sum())
+    st.warning(f"{len(found)} table(s) changed since {md(previous_id)}: {in_snapshot} column "
+               f"change(s) in the snapshot, {len(changes) - in_snapshot} in the source files; "
+               "one finding per table.")
     for finding in found:
         trust.finding_link(finding)
     ui.table(changes[["layer", "schema", "table", "column", "change", "before", "after",
