@@ -61,7 +61,8 @@ else:
     found = [f for f in (run_health.findings if run_health else ())
              if f.category == "schema change"]
     in_snapshot = int((changes["layer"] == "snapshot").sum())
-    st.warning(f"{len(found)} table(s) changed since {md(previous_id)}: {in_snapshot} column "
+    tables_changed = len(changes[["schema", "table"]].drop_duplicates())
+    st.warning(f"{tables_changed} table(s) changed since {md(previous_id)}: {in_snapshot} column "
                f"change(s) in the snapshot, {len(changes) - in_snapshot} in the source files; "
                "one finding per table.")
     for finding in found:

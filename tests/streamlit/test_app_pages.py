@@ -76,7 +76,10 @@ def test_home_kpis_equal_the_mart_values(tiny_run, tiny_home: Path) -> None:
     k_factor = scalar(snapshot, "select sum(qualified_referred_users) / sum(cohort_users) "
                                 "from marts.mart_viral_coefficient where is_cohort_complete")
     assert served_run(at) == "tiny"
-    assert shown["Status"] == "SUCCESS"
+    status = tiny_run.manifest["health"]["status"]
+    banners = {"healthy": at.success, "warnings": at.warning, "failed": at.error}[status]
+    assert [t.split("\n")[0] for t in texts(banners) if t.startswith("## Run health:")] == [
+        f"## Run health: {status}"]
     assert shown["Users"] == f"{users:,}"
     assert shown["DAU"] == f"{dau:,}"
     assert shown["Dollars raised"] == f"${float(raised):,.2f}"
@@ -140,8 +143,10 @@ def test_data_contracts_counts_equal_ops_table(tiny_run, tiny_home: Path) -> Non
 
 def test_dbt_page_counts_every_node(tiny_run, tiny_home: Path) -> None:
     at = open_page("views/dbt_tests.py")
-    total = scalar(tiny_run.snapshot, "select count(*) from ops.dbt_results")
-    assert metrics(at)["Nodes"] == str(total)
+    total = scalar(tiny_run.snapshot, "select count(*) from ops.dbt_results "
+                                      "where resource_type <> 'source_freshness'")
+    assert total == tiny_run.manifest["dbt"]["total"]
+    assert metrics(at)["dbt build nodes"] == f"{total:,}"
 
 
 def test_schema_page_browses_the_snapshot(tiny_home: Path) -> None:
@@ -193,7 +198,8 @@ def test_schema_drift_against_the_previous_run_is_highlighted(tiny_run, tmp_path
     manifest.write_text(json.dumps(document))
     at = open_page("views/schema_drift.py")
     assert not at.exception
-    assert "1 schema change(s) since tiny." in texts(at.warning)
+    assert ("1 table(s) changed since tiny: 1 column change(s) in the snapshot, 0 in the "
+            "source files; one finding per table.") in texts(at.warning)
     drift = next(frame.value for frame in at.dataframe if "change" in frame.value.columns)
     assert drift[["change", "table", "column"]].to_dict("records") == [
         {"change": "column_added", "table": "users", "column": "loyalty_tier"}]
