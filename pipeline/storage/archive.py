@@ -1,12 +1,13 @@
 """Archiving published runs to ``s3://bucket/prefix`` and reading the archive back.
 
 A published run is uploaded file by file under ``runs/<run_id>/`` (each object with its
-sha256; the snapshot in parts), then its record, then ``LATEST`` moves, and only if this
-run is the newest by :func:`~pipeline.storage.archive_record.latest_order`. Each stage
-starts only when the one before completed, so an upload cut anywhere leaves ``LATEST``
-on the previous run and no record for the cut run: readers never see it. Archiving the
-same run again after a cut resumes: files already in the archive with the right sha256
-are not sent again.
+sha256; the snapshot in parts), then its record, then ``LATEST`` moves to the newest
+completely archived run by :func:`~pipeline.storage.archive_record.latest_order` (this
+run, unless it is a backfill). Each stage starts only when the one before completed, so
+an upload cut anywhere leaves ``LATEST`` on the previous run and no record for the cut
+run: readers never see it. Archiving the same run again after a cut resumes: the cut
+upload's parts are aborted, and files already in the archive with the right sha256 are
+not sent again.
 
 ``LATEST`` is replaced with a conditional write (``If-Match`` on the ETag it was read
 with), so two runs archiving at once cannot overwrite each other's decision unseen: the
@@ -175,8 +176,8 @@ class Archive:
     # ------------------------------------------------------------------ writing
 
     def upload_run(self, paths: RunPaths, *, progress: Progress | None = None) -> ArchiveResult:
-        """Archive a published run of the home ``paths`` names, then move ``LATEST`` if
-        this run is the newest.
+        """Archive a published run of the home ``paths`` names, then move ``LATEST`` to
+        the newest archived run (this one, unless it is a backfill).
 
         The run's manifest (checked against its schema) must record a publication; its
         as-of date and start time decide ``LATEST``. Raises StorageError subclasses (one
@@ -185,6 +186,9 @@ class Archive:
         document = self._published_manifest(paths)
         run_id = paths.run_id
         self.store.check_bucket()
+        if self.store.abort_unfinished(self.run_key(run_id) + "/"):
+            logger.info("aborted the unfinished uploads of an earlier, cut archive of run %s",
+                        run_id)
         files, uploaded = [], []
         for relative, required in run_files(run_id):
             item, sent = self._upload_file(paths, relative, required=required,
@@ -265,9 +269,12 @@ class Archive:
         return info.size == size and info.sha256 == sha256
 
     def _move_latest(self, record: ArchivedRun) -> tuple[str | None, str | None, bool]:
-        """Point ``LATEST`` at ``record`` if it is the newest archived run.
+        """Point ``LATEST`` at the newest completely archived run (``record`` included).
 
-        Returns (the run LATEST names now, the one it named before, whether it moved).
+        Usually that is ``record`` or the run ``LATEST`` already names (a backfill leaves
+        it); it is another run only when an earlier archive was cut between its record
+        and ``LATEST``, which this completes. Returns (the run LATEST names now, the one
+        it named before, whether it moved).
         """
         key = self.location.key(LATEST_NAME)
         for _ in range(LATEST_ATTEMPTS):
@@ -278,12 +285,12 @@ class Archive:
                 current, etag = None, self.store.head(key).etag
             listing = self.runs()
             best = newest([*[r for r in listing.runs if r.run_id != record.run_id], record])
-            if best is None or best.run_id != record.run_id or current == record.run_id:
+            if best is None or best.run_id == current:
                 return current, current, False
             with contextlib.suppress(ConditionFailed):
-                self.store.put_bytes(key, f"{record.run_id}\n".encode(),
+                self.store.put_bytes(key, f"{best.run_id}\n".encode(),
                                      if_match=etag, if_absent=etag is None)
-                logger.info("archive LATEST: %s (was %s)", record.run_id, current)
-                return record.run_id, current, True
+                logger.info("archive LATEST: %s (was %s)", best.run_id, current)
+                return best.run_id, current, True
         raise StorageError(f"{self.store.uri(key)} kept changing while run {record.run_id} "
                            f"was deciding whether to move it ({LATEST_ATTEMPTS} attempts)")

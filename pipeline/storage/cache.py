@@ -109,8 +109,11 @@ class RunCache:
                     leftover.unlink()
 
     def fetch(self, archive: Archive, run_id: str | None = None, *,
-              rehash: bool = False) -> CachedRun:
+              rehash: bool = False, include_snapshot: bool = True) -> CachedRun:
         """Every file of an archived run (default: the one ``LATEST`` names), verified.
+
+        ``include_snapshot=False`` fetches only the run's small files (manifest, log,
+        schema, dbt artefacts), e.g. to list every archived run before one is picked.
 
         Raises ObjectNotFoundError when the archive has no such run (or no run at all),
         IntegrityError subclasses for an altered or truncated object (nothing is left in
@@ -125,6 +128,8 @@ class RunCache:
             index = self._read_index(run_id)
             try:
                 for item in record.files:
+                    if not include_snapshot and item == record.snapshot:
+                        continue
                     dest = untrusted_files.confined(self.root / item.path, self.root)
                     self._remove_partials(dest)
                     if self._reusable(item, dest, index.get(item.path), rehash=rehash):

@@ -145,7 +145,8 @@ def fetch_sqlite(source: StorageLocation, temp_dir: Path, *,
     store = _store(source, store)
     key = source.key(APP_DB_FILE)
     dest = temp_dir / APP_DB_FILE
-    info = store.download(key, dest, expected_sha256=expected_sha256)
+    # the app database holds plaintext PII: readable by the run's owner only
+    info = store.download(key, dest, expected_sha256=expected_sha256, mode=0o600)
     return dest, SourceObject(APP_DB_FILE, info.uri, info.size, info.etag,
                               info.sha256 or "", "verified" if expected_sha256 else "computed")
 

@@ -205,7 +205,7 @@ class ObjectStore:
         return body, info
 
     def download(self, key: str, dest: Path, *, expected_sha256: str | None,
-                 expected_size: int | None = None) -> ObjectInfo:
+                 expected_size: int | None = None, mode: int = 0o644) -> ObjectInfo:
         """Stream an object into ``dest`` only if its bytes are the ones expected.
 
         The bytes must hash to ``expected_sha256`` (what the archive recorded) and to the
@@ -213,8 +213,9 @@ class ObjectStore:
         replay) they are hashed and the digest returned for the manifest. The object is
         written to a hidden ``.partial`` file beside ``dest`` and renamed once verified; on
         any failure (a mismatch, a cut stream, an interrupt) the partial file is removed, so
-        ``dest`` is either as before or complete. Returns the object's info with the sha256
-        of the bytes written.
+        ``dest`` is either as before or complete (with permissions ``mode``; the partial
+        file is readable by its owner only). Returns the object's info with the sha256 of
+        the bytes written.
         """
         info = self.head(key)
         if expected_sha256 is not None and info.sha256 not in (None, expected_sha256):
@@ -242,7 +243,7 @@ class ObjectStore:
                 raise ChecksumMismatchError(
                     f"{info.uri} has sha256 {short(digest)} but {short(expected)} was "
                     "recorded when it was written: altered or damaged, refused")
-            partial.chmod(0o644)
+            partial.chmod(mode)
             partial.replace(dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -372,6 +373,17 @@ class ObjectStore:
             raise  # an interrupt: aborted, and the run records it as such
         return ObjectInfo(key=key, uri=self.uri(key), size=size,
                           etag=str(answer.get("ETag", "")).strip('"'), sha256=sha256)
+
+    def abort_unfinished(self, prefix: str) -> int:
+        """Abort the multipart uploads under ``prefix`` that a killed process left (their
+        parts cost storage and are never an object); returns how many."""
+        aborted = 0
+        with self._translating("listing unfinished uploads under", prefix):
+            answer = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
+        for upload in answer.get("Uploads", ()):
+            self._abort(upload["Key"], upload["UploadId"])
+            aborted += 1
+        return aborted
 
     def _abort(self, key: str, upload_id: str) -> None:
         """Drop an unfinished upload's parts (best effort: if the store is gone, S3's

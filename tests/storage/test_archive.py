@@ -170,3 +170,45 @@ def test_a_planted_record_naming_other_paths_is_skipped(archive: Archive, s3: An
     assert listing.skipped == (
         f"s3://{bucket}/carton_caps/runs/evil/ARCHIVED.json is not a valid archive record "
         "(lists a file that is not one of the run's files): refused",)
+
+
+def test_archiving_again_aborts_the_parts_a_killed_upload_left(
+        archive: Archive, tmp_path: Path, s3: Any, bucket: str) -> None:
+    run = publish_fake_run(tmp_path, "r1", as_of="2026-11-01", started_at=started(1))
+    key = "carton_caps/runs/r1/duckdb/carton_caps_r1.duckdb"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x" * 100)
+
+    archive.upload_run(run.paths)
+
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert archive.latest() == "r1"
+
+
+def test_a_run_cut_between_its_record_and_latest_is_completed_by_the_next_archive(
+        archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive.upload_run(publish_fake_run(tmp_path, "nov", as_of="2026-11-01",
+                                        started_at=started(1)).paths)
+    dec = publish_fake_run(tmp_path, "dec", as_of="2026-12-01", started_at=started(2))
+
+    def killed(self: Archive, record: ArchivedRun) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Archive, "_move_latest", killed)
+        with pytest.raises(KeyboardInterrupt):
+            archive.upload_run(dec.paths)
+    assert archive.latest() == "nov"   # dec is complete, LATEST not yet moved
+
+    backfill = archive.upload_run(publish_fake_run(tmp_path, "oct", as_of="2026-10-01",
+                                                   started_at=started(3)).paths)
+
+    assert (backfill.latest_run_id, backfill.previous_latest) == ("dec", "nov")
+    assert archive.latest() == "dec"
+
+
+def test_the_archive_must_be_an_s3_location(aws_env: str) -> None:
+    with pytest.raises(StorageError) as caught:
+        Archive.connect("/srv/archive")
+    assert str(caught.value) == ("--archive must be an s3://bucket/prefix URI, got "
+                                 "'/srv/archive'")

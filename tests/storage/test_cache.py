@@ -143,3 +143,13 @@ def test_an_unknown_run_says_so(archive: Archive, tmp_path: Path, bucket: str) -
     assert str(caught.value) == (
         f"run nope is not in the archive s3://{bucket}/carton_caps (no complete archive: "
         f"s3://{bucket}/carton_caps/runs/nope/ARCHIVED.json is missing)")
+
+
+def test_the_small_files_can_be_fetched_without_the_snapshot(archive: Archive,
+                                                            tmp_path: Path) -> None:
+    archived_run(archive, tmp_path / "home")
+    cache = RunCache(tmp_path / "cache")
+    light = cache.fetch(archive, "r1", include_snapshot=False)
+    assert "duckdb/carton_caps_r1.duckdb" not in light.downloaded
+    assert not light.snapshot.exists()
+    assert cache.fetch(archive, "r1").downloaded == ("duckdb/carton_caps_r1.duckdb",)

@@ -89,6 +89,7 @@ def test_sqlite_is_fetched_to_a_temp_folder_and_verified(
     path, record = fetch_sqlite(dest, temp, expected_sha256=expected)
 
     assert path == temp / "app.sqlite" and record.sha256 == expected
+    assert path.stat().st_mode & 0o777 == 0o600  # plaintext PII: its owner only
     with sqlite3.connect(path) as con:
         assert con.execute("select user_id from users").fetchall() == [(10,)]
     con.close()
