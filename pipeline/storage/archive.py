@@ -17,6 +17,8 @@ loser reads again and decides again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from pipeline.storage.archive_record import (
     ArchivedRun,
     check_as_of,
     check_instant,
+    manifest_path,
     newest,
     parse_latest,
     parse_record,
@@ -54,6 +57,7 @@ from pipeline.storage.objects import (
     ObjectStore,
     Progress,
     hash_stream,
+    is_sha256,
 )
 from pipeline.storage.s3_client import S3Settings
 from pipeline.storage.uris import StorageLocation, parse_location
@@ -175,30 +179,39 @@ class Archive:
 
     # ------------------------------------------------------------------ writing
 
-    def upload_run(self, paths: RunPaths, *, progress: Progress | None = None) -> ArchiveResult:
+    def upload_run(self, paths: RunPaths, *, progress: Progress | None = None,
+                   manifest_document: dict[str, Any] | None = None) -> ArchiveResult:
         """Archive a published run of the home ``paths`` names, then move ``LATEST`` to
         the newest archived run (this one, unless it is a backfill).
 
-        The run's manifest (checked against its schema) must record a publication; its
-        as-of date and start time decide ``LATEST``. Raises StorageError subclasses (one
-        line each); an interrupt aborts the upload in flight and propagates.
+        The run's manifest must record a publication; its as-of date and start time decide
+        ``LATEST``. It is read from the home (checked against its schema) unless the
+        caller passes ``manifest_document``: the run's own document as it will be saved
+        when the run ends (status ``success``), so that the archived manifest is final
+        even when archiving is a step of the run. Raises StorageError subclasses (one line
+        each); an interrupt aborts the upload in flight and propagates.
         """
-        document = self._published_manifest(paths)
         run_id = paths.run_id
+        document = (self._published_manifest(paths) if manifest_document is None
+                    else self._checked_document(paths, manifest_document))
         self.store.check_bucket()
         if self.store.abort_unfinished(self.run_key(run_id) + "/"):
             logger.info("aborted the unfinished uploads of an earlier, cut archive of run %s",
                         run_id)
         files, uploaded = [], []
         for relative, required in run_files(run_id):
-            item, sent = self._upload_file(paths, relative, required=required,
-                                           document=document, progress=progress)
+            if manifest_document is not None and relative == manifest_path(run_id):
+                item, sent = self._upload_document(paths, relative, document)
+            else:
+                item, sent = self._upload_file(paths, relative, required=required,
+                                               document=document, progress=progress)
             if item is not None:
                 files.append(item)
             if sent:
                 uploaded.append(relative)
         record = ArchivedRun(
-            run_id=run_id, as_of=check_as_of(str(document["params"].get("as_of"))),
+            run_id=run_id,
+            as_of=check_as_of(str((document.get("params") or {}).get("as_of"))),
             started_at=check_instant(str(document.get("started_at")), "started_at"),
             published_at=check_instant(str(document.get("published_at")), "published_at"),
             archived_at=manifest_io.iso(manifest_io.utc_now()) or "", files=tuple(files))
@@ -210,6 +223,11 @@ class Archive:
                              uploaded=tuple(uploaded), latest_run_id=latest,
                              latest_updated=updated, previous_latest=previous)
 
+    @staticmethod
+    def _is_published(document: dict[str, Any]) -> bool:
+        return (document.get("status") in ("success", "running")
+                and bool(document.get("published_at")) and bool(document.get("pointer_updated")))
+
     def _published_manifest(self, paths: RunPaths) -> dict[str, Any]:
         try:
             document = manifest_io.read(paths.manifest, paths.home)
@@ -218,11 +236,27 @@ class Archive:
                                "to archive") from None
         except manifest_io.ManifestError as exc:
             raise StorageError(f"run {paths.run_id} not archived: {exc}") from None
-        if document.get("status") not in ("success", "running") or not document.get(
-                "published_at") or not document.get("pointer_updated"):
+        return self._checked_document(paths, document)
+
+    def _checked_document(self, paths: RunPaths, document: dict[str, Any]) -> dict[str, Any]:
+        if document.get("run_id") != paths.run_id:
+            raise StorageError(f"run {paths.run_id} not archived: its manifest holds another "
+                               "run id")
+        if not self._is_published(document):
             raise StorageError(f"run {paths.run_id} has not published a snapshot "
                                f"(status {document.get('status')}): not archived")
         return document
+
+    def _upload_document(self, paths: RunPaths, relative: str,
+                         document: dict[str, Any]) -> tuple[ArchivedFile, bool]:
+        """The run's manifest from the caller's document, written as the run writes it."""
+        data = (json.dumps(document, indent=2, default=str) + "\n").encode("utf-8")
+        sha256 = hashlib.sha256(data).hexdigest()
+        key = self.run_key(paths.run_id, relative)
+        if self._already_there(key, len(data), sha256):
+            return ArchivedFile(relative, len(data), sha256), False
+        self.store.put_bytes(key, data)
+        return ArchivedFile(relative, len(data), sha256), True
 
     def _upload_file(self, paths: RunPaths, relative: str, *, required: bool,
                      document: dict[str, Any],
@@ -255,8 +289,8 @@ class Archive:
         checks the bytes against that, in the same pass); any other file hashed now."""
         if relative == snapshot_path(paths.run_id):
             recorded = (document.get("snapshot") or {}).get("sha256")
-            if isinstance(recorded, str) and len(recorded) == 64:
-                return recorded
+            if is_sha256(recorded):
+                return str(recorded)
         digest, _ = hash_stream(handle)
         handle.seek(0)
         return digest

@@ -212,3 +212,18 @@ def test_the_archive_must_be_an_s3_location(aws_env: str) -> None:
         Archive.connect("/srv/archive")
     assert str(caught.value) == ("--archive must be an s3://bucket/prefix URI, got "
                                  "'/srv/archive'")
+
+
+def test_a_run_archiving_as_one_of_its_steps_archives_its_final_manifest(
+        archive: Archive, tmp_path: Path, s3: Any, bucket: str) -> None:
+    run = publish_fake_run(tmp_path, "r1", as_of="2026-11-01", started_at=started(1))
+    final = json.loads(run.paths.manifest.read_text())
+    during = {**final, "status": "running"}
+    run.paths.manifest.write_text(json.dumps(during))  # the home's copy, mid-run
+
+    archive.upload_run(run.paths, manifest_document=final)
+
+    body = s3.get_object(Bucket=bucket, Key="carton_caps/runs/r1/logs/pipeline_r1.json")["Body"]
+    assert json.loads(body.read())["status"] == "success"
+    assert archive.record("r1").file("logs/pipeline_r1.json").size == len(
+        json.dumps(final, indent=2) + "\n")
