@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 from foundation import untrusted_files
 from foundation.paths import RunPaths
 from foundation.run_id import RUN_ID_PATTERN
-from pipeline import manifest as manifest_io
+from pipeline.records import manifest as manifest_io
 from pipeline.storage.archive_record import (
     LATEST_LIMIT,
     LATEST_NAME,

@@ -29,8 +29,8 @@ from typing import Any
 
 from foundation import untrusted_files
 from foundation.paths import HomePaths
-from pipeline.integrity import sha256_file
-from pipeline.pointer import publish_lock, write_atomically, write_pointer
+from pipeline.records.integrity import sha256_file
+from pipeline.records.pointer import publish_lock, write_atomically, write_pointer
 from pipeline.storage.archive import Archive
 from pipeline.storage.archive_record import ArchivedFile
 from pipeline.storage.errors import ObjectNotFoundError, StorageError

@@ -25,7 +25,7 @@ from typing import Any
 
 from foundation import untrusted_files
 from foundation.source_tables import APP_DB_FILE
-from pipeline.integrity import sha256_file
+from pipeline.records.integrity import sha256_file
 from pipeline.storage.errors import IntegrityError, ObjectNotFoundError, StorageLocationError
 from pipeline.storage.objects import ObjectStore, Progress, hash_stream
 from pipeline.storage.uris import StorageLocation

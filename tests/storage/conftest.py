@@ -21,7 +21,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from foundation.paths import RunPaths
-from pipeline import manifest as manifest_io
+from pipeline.records import manifest as manifest_io
 from pipeline.storage.archive import Archive
 from pipeline.storage.objects import MIN_PART_BYTES
 from pipeline.storage.redact import SECRET_ENVIRONMENT

@@ -10,8 +10,8 @@ import pytest
 
 import duckdb
 from foundation.paths import HomePaths
-from pipeline import manifest as manifest_io
-from pipeline.pointer import read_pointer
+from pipeline.records import manifest as manifest_io
+from pipeline.records.pointer import read_pointer
 from pipeline.storage.archive import Archive
 from pipeline.storage.cache import RunCache
 from pipeline.storage.errors import (

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 from foundation.paths import HomePaths
-from pipeline import manifest as manifest_io
-from pipeline.pointer import read_pointer
+from pipeline.records import manifest as manifest_io
+from pipeline.records.pointer import read_pointer
 from pipeline.storage.archive import Archive
 from pipeline.storage.cache import RunCache
 from tests.conftest import TinyRun
