@@ -2,7 +2,8 @@
 
 A published run is uploaded file by file under ``runs/<run_id>/`` (each object with its
 sha256; the snapshot in parts), then its record, then ``LATEST`` moves to the newest
-completely archived run by :func:`~pipeline.storage.archive_record.latest_order` (this
+completely archived run by the pointer's own rule
+(:func:`pipeline.records.publication_order.order_key`: newest as-of, then newest start; this
 run, unless it is a backfill). Each stage starts only when the one before completed, so
 an upload cut anywhere leaves ``LATEST`` on the previous run and no record for the cut
 run: readers never see it. Archiving the same run again after a cut resumes: the cut
@@ -225,8 +226,11 @@ class Archive:
 
     @staticmethod
     def _is_published(document: dict[str, Any]) -> bool:
+        """Whether the run published its snapshot: ``published_at`` is recorded when the
+        snapshot is renamed into place, whether or not the local pointer moved (a backfill
+        publishes without moving it, and is archived all the same)."""
         return (document.get("status") in ("success", "running")
-                and bool(document.get("published_at")) and bool(document.get("pointer_updated")))
+                and bool(document.get("published_at")))
 
     def _published_manifest(self, paths: RunPaths) -> dict[str, Any]:
         try:

@@ -28,6 +28,7 @@ from typing import Any
 
 from foundation.paths import snapshot_file_name
 from foundation.run_id import RUN_ID_PATTERN
+from pipeline.records.publication_order import OrderKey, order_key
 from pipeline.storage.errors import ArchiveRecordError
 from pipeline.storage.objects import is_sha256
 
@@ -71,13 +72,6 @@ def manifest_path(run_id: str) -> str:
     return f"logs/pipeline_{run_id}.json"
 
 
-def latest_order(as_of: str, started_at: str, run_id: str) -> tuple[str, str, str]:
-    """The rule ``LATEST`` (and ``LATEST_DB.txt``) follows, as a sort key: the newest
-    as-of date wins, and among equal dates the newest run (latest start). A backfill of
-    an earlier date therefore never moves it back."""
-    return (as_of, started_at, run_id)
-
-
 @dataclass(frozen=True)
 class ArchivedFile:
     """One file of an archived run: home-relative path, size and sha256."""
@@ -99,8 +93,9 @@ class ArchivedRun:
     files: tuple[ArchivedFile, ...]
 
     @property
-    def order(self) -> tuple[str, str, str]:
-        return latest_order(self.as_of, self.started_at, self.run_id)
+    def order(self) -> OrderKey:
+        """Its place by the pointer's rule (pipeline/records/publication_order.py)."""
+        return order_key(self.as_of, self.started_at, self.run_id)
 
     def file(self, path: str) -> ArchivedFile:
         for item in self.files:

@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from foundation.paths import RunPaths
 from pipeline.records import manifest as manifest_io
+from pipeline.records.run_manifest import RunParams, SnapshotRecord
 from pipeline.storage.archive import Archive
 from pipeline.storage.objects import MIN_PART_BYTES
 from pipeline.storage.redact import SECRET_ENVIRONMENT
@@ -103,14 +104,17 @@ def publish_fake_run(home: Path, run_id: str, *, as_of: str, started_at: str,
     paths.ensure()
     snapshot = snapshot or f"snapshot of {run_id}".encode()
     paths.snapshot.write_bytes(snapshot)
-    document = manifest_io.new_document(run_id, home=home, params={"as_of": as_of, "seed": 1},
-                                        started_at=manifest_io.utc_now(), previous_run_id=None)
-    document.update(status=status, started_at=started_at)
+    manifest = manifest_io.new_manifest(
+        run_id, home=home, params=RunParams(seed=1, users=300, as_of=as_of, days=90),
+        started_at=manifest_io.utc_now(), previous_run_id=None)
+    manifest.status = status  # type: ignore[assignment]
+    manifest.started_at = started_at
     if status == "success":
-        document.update(published_at=started_at, pointer_updated=True,
-                        snapshot={"path": str(paths.snapshot), "size_bytes": len(snapshot),
-                                  "sha256": hashlib.sha256(snapshot).hexdigest()})
-    manifest_io.save(paths.manifest, document)
+        manifest.published_at = started_at
+        manifest.pointer_updated = True
+        manifest.snapshot = SnapshotRecord(path=str(paths.snapshot), size_bytes=len(snapshot),
+                                           sha256=hashlib.sha256(snapshot).hexdigest())
+    manifest_io.save(paths.manifest, manifest)
     paths.log.write_text(f"log of {run_id}\n")
     paths.schema_snapshot.write_text(json.dumps({"tables": {}}))
     target = paths.dbt_dir / "target"
