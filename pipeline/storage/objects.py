@@ -204,6 +204,25 @@ class ObjectStore:
                 f"{short(info.sha256)}: altered or damaged, refused")
         return body, info
 
+    def read_head(self, key: str, size: int, *, etag: str | None = None) -> bytes:
+        """The first ``size`` bytes of an object (fewer when it is shorter), in one ranged
+        GET: a CSV's header is checked without reading the file. With ``etag`` the bytes
+        must be those of that version of the object (a replaced object is refused)."""
+        condition = {"IfMatch": f'"{etag}"'} if etag else {}
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key,
+                                            Range=f"bytes=0-{max(size, 1) - 1}", **condition)
+            return bytes(answer["Body"].read(size))
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "InvalidRange":
+                return b""  # an empty object has no first byte to range over
+            if error_code(exc) in ("PreconditionFailed", "412"):
+                raise StorageError(f"{self.uri(key)} was replaced while it was being read: "
+                                   "try again") from None
+            raise self._fail(exc, "reading", key) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._fail(exc, "reading", key) from None
+
     def download(self, key: str, dest: Path, *, expected_sha256: str | None,
                  expected_size: int | None = None, mode: int = 0o644) -> ObjectInfo:
         """Stream an object into ``dest`` only if its bytes are the ones expected.
