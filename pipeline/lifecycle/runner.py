@@ -118,8 +118,10 @@ class PipelineRun:
                     self._clean_up(manifest)
                 manifest.status = status
                 self._conclude(state)
-                manifest.finished_at = manifest_io.iso(manifest_io.utc_now())
-                manifest.duration_s = round(time.monotonic() - self._t0, 3)
+                if manifest.finished_at is None:  # else a step recorded the run's end:
+                    # the archive's copy of the manifest was cut then, and both agree
+                    manifest.finished_at = manifest_io.iso(manifest_io.utc_now())
+                    manifest.duration_s = round(time.monotonic() - self._t0, 3)
                 try:
                     manifest_io.save(self.paths.manifest, manifest)
                 except OSError as exc:

@@ -380,6 +380,10 @@ class ManifestUpdate:
     health: Section | None = None
     sources: SourcesRecord | None = None
     archive: ArchiveRecord | None = None
+    #: the run's end, when a step after publication fixed it (the archive's copy of the
+    #: manifest says when the run finished: the local one says the same)
+    finished_at: str | None = None
+    duration_s: float | None = None
     warnings: tuple[RunWarning, ...] = ()
 
     def merged(self, later: ManifestUpdate) -> ManifestUpdate:

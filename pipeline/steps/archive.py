@@ -40,7 +40,8 @@ STEP_NAME = "archive"
 
 def final_manifest(state: RunState, record: ArchiveRecord) -> RunManifest:
     """The run's manifest as it will read once this step has completed: what the archive
-    keeps (the local one then adds the upload's counts and where ``LATEST`` stands)."""
+    keeps. The local one ends the same (``finished_at``, ``duration_s``: the run finished
+    when this copy was cut) and adds the upload's counts and where ``LATEST`` stands."""
     final = RunManifest.from_json(state.manifest.to_json())
     now = manifest_io.utc_now()
     final.status = "success"
@@ -75,10 +76,9 @@ def step_archive(state: RunState) -> StepResult:
     run_id = state.config.run_id
     pending = ArchiveRecord(uri=archive.location.uri(), run_uri=archive.run_uri(run_id),
                             status="archiving")
+    archived = final_manifest(state, dataclasses.replace(pending, status="archived"))
     try:
-        result = archive.upload_run(
-            state.paths, manifest_document=final_manifest(
-                state, dataclasses.replace(pending, status="archived")).to_json())
+        result = archive.upload_run(state.paths, manifest_document=archived.to_json())
     except StorageError as exc:
         failed = dataclasses.replace(pending, status="failed",
                                      error=str(exc))
@@ -89,6 +89,7 @@ def step_archive(state: RunState) -> StepResult:
                                   error=str(exc) or "interrupted by Ctrl-C")
         raise with_manifest(exc, ManifestUpdate(archive=cut))  # noqa: B904 - the same one
     record = _record(archive, run_id, result)
+    ended = (archived.finished_at, archived.duration_s)
     moved = (f"LATEST now names {record.latest_run_id}" if record.latest_updated
              else f"LATEST stays on {record.latest_run_id} (of a later as-of date)")
     logger.info("  archived to %s (%d files, %d sent); %s", record.run_uri, record.files,
@@ -97,4 +98,5 @@ def step_archive(state: RunState) -> StepResult:
                        "uploaded": record.uploaded, "bytes": record.bytes,
                        "latest_run_id": record.latest_run_id,
                        "latest_updated": record.latest_updated},
-                      manifest=ManifestUpdate(archive=record))
+                      manifest=ManifestUpdate(archive=record, finished_at=ended[0],
+                                              duration_s=ended[1]))

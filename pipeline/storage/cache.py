@@ -29,11 +29,12 @@ from typing import Any
 
 from foundation import untrusted_files
 from foundation.paths import HomePaths
+from pipeline.records import manifest as manifest_io
 from pipeline.records.integrity import sha256_file
 from pipeline.records.pointer import publish_lock, write_atomically, write_pointer
 from pipeline.storage.archive import Archive
-from pipeline.storage.archive_record import ArchivedFile
-from pipeline.storage.errors import ObjectNotFoundError, StorageError
+from pipeline.storage.archive_record import ArchivedFile, ArchivedRun
+from pipeline.storage.errors import IntegrityError, ObjectNotFoundError, StorageError
 from pipeline.storage.objects import PARTIAL_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ class RunCache:
                     leftover.unlink()
 
     def fetch(self, archive: Archive, run_id: str | None = None, *,
-              rehash: bool = False, include_snapshot: bool = True) -> CachedRun:
+              rehash: bool = False, include_snapshot: bool = True,
+              record: ArchivedRun | None = None) -> CachedRun:
         """Every file of an archived run (default: the one ``LATEST`` names), verified.
 
         ``include_snapshot=False`` fetches only the run's small files (manifest, log,
@@ -119,10 +121,11 @@ class RunCache:
         IntegrityError subclasses for an altered or truncated object (nothing is left in
         the cache for it), and the store's other StorageErrors.
         """
-        run_id = run_id or archive.latest()
+        run_id = run_id or (record.run_id if record else None) or archive.latest()
         if run_id is None:
             raise ObjectNotFoundError(f"the archive {archive} holds no run yet (no LATEST)")
-        record = archive.record(run_id)
+        if record is None or record.run_id != run_id:
+            record = archive.record(run_id)
         downloaded, reused = [], []
         with self._locked(run_id):
             index = self._read_index(run_id)
@@ -139,6 +142,8 @@ class RunCache:
                     archive.store.download(archive.run_key(run_id, item.path), dest,
                                            expected_sha256=item.sha256,
                                            expected_size=item.size)
+                    if item == record.snapshot:
+                        self._restore_published_mtime(run_id, dest)
                     index[item.path] = {"sha256": item.sha256, "size": item.size,
                                         "mtime_ns": dest.lstat().st_mtime_ns}
                     downloaded.append(item.path)
@@ -154,6 +159,45 @@ class RunCache:
                          snapshot=self.root / record.snapshot.path,
                          downloaded=tuple(downloaded), reused=tuple(reused))
 
+    def _restore_published_mtime(self, run_id: str, snapshot: Path) -> None:
+        """Give the downloaded snapshot the modification time its manifest recorded at
+        publication (the manifest is fetched first), so readers that compare a snapshot
+        with its manifest (size and mtime: the dashboards' "changed on disk" note) see
+        the file as published. A manifest without one leaves the download's time."""
+        document = manifest_io.load(self.paths.run(run_id).manifest)
+        recorded = ((document or {}).get("snapshot") or {}).get("mtime_ns")
+        if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0:
+            os.utime(snapshot, ns=(recorded, recorded), follow_symlinks=False)
+
+    def mirror(self, archive: Archive, *, rehash: bool = False) -> ArchiveMirror:
+        """Every archived run's small files (manifest, log, schema, dbt artefacts), and the
+        run ``LATEST`` names in full, pointed at by the cache home's ``LATEST_DB.txt``.
+
+        So the pipeline's readers (``runs.py``, the dashboards) see the archive as a home:
+        every archived run listed, the served one openable. Other snapshots are fetched
+        when asked for (:meth:`fetch`). A run whose small files are refused (altered,
+        truncated) is left out and named in ``skipped``; a refused ``LATEST`` run raises.
+        """
+        listing = archive.runs()
+        skipped = list(listing.skipped)
+        runs: list[str] = []
+        for record in listing.runs:
+            try:
+                self.fetch(archive, record.run_id, include_snapshot=False, rehash=rehash,
+                           record=record)
+            except IntegrityError as exc:
+                skipped.append(str(exc))
+                continue
+            runs.append(record.run_id)
+        latest = archive.latest()
+        served = None
+        if latest is not None:
+            served = self.fetch(archive, latest, rehash=rehash)
+            with publish_lock(self.paths):
+                write_pointer(self.paths, served.snapshot.name)
+        return ArchiveMirror(archive=str(archive), latest=latest, runs=tuple(runs),
+                             skipped=tuple(skipped), served=served)
+
     def serve_latest(self, archive: Archive, *, rehash: bool = False) -> CachedRun:
         """Fetch the run ``LATEST`` names and point the cache home's ``LATEST_DB.txt`` at
         it, so the dashboards serve the cache as they serve any home."""
@@ -161,6 +205,19 @@ class RunCache:
         with publish_lock(self.paths):
             write_pointer(self.paths, cached.snapshot.name)
         return cached
+
+
+@dataclass(frozen=True)
+class ArchiveMirror:
+    """What :meth:`RunCache.mirror` found: the run ``LATEST`` names (None: no run yet),
+    every archived run whose files are in the cache (oldest first by the ``LATEST`` rule),
+    the runs or folders left out and why, and the served run's cached files."""
+
+    archive: str
+    latest: str | None
+    runs: tuple[str, ...]
+    skipped: tuple[str, ...]
+    served: CachedRun | None
 
 
 def default_cache_root(home: Path) -> Path:
