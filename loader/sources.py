@@ -12,6 +12,7 @@ and there is one copy of the plan logic.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,8 @@ class SourceFile:
 
     ``name`` is the file's name in the run's folder (stamped into ``_source_file``),
     ``location`` what DuckDB reads (a local path or an ``s3://`` URI), ``sha256`` the
-    digest when the caller already knows it (an object verified when it was listed); when
-    None the loader hashes the local file itself.
+    digest when the caller already knows it from the bytes (a file fetched and verified);
+    when None the loader has it computed beside the load (:meth:`SourceFiles.digest`).
     """
 
     name: str
@@ -55,6 +56,18 @@ class SourceFiles:
     def read_head(self, file: SourceFile, size: int) -> bytes:
         """The first ``size`` bytes of ``file`` (fewer when it is shorter)."""
         raise NotImplementedError
+
+    def digest(self, file: SourceFile) -> str:
+        """The sha256 of the file's bytes, read beside the load (the loader asks only when
+        ``file.sha256`` is None). A local file by default."""
+        path = file.local_path
+        if path is None:
+            raise LoadError(f"{file.name}: no sha256 known for {file.location}")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         """Let the load's connection read the CSV locations (nothing for local files)."""

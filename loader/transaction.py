@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -56,25 +55,14 @@ def _to_naive_utc(moment: datetime | None) -> datetime:
     return moment
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _digest(pool: ThreadPoolExecutor, file: SourceFile) -> Future[str]:
-    """The file's sha256: the one its source already knows (verified when it was listed
-    or fetched), else hashed from the local file beside the load."""
+def _digest(pool: ThreadPoolExecutor, sources: SourceFiles, file: SourceFile) -> Future[str]:
+    """The file's sha256: the one its source already knows from the bytes (fetched and
+    verified), else computed beside the load from the bytes the source holds."""
     if file.sha256 is not None:
         known: Future[str] = Future()
         known.set_result(file.sha256)
         return known
-    path = file.local_path
-    if path is None:
-        raise LoadError(f"{file.name}: no sha256 known for {file.location}")
-    return pool.submit(_sha256, path)
+    return pool.submit(sources.digest, file)
 
 
 def percent(share: float) -> str:
@@ -157,7 +145,7 @@ def load_raw(
 
     files = [sqlite_file, *(plan.source for plan in csv_plans)]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        hashes = {file.name: _digest(pool, file) for file in files}
+        hashes = {file.name: _digest(pool, sources, file) for file in files}
         db_existed = db_path.exists()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = _connect(db_path, duckdb_config)

@@ -9,12 +9,16 @@ verified against the sha256 the run recorded for it.
 
 After the load, :func:`confirm` makes the manifest's ``sources`` true of the bytes loaded:
 objects must still have the ETag and size they were listed with (nobody replaced one
-while DuckDB streamed it), a replayed local file must hash as it did when it was listed,
-and a run generated on local disk gets its record from the loader's own hashes.
+while DuckDB streamed it), an object whose sha256 came from its metadata must hash to it
+(the loader hashes each CSV object beside the load, as it hashes local files: an altered
+or truncated object is refused before anything is published), a replayed local file must
+hash as it did when it was listed, and a run generated on local disk gets its record from
+the loader's own hashes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +55,17 @@ class ObjectSourceFiles(SourceFiles):
             return None
         if name == APP_DB_FILE:  # the verified local copy
             return SourceFile(name, str(self.sqlite), found.size, found.sha256)
-        return SourceFile(name, found.uri, found.size, found.sha256)
+        # a digest taken from the object's metadata is checked against its bytes while
+        # DuckDB loads them (digest below); one this run computed from the bytes is known
+        known = found.sha256 if found.sha256_from != "metadata" else None
+        return SourceFile(name, found.uri, found.size, known)
+
+    def digest(self, file: SourceFile) -> str:
+        found = self.record.file(file.name)
+        with one_line():
+            digest, _size = self.store.hash_object(self.location.key(file.name),
+                                                   etag=found.etag if found else None)
+        return digest
 
     def read_head(self, file: SourceFile, size: int) -> bytes:
         found = self.record.file(file.name)
@@ -107,15 +121,32 @@ def open_sources(state: RunState) -> LoadSources:
                        store)
 
 
+def _checked(record: SourcesRecord, loaded: dict[str, tuple[str, int]]) -> SourcesRecord:
+    """The record, each object's sha256 taken from its metadata now checked against the
+    bytes the load read (``verified``); a mismatch is an altered or truncated object."""
+    files = []
+    for item in record.files:
+        digest = loaded.get(item.name, (None, 0))[0]
+        if item.sha256_from == "metadata" and digest is not None:
+            if digest != item.sha256:
+                raise StepError(f"{item.uri} has sha256 {digest[:12]}… but "
+                                f"{item.sha256[:12]}… was recorded when it was written: "
+                                "altered, truncated or damaged, refused")
+            item = dataclasses.replace(item, sha256_from="verified")
+        files.append(item)
+    return dataclasses.replace(record, files=tuple(files))
+
+
 def confirm(state: RunState, sources: LoadSources, report: LoadReport) -> SourcesRecord:
     """The manifest's ``sources`` after the load, checked against what was loaded."""
+    loaded = {t.source_file: (t.sha256, t.bytes) for t in report.tables}
     if sources.store is not None and sources.record is not None:
         objects = [SourceObject(f.name, f.uri, f.size, f.etag, f.sha256, f.sha256_from)
                    for f in sources.record.files]
         with one_line():
             assert_unchanged(objects, store=sources.store)
-        return sources.record
-    loaded = {t.source_file: (t.sha256, t.bytes) for t in report.tables}
+        return _checked(sources.record, loaded)
+
     if sources.record is not None:  # a replayed folder: the bytes loaded are those listed
         for name, (sha256, _size) in sorted(loaded.items()):
             listed = sources.record.file(name)

@@ -66,14 +66,17 @@ def generate_dir(state: RunState) -> Path:
     return state.paths.temp_dir if location.is_s3 else location.path or Path()
 
 
-def _records(objects: tuple[SourceObject, ...]) -> tuple[SourceFileRecord, ...]:
-    return tuple(SourceFileRecord(o.name, o.uri, o.size, o.sha256, o.etag, o.sha256_from)
-                 for o in objects)
+def _records(objects: tuple[SourceObject, ...], *, sent: bool = False
+             ) -> tuple[SourceFileRecord, ...]:
+    """The manifest's records of source objects; ``sent``: the run hashed the bytes it
+    uploaded (and the store checked each request's MD5), so the digest is ``computed``."""
+    return tuple(SourceFileRecord(o.name, o.uri, o.size, o.sha256, o.etag,
+                                  "computed" if sent else o.sha256_from) for o in objects)
 
 
 def _result(state: RunState, location: StorageLocation, origin: SourceOrigin,
             objects: tuple[SourceObject, ...]) -> StepResult:
-    record = SourcesRecord(location.uri(), origin, _records(objects))
+    record = SourcesRecord(location.uri(), origin, _records(objects, sent=origin == "landed"))
     artifacts = {**state.manifest.artifacts, "data_dir": location.uri()}
     return StepResult({"location": location.uri(), "files": len(objects),
                        "bytes": sum(o.size for o in objects)},

@@ -96,6 +96,28 @@ class ArchiveListing:
     skipped: tuple[str, ...]
 
 
+class _Prefix:
+    """The first ``size`` bytes of an open file, read as a file: a file that grows while it
+    is archived (the run's own log) is archived as it stood when its upload began."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle = handle
+        self._left = size
+        self._size = size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._handle.read(n)
+        self._left -= len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if (offset, whence) != (0, 0):
+            raise ValueError("only a rewind to the start is supported")
+        self._left = self._size
+        return self._handle.seek(0)
+
+
 class Archive:
     """The archive at one ``s3://bucket/prefix``."""
 
@@ -279,6 +301,10 @@ class Archive:
             raise StorageError(f"run {paths.run_id} not archived: {exc}") from None
         with handle:
             size = os.fstat(handle.fileno()).st_size
+            if relative != snapshot_path(paths.run_id):
+                # the run's log still grows while its archive step logs: what is archived
+                # is the file as it stands now, hashed and sent as exactly those bytes
+                handle = _Prefix(handle, size)  # type: ignore[assignment]
             sha256 = self._expected_sha256(relative, paths, document, handle)
             key = self.run_key(paths.run_id, relative)
             if self._already_there(key, size, sha256):

@@ -290,12 +290,20 @@ class ObjectStore:
                 size += len(chunk)
         return digest.hexdigest(), size
 
-    def hash_object(self, key: str) -> tuple[str, int]:
+    def hash_object(self, key: str, *, etag: str | None = None) -> tuple[str, int]:
         """sha256 and size of an object's bytes, streamed (for objects written without
-        sha256 metadata, such as exports a user placed in the landing prefix)."""
+        sha256 metadata, such as exports a user placed in the landing prefix, and to check
+        those written with it). With ``etag`` the bytes must be that version's."""
         digest, size = hashlib.sha256(), 0
+        condition = {"IfMatch": f'"{etag}"'} if etag else {}
         with self._translating("reading", key):
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                body = self.client.get_object(Bucket=self.bucket, Key=key, **condition)["Body"]
+            except botocore.exceptions.ClientError as exc:
+                if error_code(exc) in ("PreconditionFailed", "412"):
+                    raise StorageError(f"{self.uri(key)} was replaced while it was being "
+                                       "read: the load cannot be trusted, rerun") from None
+                raise
             while chunk := body.read(STREAM_CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)

@@ -47,11 +47,24 @@ def moto_endpoint() -> Iterator[str]:
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
             moto_endpoint: str) -> str:
     """The standard AWS variables pointing at the local server; returns the endpoint."""
+    return point_aws_at(monkeypatch, tmp_path_factory, moto_endpoint)
+
+
+@pytest.fixture(scope="module")
+def module_aws_env(tmp_path_factory: pytest.TempPathFactory,
+                   moto_endpoint: str) -> Iterator[str]:
+    """:func:`aws_env` for a module whose pipeline runs are shared by its tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield point_aws_at(patch, tmp_path_factory, moto_endpoint)
+
+
+def point_aws_at(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+                 moto_endpoint: str) -> str:
     nowhere = tmp_path_factory.mktemp("no_aws_config")
     for name in (*SECRET_ENVIRONMENT, "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL",
                  "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_CA_BUNDLE", "HTTP_PROXY",
                  "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy",
-                 "CARTON_CAPS_ARCHIVE_CACHE"):
+                 "CARTON_CAPS_ARCHIVE_CACHE", "CARTON_CAPS_ARCHIVE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
