@@ -391,12 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     home = (args.home or default_home()).expanduser().resolve()
-    if not home.is_dir():
+    uri = runs_archive.archive_uri(args.archive)
+    # a home that only reads an archive may be new: its cache is created in it; every
+    # other command reads (or, push, sends) runs the home must already hold
+    reads_archive_only = uri is not None and args.command != "push"
+    if not home.is_dir() and not (reads_archive_only and not home.exists()):
         print(f"{PROG}: error: --home {home} is not a directory", file=sys.stderr)
         return EXIT_USAGE
     paths = HomePaths(home)
     code = EXIT_OK
-    uri = runs_archive.archive_uri(args.archive)
     if args.command == "push" and uri is None:
         print(f"{PROG}: error: push needs --archive s3://BUCKET/PREFIX (or "
               f"${runs_archive.ARCHIVE_ENV})", file=sys.stderr)

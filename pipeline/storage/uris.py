@@ -111,7 +111,9 @@ def parse_location(text: str, *, what: str, allow_local: bool = True) -> Storage
 
 def _parse_s3(rest: str, *, what: str) -> StorageLocation:
     bucket, _, prefix = rest.partition("/")
-    if "@" in bucket:
+    # anywhere in the URI: a secret may itself hold a '/', which would end the "bucket"
+    # before its '@' (neither bucket names nor key segments ever hold an '@')
+    if "@" in rest:
         raise StorageLocationError(
             f"{what} holds credentials in the URI: refused (nothing quoted); give them in "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE")
