@@ -19,6 +19,7 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
+import requests
 
 from foundation.paths import RunPaths
 from pipeline import runs
@@ -39,7 +40,8 @@ from pipeline.records.run_manifest import RunManifest, StepRecord
 from pipeline.steps import archive as archive_step
 from pipeline.steps import health
 from pipeline.storage.archive import Archive
-from tests.storage.conftest import PART_BYTES, publish_fake_run
+from tests.storage.conftest import PART_BYTES, SECRET_ACCESS_KEY, publish_fake_run
+from tests.storage.test_failures import closed_port, enforced_auth  # noqa: F401 - fixtures
 
 SNAPSHOT = os.urandom(2 * PART_BYTES + 123)  # three parts
 
@@ -250,3 +252,56 @@ def test_the_run_ends_when_the_archive_copy_of_its_manifest_was_cut(
     step = state.manifest.step("archive")
     assert code == EXIT_OK and step is not None and step.started_at is not None
     assert datetime.fromisoformat(step.started_at) <= finished <= datetime.now(UTC)
+
+
+def assert_published_but_not_archived(code: int, state: RunState, message: str) -> None:
+    """A run whose archive step failed: exit 3, published and served here, the step's one
+    line as its error, in the manifest's archive section and as a health finding."""
+    manifest = state.manifest
+    step = manifest.step("archive")
+    assert code == EXIT_AFTER_PUBLISH
+    assert manifest.status == "success" and read_pointer(state.paths) == "r2"
+    assert step is not None and step.status == "failed"
+    assert step.error == f"archive upload failed: {message}"
+    assert len(step.error.splitlines()) == 1
+    assert manifest.archive is not None and manifest.archive.status == "failed"
+    assert manifest.archive.error == message
+    finding = RunHealth.from_json(manifest.health).findings[0]  # type: ignore[union-attr]
+    assert (finding.severity, finding.category) == ("error", "not archived")
+
+
+def test_refused_credentials_at_the_archive_step_leave_latest(
+        archive: Archive, previous: str, tmp_path: Path, s3: Any, bucket: str,
+        aws_env: str, enforced_auth: tuple[str, str]) -> None:  # noqa: F811
+    code, state = run(tmp_path / "home", "r2", str(archive))
+
+    assert_published_but_not_archived(code, state, (
+        f"the object store {aws_env} refused the credentials (InvalidAccessKeyId) while "
+        f"opening bucket s3://{bucket}: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+        "or AWS_PROFILE"))
+    assert SECRET_ACCESS_KEY not in json.dumps(manifest_io.read(state.paths.manifest,
+                                                                state.paths.home))
+    requests.post(f"{aws_env}/moto-api/reset-auth", data=b"inf", timeout=5)  # read it back
+    assert archive.latest() == previous
+    assert keys(s3, bucket, "carton_caps/runs/r2/") == []
+
+
+def test_an_unreachable_store_at_the_archive_step_is_one_line(
+        aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        closed_port: int) -> None:  # noqa: F811
+    endpoint = f"http://127.0.0.1:{closed_port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+
+    code, state = run(tmp_path / "home", "r2", "s3://carton-caps/carton_caps")
+
+    assert_published_but_not_archived(code, state, (
+        f"cannot reach the object store {endpoint} (connection failed) while opening bucket "
+        "s3://carton-caps: check AWS_ENDPOINT_URL and that the store is running"))
+
+
+def test_a_missing_archive_bucket_is_named_at_the_archive_step(
+        aws_env: str, tmp_path: Path) -> None:
+    code, state = run(tmp_path / "home", "r2", "s3://no-such-bucket/carton_caps")
+
+    assert_published_but_not_archived(
+        code, state, f"bucket no-such-bucket does not exist at {aws_env}")
