@@ -82,6 +82,13 @@ class RunPaths(HomePaths):
         return self.data_dir / self.run_id
 
     @property
+    def temp_dir(self) -> Path:
+        """The run's scratch folder: sources generated before they land in object storage,
+        the app database fetched from there. Hidden (no run id starts with a dot), removed
+        when the run ends and, after a kill, by the next run's sweep."""
+        return self.data_dir / f".tmp_{self.run_id}"
+
+    @property
     def snapshot(self) -> Path:
         return self.duckdb_dir / snapshot_file_name(self.run_id)
 

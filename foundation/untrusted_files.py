@@ -19,7 +19,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 #: default bound of one read: manifests and dbt's artefacts of a 1,000,000-user run are a
 #: few MB; anything far larger is not a file the pipeline wrote
@@ -73,6 +73,16 @@ def _open(path: Path, home: Path) -> int:
             "a folder" if stat.S_ISDIR(mode) else "not a regular file")
         raise UntrustedFileError(shown, f"is {kind}: refused")
     return descriptor
+
+
+def open_regular(path: Path, *, home: Path) -> BinaryIO:
+    """``path`` opened for reading in binary, under the same rules as :func:`read_bytes`.
+
+    For files too large to read whole (a snapshot uploaded to object storage): the file
+    object is the regular file that was checked, so a link or FIFO swapped in afterwards is
+    never read. Raises FileNotFoundError or UntrustedFileError as :func:`read_bytes` does.
+    """
+    return os.fdopen(_open(path, home), "rb")
 
 
 def read_bytes(path: Path, *, home: Path, limit: int = DEFAULT_LIMIT) -> bytes:

@@ -12,12 +12,12 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from foundation.run_id import RunIdError, validate_run_id
 from foundation.source_tables import APP_DB_FILE, APP_DB_TABLES, SourceTable
 from foundation.source_tables import STAMP_COLUMNS as SOURCE_STAMP_COLUMNS
 from loader.report import LoadError
+from loader.sources import SourceFile, SourceFiles
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class CsvPlan:
     """How to read one CSV: the file's columns in file order, mapped to the declaration."""
 
     table: SourceTable
-    path: Path
+    source: SourceFile
     file_columns: tuple[str, ...]  # names DuckDB gives the file's columns, in file order
     file_types: tuple[str, ...]
     drift: tuple[dict, ...] = field(default_factory=tuple)
@@ -55,41 +55,65 @@ def validate_arguments(run_id: str, max_reject_share: float) -> None:
 
 
 
-def read_csv_header(path: Path) -> list[str]:
+#: bytes of a CSV first read for its header; read again, four times larger, while the
+#: header record is not complete (a quoted name may hold a newline)
+HEADER_FIRST_BYTES = 64 * 1024
+#: a header record longer than this is not one the loader reads on for
+MAX_HEADER_BYTES = 1 << 22
+
+
+def header_record(head: bytes, *, complete: bool) -> bytes | None:
+    """The header record at the start of ``head`` (up to and including its line end).
+
+    Lines end at ``\n`` only (CRLF keeps its ``\r``, stripped later); a record goes on
+    while a quote is open. None when ``head`` stops before the record ends and more of the
+    file can be read (``complete``: ``head`` is the whole file).
+    """
+    start = 0
+    while (end := head.find(b"\n", start)) != -1:
+        start = end + 1
+        if head[:start].count(b'"') % 2 == 0:
+            return head[:start]
+    if complete or len(head) > MAX_HEADER_BYTES:
+        return head
+    return None
+
+
+def read_csv_header(sources: SourceFiles, file: SourceFile) -> list[str]:
     """The header row of a CSV (BOM, CRLF and quoted names handled).
 
-    Read as bytes up to the end of the header record only, so that bad bytes further
-    down the file are left to the row-level reject handling.
+    Only the first bytes of the file are read (a ranged read for object storage), up to
+    the end of the header record, so that bad bytes further down the file are left to the
+    row-level reject handling.
     """
-    chunks: list[bytes] = []
-    with path.open("rb") as handle:
-        while True:
-            line = handle.readline(1 << 20)
-            chunks.append(line)
-            raw = b"".join(chunks)
-            # a header name may be quoted and hold a newline: read on while a quote is open
-            if not line or raw.count(b'"') % 2 == 0 or len(raw) > (1 << 22):
-                break
+    size = HEADER_FIRST_BYTES
+    while True:
+        head = sources.read_head(file, size)
+        raw = header_record(head, complete=len(head) < size)
+        if raw is not None:
+            break
+        size *= 4
     if not raw.strip():
-        raise LoadError(f"{path.name}: empty file, no header row")
+        raise LoadError(f"{file.name}: empty file, no header row")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise LoadError(f"{path.name}: header row is not valid UTF-8") from None
+        raise LoadError(f"{file.name}: header row is not valid UTF-8") from None
     try:
         header = next(csv.reader([text.rstrip("\r\n")]), None)
     except csv.Error as exc:
-        raise LoadError(f"{path.name}: unreadable header row ({exc})") from None
+        raise LoadError(f"{file.name}: unreadable header row ({exc})") from None
     if not header:
-        raise LoadError(f"{path.name}: empty file, no header row")
+        raise LoadError(f"{file.name}: empty file, no header row")
     return [name.strip() for name in header]
 
 
-def plan_csv(table: SourceTable, data_dir: Path) -> CsvPlan:
-    path = data_dir / table.file_name
-    if not path.is_file():
-        raise LoadError(f"{table.file_name}: file not found in {data_dir}", table=table.name)
-    header = read_csv_header(path)
+def plan_csv(table: SourceTable, sources: SourceFiles) -> CsvPlan:
+    file = sources.file(table.file_name)
+    if file is None:
+        raise LoadError(f"{table.file_name}: file not found in {sources.where}",
+                        table=table.name)
+    header = read_csv_header(sources, file)
     seen: set[str] = set()
     for name in header:
         if name in seen:
@@ -123,7 +147,7 @@ def plan_csv(table: SourceTable, data_dir: Path) -> CsvPlan:
     if tuple(n for n in header if n in declared) != table.column_names:
         logger.info("%s: header order differs from the declaration; matched by name",
                     table.file_name)
-    return CsvPlan(table, path, tuple(names), tuple(types), tuple(drift), tuple(extras))
+    return CsvPlan(table, file, tuple(names), tuple(types), tuple(drift), tuple(extras))
 
 
 def plan_extras(table: SourceTable, names: Sequence[str]) -> tuple[set[str], list[dict]]:
@@ -165,14 +189,19 @@ def drift_record(table: SourceTable, column: str, change: str, detail: str) -> d
     }
 
 
-def plan_sqlite(data_dir: Path) -> tuple[Path, tuple[dict, ...], dict[str, tuple[str, ...]]]:
+def plan_sqlite(sources: SourceFiles) -> tuple[SourceFile, tuple[dict, ...],
+                                               dict[str, tuple[str, ...]]]:
     """Check that app.sqlite holds every declared table and column.
 
-    Returns the file, the drift and, per table, the extra columns to load as VARCHAR.
+    SQLite needs random access, so the file is always a local one (object storage's copy
+    is fetched and verified first, by the caller). Returns the file, the drift and, per
+    table, the extra columns to load as VARCHAR.
     """
-    path = data_dir / APP_DB_FILE
-    if not path.is_file():
-        raise LoadError(f"{APP_DB_FILE}: file not found in {data_dir}")
+    file = sources.require(APP_DB_FILE)
+    path = file.local_path
+    if path is None:
+        raise LoadError(f"{APP_DB_FILE}: must be a local file (fetch it first), not "
+                        f"{file.location}")
     drift: list[dict] = []
     extras: dict[str, tuple[str, ...]] = {}
     try:
@@ -210,5 +239,5 @@ def plan_sqlite(data_dir: Path) -> tuple[Path, tuple[dict, ...], dict[str, tuple
         raise LoadError(f"{APP_DB_FILE}: not a readable SQLite database ({exc})") from None
     finally:
         con.close()
-    return path, tuple(drift), extras
+    return file, tuple(drift), extras
 

@@ -88,7 +88,7 @@ def load_csv(
             rejects_scan = '_load_scans'
         )
         """,  # noqa: S608
-        [*stamps, str(plan.path)],
+        [*stamps, plan.source.location],
     ).fetchone()
     rows_loaded = int(inserted[0]) if inserted else 0
     return rows_loaded, csv_rejects(con, plan)

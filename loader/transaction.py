@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ from loader.report import (
     LoadReport,
     TableLoad,
 )
+from loader.sources import LocalSourceFiles, SourceFile, SourceFiles
 from loader.sql import load_csv, load_sqlite_table, sql_str
 
 logger = logging.getLogger(__name__)
@@ -55,12 +55,14 @@ def _to_naive_utc(moment: datetime | None) -> datetime:
     return moment
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _digest(pool: ThreadPoolExecutor, sources: SourceFiles, file: SourceFile) -> Future[str]:
+    """The file's sha256: the one its source already knows from the bytes (fetched and
+    verified), else computed beside the load from the bytes the source holds."""
+    if file.sha256 is not None:
+        known: Future[str] = Future()
+        known.set_result(file.sha256)
+        return known
+    return pool.submit(sources.digest, file)
 
 
 def percent(share: float) -> str:
@@ -109,7 +111,7 @@ def _remove_db_files(db_path: Path) -> None:
 
 
 def load_raw(
-    data_dir: Path,
+    data_dir: Path | SourceFiles,
     db_path: Path,
     run_id: str,
     *,
@@ -120,51 +122,54 @@ def load_raw(
 ) -> LoadReport:
     """Load every declared source table of ``data_dir`` into ``raw`` of ``db_path``.
 
-    All or nothing: on any failure a :class:`LoadError` is raised, the transaction is
-    rolled back and a database file created by this call is removed. ``duckdb_config``
-    (e.g. ``memory_limit``, ``temp_directory``) is passed to ``duckdb.connect``, so the
-    caller bounds the loader's memory. ``pii_key`` keys the hashes that replace PII
-    columns (:mod:`foundation.pii`); it is used on this call's connection only.
+    ``data_dir`` is the run's local folder, or any :class:`~loader.sources.SourceFiles`
+    (the pipeline's adapter for object storage). All or nothing: on any failure a
+    :class:`LoadError` is raised, the transaction is rolled back and a database file
+    created by this call is removed. ``duckdb_config`` (e.g. ``memory_limit``,
+    ``temp_directory``) is passed to ``duckdb.connect``, so the caller bounds the loader's
+    memory. ``pii_key`` keys the hashes that replace PII columns (:mod:`foundation.pii`);
+    it is used on this call's connection only.
     """
     started = time.perf_counter()
-    data_dir = Path(data_dir)
     db_path = Path(db_path)
     validate_arguments(run_id, max_reject_share)
     if not isinstance(pii_key, str) or not pii_key.strip():
         raise LoadError(f"no PII key: the loader hashes emails and phones with the home's "
                         f"secret key (set {pii.KEY_ENV})")
-    if not data_dir.is_dir():
-        raise LoadError(f"data directory not found: {data_dir}")
+    sources = data_dir if isinstance(data_dir, SourceFiles) else LocalSourceFiles(Path(data_dir))
     stamp = _to_naive_utc(ingested_at)
 
     # Preflight: every file, table and column is checked before the database is touched.
-    sqlite_path, sqlite_drift, sqlite_extras = plan_sqlite(data_dir)
-    csv_plans = [plan_csv(table, data_dir) for table in EVENT_EXPORT_TABLES]
+    sqlite_file, sqlite_drift, sqlite_extras = plan_sqlite(sources)
+    csv_plans = [plan_csv(table, sources) for table in EVENT_EXPORT_TABLES]
 
-    files = [sqlite_path, *(plan.path for plan in csv_plans)]
+    files = [sqlite_file, *(plan.source for plan in csv_plans)]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        hashes: dict[Path, Future[str]] = {path: pool.submit(_sha256, path) for path in files}
+        hashes = {file.name: _digest(pool, sources, file) for file in files}
         db_existed = db_path.exists()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = _connect(db_path, duckdb_config)
         try:
             pii.register(con, pii_key)
+            sources.prepare(con)
             # The app database is attached read-only (values as text, typed and checked
             # here) outside the transaction: DuckDB cannot detach inside one.
             _load_sqlite_extension(con)
             con.execute("set sqlite_all_varchar = true")
             con.execute(
-                f"attach {sql_str(str(sqlite_path))} as _load_app_db (type sqlite, read_only)"
+                f"attach {sql_str(sqlite_file.location)} as _load_app_db "
+                "(type sqlite, read_only)"
             )
             report = _load_in_transaction(
-                con, db_path, run_id, stamp, max_reject_share, sqlite_path, sqlite_drift,
-                sqlite_extras, csv_plans, hashes,
+                con, db_path, run_id, stamp, max_reject_share, sqlite_file, sqlite_drift,
+                sqlite_extras, csv_plans, hashes, sources,
             )
         except BaseException as exc:
             for pending in hashes.values():
                 pending.cancel()
             with contextlib.suppress(duckdb.Error):
                 con.execute("rollback")
+            sources.release(con)
             con.close()
             if not db_existed:
                 _remove_db_files(db_path)
@@ -176,6 +181,7 @@ def load_raw(
             raise
         with contextlib.suppress(duckdb.Error):  # committed: nothing below may undo it
             con.execute("detach _load_app_db")
+        sources.release(con)
         con.close()
     report = LoadReport(
         run_id=report.run_id,
@@ -198,11 +204,12 @@ def _load_in_transaction(
     run_id: str,
     stamp: datetime,
     max_reject_share: float,
-    sqlite_path: Path,
+    sqlite_file: SourceFile,
     sqlite_drift: tuple[dict, ...],
     sqlite_extras: dict[str, tuple[str, ...]],
     csv_plans: list[CsvPlan],
-    hashes: dict[Path, Future[str]],
+    hashes: dict[str, Future[str]],
+    sources: SourceFiles,
 ) -> LoadReport:
     con.execute("begin transaction")
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
@@ -225,7 +232,7 @@ def _load_in_transaction(
     loads: list[TableLoad] = []
     reject_rows: list[dict[str, Any]] = []
 
-    def finish(table: SourceTable, path: Path, started_at: datetime, t0: float,
+    def finish(table: SourceTable, file: SourceFile, started_at: datetime, t0: float,
                rows_loaded: int, rejects: list[Reject]) -> None:
         rejected = len(rejects)
         total = rows_loaded + rejected
@@ -244,7 +251,7 @@ def _load_in_transaction(
                     f"{summary} exceeds the {percent(max_reject_share)} threshold; "
                     f"first: {first}",
                     table=table.name,
-                    rejects=[r.record(table, path.name) for r in rejects[:REJECTS_SAMPLE]],
+                    rejects=[r.record(table, file.name) for r in rejects[:REJECTS_SAMPLE]],
                 )
             message = (f"{summary} within the {percent(max_reject_share)} threshold; "
                        f"first: {first}")
@@ -260,17 +267,17 @@ def _load_in_transaction(
             messages.append(f"schema drift: {len(table_drift)} column change(s)")
         for reject in rejects:
             reject_rows.append({"run_id": run_id, "table_name": table.name,
-                                "source_file": path.name, "line": reject.line,
+                                "source_file": file.name, "line": reject.line,
                                 "column_name": reject.column_name,
                                 "error_type": reject.error_type, "reason": reject.reason,
                                 "raw_text": reject.raw_text})
         loads.append(TableLoad(
             table=table.name,
-            source_file=path.name,
+            source_file=file.name,
             rows_loaded=rows_loaded,
             rows_rejected=rejected,
-            sha256=hashes[path].result(),
-            bytes=path.stat().st_size,
+            sha256=hashes[file.name].result(),
+            bytes=file.size,
             duration_s=round(time.perf_counter() - t0, 3),
             status=STATUS_WARN if messages else STATUS_OK,
             source_system=table.system,
@@ -280,19 +287,20 @@ def _load_in_transaction(
 
     for table in APP_DB_TABLES:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()
-        rows_loaded, rejects = load_sqlite_table(con, table, [stamp, run_id, sqlite_path.name],
+        rows_loaded, rejects = load_sqlite_table(con, table, [stamp, run_id, sqlite_file.name],
                                                   sqlite_extras.get(table.name, ()))
-        finish(table, sqlite_path, started_at, t0, rows_loaded, rejects)
+        finish(table, sqlite_file, started_at, t0, rows_loaded, rejects)
 
     for plan in csv_plans:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()
         try:
-            rows_loaded, rejects = load_csv(con, plan, [stamp, run_id, plan.path.name])
+            rows_loaded, rejects = load_csv(con, plan, [stamp, run_id, plan.source.name])
         except duckdb.Error as exc:
+            where = sources.read_error(exc, plan.source)
             first = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
-            raise LoadError(f"{plan.table.file_name}: cannot parse CSV: {first}",
+            raise LoadError(where or f"{plan.table.file_name}: cannot parse CSV: {first}",
                             table=plan.table.name) from None
-        finish(plan.table, plan.path, started_at, t0, rows_loaded, rejects)
+        finish(plan.table, plan.source, started_at, t0, rows_loaded, rejects)
     con.execute("drop table if exists _load_rejects")
     con.execute("drop table if exists _load_scans")
 

@@ -2,15 +2,19 @@
 
     python pipeline/run_pipeline.py [--home DIR] [--seed N] [--users N]
         [--as-of YYYY-MM-DD] [--days N] [--faults a,b,...] [--run-id ID]
-        [--engine duckdb|spark]
+        [--engine duckdb|spark] [--landing DIR|s3://bucket/prefix]
+        [--source DIR|s3://bucket/prefix] [--archive s3://bucket/prefix]
 
-Exit codes: 0 published, 1 failed (pointer unchanged), 2 bad arguments,
-130 interrupted (pointer unchanged).
+Exit codes: 0 published (and archived, with --archive), 1 failed (pointer unchanged),
+2 bad arguments, 3 published here but the archive upload failed (the archive's LATEST
+unchanged), 130 interrupted (pointer unchanged; or, during the archive upload, published
+here and not archived).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -45,10 +49,16 @@ from pipeline.lifecycle.step_types import RunConfig
 from pipeline.records.manifest import RunIdTakenError
 from pipeline.records.pointer import PointerError, read_pointer
 from pipeline.records.run_manifest import RunManifest
-from pipeline.steps.plan import ENGINES, run_plan
+from pipeline.steps.plan import ENGINES, SourcePlan, run_plan
+from pipeline.storage.errors import StorageLocationError
+from pipeline.storage.redact import RedactingFilter
+from pipeline.storage.s3_client import settings_from_env
+from pipeline.storage.uris import StorageLocation, parse_location
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2
+#: the archive every run uploads to when --archive is not given
+ARCHIVE_ENV = "CARTON_CAPS_ARCHIVE"
 
 
 class UsageError(ValueError):
@@ -80,8 +90,69 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where dbt builds the project (default duckdb); spark lands raw "
                              "as Parquet, builds on a local Spark session and writes the "
                              "result into the run's DuckDB snapshot")
+    parser.add_argument("--landing", default=None, metavar="DIR|s3://BUCKET/PREFIX",
+                        help="where the generated source files land, one folder per run "
+                             "(default: the home's data/); the load reads them there")
+    parser.add_argument("--source", default=None, metavar="DIR|s3://BUCKET/PREFIX",
+                        help="replay: load the source files already in this folder or prefix "
+                             "(app.sqlite and the CSV exports, e.g. a previous run's "
+                             "data/<run_id>/) instead of generating")
+    parser.add_argument("--archive", default=None, metavar="s3://BUCKET/PREFIX",
+                        help="after publishing, upload the run under runs/<run_id>/ and move "
+                             f"the archive's LATEST (default: ${ARCHIVE_ENV}, if set)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
+
+
+def _location(value: str | None, what: str, *, allow_local: bool = True) -> StorageLocation | None:
+    """A location option, checked as untrusted input (one line, exit 2, when unusable)."""
+    if value is None:
+        return None
+    try:
+        location = parse_location(value, what=what, allow_local=allow_local)
+        if location.is_s3:
+            settings_from_env()  # an unusable AWS_ENDPOINT_URL is refused before the run
+    except StorageLocationError as exc:
+        raise UsageError(str(exc)) from None
+    return location
+
+
+def _local_folder(location: StorageLocation, what: str, *, must_exist: bool) -> Path:
+    path = (location.path or Path()).resolve()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path} is not a folder")
+    if must_exist and not path.is_dir():
+        raise UsageError(f"{what} {path} does not exist")
+    return path
+
+
+def storage_options(args: argparse.Namespace, home: Path) -> dict[str, str | None]:
+    """``--source``, ``--landing`` and ``--archive`` (else ``$CARTON_CAPS_ARCHIVE``) as
+    the RunConfig holds them: checked, local folders resolved, s3 URIs normalised."""
+    source = _location(args.source, "--source")
+    landing = _location(args.landing, "--landing")
+    archive_value = args.archive if args.archive is not None else (
+        os.environ.get(ARCHIVE_ENV) or None)
+    archive = _location(archive_value, "--archive" if args.archive is not None
+                        else ARCHIVE_ENV, allow_local=False)
+    if source is not None and landing is not None:
+        raise UsageError("--source and --landing exclude each other: a replay reads its "
+                         "files where they are")
+    if source is not None and args.faults is not None:
+        raise UsageError("--faults injects faults while generating, and a replay (--source) "
+                         "generates nothing: put the faulty files in the source instead")
+    options: dict[str, str | None] = {"source": None, "landing": None,
+                                      "archive": archive.uri() if archive else None}
+    if source is not None:
+        options["source"] = (source.uri() if source.is_s3
+                             else str(_local_folder(source, "--source", must_exist=True)))
+    if landing is not None:
+        if landing.is_s3:
+            options["landing"] = landing.uri()
+        else:
+            folder = _local_folder(landing, "--landing", must_exist=False)
+            options["landing"] = None if folder == HomePaths(home).data_dir else str(folder)
+    return options
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -108,7 +179,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(home=home, run_id=run_id, seed=generator_config.seed,
                      users=generator_config.users, as_of=generator_config.as_of,
                      days=generator_config.days, faults=generator_config.faults,
-                     engine=args.engine)
+                     engine=args.engine, **storage_options(args, home))
+
+
+def source_plan(config: RunConfig) -> SourcePlan:
+    """Which of the storage steps the run's options call for."""
+    return SourcePlan(replay=config.source is not None,
+                      land=config.landing is not None and config.landing.startswith("s3://"),
+                      archive=config.archive is not None)
 
 
 def _served(config: RunConfig) -> str:
@@ -139,6 +217,33 @@ def health_lines(health: RunHealth | None, run_id: str) -> list[str]:
     return lines
 
 
+def source_lines(manifest: RunManifest) -> list[str]:
+    """Where the run's sources were, when not generated on the home's disk."""
+    record = manifest.sources
+    if record is None or record.origin == "generated":
+        return []
+    how = "replayed from" if record.origin == "replay" else "landed in"
+    size = sum(f.size for f in record.files)
+    return [f"  sources: {how} {record.location} ({len(record.files)} files, {size:,} bytes)"]
+
+
+def archive_lines(manifest: RunManifest, config: RunConfig) -> list[str]:
+    """What the archive upload did, and what to do when it did not complete."""
+    record = manifest.archive
+    if config.archive is None:
+        return []
+    if record is not None and record.status == "archived":
+        latest = ("LATEST moved to this run" if record.latest_updated
+                  else f"LATEST stays on {record.latest_run_id} (a later as-of date)")
+        return [f"  archive: {record.run_uri} ({record.files} files, {record.uploaded} "
+                f"sent); {latest}"]
+    error = record.error if record is not None and record.error else "not completed"
+    return [f"  archive: NOT ARCHIVED: {error}",
+            "  the snapshot is published and served here; the archive's LATEST was not "
+            "moved; archive it again with:",
+            f"    python pipeline/runs.py --archive {config.archive} push {config.run_id}"]
+
+
 def _summary(manifest: RunManifest, config: RunConfig) -> str:
     raw_rows = sum(manifest.row_counts.raw.values())
     marts = manifest.row_counts.marts
@@ -149,9 +254,11 @@ def _summary(manifest: RunManifest, config: RunConfig) -> str:
         f"  dbt: {dbt.passed} pass, {dbt.warn} warn, {dbt.error} error, {dbt.skip} skip",
         *health_lines(RunHealth.from_json(manifest.health), config.run_id),
     ]
+    lines += source_lines(manifest)
     if manifest.status == "success":
         lines += [f"  snapshot: {manifest.snapshot.path}",
                   "  dashboards: make dashboard  (http://localhost:8501)"]
+        lines += archive_lines(manifest, config)
     else:
         error = str(manifest.error)
         step = manifest.failed_step
@@ -184,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"run_pipeline.py: error: cannot write to {names} in {config.home} (read-only or "
               "not permitted); nothing was written", file=sys.stderr)
         return EXIT_FAILED
-    run = PipelineRun(config, run_plan(config.engine))
+    run = PipelineRun(config, run_plan(config.engine, source_plan(config)))
     started = time.monotonic()
     try:
         state = run.claim(started)
@@ -201,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_FAILED
         print(f"run_pipeline.py: error: cannot prepare {config.home}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    handlers = logging_setup.configure(run.paths.log, quiet=args.quiet)
+    handlers = logging_setup.configure(run.paths.log, quiet=args.quiet,
+                                       filters=(RedactingFilter(),))
     try:
         exit_code = run.execute(state)
     except (KeyboardInterrupt, RunInterrupted):

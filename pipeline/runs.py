@@ -8,6 +8,8 @@ their text rendering, kept together so each command's output is read in one file
     python pipeline/runs.py [--home DIR] diff RUN_A RUN_B
     python pipeline/runs.py [--home DIR] schema DB_FILE [--against RUN_ID]
     python pipeline/runs.py [--home DIR] verify [RUN_ID | --all]
+    python pipeline/runs.py [--home DIR] --archive s3://BUCKET/PREFIX list|show|diff|verify
+    python pipeline/runs.py [--home DIR] --archive s3://BUCKET/PREFIX push RUN_ID
 
 ``list`` prints one line per run (newest last; ``*`` marks the run the pointer
 serves); ``show`` prints a run's parameters, steps, failing contract checks, dbt
@@ -31,6 +33,7 @@ from typing import Any
 
 import duckdb
 from foundation.paths import HomePaths, default_home
+from pipeline import runs_archive
 from pipeline.checks import drift
 from pipeline.checks import health as health_model
 from pipeline.checks.comparison import RunComparison, compare, schema_columns
@@ -38,6 +41,7 @@ from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
 from pipeline.records.manifest import DamagedManifestError, UnknownRunError, find_run
 from pipeline.records.pointer import PointerError, read_pointer
+from pipeline.storage.errors import StorageError
 
 EXIT_OK = 0
 EXIT_DAMAGED = 1
@@ -375,18 +379,34 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run to verify (default: the served run)")
     target.add_argument("--all", dest="every", action="store_true",
                         help="verify every successful run")
+    parser.add_argument("--archive", default=None, metavar="s3://BUCKET/PREFIX",
+                        help="read the runs of this archive through a verified local cache "
+                             "(<home>/archive_cache or $CARTON_CAPS_ARCHIVE_CACHE); default "
+                             f"${runs_archive.ARCHIVE_ENV}, if set")
+    push = sub.add_parser("push", help="archive a published run of the home (--archive)")
+    push.add_argument("run_id")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     home = (args.home or default_home()).expanduser().resolve()
-    if not home.is_dir():
+    uri = runs_archive.archive_uri(args.archive)
+    # a home that only reads an archive may be new: its cache is created in it; every
+    # other command reads (or, push, sends) runs the home must already hold
+    reads_archive_only = uri is not None and args.command != "push"
+    if not home.is_dir() and not (reads_archive_only and not home.exists()):
         print(f"{PROG}: error: --home {home} is not a directory", file=sys.stderr)
         return EXIT_USAGE
     paths = HomePaths(home)
     code = EXIT_OK
+    if args.command == "push" and uri is None:
+        print(f"{PROG}: error: push needs --archive s3://BUCKET/PREFIX (or "
+              f"${runs_archive.ARCHIVE_ENV})", file=sys.stderr)
+        return EXIT_USAGE
     try:
+        if uri is not None:
+            return _archive_main(args, uri, paths)
         if args.command == "verify":
             text, code = cmd_verify(paths, args.run_id, args.every)
         elif args.command == "list":
@@ -397,6 +417,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = cmd_schema(paths, args.db_file.expanduser(), args.against)
         else:
             text = cmd_diff(paths, args.run_a, args.run_b)
+    except (UnknownRunError, UsageError, DamagedManifestError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(text)
+    return code
+
+
+def _archive_main(args: argparse.Namespace, uri: str, paths: HomePaths) -> int:
+    """The commands on the archive's runs; a refused object exits 1, an archive that
+    cannot be used 2, each with its one line."""
+    code = EXIT_OK
+    try:
+        if args.command == "push":
+            text = runs_archive.cmd_push(uri, paths, args.run_id)
+        elif args.command == "verify":
+            text, damaged = runs_archive.cmd_verify(uri, args.run_id, args.every)
+            code = EXIT_DAMAGED if damaged else EXIT_OK
+        else:
+            cache, mirror = runs_archive.mirrored_home(uri, paths.home)
+            if args.command == "list":
+                text = "\n".join([cmd_list(cache), *runs_archive.mirror_notes(mirror)])
+            elif args.command == "show":
+                text = cmd_show(cache, args.run_id)
+            elif args.command == "schema":
+                text = cmd_schema(cache, args.db_file.expanduser(), args.against)
+            else:
+                text = cmd_diff(cache, args.run_a, args.run_b)
+    except StorageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_DAMAGED if runs_archive.is_damage(exc) else EXIT_USAGE
     except (UnknownRunError, UsageError, DamagedManifestError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

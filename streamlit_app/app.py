@@ -54,7 +54,11 @@ def pick_run() -> None:
     if picked == ui.LATEST:
         choice = latest
     else:
-        choice = data_access.SnapshotChoice(picked, data_access.snapshot_path(picked))
+        try:
+            choice = data_access.SnapshotChoice(picked, data_access.snapshot_path(picked))
+        except data_access.SnapshotUnreadable as exc:  # the archive's copy was refused
+            st.sidebar.error(md(exc, MESSAGE_CHARS))
+            choice = latest
     st.session_state[ui.CHOICE_KEY] = choice
     trust.remember_health(choice.run_id)
     # the URL names the run shown (latest included), so a link keeps showing that run

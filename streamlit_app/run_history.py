@@ -31,6 +31,7 @@ from streamlit_app.snapshots import (
     exports,
     home_paths,
     reads,
+    servable,
     snapshot_path,
 )
 
@@ -42,19 +43,22 @@ LOG_TAIL_BYTES = 256 * 1024
 
 
 def successful_runs(paths: HomePaths | None = None) -> list[str]:
-    """Run ids with a published snapshot on disk, newest first."""
+    """Run ids with a snapshot to show (on disk; or archived, serving from an archive),
+    newest first."""
     paths = paths or home_paths()
     runs = [doc["run_id"] for doc in manifest_io.load_all(paths)
-            if doc.get("status") == "success" and manifest_io.is_published(paths, doc)]
+            if doc.get("status") == "success" and servable(paths, doc)]
     return list(reversed(runs))
 
 
 def previous_successful_run(run_id: str, paths: HomePaths | None = None) -> str | None:
     """The successful run published just before ``run_id`` (None for the first one)."""
     paths = paths or home_paths()
-    if run_id not in successful_runs(paths):
+    shown = successful_runs(paths)
+    if run_id not in shown:
         return None
-    previous = manifest_io.previous_successful(paths, run_id, published_only=True)
+    previous = next((doc for doc in manifest_io.successful_before(paths, run_id)
+                     if doc["run_id"] in shown), None)
     return None if previous is None else previous["run_id"]
 
 
@@ -344,7 +348,7 @@ def contract_history(run_ids: list[str]) -> pd.DataFrame:
     frames = []
     for run_id in run_ids:
         try:
-            frame = contract_checks(snapshot_path(run_id))
+            frame = contract_checks(snapshot_path(run_id, fetch=False))
         except DataUnavailable:
             continue
         except SnapshotUnreadable as exc:

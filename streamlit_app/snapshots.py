@@ -37,6 +37,8 @@ from foundation.paths import HomePaths, default_home, snapshot_file_name
 from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
 from pipeline.records.pointer import PointerError, read_pointer
+from pipeline.storage.errors import StorageError
+from streamlit_app import archive_serving
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _P = ParamSpec("_P")
@@ -115,6 +117,8 @@ class SnapshotUnreadable(RuntimeError):
             reason = reason[:REASON_CHARS] + "…"
         if isinstance(cause, integrity.UnsafeSnapshotError):
             what = f"Snapshot {cause}."
+        elif isinstance(cause, StorageError):  # the archive's copy was refused: say why
+            what = f"Snapshot {snapshot.name} cannot be served from the archive: {cause}."
         elif snapshot.exists():
             what = f"Snapshot {snapshot.name} cannot be read ({type(cause).__name__}: {reason})."
         else:
@@ -127,37 +131,90 @@ class SnapshotUnreadable(RuntimeError):
 
 @dataclass(frozen=True)
 class SnapshotChoice:
-    """Which snapshot the app shows, and why (a fallback is explained to the user)."""
+    """Which snapshot the app shows, and why (a fallback is explained to the user).
+
+    ``archive`` names the archive when the app serves from one (``CARTON_CAPS_ARCHIVE``):
+    a ``note`` then explains an archive problem rather than a pointer problem.
+    """
 
     run_id: str | None
     path: Path | None
     note: str | None = None
+    archive: str | None = None
 
 
 def home_paths() -> HomePaths:
-    return HomePaths(default_home())
+    """The home the dashboards read: ``CARTON_CAPS_HOME`` (or the repository), or, when
+    serving from an archive, the verified cache laid out as a home."""
+    return archive_serving.served_home() or HomePaths(default_home())
 
 
-def snapshot_path(run_id: str, paths: HomePaths | None = None) -> Path:
-    return (paths or home_paths()).duckdb_dir / snapshot_file_name(run_id)
+def snapshot_path(run_id: str, paths: HomePaths | None = None, *,
+                  fetch: bool = True) -> Path:
+    """Where run ``run_id``'s snapshot is read from. Serving from an archive, it is the
+    verified cached copy, downloaded the first time it is needed (``fetch=False``: only
+    if it is cached already); SnapshotUnreadable says why when the archive's copy is
+    refused."""
+    paths = paths or home_paths()
+    path = paths.duckdb_dir / snapshot_file_name(run_id)
+    if not fetch or archive_serving.archived_runs(paths) is None:
+        return path
+    try:
+        return archive_serving.fetch_snapshot(run_id)
+    except StorageError as exc:
+        raise SnapshotUnreadable(path, exc) from exc
+
+
+def servable(paths: HomePaths, document: dict[str, Any]) -> bool:
+    """Whether a successful run's snapshot can be shown: on disk in a home; archived,
+    when serving from an archive (it is fetched when picked)."""
+    archived = archive_serving.archived_runs(paths)
+    if archived is not None:
+        return document["run_id"] in archived
+    return manifest_io.is_published(paths, document)
 
 
 def resolve_latest(paths: HomePaths | None = None) -> SnapshotChoice:
-    """The pointer's snapshot; else the newest successful manifest's, saying so."""
+    """The pointer's snapshot; else the newest successful manifest's, saying so.
+
+    Serving from an archive, the archive is mirrored first (at most once a minute): the
+    pointer is then the archive's ``LATEST``, verified; when the archive cannot be read or
+    its copy is refused, the newest verified copy already in the cache is shown with the
+    reason, or the reason alone when there is none.
+    """
+    archive = None
+    problem_of_archive = None
+    if paths is None:
+        current = archive_serving.view()
+        if current is not None:
+            archive, problem_of_archive = current.uri, current.problem
     paths = paths or home_paths()
     try:
         run_id = read_pointer(paths)
         problem = None if run_id else "no pointer yet"
     except PointerError as exc:
         run_id, problem = None, str(exc)
+    if problem_of_archive is not None:
+        if run_id is None:
+            fallback = manifest_io.latest_successful(paths)
+            run_id = fallback["run_id"] if fallback else None
+        if run_id is None:
+            return SnapshotChoice(None, None, problem_of_archive, archive)
+        note = (f"Archive problem ({problem_of_archive}); showing run {run_id}, the newest "
+                "copy verified earlier.")
+        return SnapshotChoice(run_id, paths.duckdb_dir / snapshot_file_name(run_id), note,
+                              archive)
     if run_id:
-        return SnapshotChoice(run_id, paths.duckdb_dir / snapshot_file_name(run_id))
+        return SnapshotChoice(run_id, paths.duckdb_dir / snapshot_file_name(run_id),
+                              archive=archive)
     fallback = manifest_io.latest_successful(paths)
     if fallback is None:
-        return SnapshotChoice(None, None, None if problem == "no pointer yet" else problem)
+        return SnapshotChoice(None, None, None if problem == "no pointer yet" else problem,
+                              archive)
     run_id = fallback["run_id"]
     note = f"Pointer problem ({problem}); showing the newest successful run {run_id}."
-    return SnapshotChoice(run_id, paths.duckdb_dir / snapshot_file_name(run_id), note)
+    return SnapshotChoice(run_id, paths.duckdb_dir / snapshot_file_name(run_id), note,
+                          archive)
 
 
 # --------------------------------------------------------------------------- querying

@@ -77,7 +77,11 @@ def require_snapshot() -> tuple[str, Path]:
     """The selected run id and snapshot file; a clear message and stop when there is none."""
     choice = selected_choice()
     if choice.path is None or choice.run_id is None:
-        if choice.note:  # one message: the pointer's problem is why there is nothing to show
+        if choice.note and choice.archive:  # the archive's problem: nothing verified to show
+            st.error(f"Cannot serve from the archive {md(choice.archive)}: "
+                     f"{md(choice.note, MESSAGE_CHARS)}. No copy verified earlier is in "
+                     "the cache.")
+        elif choice.note:  # one message: the pointer's problem is why there is nothing to show
             st.error(f"Cannot read the pointer: {md(choice.note, MESSAGE_CHARS)}. "
                      f"{NO_OTHER_SNAPSHOT}")
         else:

@@ -11,7 +11,8 @@ Inside ``pipeline`` the subpackages have floors of their own (:data:`PIPELINE_FL
 ``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``steps`` ← the two
 runbook CLIs at the top; a subpackage imports its own floor's modules and lower floors only.
 The dashboards reach the pipeline only through what it records and reads back:
-``records``, ``checks`` and dbt's artefact reader (:data:`DASHBOARD_MAY_IMPORT`).
+``records``, ``checks``, dbt's artefact reader and, to serve from an archive, ``storage``
+(:data:`DASHBOARD_MAY_IMPORT`).
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ PIPELINE_FLOORS: dict[str, int] = {
     "steps": 4,
     "run_pipeline": 5,
     "runs": 5,
+    "runs_archive": 4,  # runs.py --archive: the archive's side of that CLI, which imports it
 }
 #: what of pipeline the dashboards may import (prefixes of module names)
-DASHBOARD_MAY_IMPORT = ("pipeline.records", "pipeline.checks", "pipeline.transform.artifacts")
+DASHBOARD_MAY_IMPORT = ("pipeline.records", "pipeline.checks", "pipeline.transform.artifacts",
+                        # serving from an archive: its runs mirrored into a verified cache
+                        "pipeline.storage")
 FORBIDDEN_CALLS = ("sys.path.insert", "sys.path.append", "spec_from_file_location",
                    "importlib.import_module", "SourceFileLoader")
 

@@ -77,6 +77,7 @@ CONSEQUENCE = {
     "row count": "its volume differs from comparable runs",
     "load failed": "nothing was loaded",
     "pii key changed": "hashed emails and phones no longer join with earlier runs",
+    "not archived": "machines serving from the archive still show the previous run",
 }
 
 @dataclass(frozen=True)

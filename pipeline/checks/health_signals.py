@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from foundation.source_tables import TABLES_BY_NAME
 from pipeline.checks.dbt_graph import PROJECT, DbtGraph
-from pipeline.records.run_manifest import RunManifest
+from pipeline.records.run_manifest import AFTER_PUBLISH_STEPS, RunManifest
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("error", "warning", "info")
@@ -241,6 +241,11 @@ def _pipeline_signals(manifest: RunManifest, pii_change: str | None) -> list[Sig
             continue
         if "schema drift in" in message:
             continue  # the drift step reports it
+        if warning.step in AFTER_PUBLISH_STEPS:
+            # published here, but not where other machines read it: an error of the run
+            signals.append(Signal("pipeline", RUN_SUBJECT, "not archived", "error", message,
+                                  ref=warning.step))
+            continue
         signals.append(Signal("pipeline", RUN_SUBJECT, "pipeline warning", "warning",
                               message, ref=warning.step or ""))
     return signals

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 CONSOLE_FORMAT = "%(message)s"
@@ -50,8 +51,14 @@ class ConsoleFormatter(logging.Formatter):
         return short if isinstance(short, str) else super().format(record)
 
 
-def configure(log_path: Path, *, quiet: bool = False) -> list[logging.Handler]:
-    """Attach this run's handlers to the root logger; returns them for ``detach``."""
+def configure(log_path: Path, *, quiet: bool = False,
+              filters: Sequence[logging.Filter] = ()) -> list[logging.Handler]:
+    """Attach this run's handlers to the root logger; returns them for ``detach``.
+
+    ``filters`` go on every handler, before anything is written: the CLI passes the
+    object-storage redaction (``pipeline.storage.redact.RedactingFilter``), so no
+    credential a library logs reaches the run's log or the console.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     file_handler = RunLogHandler(log_path)
     file_handler.setLevel(logging.DEBUG)
@@ -66,6 +73,8 @@ def configure(log_path: Path, *, quiet: bool = False) -> list[logging.Handler]:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
     for handler in handlers:
+        for log_filter in filters:
+            handler.addFilter(log_filter)
         root.addHandler(handler)
     return handlers
 

@@ -9,6 +9,11 @@ of the run's state returning a :class:`~pipeline.lifecycle.step_types.StepResult
 A run either publishes a complete snapshot and moves the pointer, or it records why it
 did not (manifest ``failed``/``interrupted`` with the failing step and error), removes
 its half-built database and leaves the previous snapshot and pointer untouched.
+
+A step after publication (the archive upload) cannot unpublish the run: when it fails or
+is interrupted, the run stays ``success`` (its snapshot is published and served here),
+the step is recorded ``failed``/``interrupted`` with its error and as a warning of the
+run, and the exit code says so: :data:`EXIT_AFTER_PUBLISH` (or 130 for a signal).
 """
 
 from __future__ import annotations
@@ -35,7 +40,18 @@ logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+#: published here, but a step after publication (the archive upload) failed
+EXIT_AFTER_PUBLISH = 3
 EXIT_INTERRUPTED = 130
+
+
+class StoppedAfterPublish(Exception):
+    """A step after publication failed or was interrupted: the run ends ``success`` (it is
+    published) with this exit code."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
 
 
 class PipelineRun:
@@ -76,6 +92,8 @@ class PipelineRun:
             self._warm_up(state)
             for name, step in self.plan.steps:
                 self._run_step(state, name, step)
+        except StoppedAfterPublish as stop:
+            exit_code = stop.exit_code
         except (KeyboardInterrupt, RunInterrupted) as exc:
             status, exit_code = "interrupted", EXIT_INTERRUPTED
             running = [s for s in manifest.steps if s.status == "running"]
@@ -100,8 +118,10 @@ class PipelineRun:
                     self._clean_up(manifest)
                 manifest.status = status
                 self._conclude(state)
-                manifest.finished_at = manifest_io.iso(manifest_io.utc_now())
-                manifest.duration_s = round(time.monotonic() - self._t0, 3)
+                if manifest.finished_at is None:  # else a step recorded the run's end:
+                    # the archive's copy of the manifest was cut then, and both agree
+                    manifest.finished_at = manifest_io.iso(manifest_io.utc_now())
+                    manifest.duration_s = round(time.monotonic() - self._t0, 3)
                 try:
                     manifest_io.save(self.paths.manifest, manifest)
                 except OSError as exc:
@@ -166,22 +186,35 @@ class PipelineRun:
         manifest.steps.append(record)
         logger.info("▶ %-17s", name)
         start = time.monotonic()
+        after_publish = manifest.published_at is not None
         try:
             manifest_io.save(self.paths.manifest, manifest)
+            if after_publish:
+                self._latch.check()  # a signal held back while publishing stops what follows
             result = step(state)
             self._record(manifest, name, result)
             self._latch.check()
         except (KeyboardInterrupt, RunInterrupted) as exc:
-            if manifest.pointer_updated:
+            reason = str(exc) or "interrupted by Ctrl-C"
+            if after_publish:
+                manifest.apply(manifest_updates(exc), step=name)
+                self._stop_after_publish(manifest, record, start, name, "interrupted",
+                                         f"{name} interrupted after publish ({reason})")
+                raise StoppedAfterPublish(EXIT_INTERRUPTED) from None
+            if manifest.published_at is not None:
                 # The signal arrived once the snapshot was published: nothing to undo.
                 manifest.warn(name, f"{exc} after publish")
                 self._finish_step(record, start, "ok", None)
                 return
-            self._record_interrupted(manifest, record, start, name,
-                                     str(exc) or "interrupted by Ctrl-C")
+            self._record_interrupted(manifest, record, start, name, reason)
             raise
         except Exception as exc:
             manifest.apply(manifest_updates(exc), step=name)
+            if after_publish:
+                message = str(exc) if isinstance(exc, StepError) else _describe(exc)
+                logger.debug("step %s failed after publish", name, exc_info=exc)
+                self._stop_after_publish(manifest, record, start, name, "failed", message)
+                raise StoppedAfterPublish(EXIT_AFTER_PUBLISH) from None
             self._fail_step(manifest, record, start, name, exc)
         self._finish_step(record, start, "ok", None)
         record.details = result.details
@@ -228,6 +261,16 @@ class PipelineRun:
                      extra={CONSOLE_TEXT: f"✗ {name:<17} failed (the reason follows below)"})
         logger.debug("step %s failed", name, exc_info=exc)
         raise exc
+
+    def _stop_after_publish(self, manifest: RunManifest, record: StepRecord, start: float,
+                            name: str, status: str, message: str) -> None:
+        """Record a step after publication that did not complete: the step's status and
+        error, and a warning of the run (its health shows it); the run stays published."""
+        self._finish_step(record, start, status, message)
+        manifest.warn(name, message)
+        logger.error("✗ %-17s %s", name, message,
+                     extra={CONSOLE_TEXT: f"✗ {name:<17} {status} (the run is published "
+                                          "here; the reason follows below)"})
 
     @classmethod
     def _record_interrupted(cls, manifest: RunManifest, record: StepRecord, start: float,

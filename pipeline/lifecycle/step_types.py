@@ -32,10 +32,18 @@ class RunConfig:
     faults: tuple[str, ...] = ()
     #: where dbt builds the project: "duckdb" (default) or "spark" (pipeline/steps/spark.py)
     engine: str = "duckdb"
+    #: locations as the command line gave them, already checked
+    #: (pipeline/storage/uris.py): files to replay instead of generating (``--source``),
+    #: where generated files land when not the home's ``data/`` (``--landing``), and the
+    #: archive the published run is uploaded to (``--archive``)
+    source: str | None = None
+    landing: str | None = None
+    archive: str | None = None
 
     def params(self) -> RunParams:
         return RunParams(seed=self.seed, users=self.users, as_of=self.as_of.isoformat(),
-                         days=self.days, faults=self.faults, engine=self.engine)
+                         days=self.days, faults=self.faults, engine=self.engine,
+                         source=self.source, landing=self.landing, archive=self.archive)
 
 
 @dataclass

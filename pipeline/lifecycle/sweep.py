@@ -6,7 +6,10 @@ finishes its records for it. If it died after moving the pointer, its snapshot i
 served and it is recorded as the success it was; otherwise it is ``interrupted`` and its
 leftovers are removed: the ``.building`` file, dbt's link to it, a never-published
 snapshot (if it died between the rename and the pointer move; no reader was ever pointed
-at it) and its temporary files (``<file>.<pid>.tmp``). Either way the record reads like a
+at it), its temporary files (``<file>.<pid>.tmp``) and its temporary folder
+(``data/.tmp_<run_id>/``). A run killed during its archive upload is published: it is
+settled ``success`` with the upload recorded ``interrupted`` (the archive's ``LATEST``
+never moved: :mod:`pipeline.storage.archive`). Either way the record reads like a
 finished run's: when it ended (as near as the files tell), how long it took, and every
 step closed.
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +34,13 @@ from foundation.paths import RunPaths
 from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
 from pipeline.records.pointer import PointerError, read_pointer
-from pipeline.records.run_manifest import RunManifest, StepRecord, StepStatus
+from pipeline.records.run_manifest import (
+    AFTER_PUBLISH_STEPS,
+    ArchiveRecord,
+    RunManifest,
+    StepRecord,
+    StepStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +63,16 @@ def remove_building_files(paths: RunPaths) -> None:
                       link.with_name(link.name + ".tmp")):
         with contextlib.suppress(FileNotFoundError):
             candidate.unlink()
+
+
+def remove_temp_dir(paths: RunPaths) -> None:
+    """The run's temporary folder (sources on their way to object storage, a fetched
+    app.sqlite: plaintext PII), when it is a real folder; a link there is only unlinked."""
+    temp = paths.temp_dir
+    if temp.is_symlink():
+        temp.unlink(missing_ok=True)
+    elif temp.is_dir():
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _remove_temporary_files(paths: RunPaths, pid: int, live_pids: set[int]) -> None:
@@ -86,9 +106,12 @@ def _seconds(start: str | None, end: datetime) -> float | None:
 
 
 def _close_steps(manifest: RunManifest, ended: datetime, status: StepStatus,
-                 error: str | None) -> list[StepRecord]:
-    """Give every step still ``running`` its final status and the time it ran until."""
-    running = [step for step in manifest.steps if step.status == "running"]
+                 error: str | None, *, skip: list[StepRecord] | None = None
+                 ) -> list[StepRecord]:
+    """Give every step still ``running`` (but those in ``skip``) its final status and the
+    time it ran until."""
+    running = [step for step in manifest.steps
+               if step.status == "running" and step not in (skip or [])]
     for step in running:
         step.status, step.error = status, error
         step.duration_s = _seconds(step.started_at, ended)
@@ -113,7 +136,19 @@ def _settle_published(other: RunPaths, manifest: RunManifest, *, served: bool,
         # it died before recording its fingerprint: take it now, so it stays verifiable
         manifest.snapshot = dataclasses.replace(integrity.fingerprint(other.snapshot),
                                                 path=str(other.snapshot))
-    _close_steps(manifest, ended, "ok", None)
+    cut = [step for step in manifest.steps
+           if step.status == "running" and step.name in AFTER_PUBLISH_STEPS]
+    cause = (f"process {manifest.pid} on {manifest.host} died during the step; run "
+             f"{settled_by} found it dead")
+    _close_steps(manifest, ended, "ok", None, skip=cut)
+    for step in cut:  # the archive upload it died in did not complete
+        step.status, step.error = "interrupted", cause
+        step.duration_s = _seconds(step.started_at, _mtime(other.manifest) or ended)
+        manifest.warn(step.name, f"{step.name} interrupted after publish ({cause})")
+        uri = manifest.params.archive if manifest.params else None
+        if step.name == "archive" and uri is not None:
+            manifest.archive = ArchiveRecord(uri=uri, run_uri=f"{uri}/runs/{manifest.run_id}/",
+                                             status="interrupted", error=cause)
     _finish(manifest, ended)
     manifest.warn("publish", f"the run's process died after it published; run {settled_by} "
                              "finished its records")
@@ -136,6 +171,7 @@ def _settle(paths: RunPaths, manifest: RunManifest, served: str | None,
             live_pids: set[int]) -> None:
     other = paths.run(manifest.run_id)
     remove_building_files(other)
+    remove_temp_dir(other)
     if manifest.pid is not None:
         _remove_temporary_files(other, manifest.pid, live_pids)
     if served == manifest.run_id or (manifest.published_at is not None

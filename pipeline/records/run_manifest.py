@@ -9,11 +9,12 @@ back into records (after :mod:`pipeline.records.manifest` has checked it against
 missing field takes its default.
 
 The run-level fields (status, steps, warnings, parameters, row counts, the dbt summary,
-the snapshot, the pointer) are records here. The sections the checks produce
-(``ingestion``, ``freshness``, ``contracts``, ``schema_drift``, ``anomalies``, ``engine``,
-``pii_key``, ``health``) are each made by one report type of the module that owns them
-(``ContractReport.to_manifest()`` and so on) and kept as that JSON object: their shape is
-declared by their owner and by ``manifest.schema.json``, not copied here.
+the snapshot, the pointer, the source files, the archive's outcome) are records here.
+The sections the checks produce (``ingestion``, ``freshness``, ``contracts``,
+``schema_drift``, ``anomalies``, ``engine``, ``pii_key``, ``health``) are each made by one
+report type of the module that owns them (``ContractReport.to_manifest()`` and so on) and
+kept as that JSON object: their shape is declared by their owner and by
+``manifest.schema.json``, not copied here.
 """
 
 from __future__ import annotations
@@ -26,10 +27,16 @@ from typing import Any, Literal
 MANIFEST_VERSION = 1
 
 #: a run's steps as the manifest names them, in the order every engine runs them
-#: (pipeline/steps/plan.py builds its plans from these names and checks it)
-STEP_NAMES = ("generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
-              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
-              "quality_gate", "record_ops", "publish")
+#: (pipeline/steps/plan.py builds its plans from these names and checks it). A plan runs
+#: them in this order and may leave some out: ``land`` only when the sources go to object
+#: storage, ``source`` instead of ``generate`` and ``land`` for a replay (``--source``),
+#: ``archive`` only with ``--archive``.
+STEP_NAMES = ("generate", "land", "source", "load_raw", "source_freshness", "dbt_build",
+              "schema_snapshot", "dbt_artifacts", "contracts", "schema_drift",
+              "volume_anomalies", "health", "quality_gate", "record_ops", "publish", "archive")
+#: the steps that run once the snapshot is published: their failure cannot unpublish it
+#: (pipeline/lifecycle/runner.py records it without failing the run)
+AFTER_PUBLISH_STEPS = ("archive",)
 
 RunStatus = Literal["running", "success", "failed", "interrupted"]
 StepStatus = Literal["running", "ok", "failed", "interrupted"]
@@ -71,10 +78,23 @@ class RunParams:
     days: int
     faults: tuple[str, ...] = ()
     engine: str = "duckdb"
+    #: where the sources were read from instead of generated (``--source``), where the
+    #: generated ones were landed (``--landing``, when not the home's ``data/``) and where
+    #: the run was archived (``--archive``): locations as given, checked, never credentials
+    source: str | None = None
+    landing: str | None = None
+    archive: str | None = None
+
+    #: the optional locations, written only when set (earlier manifests read unchanged)
+    LOCATIONS = ("source", "landing", "archive")
 
     def to_json(self) -> dict[str, Any]:
-        return {"seed": self.seed, "users": self.users, "as_of": self.as_of, "days": self.days,
-                "faults": list(self.faults), "engine": self.engine}
+        document: dict[str, Any] = {
+            "seed": self.seed, "users": self.users, "as_of": self.as_of, "days": self.days,
+            "faults": list(self.faults), "engine": self.engine}
+        document.update({name: getattr(self, name) for name in self.LOCATIONS
+                         if getattr(self, name) is not None})
+        return document
 
     @classmethod
     def from_json(cls, value: Any) -> RunParams | None:
@@ -84,7 +104,8 @@ class RunParams:
         if seed is None or users is None or days is None or as_of is None:
             return None
         faults = tuple(f for f in data.get("faults") or () if isinstance(f, str))
-        return cls(seed, users, as_of, days, faults, _text(data.get("engine")) or "duckdb")
+        return cls(seed, users, as_of, days, faults, _text(data.get("engine")) or "duckdb",
+                   *(_text(data.get(name)) for name in cls.LOCATIONS))
 
 
 @dataclass
@@ -240,6 +261,107 @@ class RowCounts:
                       if _integer(v) is not None} for layer in ("raw", "marts")))
 
 
+SourceOrigin = Literal["generated", "landed", "replay"]
+
+
+@dataclass(frozen=True)
+class SourceFileRecord:
+    """One source file the run read: where, how large, its ETag (object storage only) and
+    sha256, and where the digest came from (``metadata``: written with the object;
+    ``computed``: hashed from its bytes; ``verified``: both, and equal)."""
+
+    name: str
+    uri: str
+    size: int
+    sha256: str
+    etag: str | None = None
+    sha256_from: str = "computed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "uri": self.uri, "size": self.size, "etag": self.etag,
+                "sha256": self.sha256, "sha256_from": self.sha256_from}
+
+    @classmethod
+    def from_json(cls, value: Any) -> SourceFileRecord | None:
+        data = _mapping(value)
+        name, uri, digest = (_text(data.get(k)) for k in ("name", "uri", "sha256"))
+        size = _integer(data.get("size"))
+        if name is None or uri is None or digest is None or size is None:
+            return None
+        return cls(name, uri, size, digest, _text(data.get("etag")),
+                   _text(data.get("sha256_from")) or "computed")
+
+
+@dataclass(frozen=True)
+class SourcesRecord:
+    """Where the run's source files are and what each was when the run read it.
+
+    ``location`` is the run's source folder (a local path or ``s3://bucket/prefix``);
+    ``origin`` says how they got there: ``generated`` by this run on local disk,
+    ``landed`` by this run in object storage, or a ``replay`` of files already there.
+    """
+
+    location: str
+    origin: SourceOrigin
+    files: tuple[SourceFileRecord, ...] = ()
+
+    def file(self, name: str) -> SourceFileRecord | None:
+        return next((f for f in self.files if f.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"location": self.location, "origin": self.origin,
+                "files": [f.to_json() for f in self.files]}
+
+    @classmethod
+    def from_json(cls, value: Any) -> SourcesRecord | None:
+        data = _mapping(value)
+        location, origin = _text(data.get("location")), data.get("origin")
+        if location is None or origin not in ("generated", "landed", "replay"):
+            return None
+        files = tuple(f for f in (SourceFileRecord.from_json(v)
+                                  for v in data.get("files") or ()) if f is not None)
+        return cls(location, origin, files)
+
+
+ArchiveStatus = Literal["archiving", "archived", "failed", "interrupted"]
+
+
+@dataclass(frozen=True)
+class ArchiveRecord:
+    """What archiving the published run did (``--archive``): where, the outcome, and
+    where ``LATEST`` of the archive stands. ``failed``/``interrupted`` carry the error;
+    the run itself stays published here (pipeline/steps/archive.py)."""
+
+    uri: str
+    run_uri: str
+    status: ArchiveStatus
+    error: str | None = None
+    #: files in the archive, of them sent by this upload (the rest were there intact),
+    #: and their bytes: None until the upload completed
+    files: int | None = None
+    uploaded: int | None = None
+    bytes: int | None = None
+    latest_run_id: str | None = None
+    latest_updated: bool = False
+    previous_latest: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Any) -> ArchiveRecord | None:
+        data = _mapping(value)
+        uri, run_uri, status = _text(data.get("uri")), _text(data.get("run_uri")), data.get(
+            "status")
+        if uri is None or run_uri is None or status not in (
+                "archiving", "archived", "failed", "interrupted"):
+            return None
+        counts = [_integer(data.get(k)) for k in ("files", "uploaded", "bytes")]
+        return cls(uri, run_uri, status, _text(data.get("error")), *counts,
+                   _text(data.get("latest_run_id")), data.get("latest_updated") is True,
+                   _text(data.get("previous_latest")))
+
+
 @dataclass(frozen=True)
 class ManifestUpdate:
     """The sections one step produced: each one given replaces the manifest's whole, and
@@ -256,6 +378,12 @@ class ManifestUpdate:
     engine: Section | None = None
     pii_key: Section | None = None
     health: Section | None = None
+    sources: SourcesRecord | None = None
+    archive: ArchiveRecord | None = None
+    #: the run's end, when a step after publication fixed it (the archive's copy of the
+    #: manifest says when the run finished: the local one says the same)
+    finished_at: str | None = None
+    duration_s: float | None = None
     warnings: tuple[RunWarning, ...] = ()
 
     def merged(self, later: ManifestUpdate) -> ManifestUpdate:
@@ -267,6 +395,8 @@ class ManifestUpdate:
 
 #: the optional sections, in the order they are appended to the JSON when a run sets them
 _OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "health")
+#: the optional typed records, appended after them (as their ``to_json()``)
+_OPTIONAL_RECORDS = ("sources", "archive")
 
 
 @dataclass
@@ -309,6 +439,10 @@ class RunManifest:
     published_at: str | None = None
     #: the run's health: findings by root cause and the one status (checks/health.py)
     health: Section | None = None
+    #: the run's source files: where they are, each file's size, ETag and sha256
+    sources: SourcesRecord | None = None
+    #: what archiving the published run did (``--archive`` only)
+    archive: ArchiveRecord | None = None
 
     def apply(self, update: ManifestUpdate, *, step: str | None) -> None:
         """Record what step ``step`` produced: its sections replace ours, its warnings add."""
@@ -348,6 +482,9 @@ class RunManifest:
         for name in _OPTIONAL_SECTIONS:
             if getattr(self, name) is not None:
                 document[name] = getattr(self, name)
+        for name in _OPTIONAL_RECORDS:
+            if getattr(self, name) is not None:
+                document[name] = getattr(self, name).to_json()
         return document
 
     @classmethod
@@ -382,4 +519,6 @@ class RunManifest:
             versions=section("versions"), git_commit=_text(document.get("git_commit")),
             artifacts={k: v for k, v in section("artifacts").items() if isinstance(v, str)},
             published_at=_text(document.get("published_at")), **optional,
+            sources=SourcesRecord.from_json(document.get("sources")),
+            archive=ArchiveRecord.from_json(document.get("archive")),
         )

@@ -25,6 +25,7 @@ from pipeline.lifecycle.step_types import RunState, StepResult
 from pipeline.records import manifest as manifest_io
 from pipeline.records import pii_key
 from pipeline.records.run_manifest import ManifestUpdate, Section
+from pipeline.steps import source_files, sources
 from pipeline.steps.dbt_failure import dbt_failure_record
 from pipeline.steps.reject_threshold import max_reject_share as max_reject_share_from_env
 from pipeline.transform import session as dbt_session
@@ -41,21 +42,23 @@ def step_generate(state: RunState) -> StepResult:
     config = state.config
     # the source export keeps the plaintext PII an audit may need (raw is hashed): the
     # run's folder is readable by its owner only
-    state.paths.run_data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    state.paths.run_data_dir.chmod(0o700)
+    out_dir = sources.generate_dir(state)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    out_dir.chmod(0o700)
     try:
         rows = generate_dataset(
-            state.paths.run_data_dir,
+            out_dir,
             GeneratorConfig(seed=config.seed, users=config.users, as_of=config.as_of,
                             days=config.days, faults=config.faults),
         )
     except GeneratorInputError as exc:
         raise StepError(str(exc)) from exc
-    faults_file = state.paths.run_data_dir / "faults.json"
-    details: dict[str, Any] = {"rows": dict(rows), "data_dir": str(state.paths.run_data_dir)}
+    faults_file = out_dir / "faults.json"
+    details: dict[str, Any] = {"rows": dict(rows), "data_dir": str(out_dir)}
     if faults_file.exists():
         details["faults_file"] = str(faults_file)
-    return StepResult(details)
+    artifacts = {**state.manifest.artifacts, "data_dir": sources.source_location(state).uri()}
+    return StepResult(details, manifest=ManifestUpdate(artifacts=artifacts))
 
 
 def _pii_key(state: RunState) -> tuple[pii_key.PiiKey, Section]:
@@ -71,9 +74,12 @@ def _pii_key(state: RunState) -> tuple[pii_key.PiiKey, Section]:
 
 
 def step_load_raw(state: RunState) -> StepResult:
-    """Load raw, PII hashed with the home's key as it lands (``pii_key`` in the manifest,
-    a warning when the key changed since the previous successful run);
-    ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
+    """Load raw from the run's sources (a local folder, or object storage through
+    :mod:`pipeline.steps.source_files`), PII hashed with the home's key as it lands
+    (``pii_key`` in the manifest, a warning when the key changed since the previous
+    successful run); ``$CARTON_CAPS_MAX_REJECT_SHARE`` sets the loader's reject threshold.
+    The manifest's ``sources`` is checked against the bytes loaded (or, for a run
+    generated on local disk, made from the loader's hashes).
 
     A failed load leaves the table it failed on and a sample of its rejected rows
     (``ingestion.rejects_sample``, PII masked by the loader) in the manifest: the load
@@ -84,9 +90,10 @@ def step_load_raw(state: RunState) -> StepResult:
     except ValueError as exc:
         raise StepError(str(exc)) from None
     key, key_record = _pii_key(state)
+    inputs = source_files.open_sources(state)
     try:
         report = loader.load_raw(
-            state.paths.run_data_dir, state.paths.building_snapshot, state.config.run_id,
+            inputs.files, state.paths.building_snapshot, state.config.run_id,
             pii_key=key.secret, max_reject_share=max_reject_share,
             duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
                                                          state.config.run_id))
@@ -94,6 +101,7 @@ def step_load_raw(state: RunState) -> StepResult:
         raise StepError(str(exc), manifest=ManifestUpdate(pii_key=key_record, ingestion={
             "max_reject_share": max_reject_share, "failed_table": exc.table,
             "rejects_sample": [dict(r) for r in exc.rejects]})) from exc
+    sources_record = source_files.confirm(state, inputs, report)
     tables = {t.table: asdict(t) for t in report.tables}
     ingestion = {
         "max_reject_share": max_reject_share,
@@ -106,7 +114,8 @@ def step_load_raw(state: RunState) -> StepResult:
     for warning in warnings:
         logger.warning("  warning: %s", warning)
     return StepResult({"tables": len(tables), "rows": sum(t.rows_loaded for t in report.tables)},
-                      manifest=ManifestUpdate(ingestion=ingestion, pii_key=key_record),
+                      manifest=ManifestUpdate(ingestion=ingestion, pii_key=key_record,
+                                              sources=sources_record),
                       warnings=warnings)
 
 

@@ -2,8 +2,9 @@
 
 As a step, after every check has recorded its results and before the quality gate judges
 them, so the snapshot carries its findings (``ops.run_findings``, ``ops.finding_impacts``)
-and the manifest its ``health``; and once more when a run ends without publishing, so a
-failed or interrupted run's manifest says why in the same terms.
+and the manifest its ``health``; and once more when a run ends without publishing (or its
+archive upload did not complete), so the manifest says why in the same terms. The
+published snapshot is never changed: its ``ops`` tables keep the health as of publication.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ def step_health(state: RunState) -> StepResult:
 
 
 def conclude(state: RunState) -> ManifestUpdate:
-    """When a run ends without publishing: its health, failure included (never raises
-    over the run's own error: an assessment that fails leaves the manifest as it is)."""
-    if state.manifest.status == "success":
+    """When a run ends without publishing, or published but a step after publication (the
+    archive) did not complete: its health, that failure included (never raises over the
+    run's own error: an assessment that fails leaves the manifest as it is)."""
+    manifest = state.manifest
+    if manifest.status == "success" and all(s.status == "ok" for s in manifest.steps):
         return ManifestUpdate()
     try:
         return ManifestUpdate(health=assess(state).to_json())

@@ -83,11 +83,14 @@ st.caption("The key's fingerprint (never the key) from each run's manifest.")
 st.subheader("Headline KPIs")
 kpis = {}
 for run in (before, after):
-    path = data_access.snapshot_path(run)
     try:
+        path = data_access.snapshot_path(run)
         kpis[run] = data_access.headline_kpis(path) if run in data_access.successful_runs() \
             else None
-    except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
+    except data_access.SnapshotUnreadable as exc:  # e.g. the archive's copy was refused
+        st.warning(md(exc, MESSAGE_CHARS))
+        kpis[run] = None
+    except data_access.READ_ERRORS as exc:
         st.warning(md(ui.unreadable_message((path,), exc), MESSAGE_CHARS))
         kpis[run] = None
 if kpis[before] is None or kpis[after] is None:

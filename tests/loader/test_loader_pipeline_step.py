@@ -69,7 +69,7 @@ def test_failed_load_records_the_failing_table_and_a_rejects_sample(
     assert str(err.value) == (
         "app_events.csv: 3 of 200 rows rejected (1.50 %) exceeds the 1.00 % threshold; "
         "first: line 5 column event_time: could not convert 'bad time 5' to TIMESTAMP")
-    ingestion = err.value.manifest_updates["ingestion"]
+    ingestion = err.value.manifest_updates.ingestion
     assert ingestion["max_reject_share"] == 0.01
     assert ingestion["failed_table"] == "app_events"
     assert [(r["table_name"], r["line"], r["column_name"], r["reason"])
