@@ -56,5 +56,5 @@ def test_a_bad_variable_is_refused_by_the_flags_rules(env: dict[str, str], messa
 def test_a_home_variable_naming_a_file_is_refused(tmp_path: Path) -> None:
     afile = tmp_path / "file"
     afile.write_text("")
-    with pytest.raises(UsageError, match="^CARTON_CAPS_HOME .* is not a directory$"):
+    with pytest.raises(UsageError, match=r"^CARTON_CAPS_HOME .* is not a directory$"):
         config([], {"CARTON_CAPS_HOME": str(afile)})
