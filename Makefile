@@ -8,8 +8,12 @@ DASHBOARD_ADDRESS ?=
 PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
 BENCH_PIPELINE_ARGS ?= --sizes 1000,20000
+# the Dagster UI (make orchestrate): its instance folder and port; it listens on 127.0.0.1
+DAGSTER_HOME ?= $(CURDIR)/.dagster
+DAGSTER_PORT ?= 3000
 
-.PHONY: run test test-spark spark-venv pipeline dashboard venv lint contracts bench bench-spark clean
+.PHONY: run test test-spark spark-venv pipeline dashboard venv lint contracts bench bench-spark clean \
+	orchestration-venv orchestrate test-orchestration
 
 venv:
 	@VENV=$(VENV) bash scripts/ensure_venv.sh
@@ -33,6 +37,22 @@ spark-venv: venv
 
 test-spark: spark-venv
 	CARTON_CAPS_SPARK_TESTS=1 $(PY) -m pytest -m spark tests/spark $(PYTEST_ARGS)
+
+# the Dagster orchestration: requirements-orchestration.txt, then tests/orchestration and
+# the alerts' tests (a local webhook on 127.0.0.1: payloads, retries, a silent or absent server)
+orchestration-venv: venv
+	@VENV=$(VENV) bash scripts/ensure_orchestration.sh
+
+test-orchestration: orchestration-venv
+	CARTON_CAPS_ORCHESTRATION_TESTS=1 $(PY) -m pytest tests/orchestration tests/alerts $(PYTEST_ARGS)
+
+# Dagster's UI and daemon (schedule, backfills) on 127.0.0.1 only; runs use the same
+# CARTON_CAPS_* variables as `make pipeline`
+orchestrate: orchestration-venv
+	mkdir -p '$(DAGSTER_HOME)'
+	test -f '$(DAGSTER_HOME)/dagster.yaml' || cp orchestration/dagster.yaml '$(DAGSTER_HOME)/'
+	DAGSTER_HOME='$(DAGSTER_HOME)' $(VENV)/bin/dagster dev -m orchestration.definitions \
+		--host 127.0.0.1 --port $(DAGSTER_PORT)
 
 lint: venv
 	$(PY) -m ruff check .

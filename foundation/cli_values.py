@@ -44,3 +44,10 @@ def iso_date(flag: str, text: str) -> date:
         except ValueError:
             pass
     raise CliValueError(f"{flag} must be a date like 2026-11-01 (YYYY-MM-DD), got {quoted(text)}")
+
+
+def choice(flag: str, text: str, choices: tuple[str, ...]) -> str:
+    """``text`` if it is one of ``choices`` (exactly: no case folding, no spaces)."""
+    if text not in choices:
+        raise CliValueError(f"{flag} must be one of {', '.join(choices)}, got {quoted(text)}")
+    return text

@@ -9,6 +9,12 @@ Exit codes: 0 published (and archived, with --archive), 1 failed (pointer unchan
 2 bad arguments, 3 published here but the archive upload failed (the archive's LATEST
 unchanged), 130 interrupted (pointer unchanged; or, during the archive upload, published
 here and not archived).
+
+``CARTON_CAPS_HOME``, ``CARTON_CAPS_USERS``, ``CARTON_CAPS_SEED`` and ``CARTON_CAPS_ENGINE``
+stand in for the flags they name (a flag wins), checked by the same rules; with
+``CARTON_CAPS_ALERT_WEBHOOK`` (or ``--alert-webhook``) a run that fails, is interrupted or
+publishes with warnings posts one alert (:mod:`pipeline.alerts`). :func:`launch` is a run
+from its checks to its alert, the one entry the orchestrator (``orchestration/``) calls too.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from foundation import cli_values
-from foundation.paths import HomePaths, default_home
+from foundation import cli_values, run_env
+from foundation.paths import REPO_ROOT, HomePaths
 from foundation.run_id import RunIdError, new_run_id, validate_run_id
 from generator.data_generator import (
     DEFAULT_DAYS,
@@ -33,6 +40,8 @@ from generator.data_generator import (
     parse_faults,
     validate_config,
 )
+from pipeline.alerts.notify import notify
+from pipeline.alerts.settings import AlertSettings, AlertSettingsError
 from pipeline.checks.health import RunHealth
 from pipeline.lifecycle import logging_setup
 from pipeline.lifecycle.disk_space import (
@@ -46,9 +55,10 @@ from pipeline.lifecycle.disk_space import (
 from pipeline.lifecycle.interrupts import RunInterrupted
 from pipeline.lifecycle.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
 from pipeline.lifecycle.step_types import RunConfig
+from pipeline.records import manifest as manifest_io
 from pipeline.records.manifest import RunIdTakenError
 from pipeline.records.pointer import PointerError, read_pointer
-from pipeline.records.run_manifest import RunManifest
+from pipeline.records.run_manifest import ManifestUpdate, RunManifest
 from pipeline.steps.plan import ENGINES, SourcePlan, run_plan
 from pipeline.storage.errors import StorageLocationError
 from pipeline.storage.redact import RedactingFilter
@@ -77,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", type=Path, default=None,
                         help="folder holding data/, duckdb/ and logs/ "
                              "(default: $CARTON_CAPS_HOME or the repository root)")
-    parser.add_argument("--seed", default=str(DEFAULT_SEED), help=f"default {DEFAULT_SEED}")
-    parser.add_argument("--users", default=str(DEFAULT_USERS), help=f"default {DEFAULT_USERS}")
+    parser.add_argument("--seed", default=None,
+                        help=f"default ${run_env.SEED_ENV}, else {DEFAULT_SEED}")
+    parser.add_argument("--users", default=None,
+                        help=f"default ${run_env.USERS_ENV}, else {DEFAULT_USERS}")
     parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: today, UTC)")
     parser.add_argument("--days", default=str(DEFAULT_DAYS),
                         help=f"days of history (default {DEFAULT_DAYS})")
@@ -86,10 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"comma-separated fault classes: {', '.join(FAULT_CLASSES)}")
     parser.add_argument("--run-id", default=None,
                         help="[A-Za-z0-9_-]{1,64}; default: UTC timestamp + random suffix")
-    parser.add_argument("--engine", choices=ENGINES, default="duckdb",
-                        help="where dbt builds the project (default duckdb); spark lands raw "
-                             "as Parquet, builds on a local Spark session and writes the "
-                             "result into the run's DuckDB snapshot")
+    parser.add_argument("--engine", choices=ENGINES, default=None,
+                        help=f"where dbt builds the project (default ${run_env.ENGINE_ENV}, "
+                             "else duckdb); spark lands raw as Parquet, builds on a local "
+                             "Spark session and writes the result into the run's DuckDB "
+                             "snapshot")
     parser.add_argument("--landing", default=None, metavar="DIR|s3://BUCKET/PREFIX",
                         help="where the generated source files land, one folder per run "
                              "(default: the home's data/); the load reads them there")
@@ -100,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--archive", default=None, metavar="s3://BUCKET/PREFIX",
                         help="after publishing, upload the run under runs/<run_id>/ and move "
                              f"the archive's LATEST (default: ${ARCHIVE_ENV}, if set)")
+    parser.add_argument("--alert-webhook", default=None, metavar="URL",
+                        help=f"post one JSON alert there when the run fails, is interrupted "
+                             f"or publishes with warnings (default ${run_env.ALERT_WEBHOOK_ENV}"
+                             "; prefer the variable: a flag shows in the process list)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -126,13 +143,14 @@ def _local_folder(location: StorageLocation, what: str, *, must_exist: bool) -> 
     return path
 
 
-def storage_options(args: argparse.Namespace, home: Path) -> dict[str, str | None]:
+def storage_options(args: argparse.Namespace, home: Path,
+                    env: Mapping[str, str]) -> dict[str, str | None]:
     """``--source``, ``--landing`` and ``--archive`` (else ``$CARTON_CAPS_ARCHIVE``) as
     the RunConfig holds them: checked, local folders resolved, s3 URIs normalised."""
     source = _location(args.source, "--source")
     landing = _location(args.landing, "--landing")
     archive_value = args.archive if args.archive is not None else (
-        os.environ.get(ARCHIVE_ENV) or None)
+        env.get(ARCHIVE_ENV) or None)
     archive = _location(archive_value, "--archive" if args.archive is not None
                         else ARCHIVE_ENV, allow_local=False)
     if source is not None and landing is not None:
@@ -155,31 +173,50 @@ def storage_options(args: argparse.Namespace, home: Path) -> dict[str, str | Non
     return options
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def _relabelled(message: str, picked: Sequence[run_env.Picked], flags: Sequence[str]) -> str:
+    """A generator message about a value that came from the environment names the
+    variable (``CARTON_CAPS_USERS must be ...``), not a flag the user never typed."""
+    for value, flag in zip(picked, flags, strict=True):
+        if value.label != flag and message.startswith(f"{flag} "):
+            return value.label + message[len(flag):]
+    return message
+
+
+def config_from_args(args: argparse.Namespace,
+                     env: Mapping[str, str] | None = None) -> RunConfig:
     """Parse and validate every option before anything is written.
 
     Value ranges (users, days, seed, as-of, fault names) are the generator's rules, asked
-    of the generator itself so the two can never disagree.
+    of the generator itself so the two can never disagree. ``--seed``, ``--users`` and
+    ``--engine`` fall back to their environment variables (``env``, default the process's),
+    checked by the same rules.
     """
+    env = os.environ if env is None else env
     today = datetime.now(UTC).date()  # the wall clock, read once
+    seed = run_env.pick("--seed", args.seed, env, run_env.SEED_ENV, str(DEFAULT_SEED))
+    users = run_env.pick("--users", args.users, env, run_env.USERS_ENV, str(DEFAULT_USERS))
+    engine = run_env.pick("--engine", args.engine, env, run_env.ENGINE_ENV, "duckdb")
     try:
         generator_config = GeneratorConfig(
-            seed=cli_values.whole_number("--seed", args.seed),
-            users=cli_values.whole_number("--users", args.users),
+            seed=cli_values.whole_number(seed.label, seed.text),
+            users=cli_values.whole_number(users.label, users.text),
             as_of=_as_of(args.as_of, today), days=cli_values.whole_number("--days", args.days),
             faults=parse_faults(args.faults),
         )
         validate_config(generator_config, today=today)
+        engine_name = cli_values.choice(engine.label, engine.text, ENGINES)
     except (GeneratorInputError, cli_values.CliValueError) as exc:
-        raise UsageError(str(exc)) from None
-    home = (args.home or default_home()).expanduser().resolve()
+        raise UsageError(_relabelled(str(exc), (seed, users), ("--seed", "--users"))) from None
+    home_text = run_env.pick("--home", None if args.home is None else str(args.home), env,
+                             run_env.HOME_ENV, str(REPO_ROOT))
+    home = Path(home_text.text).expanduser().resolve()
     if home.exists() and not home.is_dir():
-        raise UsageError(f"--home {home} is not a directory")
+        raise UsageError(f"{home_text.label} {home} is not a directory")
     run_id = validate_run_id(args.run_id) if args.run_id is not None else new_run_id()
     return RunConfig(home=home, run_id=run_id, seed=generator_config.seed,
                      users=generator_config.users, as_of=generator_config.as_of,
                      days=generator_config.days, faults=generator_config.faults,
-                     engine=args.engine, **storage_options(args, home))
+                     engine=engine_name, **storage_options(args, home, env))
 
 
 def source_plan(config: RunConfig) -> SourcePlan:
@@ -266,8 +303,20 @@ def _summary(manifest: RunManifest, config: RunConfig) -> str:
             error = error[len(step) + 2:]
         lines += [f"  failed step: {step}: {error}" if step else f"  failed: {error}",
                   f"  pointer unchanged; {_served(config)}"]
+    if manifest.alert is not None:
+        lines.append(f"  alert: {_alert_line(manifest)}")
     lines.append(f"  manifest: {manifest.artifacts['manifest']}")
     return "\n".join(lines)
+
+
+def _alert_line(manifest: RunManifest) -> str:
+    alert = manifest.alert
+    assert alert is not None
+    if not alert.sent:
+        return f"none sent ({alert.reason})"
+    if alert.delivered:
+        return f"{alert.trigger} alert delivered (HTTP {alert.status_code})"
+    return f"{alert.trigger} alert NOT delivered after {alert.attempts} attempt(s): {alert.error}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,54 +324,87 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
-    except (UsageError, RunIdError) as exc:
+        alerts = AlertSettings.from_env(os.environ, webhook_flag=args.alert_webhook)
+    except (UsageError, RunIdError, AlertSettingsError) as exc:
         print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    return launch(config, quiet=args.quiet, alerts=alerts).exit_code
+
+
+@dataclass(frozen=True)
+class Launched:
+    """How a launched run ended: its exit code and, once it claimed its id, its manifest."""
+
+    exit_code: int
+    manifest: RunManifest | None = None
+    #: why the run was refused before it claimed its id (the line printed on stderr)
+    refused: str | None = None
+
+
+def _refuse(exit_code: int, message: str) -> Launched:
+    print(f"run_pipeline.py: error: {message}", file=sys.stderr)
+    return Launched(exit_code, refused=message)
+
+
+def launch(config: RunConfig, *, quiet: bool = False,
+           alerts: AlertSettings | None = None) -> Launched:
+    """One run, as every caller starts it: the home's checks, the claim, the steps of
+    :func:`~pipeline.steps.plan.run_plan`, the summary and, after the final manifest, its
+    one alert, whose outcome is added to the manifest (:mod:`pipeline.alerts`)."""
     try:
         check_room(config.home, config.users, config.days)
     except InsufficientSpaceError as exc:
-        print(f"run_pipeline.py: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _refuse(EXIT_FAILED, str(exc))
     home_paths = HomePaths(config.home)
     refused = unwritable_folders([home_paths.data_dir, home_paths.duckdb_dir,
                                   home_paths.logs_dir])
     if refused:
         names = ", ".join(f"{folder.name}/" for folder in refused)
-        print(f"run_pipeline.py: error: cannot write to {names} in {config.home} (read-only or "
-              "not permitted); nothing was written", file=sys.stderr)
-        return EXIT_FAILED
+        return _refuse(EXIT_FAILED, f"cannot write to {names} in {config.home} (read-only or "
+                                    "not permitted); nothing was written")
     run = PipelineRun(config, run_plan(config.engine, source_plan(config)))
     started = time.monotonic()
     try:
         state = run.claim(started)
     except RunIdTakenError:
-        print(f"run_pipeline.py: error: run id {config.run_id!r} is already used "
-              f"(logs/pipeline_{config.run_id}.json exists); choose another --run-id",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(EXIT_USAGE, f"run id {config.run_id!r} is already used "
+                                   f"(logs/pipeline_{config.run_id}.json exists); choose "
+                                   "another --run-id")
     except OSError as exc:
         if is_disk_full(exc):
             needed = estimate_run_bytes(config.users, config.days)
-            print(f"run_pipeline.py: error: cannot start the run: "
-                  f"{disk_full_message(config.home, needed)}", file=sys.stderr)
-            return EXIT_FAILED
-        print(f"run_pipeline.py: error: cannot prepare {config.home}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    handlers = logging_setup.configure(run.paths.log, quiet=args.quiet,
+            return _refuse(EXIT_FAILED, f"cannot start the run: "
+                                        f"{disk_full_message(config.home, needed)}")
+        return _refuse(EXIT_USAGE, f"cannot prepare {config.home}: {exc}")
+    handlers = logging_setup.configure(run.paths.log, quiet=quiet,
                                        filters=(RedactingFilter(),))
     try:
-        exit_code = run.execute(state)
-    except (KeyboardInterrupt, RunInterrupted):
-        # only a signal in the instant between the last step and the final bookkeeping gets
-        # here; the next run settles this run's manifest as interrupted
-        exit_code = EXIT_INTERRUPTED
+        try:
+            exit_code = run.execute(state)
+        except (KeyboardInterrupt, RunInterrupted):
+            # only a signal in the instant between the last step and the final bookkeeping
+            # gets here; the next run settles this run's manifest as interrupted
+            exit_code = EXIT_INTERRUPTED
+        _alert(run, state.manifest, alerts)
     finally:
         logging_setup.detach(handlers)
     stream = sys.stdout if exit_code == EXIT_OK else sys.stderr
     print(_summary(state.manifest, config), file=stream)
     if run.unrecorded:
         print(f"  {run.unrecorded}", file=sys.stderr)
-    return exit_code
+    return Launched(exit_code, state.manifest)
+
+
+def _alert(run: PipelineRun, manifest: RunManifest, alerts: AlertSettings | None) -> None:
+    """The run's alert, after its final manifest; its outcome is saved with it."""
+    record = None if alerts is None else notify(manifest, alerts)
+    if record is None or run.unrecorded:
+        return
+    manifest.apply(ManifestUpdate(alert=record), step=None)
+    try:
+        manifest_io.save(run.paths.manifest, manifest)
+    except OSError as exc:
+        run.unrecorded = f"the alert's outcome could not be recorded in the manifest: {exc}"
 
 
 if __name__ == "__main__":

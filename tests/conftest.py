@@ -22,7 +22,12 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 #: The Spark tests need PySpark and Java (requirements-spark.txt) and minutes per run:
 #: only `make test-spark` (which sets this variable) collects them, `make test` never does.
-collect_ignore = [] if os.environ.get("CARTON_CAPS_SPARK_TESTS") else ["spark"]
+#: The same for the orchestration's tests, which need Dagster (requirements-orchestration.txt):
+#: only `make test-orchestration` collects them.
+collect_ignore = [
+    *([] if os.environ.get("CARTON_CAPS_SPARK_TESTS") else ["spark"]),
+    *([] if os.environ.get("CARTON_CAPS_ORCHESTRATION_TESTS") else ["orchestration"]),
+]
 
 TINY_ARGS = ("--seed", "7", "--users", "300", "--as-of", "2026-11-01", "--quiet")
 

@@ -1,15 +1,16 @@
 """Imports run one way and modules are found by import, never by path.
 
 Layers, lowest first: ``foundation`` ← ``generator``, ``loader``, ``codegen`` ← ``pipeline``
-← ``streamlit_app``. A module may import its own package and any lower layer, never a
-higher one or a sibling of its layer; no module imports itself back through others
-(no circles); no code outside ``tests/`` edits ``sys.path`` or loads a module from a
+← ``streamlit_app``, ``orchestration``. A module may import its own package and any lower
+layer, never a higher one or a sibling of its layer; no module imports itself back through
+others (no circles); no code outside ``tests/`` edits ``sys.path`` or loads a module from a
 file path. ``codegen`` is a build-time tool: it builds on ``foundation`` only and nothing
 that runs imports it.
 
 Inside ``pipeline`` the subpackages have floors of their own (:data:`PIPELINE_FLOORS`):
-``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``steps`` ← the two
-runbook CLIs at the top; a subpackage imports its own floor's modules and lower floors only.
+``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``steps``, ``alerts``
+← the two runbook CLIs at the top; a subpackage imports its own floor's modules and lower
+floors only.
 The dashboards reach the pipeline only through what it records and reads back:
 ``records``, ``checks``, dbt's artefact reader and, to serve from an archive, ``storage``
 (:data:`DASHBOARD_MAY_IMPORT`).
@@ -32,6 +33,7 @@ LAYERS: dict[str, int] = {
     "codegen": 1,  # build-time generators (make contracts); nothing at run time imports them
     "pipeline": 2,
     "streamlit_app": 3,
+    "orchestration": 3,  # the Dagster definitions: they start runs through pipeline's CLI entry
 }
 CODE_FOLDERS = (*LAYERS, "bench", "duckdb", "dbt_carton_caps")
 #: pipeline's subpackages (and its top-level CLI modules) by floor, lowest first
@@ -42,6 +44,7 @@ PIPELINE_FLOORS: dict[str, int] = {
     "checks": 3,
     "storage": 1,
     "steps": 4,
+    "alerts": 4,
     "run_pipeline": 5,
     "runs": 5,
     "runs_archive": 4,  # runs.py --archive: the archive's side of that CLI, which imports it

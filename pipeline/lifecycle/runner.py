@@ -76,6 +76,7 @@ class PipelineRun:
             started_at=manifest_io.utc_now(), previous_run_id=previous)
         manifest.artifacts = {"log": str(self.paths.log), "manifest": str(self.paths.manifest),
                               "data_dir": str(self.paths.run_data_dir)}
+        manifest.orchestrator = self.config.orchestrator
         manifest_io.claim(self.paths.manifest, manifest)
         self._t0 = started_at_epoch
         return RunState(config=self.config, paths=self.paths, manifest=manifest)

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from foundation.paths import RunPaths
-from pipeline.records.run_manifest import ManifestUpdate, RunManifest, RunParams
+from pipeline.records.run_manifest import (
+    ManifestUpdate,
+    OrchestratorRef,
+    RunManifest,
+    RunParams,
+)
 
 #: one row of an ``ops`` table, by column name (foundation/ops_tables.py declares them)
 OpsRow = Mapping[str, Any]
@@ -39,6 +44,8 @@ class RunConfig:
     source: str | None = None
     landing: str | None = None
     archive: str | None = None
+    #: the orchestrator run that started this one (Dagster), recorded from the claim on
+    orchestrator: OrchestratorRef | None = None
 
     def params(self) -> RunParams:
         return RunParams(seed=self.seed, users=self.users, as_of=self.as_of.isoformat(),

@@ -9,12 +9,12 @@ back into records (after :mod:`pipeline.records.manifest` has checked it against
 missing field takes its default.
 
 The run-level fields (status, steps, warnings, parameters, row counts, the dbt summary,
-the snapshot, the pointer, the source files, the archive's outcome) are records here.
-The sections the checks produce (``ingestion``, ``freshness``, ``contracts``,
-``schema_drift``, ``anomalies``, ``engine``, ``pii_key``, ``health``) are each made by one
-report type of the module that owns them (``ContractReport.to_manifest()`` and so on) and
-kept as that JSON object: their shape is declared by their owner and by
-``manifest.schema.json``, not copied here.
+the snapshot, the pointer, the source files, the archive's outcome, the orchestrator run
+that started it, its alert) are records here. The sections the checks produce
+(``ingestion``, ``freshness``, ``contracts``, ``schema_drift``, ``anomalies``, ``engine``,
+``pii_key``, ``health``) are each made by one report type of the module that owns them
+(``ContractReport.to_manifest()`` and so on) and kept as that JSON object: their shape is
+declared by their owner and by ``manifest.schema.json``, not copied here.
 """
 
 from __future__ import annotations
@@ -363,6 +363,60 @@ class ArchiveRecord:
 
 
 @dataclass(frozen=True)
+class OrchestratorRef:
+    """The orchestrator run that started this pipeline run (Dagster's run id and the
+    partition, its as-of date), so a manifest leads to the scheduler's record and back."""
+
+    name: str
+    run_id: str
+    partition: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "run_id": self.run_id, "partition": self.partition}
+
+    @classmethod
+    def from_json(cls, value: Any) -> OrchestratorRef | None:
+        data = _mapping(value)
+        name, run_id = _text(data.get("name")), _text(data.get("run_id"))
+        if name is None or run_id is None:
+            return None
+        return cls(name, run_id, _text(data.get("partition")))
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """What became of the run's alert (pipeline/alerts/): why it was or was not sent, and
+    its delivery. Never the webhook's URL, which is a secret."""
+
+    #: failed, interrupted, warnings or healthy: the run's outcome the alert is about
+    trigger: str
+    sent: bool
+    delivered: bool = False
+    attempts: int = 0
+    status_code: int | None = None
+    error: str | None = None
+    duration_s: float | None = None
+    #: why nothing was sent (a healthy run when only problems are asked for)
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"trigger": self.trigger, "sent": self.sent, "delivered": self.delivered,
+                "attempts": self.attempts, "status_code": self.status_code,
+                "error": self.error, "duration_s": self.duration_s, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, value: Any) -> AlertRecord | None:
+        data = _mapping(value)
+        trigger = _text(data.get("trigger"))
+        if trigger is None:
+            return None
+        return cls(trigger, data.get("sent") is True, data.get("delivered") is True,
+                   _integer(data.get("attempts")) or 0, _integer(data.get("status_code")),
+                   _text(data.get("error")), _number(data.get("duration_s")),
+                   _text(data.get("reason")))
+
+
+@dataclass(frozen=True)
 class ManifestUpdate:
     """The sections one step produced: each one given replaces the manifest's whole, and
     the warnings are appended. Only the runner applies it (:meth:`RunManifest.apply`)."""
@@ -384,6 +438,8 @@ class ManifestUpdate:
     #: manifest says when the run finished: the local one says the same)
     finished_at: str | None = None
     duration_s: float | None = None
+    orchestrator: OrchestratorRef | None = None
+    alert: AlertRecord | None = None
     warnings: tuple[RunWarning, ...] = ()
 
     def merged(self, later: ManifestUpdate) -> ManifestUpdate:
@@ -395,8 +451,8 @@ class ManifestUpdate:
 
 #: the optional sections, in the order they are appended to the JSON when a run sets them
 _OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "health")
-#: the optional typed records, appended after them (as their ``to_json()``)
-_OPTIONAL_RECORDS = ("sources", "archive")
+#: the optional typed records, appended after them (each written by its own ``to_json``)
+_OPTIONAL_RECORDS = ("sources", "archive", "orchestrator", "alert")
 
 
 @dataclass
@@ -443,6 +499,10 @@ class RunManifest:
     sources: SourcesRecord | None = None
     #: what archiving the published run did (``--archive`` only)
     archive: ArchiveRecord | None = None
+    #: the orchestrator run that started this one (None: started by hand or by make)
+    orchestrator: OrchestratorRef | None = None
+    #: the run's alert, once the run has ended (None: no webhook configured)
+    alert: AlertRecord | None = None
 
     def apply(self, update: ManifestUpdate, *, step: str | None) -> None:
         """Record what step ``step`` produced: its sections replace ours, its warnings add."""
@@ -521,4 +581,6 @@ class RunManifest:
             published_at=_text(document.get("published_at")), **optional,
             sources=SourcesRecord.from_json(document.get("sources")),
             archive=ArchiveRecord.from_json(document.get("archive")),
+            orchestrator=OrchestratorRef.from_json(document.get("orchestrator")),
+            alert=AlertRecord.from_json(document.get("alert")),
         )

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from foundation.paths import DBT_PROJECT_DIR
 from foundation.pii import KEY_ENV as PII_KEY_ENV
+from foundation.run_env import SECRET_ENV_NAMES
 from pipeline.lifecycle import duckdb_settings
 from pipeline.lifecycle.disk_space import DISK_FULL_TEXT
 from pipeline.records.run_manifest import DbtSummary
@@ -103,10 +104,12 @@ def stop_process(process: subprocess.Popen[str]) -> None:
 def dbt_environment(invocation: DbtInvocation, db_path: str) -> dict[str, str]:
     """The environment a run's dbt runs in: this process's, without the PII key (the
     loader hashed PII before dbt runs, so dbt, Spark and their logs never need nor see
-    it), with the database path, the as-of date, DuckDB's memory limit and the
-    invocation's own variables. Every launch of the project's dbt (the tests' too) uses
+    it) nor any other secret (the alert webhook: only the run's own process posts), with
+    the database path, the as-of date, DuckDB's memory limit and the invocation's own
+    variables. Every launch of the project's dbt (the tests' too) uses
     it, so the profile reads each of these without a default of its own."""
-    inherited = {name: value for name, value in os.environ.items() if name != PII_KEY_ENV}
+    withheld = SECRET_ENV_NAMES | {PII_KEY_ENV}
+    inherited = {name: value for name, value in os.environ.items() if name not in withheld}
     return {**inherited, "CARTON_CAPS_DB_PATH": db_path,
             "CARTON_CAPS_AS_OF": invocation.as_of, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             # the profile's memory_limit: one default for every writer of a run

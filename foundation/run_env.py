@@ -1,0 +1,48 @@
+"""The environment variables a run reads, and how a flag, a variable and a default rank.
+
+A scheduler (Dagster, cron, a CI job) sets a run's parameters in the environment, a person
+types flags: both reach the same run. One rule for every parameter: a flag given on the
+command line wins, then the environment variable, then the default. A value from the
+environment is untrusted input exactly like a flag, so it is checked by the same strict
+rules (:mod:`foundation.cli_values`), and a message about it names the variable, not a
+flag the user never typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+HOME_ENV = "CARTON_CAPS_HOME"
+USERS_ENV = "CARTON_CAPS_USERS"
+SEED_ENV = "CARTON_CAPS_SEED"
+ENGINE_ENV = "CARTON_CAPS_ENGINE"
+#: where a run posts its alert: a secret (a Slack webhook's path is its credential), so it
+#: is never written to a log, a manifest or a snapshot, nor passed to dbt or Spark
+ALERT_WEBHOOK_ENV = "CARTON_CAPS_ALERT_WEBHOOK"
+#: ``problems`` (default: failed, interrupted or warning runs) or ``all`` (healthy too)
+ALERT_ON_ENV = "CARTON_CAPS_ALERT_ON"
+#: the dashboards' base URL that an alert's links point at
+DASHBOARD_URL_ENV = "CARTON_CAPS_DASHBOARD_URL"
+#: variables holding secrets: child processes that log (dbt, Spark) never receive them
+SECRET_ENV_NAMES = frozenset({ALERT_WEBHOOK_ENV})
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A parameter's text and where it came from (``label``: the flag or the variable)."""
+
+    text: str
+    label: str
+
+
+def pick(flag: str, flag_value: str | None, env: Mapping[str, str], env_name: str,
+         default: str) -> Picked:
+    """The flag's value if given, else the environment's (an empty variable counts as
+    unset, as shells leave them), else the default (labelled with the flag)."""
+    if flag_value is not None:
+        return Picked(flag_value, flag)
+    from_env = env.get(env_name)
+    if from_env is not None and from_env != "":
+        return Picked(from_env, env_name)
+    return Picked(default, flag)
