@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up of the Dagster orchestration, after scripts/ensure_venv.sh: the pinned
-# requirements-orchestration.txt in the venv (with requirements.txt, so pip resolves them
-# together), reinstalled only when either file changed.
+# requirements-orchestration.txt in the venv (with requirements.txt, so the installer resolves
+# them together), reinstalled only when either file changed.
 set -euo pipefail
 venv="${VENV:-.venv}"
 stamp="$venv/.requirements-orchestration.sha256"
@@ -10,6 +10,5 @@ want="$(cat requirements.txt requirements-orchestration.txt | sha256sum | cut -d
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-echo "installing pinned orchestration requirements (Dagster) into $venv"
-"$venv/bin/python" -m pip install --quiet -r requirements.txt -r requirements-orchestration.txt
+bash "$(dirname "$0")/install_locked.sh" "$venv" requirements.txt requirements-orchestration.txt
 echo "$want" > "$stamp"
