@@ -1,0 +1,1 @@
+"""Checks of a run's data that are pure functions of frames (no DuckDB, no dbt)."""
