@@ -227,6 +227,7 @@ def source_declarations_macro() -> str:
             "primary_key": table.primary_key,
             "event_time": table.event_time_column,
             "columns": list(table.raw_column_names),
+            "types": {column.name: column.type for column in table.raw_columns},
             "foreign_keys": {fk.column: f"{fk.ref_table}.{fk.ref_column}"
                              for fk in table.foreign_keys},
         })
@@ -234,7 +235,7 @@ def source_declarations_macro() -> str:
     return (
         "{#- Every source table as raw holds it (PII masked), in declaration order: source\n"
         "    name, table, primary key, event-time column ('' when none), columns without the\n"
-        "    loader's stamps, foreign keys (column: table.column). -#}\n"
+        "    loader's stamps, their logical types, foreign keys (column: table.column). -#}\n"
         "{% macro source_declarations() %}\n"
         f"{{{{ return([\n{body}\n]) }}}}\n"
         "{% endmacro %}\n")

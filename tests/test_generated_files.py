@@ -2,7 +2,8 @@
 
 The raw contract and the dbt sources YAML come from ``foundation/source_tables.py`` and
 ``contracts/policy/raw.yaml``; the marts contract from the dbt marts YAML and
-``contracts/policy/marts.yaml``. Editing a source without regenerating fails here,
+``contracts/policy/marts.yaml``; the monitoring layer's ``source_declarations()`` macro
+from ``foundation/source_tables.py``. Editing a source without regenerating fails here,
 naming the stale file.
 """
 
@@ -46,7 +47,8 @@ def test_editing_a_source_column_without_regenerating_names_the_stale_files(
     monkeypatch.setattr(generated_files, "TABLES_BY_NAME", {t.name: t for t in tables})
     stale = [str(p.relative_to(REPO_ROOT)) for p in generated_files.stale_files()]
     assert stale == ["contracts/raw.odcs.yaml",
-                     "dbt_carton_caps/models/staging/app_db/_app_db__sources.yml"]
+                     "dbt_carton_caps/models/staging/app_db/_app_db__sources.yml",
+                     "dbt_carton_caps/macros/source_declarations.sql"]
 
 
 def test_the_check_command_exits_1_and_names_the_stale_file(
@@ -64,3 +66,12 @@ def test_every_mart_needs_an_owner_in_the_policy(monkeypatch: pytest.MonkeyPatch
                         lambda: {**models, "mart_new": {"name": "mart_new", "columns": []}})
     with pytest.raises(generated_files.GenerationError, match=r"missing: \['mart_new'\]"):
         generated_files.marts_contract()
+
+
+def test_the_source_declarations_macro_lists_every_table_as_raw_holds_it() -> None:
+    text = generated_files.source_declarations_macro()
+    for table in source_tables.SOURCE_TABLES:
+        assert f'"name": "{table.name}"' in text
+        assert f'"event_time": "{table.event_time_column}"' in text
+    assert '"email_hash"' in text and '"email"' not in text  # PII as landed, never plaintext
+    assert '"types": {"event_id": "bigint"' in text

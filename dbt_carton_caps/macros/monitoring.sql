@@ -6,7 +6,8 @@
 
 {#- Every source table that has an event-time day, as a dict: source_name, name, columns
     (as landed in raw), primary_key, money_columns (the *_cents columns), content_columns
-    (every column but the primary key: what a replayed row repeats) and either
+    (the numeric, boolean and time columns but the primary key: a replayed row repeats
+    them all, and they hash far faster than text) and either
     event_time (its own event-time column) or via (the table its first foreign key
     references that has one: fk_column, ref_name, ref_column, ref_time). receipt_items
     takes its receipt's scan time; products has no time of its own and none to borrow. -#}
@@ -35,13 +36,18 @@
             {%- for column in table.columns if column.endswith('_cents') -%}
                 {%- do money.append(column) -%}
             {%- endfor -%}
+            {%- set content = [] -%}
+            {%- for column in table.columns
+                if column != table.primary_key and table.types[column] not in ('text', 'json') -%}
+                {%- do content.append(column) -%}
+            {%- endfor -%}
             {%- do monitored.append({
                 'source_name': table.source_name,
                 'name': table.name,
                 'columns': table.columns,
                 'primary_key': table.primary_key,
                 'money_columns': money,
-                'content_columns': table.columns | reject('equalto', table.primary_key) | list,
+                'content_columns': content,
                 'event_time': table.event_time,
                 'via': found.via}) -%}
         {%- endif -%}
@@ -112,4 +118,24 @@
     {%- else -%}
     group by {{ key }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- A bucket of a row_hash() value in 0..(buckets - 1), to sample rows consistently: equal
+    rows always fall in the same bucket. -#}
+{% macro hash_bucket(hashed, buckets) -%}
+    {{ return(adapter.dispatch('hash_bucket', 'carton_caps')(hashed, buckets)) }}
+{%- endmacro %}
+
+{% macro duckdb__hash_bucket(hashed, buckets) -%}
+    {#- DuckDB-only: hash() is a UBIGINT; with a UBIGINT divisor the modulo stays 64-bit -#}
+    ({{ hashed }} % cast({{ buckets }} as ubigint))
+{%- endmacro %}
+
+{% macro spark__hash_bucket(hashed, buckets) -%}
+    pmod({{ hashed }}, {{ buckets }})
+{%- endmacro %}
+
+{% macro default__hash_bucket(hashed, buckets) -%}
+    0
 {%- endmacro %}

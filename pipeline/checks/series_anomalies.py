@@ -534,7 +534,11 @@ def score_stack(values: np.ndarray, volumes: np.ndarray, first: int, last_day: i
         if not mature.all():
             block_reasons[(scoreable[:, None] & day_present) & ~mature[None, :]] = (
                 f"not scored: the last {settings.maturity_days} days are still maturing")
-        for s, k in zip(*np.nonzero(judged), strict=True):
+        # in words for every day judged now, and for the flagged days of the history
+        # (the other history days say only that they were scored: the marts show their band)
+        worded = judged if block == len(starts) - 1 else judged & flagged[:, i]
+        block_reasons[judged & ~worded] = "scored"
+        for s, k in zip(*np.nonzero(worded), strict=True):
             block_reasons[s, k] = _reason(
                 float(values[s, i[k]]), float(verdict["expected"][s, k]),
                 float(verdict["lower"][s, k]), float(verdict["upper"][s, k]),

@@ -56,6 +56,11 @@ DETECTIONS = [
                                       "raw_rewards_ledger_event_recency", "WARN")),
     Detection("empty_table", True, ("raw", "receipt_items", None,
                                     "raw_receipt_items_min_rows", "FAIL")),
+    # failures over time: every row stays valid, so the run publishes; the anomaly
+    # monitoring flags them (marts.mart_metric_anomalies, and
+    # tests/observability/test_monitoring_faults.py at a size where it can)
+    *(Detection(fault, False) for fault in ("outage_day", "platform_outage", "replayed_day",
+                                            "null_burst", "unit_change", "rejection_spike")),
 ]
 
 

@@ -5,8 +5,10 @@
       <table>.row_count              rows; also per value of the table's dimensions
       <table>.max_gap_hours          longest stretch of the day without a row (in whole
                                      10-minute slots)
-      <table>.duplicate_share        share of rows repeating another row's every column but
-                                     the primary key (a replayed export under new ids)
+      <table>.duplicate_share        share of rows repeating another row's numeric and time
+                                     columns but the primary key (a replayed export under
+                                     new ids); exact up to 500,000 rows a table, on a
+                                     consistent hash sample of about that many beyond
       <table>.<column>.null_share    for every declared column
       <table>.<column>.sum / .mean   for every money (*_cents) column
     Business series and day (the core marts and int_user_activity_daily: their definitions):
@@ -35,6 +37,8 @@
 {%- set first_day = "cast(" ~ dbt.dateadd('day', -history_days, as_of_date()) ~ " as date)" -%}
 {#- gaps are measured in slots of 10 minutes from the window's start -#}
 {%- set slot_minutes = 10 -%}
+{#- duplicates are counted exactly up to this many rows per table, on a sample beyond -#}
+{%- set duplicate_sample_rows = 500000 -%}
 {%- set slots_per_day = (24 * 60 / slot_minutes) | int -%}
 with
 
@@ -66,15 +70,28 @@ days as (
 {%- endfor -%}
 {%- set time = ('source_rows.' ~ table.event_time) if table.event_time else 'via.event_at' %}
 
+{#- duplicates are counted on a consistent sample of about duplicate_sample_rows rows: a
+    row and its copies share a hash, so they are in or out together -#}
+{{ name }}_sampling as (
+
+    select
+        cast(greatest(1, ceil(count(*) / {{ duplicate_sample_rows }}.0))
+            as {{ dbt.type_bigint() }}) as sample_every
+    from {{ source(table.source_name, name) }}
+
+),
+
 {{ name }}_rows as (
 
     select
         cast({{ time }} as date) as metric_date,
         {{ row_hash(content) }} as row_hash,
+        sampling.sample_every,
         {%- for column in table.columns %}
         source_rows.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ source(table.source_name, name) }} as source_rows
+    cross join {{ name }}_sampling as sampling
     {%- if table.via %}
     inner join (
         select {{ table.via.ref_column }} as via_key, min({{ table.via.ref_time }}) as event_at
@@ -102,7 +119,10 @@ days as (
         {%- for column in table.money_columns %}
         sum(cast({{ column }} as {{ type_double() }})) as sum_{{ column }},
         {%- endfor %}
-        count(distinct row_hash) as distinct_rows
+        count(case when {{ hash_bucket('row_hash', 'sample_every') }} = 0 then 1 end)
+            as sampled_rows,
+        count(distinct case when {{ hash_bucket('row_hash', 'sample_every') }} = 0
+            then row_hash end) as distinct_sampled_rows
     from {{ name }}_rows
     group by
         metric_date
@@ -124,7 +144,8 @@ days as (
         {%- for column in table.money_columns %}
         sum(sum_{{ column }}) as sum_{{ column }},
         {%- endfor %}
-        sum(distinct_rows) as distinct_rows
+        sum(sampled_rows) as sampled_rows,
+        sum(distinct_sampled_rows) as distinct_sampled_rows
     from {{ name }}_cells
     {{ group_by_slices('metric_date', all_dims) }}
 
@@ -132,8 +153,9 @@ days as (
 
 {%- set measures = [(name ~ '.row_count', 'row_count', 'row_count', 'row_count', '0', dims)] -%}
 {%- do measures.append((name ~ '.duplicate_share',
-    'cast(row_count - distinct_rows as ' ~ type_double() ~ ') / row_count',
-    'row_count', 'share', 'null', profile_dimensions.get(name, []))) -%}
+    'cast(sampled_rows - distinct_sampled_rows as ' ~ type_double() ~ ')'
+    ~ ' / nullif(sampled_rows, 0)',
+    'sampled_rows', 'share', 'null', profile_dimensions.get(name, []))) -%}
 {%- for column in table.columns -%}
     {%- do measures.append((name ~ '.' ~ column ~ '.null_share',
         'cast(row_count - filled_' ~ column ~ ' as ' ~ type_double() ~ ') / row_count',
