@@ -140,8 +140,9 @@ def test_the_anomaly_marts_cover_the_detection_period_and_the_history(
     scored = anomalies[anomalies.expected.notna()]
     assert (scored.lower <= scored.expected).all() and (scored.expected <= scored.upper).all()
     assert not anomalies.is_flagged.any()  # a clean build cries no wolf
-    assert len(history) == len(_metrics(dbt_build.db_path))
-    scored_days = history[history.period.notna()]
-    assert set(scored_days.period) == {"history", "detection"}
-    assert pd.to_datetime(scored_days.metric_date).min() == pd.Timestamp(
+    assert len(history) == series * 98  # 13 weeks of history blocks and the period
+    assert set(history.period) == {"history", "detection"}
+    assert pd.to_datetime(history.metric_date).min() == pd.Timestamp(
         LAST_DAY - dt.timedelta(days=97))
+    detection = history[history.period == "detection"].drop(columns="period")
+    assert len(detection) == len(anomalies)

@@ -7,7 +7,7 @@
                                      10-minute slots)
       <table>.duplicate_share        share of rows repeating another row's numeric and time
                                      columns but the primary key (a replayed export under
-                                     new ids); exact up to 500,000 rows a table, on a
+                                     new ids); exact up to 200,000 rows a table, on a
                                      consistent hash sample of about that many beyond
       <table>.<column>.null_share    for every declared column
       <table>.<column>.sum / .mean   for every money (*_cents) column
@@ -38,7 +38,7 @@
 {#- gaps are measured in slots of 10 minutes from the window's start -#}
 {%- set slot_minutes = 10 -%}
 {#- duplicates are counted exactly up to this many rows per table, on a sample beyond -#}
-{%- set duplicate_sample_rows = 500000 -%}
+{%- set duplicate_sample_rows = 200000 -%}
 {%- set slots_per_day = (24 * 60 / slot_minutes) | int -%}
 with
 
