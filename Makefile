@@ -2,7 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
-# empty: listen on 127.0.0.1 (.streamlit/config.toml); 0.0.0.0 serves the network
+# empty: listen on 127.0.0.1; an address (0.0.0.0: every interface) opts in to serving the
+# network, and app.py shows no data on a non-loopback address it does not name
 DASHBOARD_ADDRESS ?=
 PIPELINE_ARGS ?=
 BENCH_DASHBOARD_ARGS ?= --users 1000000
@@ -18,9 +19,9 @@ run: pipeline dashboard
 pipeline: venv
 	$(PY) pipeline/run_pipeline.py $(PIPELINE_ARGS)
 
+# python -m streamlit_app passes --server.address itself: 127.0.0.1 or DASHBOARD_ADDRESS
 dashboard: venv
-	$(PY) -m streamlit run streamlit_app/app.py --server.port $(PORT) \
-		$(if $(DASHBOARD_ADDRESS),--server.address $(DASHBOARD_ADDRESS)) \
+	DASHBOARD_ADDRESS='$(DASHBOARD_ADDRESS)' $(PY) -m streamlit_app --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: venv
@@ -36,10 +37,12 @@ test-spark: spark-venv
 lint: venv
 	$(PY) -m ruff check .
 
-# regenerate every generated file: the raw and marts contracts, the dbt sources YAML
-# (pipeline/generated_files.py; tests/test_generated_files.py fails when one is stale)
+# regenerate every generated file (codegen/): the raw and marts contracts, the dbt sources
+# YAML, the finance marts' ageing columns, exposures.yml, the dashboards' metric captions and
+# the metric definitions of docs/design.md (tests/test_generated_files.py fails when one is
+# stale; `$(PY) -m codegen --check` names them)
 contracts: venv
-	$(PY) -m pipeline.generated_files
+	$(PY) -m codegen
 
 bench: venv
 	$(PY) bench/bench_generator.py

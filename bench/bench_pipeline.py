@@ -77,7 +77,7 @@ class TreeWatcher:
             command = " ".join(process.cmdline())
         except psutil.Error:
             return "other"
-        if "dbt_worker" in command or "/dbt " in command or command.endswith("/dbt"):
+        if "transform.worker" in command or "/dbt " in command or command.endswith("/dbt"):
             return "dbt"
         if "run_pipeline.py" in command or process.pid == self.root.pid:
             return "pipeline"

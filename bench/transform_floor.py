@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pipeline import duckdb_settings
+from pipeline.lifecycle import duckdb_settings
 
 EXECUTED = ("model", "test")
 

@@ -21,7 +21,7 @@ hold thousands (every column of every table), so rows go in as one data frame.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -75,7 +75,7 @@ def loader_ddl() -> tuple[str, ...]:
                  for (schema, table), columns in LOADER_TABLES.items())
 
 
-# table name -> column list, in the order the writers supply values
+# table name -> its columns (``name type``, comma-separated); writers name every column
 OPS_TABLES: dict[str, str] = {
     "dbt_nodes": """
         run_id varchar, unique_id varchar, resource_type varchar, name varchar,
@@ -116,9 +116,19 @@ OPS_TABLES: dict[str, str] = {
         upper_bound double, change_pct double, baseline_runs varchar, status varchar,
         message varchar
     """,
+    "run_findings": """
+        run_id varchar, finding_id varchar, severity varchar, category varchar,
+        subject varchar, subject_label varchar, title varchar, reason varchar,
+        measured varchar, threshold varchar, owner varchar, page varchar,
+        evidence_json varchar, consequences_json varchar
+    """,
+    "finding_impacts": """
+        run_id varchar, finding_id varchar, relation varchar
+    """,
     "pipeline_runs": """
         run_id varchar primary key, status varchar, started_at timestamp, seed bigint,
-        users bigint, as_of date, days integer, faults varchar, git_commit varchar,
+        users bigint, as_of date, days integer, faults varchar, health_status varchar,
+        findings integer, git_commit varchar,
         previous_run_id varchar, previous_successful_run_id varchar, dbt_pass integer,
         dbt_warn integer, dbt_error integer, contract_pass integer, contract_warn integer,
         contract_fail integer, schema_changes integer, volume_warnings integer,
@@ -137,6 +147,16 @@ def _qualified(table: str) -> str:
     return f'{OPS_SCHEMA}."{table}"'
 
 
+def _names(declaration: str) -> tuple[str, ...]:
+    return tuple(entry.split()[0] for entry in declaration.split(",") if entry.strip())
+
+
+def column_names(table: str) -> tuple[str, ...]:
+    """The declared columns of ``ops.<table>``, in order (read from its declaration)."""
+    _qualified(table)
+    return _names(OPS_TABLES[table])
+
+
 def ensure(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
     """Create the named ops tables (all of them when none is named) if they are missing."""
     con.execute(f"create schema if not exists {OPS_SCHEMA}")
@@ -150,27 +170,47 @@ def create_all(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     return tuple(OPS_TABLES)
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]]) -> int:
-    """Append ``rows`` (tuples in the table's column order) to ``ops.<table>``."""
+def _insert_named(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+                  columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> int:
+    """Append ``rows``, each naming every one of ``columns`` and no other, as one frame.
+
+    Rows are written by column name, so a writer never depends on the order of the
+    declaration, and a row that misses or adds a column is refused (KeyError naming them).
+    """
     if not rows:
         return 0
-    columns = [row[0] for row in con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [OPS_SCHEMA, table]).fetchall()]
-    frame = pd.DataFrame([tuple(row) for row in rows], columns=columns, dtype=object)
+    for row in rows:
+        if set(row) != set(columns):
+            missing = sorted(set(columns) - set(row))
+            extra = sorted(set(row) - set(columns))
+            raise KeyError(f"a row for {schema}.{table} does not match its columns: missing "
+                           f"{missing}, undeclared {extra}")
+    frame = pd.DataFrame([[row[c] for c in columns] for row in rows], columns=list(columns),
+                         dtype=object)
     con.register("ops_rows_frame", frame)
     try:
         names = ", ".join(f'"{c}"' for c in columns)
-        con.execute(f"insert into {_qualified(table)} ({names}) "  # noqa: S608
+        con.execute(f'insert into {schema}."{table}" ({names}) '  # noqa: S608
                     f"select {names} from ops_rows_frame")
     finally:
         con.unregister("ops_rows_frame")
     return len(rows)
 
 
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str,
+                rows: Sequence[Mapping[str, Any]]) -> int:
+    """Append ``rows`` (by column name) to ``ops.<table>``."""
+    return _insert_named(con, OPS_SCHEMA, table, column_names(table), rows)
+
+
+def insert_loader_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+                       rows: Sequence[Mapping[str, Any]]) -> int:
+    """Append ``rows`` (by column name) to one of :data:`LOADER_TABLES`."""
+    return _insert_named(con, schema, table, _names(LOADER_TABLES[(schema, table)]), rows)
+
+
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str,
-                 rows: Sequence[Sequence[Any]]) -> int:
+                 rows: Sequence[Mapping[str, Any]]) -> int:
     """Make ``ops.<table>`` hold exactly ``rows``, keeping its declared columns."""
     ensure(con, table)
     con.execute(f"delete from {_qualified(table)}")  # noqa: S608

@@ -12,10 +12,16 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_carton_caps"
+#: the data contracts (ODCS v3 YAML): read by the pipeline, partly written by ``codegen``
+CONTRACTS_DIR = REPO_ROOT / "contracts"
 POINTER_NAME = "LATEST_DB.txt"
 SNAPSHOT_PREFIX = "carton_caps_"
 SNAPSHOT_SUFFIX = ".duckdb"
 BUILDING_SUFFIX = ".building"
+#: the name under which a run's dbt reaches its snapshot: a hard link in the run's dbt
+#: folder, the same name in every run so dbt's cached parse fits every run
+#: (pipeline/transform/session.py)
+DBT_DB_LINK_NAME = "carton_caps.duckdb"
 
 
 def default_home() -> Path:
@@ -100,3 +106,8 @@ class RunPaths(HomePaths):
     def dbt_dir(self) -> Path:
         """Per-run dbt target and log folder, so concurrent runs never share one."""
         return self.logs_dir / "dbt" / self.run_id
+
+    @property
+    def dbt_db_link(self) -> Path:
+        """dbt's hard link to the building snapshot (and, beside it, DuckDB's WAL)."""
+        return self.dbt_dir / DBT_DB_LINK_NAME

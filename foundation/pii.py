@@ -17,7 +17,7 @@ once where it enters, every later artefact is clean by construction. The plainte
 audit needs stays in the source export, ``data/<run_id>/``, which is never published.
 
 The secret reaches the loader as an argument (the pipeline reads it with
-``pipeline/pii_key.py``; the ``load-raw`` CLI from :data:`KEY_ENV`). It is held in
+``pipeline/records/pii_key.py``; the ``load-raw`` CLI from :data:`KEY_ENV`). It is held in
 Python only, in the closure registered on the loader's connection: it never appears in
 SQL text, a view definition, a log line or a table.
 """

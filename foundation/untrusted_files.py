@@ -128,18 +128,25 @@ def read_json(path: Path, *, home: Path, limit: int = DEFAULT_LIMIT) -> Any:
 
 
 def read_tail(path: Path, *, home: Path, max_bytes: int) -> str:
-    """The last ``max_bytes`` of a regular file under ``home`` (a log can be any size)."""
+    """The whole lines within the last ``max_bytes`` of a regular file under ``home`` (a
+    log can be any size; when the read starts mid-file, the cut first line is dropped)."""
     descriptor = _open(path, home)
     try:
-        size = os.fstat(descriptor).st_size
-        os.lseek(descriptor, max(0, size - max_bytes), os.SEEK_SET)
-        content = os.read(descriptor, max_bytes)
+        start = max(0, os.fstat(descriptor).st_size - max_bytes)
+        os.lseek(descriptor, start, os.SEEK_SET)
+        chunks: list[bytes] = []
+        while (remaining := max_bytes - sum(map(len, chunks))) > 0:
+            chunk = os.read(descriptor, remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
     except OSError as exc:
         raise UntrustedFileError(shown_path(path, home),
                                  f"cannot be read ({exc.strerror or exc})") from None
     finally:
         os.close(descriptor)
-    return content.decode("utf-8", errors="replace")
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    return text.split("\n", 1)[1] if start > 0 and "\n" in text else text
 
 
 def is_regular_file(path: Path) -> bool:

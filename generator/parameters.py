@@ -196,7 +196,8 @@ class GeneratorParameters:
     extra_items_mean: float = 2.6
     max_items: int = 12
     extra_quantity_p: float = 0.7
-    #: Referral program (DESIGN 2): $2 to the referrer and $2 welcome bonus.
+    #: Referral program (docs/design.md#referral-program): $2 to the referrer and $2
+    #: welcome bonus.
     referral_bonus_cents: int = 200
     welcome_bonus_cents: int = 200
     #: Redemption threshold: a payout to a school costs a transfer, so the app pays out
@@ -217,9 +218,10 @@ class GeneratorParameters:
 
     # --- rewards --------------------------------------------------------------------
     #: Share of signed-up users who get a goodwill adjustment from support. Off by default:
-    #: DESIGN defines liability as earned - redeemed - expired, and an adjust credit is
-    #: none of the three, so generating them would make that identity depend on how a
-    #: reader classifies them. The models and tests still handle adjust entries.
+    #: liability is earned - redeemed - expired (docs/design.md#reward-liability), and an
+    #: adjust credit is none of the three, so generating them would make that identity
+    #: depend on how a reader classifies them. The models and tests still handle adjust
+    #: entries.
     adjustment_rate: float = 0.0
 
     # --- app versions ---------------------------------------------------------------

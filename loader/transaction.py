@@ -10,10 +10,17 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from foundation import pii
-from foundation.ops_tables import OPS_SCHEMA, RAW_SCHEMA, REJECTS_TABLE, loader_ddl
+from foundation.ops_tables import (
+    OPS_SCHEMA,
+    RAW_SCHEMA,
+    REJECTS_TABLE,
+    insert_loader_rows,
+    loader_ddl,
+)
 from foundation.source_tables import (
     APP_DB_FILE,
     APP_DB_TABLES,
@@ -216,7 +223,7 @@ def _load_in_transaction(
         logger.warning("%s", message)
 
     loads: list[TableLoad] = []
-    reject_rows: list[tuple] = []
+    reject_rows: list[dict[str, Any]] = []
 
     def finish(table: SourceTable, path: Path, started_at: datetime, t0: float,
                rows_loaded: int, rejects: list[Reject]) -> None:
@@ -252,8 +259,11 @@ def _load_in_transaction(
         if table_drift:
             messages.append(f"schema drift: {len(table_drift)} column change(s)")
         for reject in rejects:
-            reject_rows.append((run_id, table.name, path.name, reject.line, reject.column_name,
-                                reject.error_type, reject.reason, reject.raw_text))
+            reject_rows.append({"run_id": run_id, "table_name": table.name,
+                                "source_file": path.name, "line": reject.line,
+                                "column_name": reject.column_name,
+                                "error_type": reject.error_type, "reason": reject.reason,
+                                "raw_text": reject.raw_text})
         loads.append(TableLoad(
             table=table.name,
             source_file=path.name,
@@ -286,25 +296,18 @@ def _load_in_transaction(
     con.execute("drop table if exists _load_rejects")
     con.execute("drop table if exists _load_scans")
 
-    con.executemany(
-        f"insert into {OPS_SCHEMA}.ingestion_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-        [
-            (run_id, t.table, t.source_system, t.source_file, t.sha256, t.bytes, t.rows_loaded,
-             t.rows_rejected, t.started_at, t.duration_s, t.status, t.message or None)
-            for t in loads
-        ],
-    )
-    if drift:
-        con.executemany(
-            f"insert into {OPS_SCHEMA}.source_schema_drift values (?, ?, ?, ?, ?, ?)",  # noqa: S608
-            [(run_id, d["table_name"], d["source_file"], d["column_name"], d["change"],
-              d["detail"]) for d in drift],
-        )
-    if reject_rows:
-        con.executemany(
-            f"insert into {RAW_SCHEMA}.{REJECTS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-            reject_rows,
-        )
+    insert_loader_rows(con, OPS_SCHEMA, "ingestion_log", [
+        {"run_id": run_id, "table_name": t.table, "source_system": t.source_system,
+         "source_file": t.source_file, "sha256": t.sha256, "bytes": t.bytes,
+         "rows_loaded": t.rows_loaded, "rows_rejected": t.rows_rejected,
+         "started_at": t.started_at, "duration_s": t.duration_s, "status": t.status,
+         "message": t.message or None}
+        for t in loads])
+    insert_loader_rows(con, OPS_SCHEMA, "source_schema_drift", [
+        {"run_id": run_id, **{key: d[key] for key in ("table_name", "source_file",
+                                                       "column_name", "change", "detail")}}
+        for d in drift])
+    insert_loader_rows(con, RAW_SCHEMA, REJECTS_TABLE, reject_rows)
     con.execute("commit")
     return LoadReport(
         run_id=run_id,

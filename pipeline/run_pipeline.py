@@ -29,8 +29,9 @@ from generator.data_generator import (
     parse_faults,
     validate_config,
 )
-from pipeline import build_steps, logging_setup
-from pipeline.disk_space import (
+from pipeline.checks.health import RunHealth
+from pipeline.lifecycle import logging_setup
+from pipeline.lifecycle.disk_space import (
     InsufficientSpaceError,
     check_room,
     disk_full_message,
@@ -38,12 +39,13 @@ from pipeline.disk_space import (
     is_disk_full,
     unwritable_folders,
 )
-from pipeline.interrupts import RunInterrupted
-from pipeline.manifest import RunIdTakenError
-from pipeline.pointer import PointerError, read_pointer
-from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
-from pipeline.spark_engine import ENGINES, spark_steps
-from pipeline.step_types import RunConfig
+from pipeline.lifecycle.interrupts import RunInterrupted
+from pipeline.lifecycle.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.lifecycle.step_types import RunConfig
+from pipeline.records.manifest import RunIdTakenError
+from pipeline.records.pointer import PointerError, read_pointer
+from pipeline.records.run_manifest import RunManifest
+from pipeline.steps.plan import ENGINES, run_plan
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2
@@ -119,27 +121,45 @@ def _served(config: RunConfig) -> str:
             else "no snapshot has been published in this home yet")
 
 
-def _summary(document: dict, config: RunConfig) -> str:
-    raw_rows = sum(document["row_counts"].get("raw", {}).values())
-    marts = document["row_counts"].get("marts", {})
-    dbt = document["dbt"]
+#: findings the console summary names (runs.py show lists them all)
+SUMMARY_FINDINGS = 5
+
+
+def health_lines(health: RunHealth | None, run_id: str) -> list[str]:
+    """The run's health in the summary: its status and its findings, worst first."""
+    if health is None:
+        return []
+    counts = health.counts()
+    lines = [f"  health: {health.status.upper()}, {len(health.findings)} finding(s) "
+             f"({counts['error']} error, {counts['warning']} warning, {counts['info']} info)"]
+    lines += [f"    [{f.severity}] {f.title}" for f in health.findings[:SUMMARY_FINDINGS]]
+    if len(health.findings) > SUMMARY_FINDINGS:
+        lines.append(f"    … and {len(health.findings) - SUMMARY_FINDINGS} more: "
+                     f"runs.py show {run_id}")
+    return lines
+
+
+def _summary(manifest: RunManifest, config: RunConfig) -> str:
+    raw_rows = sum(manifest.row_counts.raw.values())
+    marts = manifest.row_counts.marts
+    dbt = manifest.dbt
     lines = [
-        f"run {config.run_id}: {document['status'].upper()} in {document['duration_s']:.1f}s",
+        f"run {config.run_id}: {manifest.status.upper()} in {manifest.duration_s or 0:.1f}s",
         f"  rows: {raw_rows:,} raw; {sum(marts.values()):,} in {len(marts)} mart tables",
-        f"  dbt: {dbt.get('pass', 0)} pass, {dbt.get('warn', 0)} warn, "
-        f"{dbt.get('error', 0)} error, {dbt.get('skip', 0)} skip",
+        f"  dbt: {dbt.passed} pass, {dbt.warn} warn, {dbt.error} error, {dbt.skip} skip",
+        *health_lines(RunHealth.from_json(manifest.health), config.run_id),
     ]
-    if document["status"] == "success":
-        lines += [f"  snapshot: {document['snapshot']['path']}",
+    if manifest.status == "success":
+        lines += [f"  snapshot: {manifest.snapshot.path}",
                   "  dashboards: make dashboard  (http://localhost:8501)"]
     else:
-        error = str(document["error"])
-        step = document["failed_step"]
+        error = str(manifest.error)
+        step = manifest.failed_step
         if step and error.startswith(f"{step}: "):
             error = error[len(step) + 2:]
         lines += [f"  failed step: {step}: {error}" if step else f"  failed: {error}",
                   f"  pointer unchanged; {_served(config)}"]
-    lines.append(f"  manifest: {document['artifacts']['manifest']}")
+    lines.append(f"  manifest: {manifest.artifacts['manifest']}")
     return "\n".join(lines)
 
 
@@ -164,10 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"run_pipeline.py: error: cannot write to {names} in {config.home} (read-only or "
               "not permitted); nothing was written", file=sys.stderr)
         return EXIT_FAILED
-    if config.engine == "spark":
-        run = PipelineRun(config, steps=spark_steps())
-    else:
-        run = PipelineRun(config, steps=STEPS, warm_up=build_steps.start_dbt_worker)
+    run = PipelineRun(config, run_plan(config.engine))
     started = time.monotonic()
     try:
         state = run.claim(started)
@@ -194,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         logging_setup.detach(handlers)
     stream = sys.stdout if exit_code == EXIT_OK else sys.stderr
-    print(_summary(state.document, config), file=stream)
+    print(_summary(state.manifest, config), file=stream)
     if run.unrecorded:
         print(f"  {run.unrecorded}", file=sys.stderr)
     return exit_code

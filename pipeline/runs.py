@@ -26,28 +26,24 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from foundation.cli_values import quoted
 from foundation.paths import HomePaths, default_home
-from foundation.run_id import RunIdError, validate_run_id
-from pipeline import drift, integrity
-from pipeline import manifest as manifest_io
-from pipeline.pii_key import key_change, recorded_fingerprint
-from pipeline.pointer import PointerError, read_pointer
+from pipeline.checks import drift
+from pipeline.checks import health as health_model
+from pipeline.checks.comparison import RunComparison, compare, schema_columns
+from pipeline.records import integrity
+from pipeline.records import manifest as manifest_io
+from pipeline.records.manifest import DamagedManifestError, UnknownRunError, find_run
+from pipeline.records.pointer import PointerError, read_pointer
 
 EXIT_OK = 0
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
 EXIT_UNVERIFIABLE = 3
 PROG = "runs.py"
-
-
-class UnknownRunError(LookupError):
-    """The run id has no manifest in this home."""
 
 
 class UsageError(ValueError):
@@ -79,37 +75,6 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-class DamagedManifestError(LookupError):
-    """The run's manifest exists but cannot be used; the message names the file and why."""
-
-
-def _manifests(paths: HomePaths) -> dict[str, dict[str, Any]]:
-    return {doc["run_id"]: doc for doc in manifest_io.load_all(paths)}
-
-
-def _checked_run_id(run_id: str) -> str:
-    """A run id from the command line, checked with the rule run ids are made by."""
-    try:
-        return validate_run_id(run_id)
-    except RunIdError:
-        raise UnknownRunError(f"{quoted(run_id)} is not a run id (1-64 characters from A-Z, "
-                              "a-z, 0-9, '_' and '-')") from None
-
-
-def _get(paths: HomePaths, run_id: str) -> dict[str, Any]:
-    run_id = _checked_run_id(run_id)
-    scan = manifest_io.scan(paths)
-    for document in scan.documents:
-        if document["run_id"] == run_id:
-            return document
-    damaged = next((p for p in scan.problems if p.run_id == run_id), None)
-    if damaged is not None:
-        raise DamagedManifestError(f"the manifest of run {run_id} cannot be used: {damaged}")
-    known = ", ".join(doc["run_id"] for doc in scan.documents[-5:]) or "none"
-    raise UnknownRunError(f"unknown run {run_id!r} in {paths.logs_dir} "
-                          f"(latest runs: {known})")
-
-
 def _pointer_run(paths: HomePaths) -> str | None:
     try:
         return read_pointer(paths)
@@ -119,6 +84,22 @@ def _pointer_run(paths: HomePaths) -> str | None:
 
 def _summary(document: dict[str, Any], key: str) -> dict[str, Any]:
     return ((document.get(key) or {}).get("summary")) or {}
+
+
+#: characters of a finding's title in a table cell
+TITLE_CHARS = 60
+
+
+def _health(paths: HomePaths, document: dict[str, Any]) -> health_model.RunHealth:
+    """What the run recorded of its health (or, for an older run, assessed now)."""
+    return health_model.of_run(paths, document)
+
+
+def _top_finding(health: health_model.RunHealth) -> str:
+    if not health.findings:
+        return "-"
+    title = health.findings[0].title
+    return title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS - 1] + "…"
 
 
 def _problem_lines(problems: Sequence[manifest_io.ManifestProblem]) -> list[str]:
@@ -142,21 +123,17 @@ def cmd_list(paths: HomePaths) -> str:
     rows = []
     for doc in documents:
         params = doc.get("params") or {}
-        dbt = doc.get("dbt") or {}
-        contracts = _summary(doc, "contracts")
+        health = _health(paths, doc)
         rows.append([
             ("* " if doc["run_id"] == serving else "  ") + doc["run_id"],
-            doc.get("status"), (doc.get("started_at") or "")[:19].replace("T", " "),
+            health.status if doc.get("status") != "running" else "running",
+            (doc.get("started_at") or "")[:19].replace("T", " "),
             doc.get("duration_s"), params.get("users"), params.get("as_of"),
-            ",".join(params.get("faults") or []) or "-",
-            f"{dbt.get('pass', 0)}/{dbt.get('warn', 0)}/{dbt.get('error', 0)}",
-            f"{contracts.get('pass', '-')}/{contracts.get('warn', '-')}/"
-            f"{contracts.get('fail', '-')}",
-            _summary(doc, "schema_drift").get("changes"), _summary(doc, "anomalies").get("warn"),
-            doc.get("failed_step") or "-",
+            ",".join(params.get("faults") or []) or "-", len(health.findings),
+            _top_finding(health), doc.get("failed_step") or "-",
         ])
-    headers = ["run", "status", "started (UTC)", "secs", "users", "as_of", "faults",
-               "dbt p/w/e", "contracts p/w/f", "drift", "volume", "failed step"]
+    headers = ["run", "health", "started (UTC)", "secs", "users", "as_of", "faults",
+               "findings", "worst finding", "failed step"]
     return "\n".join([format_table(headers, rows), *notes,
                       problem or "(* = served by LATEST_DB.txt)"])
 
@@ -166,7 +143,7 @@ def _section(title: str, body: str) -> str:
 
 
 def cmd_show(paths: HomePaths, run_id: str) -> str:
-    doc = _get(paths, run_id)
+    doc = find_run(paths, run_id)
     params = doc.get("params") or {}
     lines = [
         f"run {run_id}: {str(doc.get('status')).upper()}"
@@ -179,7 +156,15 @@ def cmd_show(paths: HomePaths, run_id: str) -> str:
         f"  git {doc.get('git_commit') or '-'}   versions: "
         + ", ".join(f"{k} {v}" for k, v in (doc.get("versions") or {}).items()),
     ]
+    health = _health(paths, doc)
+    lines.insert(1, f"  health: {health.status.upper()}, {len(health.findings)} finding(s)"
+                    + (f"; injected faults: {', '.join(health.faults)}" if health.faults else ""))
     out = "\n".join(lines)
+    if health.findings:
+        out += _section("findings (one per root cause, worst first)", format_table(
+            ["severity", "owner", "finding", "signals", "affects"],
+            [[f.severity, f.owner or "-", f.title, f.signal_count, len(f.impacted)]
+             for f in health.findings]))
     steps = [[s["name"], s["status"], s.get("duration_s"), s.get("error") or ""]
              for s in doc.get("steps") or []]
     out += _section("steps", format_table(["step", "status", "secs", "error"], steps))
@@ -241,97 +226,15 @@ def cmd_show(paths: HomePaths, run_id: str) -> str:
     return out
 
 
-@dataclass(frozen=True)
-class RunComparison:
-    """What changed from run ``a`` to run ``b``: the one diff the CLI and the dashboard share.
-
-    Rows are plain tuples so the CLI prints them as a table and the page as a dataframe.
-    """
-
-    run_a: str
-    run_b: str
-    #: (name, value in a, value in b) for the status and every parameter that differs
-    params: tuple[tuple[str, Any, Any], ...]
-    #: (layer.table, rows in a, rows in b, delta, change %) for every table whose count differs
-    row_counts: tuple[tuple[str, int | None, int | None, int | None, float | None], ...]
-    #: None when a schema snapshot is missing (``schema_missing`` names the runs)
-    schema: tuple[drift.DriftChange, ...] | None
-    schema_missing: tuple[str, ...]
-    #: (table, column, check, status in a, status in b) for contract checks whose outcome moved
-    contracts: tuple[tuple[str, str, str, str, str], ...]
-    #: (node, status in a, status in b) for dbt nodes that failed or warned in either run
-    dbt: tuple[tuple[str, str, str], ...]
-    #: the PII key fingerprints of a and b (None: the run recorded none)
-    pii_key: tuple[str | None, str | None] = (None, None)
-
-    @property
-    def pii_key_change(self) -> str | None:
-        """The warning when a and b hashed PII with different keys (their hashed emails
-        and phones do not join); None when the keys are the same or unknown."""
-        return key_change(self.run_a, *self.pii_key)
-
-
-def _schema_columns(paths: HomePaths, run_id: str) -> tuple[list[dict[str, Any]] | None,
-                                                             str | None]:
-    """A run's schema snapshot columns, or None and why they cannot be used."""
-    try:
-        return drift.read_snapshot(paths.run(run_id).schema_snapshot, home=paths.home), None
-    except drift.SchemaSnapshotError as exc:
-        return None, str(exc)
-
-
-def compare(paths: HomePaths, run_a: str, run_b: str) -> RunComparison:
-    """Parameters, row counts, schema, contract and dbt outcomes that differ from a to b."""
-    a, b = _get(paths, run_a), _get(paths, run_b)
-    pa, pb = a.get("params") or {}, b.get("params") or {}
-    params = [("status", a.get("status"), b.get("status"))]
-    params += [(key, pa.get(key), pb.get(key)) for key in sorted(pa.keys() | pb.keys())
-               if pa.get(key) != pb.get(key)]
-    count_rows = []
-    for layer in ("raw", "marts"):
-        ca = (a.get("row_counts") or {}).get(layer) or {}
-        cb = (b.get("row_counts") or {}).get(layer) or {}
-        for table in sorted(ca.keys() | cb.keys()):
-            x, y = ca.get(table), cb.get(table)
-            if x == y:
-                continue
-            pct = None if not x or y is None else round((y - x) / x * 100, 1)
-            count_rows.append((f"{layer}.{table}", x, y,
-                               None if x is None or y is None else y - x, pct))
-    cols_a, problem_a = _schema_columns(paths, run_a)
-    cols_b, problem_b = _schema_columns(paths, run_b)
-    missing = tuple(f"{run} ({problem})" if problem else run
-                    for run, columns, problem in ((run_a, cols_a, problem_a),
-                                                  (run_b, cols_b, problem_b))
-                    if columns is None)
-    schema = None if cols_a is None or cols_b is None else tuple(drift.diff(cols_a, cols_b))
-
-    def failing(doc: dict[str, Any]) -> dict[tuple[str, str, str, str], str]:
-        return {(r["layer"], r["table"], r.get("column") or "-", r["check"]): r["status"]
-                for r in (doc.get("contracts") or {}).get("failing") or []}
-
-    fa, fb = failing(a), failing(b)
-    contracts = [(f"{k[0]}.{k[1]}", k[2], k[3], fa.get(k, "PASS"), fb.get(k, "PASS"))
-                 for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
-
-    def dbt_failing(doc: dict[str, Any]) -> dict[str, str]:
-        return {str(f.get("unique_id")): str(f.get("status"))
-                for f in (doc.get("dbt") or {}).get("failures") or []}
-
-    da, db = dbt_failing(a), dbt_failing(b)
-    dbt = [(node, da.get(node, "pass"), db.get(node, "pass"))
-           for node in sorted(da.keys() | db.keys()) if da.get(node) != db.get(node)]
-    return RunComparison(run_a, run_b, tuple(params), tuple(count_rows), schema, missing,
-                         tuple(contracts), tuple(dbt),
-                         (recorded_fingerprint(a), recorded_fingerprint(b)))
-
-
 def cmd_diff(paths: HomePaths, run_a: str, run_b: str) -> str:
     result = compare(paths, run_a, run_b)
     out = [f"diff {run_a} -> {run_b}"]
     out.append(_section("parameters", format_table(
         ["", run_a, run_b], [[k, str(x), str(y)] for k, x, y in result.params])))
     out.append(_section("PII key", _pii_key_line(result)))
+    out.append(_section("findings (changed)",
+                        format_table(["finding", run_a, run_b], [list(r) for r in result.findings])
+                        if result.findings else "no change"))
     out.append(_section("row counts (changed tables)",
                         format_table(["table", run_a, run_b, "delta", "change %"],
                                      [list(r) for r in result.row_counts])
@@ -376,8 +279,8 @@ def cmd_schema(paths: HomePaths, db_file: Path, against: str | None = None) -> s
         if against is None:
             raise UsageError(f"no successful run in {paths.logs_dir} to compare with; "
                              "name one with --against")
-    _get(paths, against)
-    before, problem = _schema_columns(paths, against)
+    find_run(paths, against)
+    before, problem = schema_columns(paths, against)
     if before is None:
         raise UsageError(f"run {against!r} has no usable schema snapshot "
                          f"({problem or paths.run(against).schema_snapshot})")
@@ -423,7 +326,7 @@ def cmd_verify(paths: HomePaths, run_id: str | None, every: bool) -> tuple[str, 
                 raise UsageError("no run is served yet; name a RUN_ID or pass --all")
         assert run_id is not None
         try:
-            documents = [_get(paths, run_id)]
+            documents = [find_run(paths, run_id)]
         except DamagedManifestError:
             documents = []
             unusable = [p for p in scan.problems if p.run_id == run_id]

@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipeline.records.run_manifest import STEP_NAMES
+from streamlit_app.literal import chart_text, chart_values
+
 #: Vega/Tableau 10 plus two: distinct qualitative hues (one per pipeline step), each
 #: legible on white and on near-black
 PALETTE: tuple[str, ...] = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2",
@@ -35,10 +38,7 @@ STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "WARN", "warn"
                                  "fail", "error", "failed", "interrupted", "abandoned",
                                  "skipped", "skip", "running")
 #: the pipeline's steps in the order run_pipeline.py runs them (legends follow it)
-PIPELINE_STEPS: tuple[str, ...] = ("generate", "load_raw", "dbt_build", "source_freshness",
-                                   "schema_snapshot", "dbt_artifacts", "contracts",
-                                   "schema_drift", "volume_anomalies", "quality_gate",
-                                   "record_ops", "publish")
+PIPELINE_STEPS: tuple[str, ...] = STEP_NAMES
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def line_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
         figure.add_scatter(x=rows[x], y=rows[column].astype(float), name=name, mode="lines",
                            line={"color": palette[name]},
                            stackgroup="one" if stacked else None,
-                           hovertemplate=f"{name}: {hover(kind)}<extra></extra>")
+                           hovertemplate=f"{chart_text(name)}: {hover(kind)}<extra></extra>")
     _finish(figure, title, x, y, color, kind, y_title)
     figure.update_layout(hovermode="x unified")
     return figure
@@ -205,7 +205,7 @@ def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
     for name, rows, column in series:
         values = rows[column].astype(float)
         where, axis = ("y", "x") if horizontal else ("x", "y")
-        template = f"%{{{where}}}<br>{name}: {hover(kind, axis)}<extra></extra>"
+        template = f"%{{{where}}}<br>{chart_text(name)}: {hover(kind, axis)}<extra></extra>"
         if horizontal:
             figure.add_bar(x=values, y=rows[category].astype(str), name=name, orientation="h",
                            marker_color=palette[name], hovertemplate=template)
@@ -256,13 +256,15 @@ def cohort_lines(figure: go.Figure, frame: pd.DataFrame, x: str, y: str, *,
         figure.add_scatter(x=done[x], y=done[y].astype(float), name=key, legendgroup=key,
                            mode="lines+markers", line={"color": palette[key]},
                            marker={"size": 4},
-                           hovertemplate=f"{key}: {hover(kind)}<extra>complete</extra>",
+                           hovertemplate=f"{chart_text(key)}: {hover(kind)}"
+                                         "<extra>complete</extra>",
                            **where)
         figure.add_scatter(x=open_[x], y=open_[y].astype(float), name=f"{key} (incomplete)",
                            legendgroup=key, showlegend=False, mode="lines+markers",
                            line={"color": palette[key], "dash": "dot"},
                            marker={"size": 6, "symbol": "circle-open"},
-                           hovertemplate=f"{key}: {hover(kind)}<extra>window still open</extra>",
+                           hovertemplate=f"{chart_text(key)}: {hover(kind)}"
+                                         "<extra>window still open</extra>",
                            **where)
 
 
@@ -295,8 +297,44 @@ def cohort_heatmap(frame: pd.DataFrame, *, row: str, column: str, value: str,
     return figure
 
 
+#: trace properties whose strings Plotly shows: legend names, categories, text, hover data
+_TEXT_PROPERTIES = ("name", "x", "y", "text", "hovertext", "customdata", "labels")
+
+
+def literal_figure(figure: go.Figure) -> go.Figure:
+    """Show every string of the figure's data and titles literally (streamlit_app.literal).
+
+    Categories and names come from manifests and snapshots (run ids, step names, dbt
+    nodes, statuses), and Plotly reads ``<a href>`` markup in them; hover templates are
+    the pages' own and keep their ``<br>`` (the helpers above escape the names they
+    interpolate). Called once per figure, by ``ui.chart`` and the Lineage page.
+    """
+    for trace in figure.data:
+        for prop in _TEXT_PROPERTIES:
+            if prop in trace and trace[prop] is not None:
+                trace[prop] = chart_values(trace[prop])
+
+    def axis_texts(axis: Any) -> None:
+        if axis.title.text is not None:
+            axis.title.text = chart_text(axis.title.text)
+        for prop in ("ticktext", "categoryarray"):
+            if axis[prop] is not None:
+                axis[prop] = chart_values(axis[prop])
+
+    figure.for_each_xaxis(axis_texts)
+    figure.for_each_yaxis(axis_texts)
+    layout = figure.layout
+    if layout.title.text is not None:
+        layout.title.text = chart_text(layout.title.text)
+    if layout.legend.title.text is not None:
+        layout.legend.title.text = chart_text(layout.legend.title.text)
+    for annotation in layout.annotations:
+        annotation.text = chart_text(annotation.text)
+    return figure
+
+
 HEATMAP_NOTE = ("Blue cells are fully observed; grey cells are weeks not yet over for every "
                 "member of the cohort (their retention will still rise).")
 
-COHORT_NOTE = ("Solid = complete cohorts; dotted with hollow markers = cohorts whose 30-day "
-               "window is still open (their figures will still rise).")
+COHORT_NOTE = ("Solid = complete cohorts; dotted with hollow markers = cohorts whose window "
+               "is still open (their figures will still rise).")

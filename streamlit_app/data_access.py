@@ -1,177 +1,26 @@
 """The dashboards' one door to data: pages import this module and nothing below it.
 
-The data layer is split by concern; this module re-exports their public functions so a
-page reads ``data_access.<function>`` whichever part holds it:
+The data layer is split by concern; this module re-exports every public name each part
+defines (its ``__all__``, derived from the module itself), so a page reads
+``data_access.<function>`` whichever part holds it, and a new query is one function in its
+part, exported here without being listed:
 
 * :mod:`streamlit_app.snapshots`: which snapshot to show, read-only connections, cached
-  parameterised queries, ``@reads`` (the tables each function reads);
+  parameterised queries, ``@sql_query`` / ``@reads`` (a query declared by its SQL, ``READS``);
 * :mod:`streamlit_app.mart_queries`: headline KPIs and the Product, Marketing, Finance marts;
 * :mod:`streamlit_app.ops_queries`: the ``ops`` tables of a snapshot (contracts, dbt, schema);
 * :mod:`streamlit_app.run_history`: manifests, logs, dbt artefacts and schema snapshots of
-  every run, read through the pipeline's own readers (``pipeline.manifest``,
-  ``pipeline.dbt_artifacts``, ``pipeline.drift``, ``pipeline.runs``).
+  every run, read through the pipeline's own readers (``pipeline.records.manifest``,
+  ``pipeline.transform.artifacts``, ``pipeline.checks.drift``, ``pipeline.runs``).
 """
 
 from __future__ import annotations
 
-from streamlit_app.mart_queries import (
-    DATE_BOUNDS,
-    SCHOOL_LIMIT,
-    TOP_REFERRERS_LIMIT,
-    Kpis,
-    activation_funnel,
-    activation_stage_reach,
-    daily_engagement,
-    date_bounds,
-    expiry_breakage,
-    expiry_outlook,
-    expiry_outlook_by_school,
-    feature_adoption,
-    forecast_accuracy,
-    forecast_backtest,
-    forecast_totals,
-    headline_kpis,
-    liability_by_school,
-    liability_daily,
-    redemption_forecast,
-    referral_funnel,
-    referral_rejections,
-    retention_cohorts,
-    school_fundraising,
-    state_fundraising,
-    time_to_first_use,
-    top_referrers,
-    viral_coefficient,
-)
-from streamlit_app.ops_queries import (
-    CONTRACT_CHECKS_SQL,
-    DBT_COLUMNS,
-    DBT_RESULTS_SQL,
-    contract_checks,
-    dbt_failure_samples,
-    dbt_results,
-    failure_sample_rows,
-    finish_dbt_frame,
-    schema_columns_table,
-)
-from streamlit_app.run_history import (
-    ABANDONED,
-    LOG_TAIL_LINES,
-    abandoned_note,
-    contract_history,
-    dbt_lineage,
-    dbt_run_results_file,
-    last_step,
-    log_tail,
-    previous_successful_run,
-    run_comparison,
-    run_failures,
-    run_manifest,
-    run_manifests,
-    run_status,
-    runs_frame,
-    schema_of_run,
-    snapshot_changed_note,
-    source_freshness,
-    step_durations,
-    successful_runs,
-)
-from streamlit_app.snapshots import (
-    READ_ERRORS,
-    READ_THREADS,
-    READS,
-    REASON_CHARS,
-    DataUnavailable,
-    SnapshotChoice,
-    SnapshotUnreadable,
-    between,
-    check_snapshot,
-    connect_read_only,
-    has_table,
-    home_paths,
-    query,
-    read_table,
-    reads,
-    render_scope,
-    resolve_latest,
-    snapshot_path,
-    snapshot_tables,
-)
+from streamlit_app import mart_queries, ops_queries, run_history, snapshots
+from streamlit_app.mart_queries import *  # noqa: F403
+from streamlit_app.ops_queries import *  # noqa: F403
+from streamlit_app.run_history import *  # noqa: F403
+from streamlit_app.snapshots import *  # noqa: F403
 
-__all__ = [
-    "ABANDONED",
-    "CONTRACT_CHECKS_SQL",
-    "DATE_BOUNDS",
-    "DBT_COLUMNS",
-    "DBT_RESULTS_SQL",
-    "LOG_TAIL_LINES",
-    "READS",
-    "READ_ERRORS",
-    "READ_THREADS",
-    "REASON_CHARS",
-    "SCHOOL_LIMIT",
-    "TOP_REFERRERS_LIMIT",
-    "DataUnavailable",
-    "Kpis",
-    "SnapshotChoice",
-    "SnapshotUnreadable",
-    "abandoned_note",
-    "activation_funnel",
-    "activation_stage_reach",
-    "between",
-    "check_snapshot",
-    "connect_read_only",
-    "contract_checks",
-    "contract_history",
-    "daily_engagement",
-    "date_bounds",
-    "dbt_failure_samples",
-    "dbt_lineage",
-    "dbt_results",
-    "dbt_run_results_file",
-    "expiry_breakage",
-    "expiry_outlook",
-    "expiry_outlook_by_school",
-    "failure_sample_rows",
-    "feature_adoption",
-    "finish_dbt_frame",
-    "forecast_accuracy",
-    "forecast_backtest",
-    "forecast_totals",
-    "has_table",
-    "headline_kpis",
-    "home_paths",
-    "last_step",
-    "liability_by_school",
-    "liability_daily",
-    "log_tail",
-    "previous_successful_run",
-    "query",
-    "read_table",
-    "reads",
-    "redemption_forecast",
-    "referral_funnel",
-    "referral_rejections",
-    "render_scope",
-    "resolve_latest",
-    "retention_cohorts",
-    "run_comparison",
-    "run_failures",
-    "run_manifest",
-    "run_manifests",
-    "run_status",
-    "runs_frame",
-    "schema_columns_table",
-    "schema_of_run",
-    "school_fundraising",
-    "snapshot_changed_note",
-    "snapshot_path",
-    "snapshot_tables",
-    "source_freshness",
-    "state_fundraising",
-    "step_durations",
-    "successful_runs",
-    "time_to_first_use",
-    "top_referrers",
-    "viral_coefficient",
-]
+__all__ = sorted({*snapshots.__all__, *mart_queries.__all__, *ops_queries.__all__,
+                  *run_history.__all__})

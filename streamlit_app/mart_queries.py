@@ -1,5 +1,7 @@
 """The dashboards' mart queries: headline KPIs and the Product, Marketing and Finance marts
-(one part of the data layer; every query parameterised, declared with ``@reads``)."""
+(one part of the data layer). A query is one function declared by its fixed, parameterised
+SQL (``@sql_query``): the tables it reads, the dbt exposures of the pages that call it and
+its export through ``data_access`` all follow from it."""
 
 from __future__ import annotations
 
@@ -12,10 +14,14 @@ import pandas as pd
 
 from streamlit_app.snapshots import (
     DataUnavailable,
+    Params,
     between,
-    has_table,
+    exports,
+    missing_tables,
     read_table,
     reads,
+    sql_query,
+    tables_in,
 )
 
 TOP_REFERRERS_LIMIT = 50
@@ -37,16 +43,36 @@ class Kpis:
     forecast_4w: float | None = None
 
 
-@reads("marts.dim_users", "marts.mart_daily_engagement", "marts.mart_school_fundraising",
-       "marts.mart_reward_liability_daily", "marts.mart_expiry_outlook",
-       "marts.mart_viral_coefficient", "marts.mart_redemption_forecast_totals")
+#: headline figure -> the fixed SQL of its one value
+KPI_SQL: dict[str, str] = {
+    "users": "select count(*) from marts.dim_users",
+    "dau_date": "select max(activity_date) from marts.mart_daily_engagement",
+    "dau": ("select dau from marts.mart_daily_engagement "
+            "where activity_date = (select max(activity_date) from marts.mart_daily_engagement)"),
+    "dollars_raised": "select sum(dollars_raised) from marts.mart_school_fundraising",
+    "reward_liability": ("select liability_dollars from marts.mart_reward_liability_daily "
+                         "where balance_date = (select max(balance_date) "
+                         "from marts.mart_reward_liability_daily)"),
+    "expiring_90d": "select expiring_90d_dollars from marts.mart_expiry_outlook",
+    "k_factor": ("select sum(qualified_referred_users) / nullif(sum(cohort_users), 0) "
+                 "from marts.mart_viral_coefficient where is_cohort_complete"),
+    "forecast_4w": ("select forecast_dollars from marts.mart_redemption_forecast_totals "
+                    "where horizon_weeks = 4"),
+}
+
+
+#: headline figure -> the relations its value is computed from (what a caution checks)
+KPI_RELATIONS: dict[str, frozenset[str]] = {name: tables_in(sql) for name, sql in KPI_SQL.items()}
+
+
+@reads(*KPI_SQL.values())
 def headline_kpis(snapshot: Path) -> Kpis:
     """Users, latest DAU, dollars raised, current liability, what expires in the next 90
     days, overall K and the redemptions forecast for the next 4 weeks of a snapshot."""
 
-    def scalar(table: str, sql: str) -> Any:
+    def scalar(name: str) -> Any:
         try:
-            frame = read_table(snapshot, table, sql)
+            frame = read_table(snapshot, KPI_SQL[name])
         except DataUnavailable:
             return None
         if frame.empty:
@@ -54,27 +80,10 @@ def headline_kpis(snapshot: Path) -> Kpis:
         value = frame.iloc[0, 0]
         return None if pd.isna(value) else value
 
-    users = scalar("marts.dim_users", "select count(*) from marts.dim_users")
-    latest = scalar("marts.mart_daily_engagement",
-                    "select max(activity_date) from marts.mart_daily_engagement")
-    dau = scalar("marts.mart_daily_engagement",
-                 "select dau from marts.mart_daily_engagement "
-                 "where activity_date = (select max(activity_date) "
-                 "from marts.mart_daily_engagement)")
-    raised = scalar("marts.mart_school_fundraising",
-                    "select sum(dollars_raised) from marts.mart_school_fundraising")
-    liability = scalar("marts.mart_reward_liability_daily",
-                       "select liability_dollars from marts.mart_reward_liability_daily "
-                       "where balance_date = (select max(balance_date) "
-                       "from marts.mart_reward_liability_daily)")
-    expiring = scalar("marts.mart_expiry_outlook",
-                      "select expiring_90d_dollars from marts.mart_expiry_outlook")
-    k_factor = scalar("marts.mart_viral_coefficient",
-                      "select sum(qualified_referred_users) / nullif(sum(cohort_users), 0) "
-                      "from marts.mart_viral_coefficient where is_cohort_complete")
-    forecast = scalar("marts.mart_redemption_forecast_totals",
-                      "select forecast_dollars from marts.mart_redemption_forecast_totals "
-                      "where horizon_weeks = 4")
+    values = {name: scalar(name) for name in KPI_SQL}
+    users, dau, latest = values["users"], values["dau"], values["dau_date"]
+    raised, liability = values["dollars_raised"], values["reward_liability"]
+    expiring, k_factor, forecast = values["expiring_90d"], values["k_factor"], values["forecast_4w"]
     return Kpis(
         users=None if users is None else int(users),
         dau=None if dau is None else int(dau),
@@ -89,39 +98,30 @@ def headline_kpis(snapshot: Path) -> Kpis:
 
 # --------------------------------------------------------------------------- date bounds
 
-#: page filter key -> (table, fixed SQL of the earliest and latest date that bounds the filter)
-DATE_BOUNDS: dict[str, tuple[str, str]] = {
-    "engagement": ("marts.mart_daily_engagement",
-                   "select min(activity_date)::date, max(activity_date)::date "
+#: page filter key -> the fixed SQL of the earliest and latest date that bounds the filter
+DATE_BOUNDS: dict[str, str] = {
+    "engagement": ("select min(activity_date)::date, max(activity_date)::date "
                    "from marts.mart_daily_engagement"),
-    "activation": ("marts.mart_activation_funnel",
-                   "select min(install_week)::date, max(install_week)::date "
+    "activation": ("select min(install_week)::date, max(install_week)::date "
                    "from marts.mart_activation_funnel"),
-    "adoption": ("marts.mart_feature_adoption_weekly",
-                 "select min(activity_week)::date, max(activity_week)::date "
+    "adoption": ("select min(activity_week)::date, max(activity_week)::date "
                  "from marts.mart_feature_adoption_weekly"),
-    "retention": ("marts.mart_retention_cohorts",
-                  "select min(signup_week)::date, max(signup_week)::date "
+    "retention": ("select min(signup_week)::date, max(signup_week)::date "
                   "from marts.mart_retention_cohorts"),
-    "referrals": ("marts.mart_referral_funnel_weekly",
-                  "select min(sent_week)::date, max(sent_week)::date "
+    "referrals": ("select min(sent_week)::date, max(sent_week)::date "
                   "from marts.mart_referral_funnel_weekly"),
-    "viral": ("marts.mart_viral_coefficient",
-              "select min(signup_week)::date, max(signup_week)::date "
+    "viral": ("select min(signup_week)::date, max(signup_week)::date "
               "from marts.mart_viral_coefficient"),
-    "liability": ("marts.mart_reward_liability_daily",
-                  "select min(balance_date)::date, max(balance_date)::date "
+    "liability": ("select min(balance_date)::date, max(balance_date)::date "
                   "from marts.mart_reward_liability_daily"),
-    "breakage": ("marts.mart_expiry_breakage",
-                 "select min(month_start)::date, max(month_start)::date "
+    "breakage": ("select min(month_start)::date, max(month_start)::date "
                  "from marts.mart_expiry_breakage"),
 }
 
 
 def date_bounds(snapshot: Path, key: str) -> tuple[date, date] | None:
     """Earliest and latest date of one filterable mart column (None if empty/missing)."""
-    table, sql = DATE_BOUNDS[key]
-    frame = read_table(snapshot, table, sql)
+    frame = read_table(snapshot, DATE_BOUNDS[key])
     low, high = frame.iloc[0, 0], frame.iloc[0, 1]
     if pd.isna(low) or pd.isna(high):
         return None
@@ -131,194 +131,159 @@ def date_bounds(snapshot: Path, key: str) -> tuple[date, date] | None:
 # --------------------------------------------------------------------------- product
 
 
-@reads("marts.mart_daily_engagement")
-def daily_engagement(snapshot: Path, start: date | None = None,
-                     end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_daily_engagement",
-                      "select activity_date, dau, wau, mau, stickiness "
-                      "from marts.mart_daily_engagement "
-                      "where activity_date between ? and ? order by activity_date",
-                      between(start, end))
+@sql_query("select activity_date, dau, wau, mau, stickiness from marts.mart_daily_engagement "
+           "where activity_date between ? and ? order by activity_date")
+def daily_engagement(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_activation_funnel")
-def activation_funnel(snapshot: Path, start: date | None = None,
-                      end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_activation_funnel",
-                      "select * from marts.mart_activation_funnel "
-                      "where install_week between ? and ? order by install_week, stage_order",
-                      between(start, end))
+@sql_query("select * from marts.mart_activation_funnel "
+           "where install_week between ? and ? order by install_week, stage_order")
+def activation_funnel(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_activation_stage_reach")
-def activation_stage_reach(snapshot: Path, start: date | None = None,
-                           end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_activation_stage_reach",
-                      "select * from marts.mart_activation_stage_reach "
-                      "where install_week between ? and ? order by install_week, stage_order",
-                      between(start, end))
+@sql_query("select * from marts.mart_activation_stage_reach "
+           "where install_week between ? and ? order by install_week, stage_order")
+def activation_stage_reach(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_feature_adoption_weekly")
-def feature_adoption(snapshot: Path, start: date | None = None,
-                     end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_feature_adoption_weekly",
-                      "select * from marts.mart_feature_adoption_weekly "
-                      "where activity_week between ? and ? order by activity_week, feature",
-                      between(start, end))
+@sql_query("select * from marts.mart_feature_adoption_weekly "
+           "where activity_week between ? and ? order by activity_week, feature")
+def feature_adoption(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_time_to_first_use")
-def time_to_first_use(snapshot: Path) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_time_to_first_use",
-                      "select * from marts.mart_time_to_first_use order by feature")
+@sql_query("select * from marts.mart_time_to_first_use order by feature")
+def time_to_first_use() -> Params:
+    return ()
 
 
-@reads("marts.mart_retention_cohorts")
-def retention_cohorts(snapshot: Path, start: date | None = None,
-                      end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_retention_cohorts",
-                      "select * from marts.mart_retention_cohorts "
-                      "where signup_week between ? and ? order by signup_week, weeks_since_signup",
-                      between(start, end))
+@sql_query("select * from marts.mart_retention_cohorts "
+           "where signup_week between ? and ? order by signup_week, weeks_since_signup")
+def retention_cohorts(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
 # --------------------------------------------------------------------------- marketing
 
 
-@reads("marts.mart_referral_funnel_weekly")
-def referral_funnel(snapshot: Path, start: date | None = None,
-                    end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_referral_funnel_weekly",
-                      "select * from marts.mart_referral_funnel_weekly "
-                      "where sent_week between ? and ? order by sent_week, channel",
-                      between(start, end))
+@sql_query("select * from marts.mart_referral_funnel_weekly "
+           "where sent_week between ? and ? order by sent_week, channel")
+def referral_funnel(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_referral_rejections")
-def referral_rejections(snapshot: Path, start: date | None = None,
-                        end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_referral_rejections",
-                      "select * from marts.mart_referral_rejections "
-                      "where sent_week between ? and ? order by sent_week, channel",
-                      between(start, end))
+@sql_query("select * from marts.mart_referral_rejections "
+           "where sent_week between ? and ? order by sent_week, channel")
+def referral_rejections(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_viral_coefficient")
-def viral_coefficient(snapshot: Path, start: date | None = None,
-                      end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_viral_coefficient",
-                      "select * from marts.mart_viral_coefficient "
-                      "where signup_week between ? and ? order by signup_week",
-                      between(start, end))
+@sql_query("select * from marts.mart_viral_coefficient "
+           "where signup_week between ? and ? order by signup_week")
+def viral_coefficient(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_top_referrers")
-def top_referrers(snapshot: Path, limit: int = TOP_REFERRERS_LIMIT) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_top_referrers",
-                      "select * from marts.mart_top_referrers order by referrer_rank limit ?",
-                      (limit,))
+@sql_query("select * from marts.mart_top_referrers order by referrer_rank limit ?")
+def top_referrers(limit: int = TOP_REFERRERS_LIMIT) -> Params:
+    return (limit,)
 
 
 # --------------------------------------------------------------------------- finance
 
 
-@reads("marts.mart_reward_liability_daily")
-def liability_daily(snapshot: Path, start: date | None = None,
-                    end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_reward_liability_daily",
-                      "select * from marts.mart_reward_liability_daily "
-                      "where balance_date between ? and ? order by balance_date",
-                      between(start, end))
+@sql_query("select * from marts.mart_reward_liability_daily "
+           "where balance_date between ? and ? order by balance_date")
+def liability_daily(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
 
 
-@reads("marts.mart_reward_liability_by_school", "marts.mart_school_fundraising")
+#: the schools with the largest liability on the mart's latest balance date
+LIABILITY_BY_SCHOOL_SQL = (
+    "select *, count(*) over () as schools_total "
+    "from marts.mart_reward_liability_by_school "
+    "where balance_date = (select max(balance_date) "
+    "from marts.mart_reward_liability_by_school) "
+    "order by liability_dollars desc, school_id limit ?")
+#: the same, with each school's name
+NAMED_LIABILITY_BY_SCHOOL_SQL = (
+    "with latest as (select *, count(*) over () as schools_total "
+    "from marts.mart_reward_liability_by_school "
+    "where balance_date = (select max(balance_date) "
+    "from marts.mart_reward_liability_by_school) "
+    "order by liability_dollars desc, school_id limit ?) "
+    "select latest.balance_date, latest.school_id, names.school_name, "
+    "latest.* exclude (balance_date, school_id) "
+    "from latest left join marts.mart_school_fundraising as names "
+    "on names.school_id = latest.school_id "
+    "order by latest.liability_dollars desc, latest.school_id")
+
+
+@reads(LIABILITY_BY_SCHOOL_SQL, NAMED_LIABILITY_BY_SCHOOL_SQL)
 def liability_by_school(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
     """The ``limit`` schools with the largest liability on the mart's latest balance date,
     with every column of the mart (ageing buckets included when the mart has them), the
     school's name when the snapshot has ``mart_school_fundraising``, and ``schools_total``
     (schools with a balance that day)."""
-    if not has_table(snapshot, "marts.mart_school_fundraising"):
-        return read_table(snapshot, "marts.mart_reward_liability_by_school",
-                          "select *, count(*) over () as schools_total "
-                          "from marts.mart_reward_liability_by_school "
-                          "where balance_date = (select max(balance_date) "
-                          "from marts.mart_reward_liability_by_school) "
-                          "order by liability_dollars desc, school_id limit ?", (limit,))
-    return read_table(snapshot, "marts.mart_reward_liability_by_school",
-                      "with latest as (select *, count(*) over () as schools_total "
-                      "from marts.mart_reward_liability_by_school "
-                      "where balance_date = (select max(balance_date) "
-                      "from marts.mart_reward_liability_by_school) "
-                      "order by liability_dollars desc, school_id limit ?) "
-                      "select latest.balance_date, latest.school_id, names.school_name, "
-                      "latest.* exclude (balance_date, school_id) "
-                      "from latest left join marts.mart_school_fundraising as names "
-                      "on names.school_id = latest.school_id "
-                      "order by latest.liability_dollars desc, latest.school_id", (limit,))
+    if missing_tables(snapshot, NAMED_LIABILITY_BY_SCHOOL_SQL):
+        return read_table(snapshot, LIABILITY_BY_SCHOOL_SQL, (limit,))
+    return read_table(snapshot, NAMED_LIABILITY_BY_SCHOOL_SQL, (limit,))
 
 
-@reads("marts.mart_school_fundraising")
-def school_fundraising(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
+@sql_query("select *, count(*) over () as schools_total from marts.mart_school_fundraising "
+           "order by dollars_raised desc, school_id limit ?")
+def school_fundraising(limit: int = SCHOOL_LIMIT) -> Params:
     """The ``limit`` schools that raised the most (``schools_total`` = all schools)."""
-    return read_table(snapshot, "marts.mart_school_fundraising",
-                      "select *, count(*) over () as schools_total "
-                      "from marts.mart_school_fundraising "
-                      "order by dollars_raised desc, school_id limit ?", (limit,))
+    return (limit,)
 
 
-@reads("marts.mart_state_fundraising")
-def state_fundraising(snapshot: Path) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_state_fundraising",
-                      "select * from marts.mart_state_fundraising order by state")
+@sql_query("select * from marts.mart_state_fundraising order by state")
+def state_fundraising() -> Params:
+    return ()
 
 
-@reads("marts.mart_redemption_forecast")
-def redemption_forecast(snapshot: Path) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_redemption_forecast",
-                      "select * from marts.mart_redemption_forecast order by week_start")
+@sql_query("select * from marts.mart_redemption_forecast order by week_start")
+def redemption_forecast() -> Params:
+    return ()
 
 
-@reads("marts.mart_redemption_forecast_accuracy")
-def forecast_accuracy(snapshot: Path) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_redemption_forecast_accuracy",
-                      "select * from marts.mart_redemption_forecast_accuracy")
+@sql_query("select * from marts.mart_redemption_forecast_accuracy")
+def forecast_accuracy() -> Params:
+    return ()
 
 
-@reads("marts.mart_redemption_forecast_totals")
-def forecast_totals(snapshot: Path) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_redemption_forecast_totals",
-                      "select * from marts.mart_redemption_forecast_totals order by horizon_weeks")
+@sql_query("select * from marts.mart_redemption_forecast_totals order by horizon_weeks")
+def forecast_totals() -> Params:
+    return ()
 
 
-@reads("marts.mart_redemption_forecast_backtest")
-def forecast_backtest(snapshot: Path) -> pd.DataFrame:
+@sql_query("select * from marts.mart_redemption_forecast_backtest "
+           "order by wape nulls last, model_name")
+def forecast_backtest() -> Params:
     """Every candidate model's back-test errors, best first."""
-    return read_table(snapshot, "marts.mart_redemption_forecast_backtest",
-                      "select * from marts.mart_redemption_forecast_backtest "
-                      "order by wape nulls last, model_name")
+    return ()
 
 
-@reads("marts.mart_expiry_outlook")
-def expiry_outlook(snapshot: Path) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_expiry_outlook",
-                      "select * from marts.mart_expiry_outlook")
+@sql_query("select * from marts.mart_expiry_outlook")
+def expiry_outlook() -> Params:
+    return ()
 
 
-@reads("marts.mart_expiry_outlook_by_school")
-def expiry_outlook_by_school(snapshot: Path, limit: int = SCHOOL_LIMIT) -> pd.DataFrame:
+@sql_query("select *, count(*) over () as schools_total from marts.mart_expiry_outlook_by_school "
+           "order by expiring_90d_dollars desc, school_id limit ?")
+def expiry_outlook_by_school(limit: int = SCHOOL_LIMIT) -> Params:
     """The ``limit`` schools with the most dollars expiring in the next 90 days
     (``schools_total`` = schools with any unspent credit)."""
-    return read_table(snapshot, "marts.mart_expiry_outlook_by_school",
-                      "select *, count(*) over () as schools_total "
-                      "from marts.mart_expiry_outlook_by_school "
-                      "order by expiring_90d_dollars desc, school_id limit ?", (limit,))
+    return (limit,)
 
 
-@reads("marts.mart_expiry_breakage")
-def expiry_breakage(snapshot: Path, start: date | None = None,
-                    end: date | None = None) -> pd.DataFrame:
-    return read_table(snapshot, "marts.mart_expiry_breakage",
-                      "select * from marts.mart_expiry_breakage "
-                      "where month_start between ? and ? order by month_start",
-                      between(start, end))
+@sql_query("select * from marts.mart_expiry_breakage "
+           "where month_start between ? and ? order by month_start")
+def expiry_breakage(start: date | None = None, end: date | None = None) -> Params:
+    return between(start, end)
+
+
+__all__ = exports(globals())

@@ -1,14 +1,14 @@
 """The dashboards' queries of the ``ops`` tables a run stores in its snapshot: contract
-results, dbt results and failure samples, schema columns (one part of the data layer)."""
+results, dbt results and failure samples, schema columns (one part of the data layer; each
+query declared by its SQL with ``@sql_query``, as in ``mart_queries``)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 
-from streamlit_app.snapshots import read_table, reads
+from streamlit_app.snapshots import Params, exports, sql_query
 
 #: ops.contract_results as the pages read it: the check's name as ``check`` and its
 #: measured value as ``measured_value``, then the table's other columns
@@ -19,14 +19,17 @@ CONTRACT_CHECKS_SQL = (
 )
 
 
-@reads("ops.contract_results")
-def contract_checks(snapshot: Path) -> pd.DataFrame:
-    """One row per contract check of the run, columns normalised (status PASS/WARN/FAIL)."""
-    frame = read_table(snapshot, "ops.contract_results", CONTRACT_CHECKS_SQL)
+def _normalise_contract_checks(frame: pd.DataFrame) -> pd.DataFrame:
     frame["status"] = frame["status"].astype("string").str.upper()
     for column in ("measured_value", "threshold"):
         frame[column] = frame[column].astype("string")
     return frame
+
+
+@sql_query(CONTRACT_CHECKS_SQL, finish=_normalise_contract_checks)
+def contract_checks() -> Params:
+    """One row per contract check of the run, columns normalised (status PASS/WARN/FAIL)."""
+    return ()
 
 
 def failure_sample_rows(samples: pd.DataFrame, unique_id: str) -> pd.DataFrame:
@@ -56,13 +59,6 @@ DBT_RESULTS_SQL = (
 )
 
 
-@reads("ops.dbt_results")
-def dbt_results(snapshot: Path) -> pd.DataFrame:
-    """One row per dbt node result of the run (models, tests, unit tests), normalised."""
-    frame = read_table(snapshot, "ops.dbt_results", DBT_RESULTS_SQL)
-    return finish_dbt_frame(frame)
-
-
 def finish_dbt_frame(frame: pd.DataFrame) -> pd.DataFrame:
     ids = frame["unique_id"].astype("string")
     frame["resource_type"] = frame["resource_type"].fillna(ids.str.split(".").str[0])
@@ -72,15 +68,26 @@ def finish_dbt_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-@reads("ops.dbt_test_failure_samples")
-def dbt_failure_samples(snapshot: Path) -> pd.DataFrame:
-    return read_table(snapshot, "ops.dbt_test_failure_samples",
-                      "select * from ops.dbt_test_failure_samples")
+@sql_query(DBT_RESULTS_SQL, finish=finish_dbt_frame)
+def dbt_results() -> Params:
+    """One row per dbt node result of the run (models, tests, unit tests), normalised."""
+    return ()
 
 
-@reads("ops.schema_columns")
-def schema_columns_table(snapshot: Path) -> pd.DataFrame:
-    """The snapshot's own column list, named like ``schema_of_run``'s frame."""
-    frame = read_table(snapshot, "ops.schema_columns", "select * from ops.schema_columns")
+@sql_query("select * from ops.dbt_test_failure_samples")
+def dbt_failure_samples() -> Params:
+    return ()
+
+
+def _schema_names(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns={"schema_name": "table_schema", "is_nullable": "nullable",
                                  "ordinal_position": "ordinal"})
+
+
+@sql_query("select * from ops.schema_columns", finish=_schema_names)
+def schema_columns_table() -> Params:
+    """The snapshot's own column list, named like ``schema_of_run``'s frame."""
+    return ()
+
+
+__all__ = exports(globals())

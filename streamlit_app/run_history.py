@@ -13,12 +13,22 @@ import streamlit as st
 
 from foundation import untrusted_files
 from foundation.paths import HomePaths, RunPaths
-from pipeline import dbt_artifacts, drift, integrity, runs
-from pipeline import manifest as manifest_io
-from streamlit_app.ops_queries import DBT_COLUMNS, contract_checks, finish_dbt_frame
+from pipeline.checks import comparison, drift, health
+from pipeline.checks.dbt_graph import DbtGraph
+from pipeline.records import integrity
+from pipeline.records import manifest as manifest_io
+from pipeline.records.run_manifest import DbtSummary
+from pipeline.transform import artifacts as dbt_artifacts
+from streamlit_app.ops_queries import (
+    CONTRACT_CHECKS_SQL,
+    DBT_COLUMNS,
+    contract_checks,
+    finish_dbt_frame,
+)
 from streamlit_app.snapshots import (
     DataUnavailable,
     SnapshotUnreadable,
+    exports,
     home_paths,
     reads,
     snapshot_path,
@@ -27,7 +37,7 @@ from streamlit_app.snapshots import (
 logger = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 200
-#: bytes read from the end of a run log for its tail (a log can be any size)
+#: bytes read from the end of a run's log for its tail (a log is never read whole)
 LOG_TAIL_BYTES = 256 * 1024
 
 
@@ -55,11 +65,47 @@ def run_manifests(paths: HomePaths | None = None) -> list[dict[str, Any]]:
     return [integrity.relative_paths(paths.home, doc) for doc in manifest_io.load_all(paths)]
 
 
+def manifest_problems(paths: HomePaths | None = None) -> list[manifest_io.ManifestProblem]:
+    """The home's manifest files that were skipped as unusable, each with why (the pipeline's
+    own reader decides: :func:`pipeline.records.manifest.scan`)."""
+    return manifest_io.scan(paths or home_paths()).problems
+
+
+def manifest_problem(run_id: str, paths: HomePaths | None = None
+                     ) -> manifest_io.ManifestProblem | None:
+    """Why run ``run_id``'s manifest cannot be used, if it exists but is unusable."""
+    return next((problem for problem in manifest_problems(paths) if problem.run_id == run_id),
+                None)
+
+
 def run_manifest(run_id: str, paths: HomePaths | None = None) -> dict[str, Any] | None:
     """One run's manifest, paths relative to the home (None if missing or unreadable)."""
     paths = paths or home_paths()
     document = manifest_io.load(RunPaths(home=paths.home, run_id=run_id).manifest)
     return None if document is None else integrity.relative_paths(paths.home, document)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _health(home: str, run_id: str, mtime_ns: int) -> health.RunHealth | None:
+    paths = HomePaths(Path(home))
+    document = manifest_io.load(paths.run(run_id).manifest)
+    return None if document is None else health.of_run(paths, document)
+
+
+def run_health(run_id: str, paths: HomePaths | None = None) -> health.RunHealth | None:
+    """The run's health as the pipeline recorded it (a run older than the health model is
+    assessed by the same rules); None when the run has no usable manifest."""
+    paths = paths or home_paths()
+    try:
+        mtime = paths.run(run_id).manifest.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _health(str(paths.home), run_id, mtime)
+
+
+def dbt_summary(run_id: str, paths: HomePaths | None = None) -> DbtSummary:
+    """The run's one dbt summary (the manifest's ``dbt``: what the console and runs.py show)."""
+    return DbtSummary.from_json((run_manifest(run_id, paths) or {}).get("dbt"))
 
 
 def snapshot_changed_note(run_id: str, snapshot: Path,
@@ -74,19 +120,21 @@ def snapshot_changed_note(run_id: str, snapshot: Path,
     if not changes:
         return None
     return (f"Snapshot {snapshot.name} changed on disk since it was published "
-            f"({'; '.join(changes)}). Check it with `python pipeline/runs.py verify {run_id}`.")
+            f"({'; '.join(changes)}). Check it with python pipeline/runs.py verify {run_id}.")
 
 
 def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
              paths: HomePaths | None = None) -> str | None:
-    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log`` (None if there is none)."""
+    """The last ``lines`` lines of ``logs/pipeline_<run_id>.log``, read from its last
+    ``LOG_TAIL_BYTES`` only; None if there is none or it is not a regular file."""
     paths = paths or home_paths()
     log = RunPaths(home=paths.home, run_id=run_id).log
     try:
         text = untrusted_files.read_tail(log, home=paths.home, max_bytes=LOG_TAIL_BYTES)
     except (OSError, untrusted_files.UntrustedFileError):
         return None
-    return integrity.relative_paths(paths.home, "\n".join(text.splitlines()[-lines:]))
+    text = text.splitlines()
+    return integrity.relative_paths(paths.home, "\n".join(text[-lines:]))
 
 
 # --------------------------------------------------------------------------- run files
@@ -97,10 +145,14 @@ ABANDONED = "abandoned"
 
 def run_status(document: dict[str, Any]) -> str | None:
     """The manifest's status, or ``abandoned`` for a ``running`` run whose process is gone on
-    this host (killed with SIGKILL: it can never finish; the next pipeline run sweeps it)."""
+    this host (killed with SIGKILL: it can never finish; the next pipeline run sweeps it).
+
+    A run whose process died after it moved the pointer (its record says so: publication
+    saves it before letting a signal through) is the success the next run will record.
+    """
     status = document.get("status")
     if status == "running" and not manifest_io.is_running(document):
-        return ABANDONED
+        return "success" if document.get("pointer_updated") is True else ABANDONED
     return status
 
 
@@ -120,18 +172,27 @@ def abandoned_note(document: dict[str, Any]) -> str:
             f"{document.get('host')}) is gone. The next pipeline run marks it interrupted.")
 
 
+def history_status(document: dict[str, Any]) -> str:
+    """The one word a run's history shows: its health (healthy, warnings, failed), or
+    ``running`` / ``abandoned`` for a run that has not finished."""
+    status = run_status(document)
+    if status in ("running", ABANDONED):
+        return str(status)
+    recorded = run_health(str(document.get("run_id")))
+    return recorded.status if recorded is not None else "failed"
+
+
 def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run from its manifest: status, timing, rows, dbt and contract counts."""
+    """One row per run from its manifest: its health, timing, rows, findings, failure."""
     rows = []
     for doc in manifests:
         counts = doc.get("row_counts") or {}
-        dbt = doc.get("dbt") or {}
-        contracts = doc.get("contracts") or {}
-        summary = contracts.get("summary", contracts) if isinstance(contracts, dict) else {}
         params = doc.get("params") or {}
+        recorded = run_health(str(doc.get("run_id")))
         rows.append({
             "run_id": doc.get("run_id"),
-            "status": run_status(doc),
+            "status": history_status(doc),
+            "findings": None if recorded is None else len(recorded.findings),
             "started_at": pd.to_datetime(doc.get("started_at"), utc=True, errors="coerce"),
             "duration_s": doc.get("duration_s"),
             "users": params.get("users"),
@@ -139,25 +200,11 @@ def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
             "faults": ",".join(params.get("faults") or []),
             "raw_rows": sum((counts.get("raw") or {}).values()),
             "mart_rows": sum((counts.get("marts") or {}).values()),
-            "dbt_pass": dbt.get("pass"),
-            "dbt_warn": dbt.get("warn"),
-            "dbt_error": dbt.get("error"),
-            "contract_fail": _count(summary, "FAIL"),
-            "contract_warn": _count(summary, "WARN"),
             "failed_step": doc.get("failed_step"),
             "error": doc.get("error"),
-            "pointer_updated": doc.get("pointer_updated"),
+            "published": doc.get("pointer_updated"),
         })
     return pd.DataFrame(rows)
-
-
-def _count(summary: Any, status: str) -> int | None:
-    if not isinstance(summary, dict):
-        return None
-    for key in (status, status.lower()):
-        if key in summary and isinstance(summary[key], int | float):
-            return int(summary[key])
-    return None
 
 
 def step_durations(manifests: list[dict[str, Any]]) -> pd.DataFrame:
@@ -255,7 +302,7 @@ def _lineage(target: str, home: str, mtime_ns: int) -> dict[str, dbt_artifacts.L
 def dbt_lineage(run_id: str, paths: HomePaths | None = None
                 ) -> dict[str, dbt_artifacts.LineageNode] | None:
     """The run's dbt graph from its own ``logs/dbt/<run_id>/target/manifest.json`` (read by
-    pipeline.dbt_artifacts, the one reader of dbt's artefacts); None if it kept none."""
+    pipeline.transform.artifacts, the one reader of dbt's artefacts); None if it kept none."""
     paths = paths or home_paths()
     target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
     try:
@@ -266,13 +313,31 @@ def dbt_lineage(run_id: str, paths: HomePaths | None = None
     return graph or None
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _relations(target: str, home: str, mtime_ns: int) -> dict[str, str]:
+    manifest = dbt_artifacts.load(Path(target), within=Path(home)).manifest
+    return dict(DbtGraph.from_manifest(manifest).relations)
+
+
+def lineage_relations(run_id: str, paths: HomePaths | None = None) -> dict[str, str]:
+    """dbt node id -> its relation (``schema.table``, ``exposure:<page>``) in the run's own
+    dbt manifest: how the lineage page matches nodes with what a finding affects."""
+    paths = paths or home_paths()
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    try:
+        mtime = (target / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _relations(str(target), str(paths.home), mtime)
+
+
 def run_comparison(run_a: str, run_b: str,
-                   paths: HomePaths | None = None) -> runs.RunComparison:
+                   paths: HomePaths | None = None) -> comparison.RunComparison:
     """The pipeline's own diff of two runs (the one ``runs.py diff`` prints)."""
-    return runs.compare(paths or home_paths(), run_a, run_b)
+    return comparison.compare(paths or home_paths(), run_a, run_b)
 
 
-@reads("ops.contract_results")
+@reads(CONTRACT_CHECKS_SQL)  # through contract_checks, run by run
 def contract_history(run_ids: list[str]) -> pd.DataFrame:
     """Check outcomes per run (run_id, started_at, table, check, status, checks)."""
     manifests = {doc["run_id"]: doc for doc in run_manifests()}
@@ -294,3 +359,6 @@ def contract_history(run_ids: list[str]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+__all__ = exports(globals())

@@ -7,44 +7,93 @@ can never serve stale data, and a new publish (a new name) is picked up on the n
 rerun without restarting the app. Connections are opened read-only and closed at the
 end of the rerun, so nothing is held open across a pipeline's publish.
 
-Every function that reads a table declares it with ``@reads(...)``; ``READS`` maps the
-function to the tables it reads, and a test keeps ``dbt_carton_caps/models/exposures.yml``
-in step with the marts each page reaches through these functions.
+A query is declared once, by its fixed SQL: ``@sql_query(SQL)`` on a function that turns
+its arguments into the SQL's parameters (``@reads(SQL, ...)`` on one with logic of its own).
+The tables a query reads are the ``marts.*`` / ``ops.*`` names in its SQL; ``READS`` maps
+each function to them. ``make contracts`` (``codegen/exposures.py``) writes
+``dbt_carton_caps/models/exposures.yml`` from the same SQL and the functions each page
+calls, and ``data_access`` re-exports every public name of the data layer, so a new query
+is one decorated function.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import threading
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
 
 import duckdb
 from foundation.paths import HomePaths, default_home, snapshot_file_name
-from pipeline import integrity
-from pipeline import manifest as manifest_io
-from pipeline.pointer import PointerError, read_pointer
+from pipeline.records import integrity
+from pipeline.records import manifest as manifest_io
+from pipeline.records.pointer import PointerError, read_pointer
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+#: the parameters of a query's SQL, in order
+Params = tuple[Any, ...]
 
 #: data-access function name -> the ``schema.table`` names its SQL reads
 READS: dict[str, frozenset[str]] = {}
+#: a table a dashboard query may read: the marts and the pipeline's ops tables
+TABLE_IN_SQL = re.compile(r"\b(?:marts|ops)\.[a-z_][a-z0-9_]*\b")
 
 
-def reads(*tables: str) -> Callable[[F], F]:
-    """Declare the tables a data-access function reads (checked against exposures.yml)."""
+def tables_in(*sqls: str) -> frozenset[str]:
+    """The ``schema.table`` names fixed SQL reads: a table is declared once, in the SQL."""
+    return frozenset(table for sql in sqls for table in TABLE_IN_SQL.findall(sql))
 
-    def register(function: F) -> F:
-        READS[function.__name__] = frozenset(tables)
+
+def reads(*sqls: str) -> Callable[[_F], _F]:
+    """Register the tables a data-access function with logic of its own reads: those its
+    SQL texts name."""
+
+    def register(function: _F) -> _F:
+        READS[function.__name__] = tables_in(*sqls)
         return function
 
     return register
+
+
+def sql_query(sql: str, finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+              ) -> Callable[[Callable[_P, Params]], Callable[Concatenate[Path, _P], pd.DataFrame]]:
+    """A data-access function that runs one fixed, parameterised SQL on a snapshot.
+
+    The decorated function turns its arguments into the SQL's parameters; the result takes
+    the snapshot first, then those arguments, and returns the frame (shaped by ``finish``
+    when given). The tables it reads are registered in ``READS`` from the SQL.
+    """
+
+    def register(parameters: Callable[_P, Params]) -> Callable[Concatenate[Path, _P],
+                                                                   pd.DataFrame]:
+        @functools.wraps(parameters)
+        def run(snapshot: Path, /, *args: _P.args, **kwargs: _P.kwargs) -> pd.DataFrame:
+            frame = read_table(snapshot, sql, tuple(parameters(*args, **kwargs)))
+            return frame if finish is None else finish(frame)
+
+        READS[parameters.__name__] = tables_in(sql)
+        return run
+
+    return register
+
+
+def exports(namespace: dict[str, Any]) -> list[str]:
+    """The public names a data-layer module defines itself (not those it imports): its
+    ``__all__``, which ``data_access`` re-exports."""
+    module = namespace["__name__"]
+    return sorted(name for name, value in namespace.items()
+                  if not name.startswith("_") and not isinstance(value, types.ModuleType)
+                  and getattr(value, "__module__", module) == module)
 
 
 class DataUnavailable(LookupError):
@@ -192,17 +241,19 @@ def check_snapshot(snapshot: Path) -> frozenset[str]:
         raise SnapshotUnreadable(snapshot, exc) from exc
 
 
-def has_table(snapshot: Path, table: str) -> bool:
-    return table in check_snapshot(snapshot)
+def missing_tables(snapshot: Path, sql: str) -> list[str]:
+    """The tables ``sql`` reads that the snapshot does not have."""
+    present = check_snapshot(snapshot)
+    return sorted(table for table in tables_in(sql) if table not in present)
 
 
-def read_table(snapshot: Path, table: str, sql: str,
-               params: tuple[Any, ...] = ()) -> pd.DataFrame:
-    """Query ``table`` of a snapshot: ``DataUnavailable`` if the snapshot has no such
-    table, ``SnapshotUnreadable`` if the file cannot be read."""
-    if not has_table(snapshot, table):
+def read_table(snapshot: Path, sql: str, params: Params = ()) -> pd.DataFrame:
+    """Run fixed SQL on a snapshot: ``DataUnavailable`` if the snapshot lacks a table it
+    reads, ``SnapshotUnreadable`` if the file cannot be read."""
+    missing = missing_tables(snapshot, sql)
+    if missing:
         raise DataUnavailable(
-            f"{table} is not in snapshot {snapshot.name} (built before that table existed)."
+            f"{missing[0]} is not in snapshot {snapshot.name} (built before that table existed)."
         )
     try:
         return query(str(snapshot), sql, params)
@@ -213,3 +264,6 @@ def read_table(snapshot: Path, table: str, sql: str,
 def between(start: date | None, end: date | None) -> tuple[date, date]:
     """A date filter's bounds; an open end is the widest date."""
     return (start or date(1900, 1, 1), end or date(9999, 12, 31))
+
+
+__all__ = exports(globals())

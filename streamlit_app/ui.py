@@ -15,7 +15,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, periods
+from streamlit_app import charts, data_access, metric_definitions, periods, trust
+from streamlit_app.literal import MESSAGE_CHARS, md
+from streamlit_app.navigation import (  # noqa: F401 - pages reach navigation through ui
+    DEFAULT_PAGE,
+    PAGE_SPECS,
+    PAGES,
+    RUN_PARAM,
+    page_link,
+    page_url_path,
+)
 
 T = TypeVar("T")
 
@@ -25,112 +34,13 @@ LATEST = "__latest__"
 #: ``st.session_state`` key app.py fills with the resolved SnapshotChoice on every rerun
 CHOICE_KEY = "snapshot_choice"
 
-#: (section, file, title, url path = exposure name in dbt_carton_caps/models/exposures.yml)
-PAGE_SPECS: tuple[tuple[str, str, str, str], ...] = (
-    ("Operations", "home.py", "Home", "home"),
-    ("Operations", "pipeline_ops.py", "Pipeline Ops", "pipeline_ops"),
-    ("Operations", "data_contracts.py", "Data Contracts", "data_contracts"),
-    ("Operations", "dbt_tests.py", "dbt Test Results", "dbt_tests"),
-    ("Operations", "schema_drift.py", "Schema & Drift", "schema_drift"),
-    ("Operations", "lineage.py", "Lineage", "lineage"),
-    ("Operations", "compare.py", "Run Comparison", "compare"),
-    ("Analytics", "product.py", "Product", "product"),
-    ("Analytics", "marketing.py", "Marketing", "marketing"),
-    ("Analytics", "finance.py", "Finance", "finance"),
-)
-
-
-DEFAULT_PAGE = "home"
-
-
-def page_url_path(url_path: str) -> str:
-    """Path the page is served at: the default page lives at the root URL."""
-    return "" if url_path == DEFAULT_PAGE else url_path
-
-
-def page_link(url_path: str, label: str, icon: str | None = None) -> None:
-    """A link to another page that keeps the picked run (it travels in the URL)."""
-    file_name = next(spec[1] for spec in PAGE_SPECS if spec[3] == url_path)
-    run = st.query_params.get(RUN_PARAM)
-    st.page_link(f"views/{file_name}", label=label, icon=icon,
-                 query_params={RUN_PARAM: run} if run else None)
-
-
-#: the URL query parameter naming the picked run (absent = follow the pointer)
-RUN_PARAM = "run"
-
 NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
 NO_OTHER_SNAPSHOT = "No other snapshot to show: run `make pipeline` to build one."
 #: how a missing value (text or number) shows in every table; the CSV keeps blanks
 MISSING = "—"
 
-#: one-line metric definitions (DESIGN.md section 5 wording) shown under every chart
-DEFINITIONS: dict[str, str] = {
-    "users": "Users: every account in marts.dim_users (one row per app user).",
-    "dau": "Active user: a user with at least one app_open (or any foreground event) that "
-           "day. DAU, WAU (7 days), MAU (28 days).",
-    "stickiness": "Stickiness = DAU / MAU.",
-    "activation": "Activation funnel (per install-week cohort, within 30 days of install): "
-                  "installed → signed up → school linked → first accepted receipt → "
-                  "first reward earned. Sequential: a user counts at a stage only if they "
-                  "reached every earlier stage, in order, inside the window, so the funnel "
-                  "never widens.",
-    "stage_reach": "Stage reach in any order (not a funnel): users who reached each stage "
-                   "within 30 days of install, whether or not they reached the earlier "
-                   "stages first; a later stage can exceed an earlier one (e.g. a welcome "
-                   "bonus earned by linking a school before any accepted receipt).",
-    "adoption": "Feature adoption (per week): share of weekly active users that used each "
-                "feature (receipt scan, referral share, rewards view, redemption).",
-    "time_to_first_use": "Time to first use: days from sign-up to a user's first use of "
-                         "each feature (median and 75th percentile).",
-    "retention": "Retention: share of a sign-up-week cohort active in week N after sign-up.",
-    "referral_funnel": "Referral funnel (per channel and week): sent → clicked → installed → "
-                       "applied within 48 h → onboarded → qualified (bonus earned).",
-    "referral_conversion": "Conversion: qualified referred users / invites sent, per "
-                           "sent week and channel.",
-    "rejections": "Referral rejections by reason (per channel and week).",
-    "viral": "Viral coefficient K (per sign-up cohort): K = i × c, where i = invites sent per "
-             "cohort user in their first 30 days and c = share of those invites that became "
-             "a qualified referred user.",
-    "cycle_time": "Viral cycle time: median days from referrer sign-up to referred user's "
-                  "qualification.",
-    "top_referrers": "Top referrers by qualified referred users (pseudonymous ids only).",
-    "liability": "Reward liability at date d = Σ earned − Σ redeemed − Σ expired − Σ adjusted "
-                 "debits over ledger entries created on or before d, in dollars (the signed "
-                 "ledger sum): earned = earn_* entries + positive adjust entries, adjusted "
-                 "debits = negative adjust entries (none by default).",
-    "ageing": "Ageing (FIFO): unspent credits by age = d − day the credit was created, in "
-              "buckets 0–30, 31–90, 91–180, 181–365 and over 365 days; debits (redeem, "
-              "expire, negative adjust) consume a user's oldest credits first, and the "
-              "buckets add up to the liability.",
-    "liability_school": "Reward liability of a school at the latest balance date: signed "
-                        "ledger entries attributed to the school (the user's linked school "
-                        "when the entry was made) created on or before that date, in dollars, "
-                        "in the same FIFO ageing buckets (a bucket can be negative when a "
-                        "debit consumed a credit attributed elsewhere); entries without a "
-                        "school are left out.",
-    "fundraising": "School fundraising: dollars raised per school and per state "
-                   "(paid redemptions to the school).",
-    "forecast": "Redemption forecast: weekly redeemed dollars for the next 12 weeks from the "
-                "model with the lowest error in a rolling-origin back-test (12 origins, "
-                "12 weeks each); the 80 % band is calibrated on that model's back-test "
-                "errors and its measured coverage is shown.",
-    "forecast_backtest": "Back-test: each candidate model and baseline refitted at 12 "
-                         "origins and scored on the 12 weeks after each; WAPE = Σ|error| / "
-                         "Σ actual, MASE = error / in-sample naive error, MAPE over weeks "
-                         "with redemptions; coverage = share of weeks inside the 80 % band "
-                         "calibrated without their origin.",
-    "forecast_totals": "Forecast totals: redeemed dollars over the next 4 and 12 weeks, with "
-                       "an 80 % range calibrated on the back-test errors of such totals "
-                       "(not the sum of the weekly bands).",
-    "expiry_outlook": "Expiry outlook: dollars that expire in the next 30, 60 and 90 days "
-                      "from the as-of date if nobody redeems meanwhile; each user's unspent "
-                      "credit (spent and expired oldest first) expires 12 months after it "
-                      "was earned.",
-    "breakage": "Expiry breakage: rewards expired (unredeemed after 12 months) vs earned, "
-                "per month, in dollars.",
-    "k_factor": "K-factor: K = i × c over every complete sign-up cohort (30-day window "
-                "closed): Σ qualified referred users / Σ cohort users.",
+#: one-line captions of the operations pages' charts (run records, not dbt metrics)
+OPERATIONS_CAPTIONS: dict[str, str] = {
     "run_duration": "Run duration: seconds from the run's start to its final manifest write.",
     "step_durations": "Step duration: seconds each pipeline step took in a run (from the "
                       "run's manifest), steps in the order the pipeline runs them.",
@@ -143,8 +53,12 @@ DEFINITIONS: dict[str, str] = {
                      "marts, ops), from logs/schema_<run_id>.json.",
     "freshness": "Source freshness: age of the newest _ingested_at per source table at "
                  "the time of the run, against its warn/error thresholds.",
-    "dollars_raised": "Dollars raised: paid redemptions to schools, all time.",
 }
+
+#: the one-line definition shown under every chart: each metric's as the dbt YAML states it
+#: (``metric_definitions.py`` is generated from it; docs/design.md#metric-definitions), and
+#: the operations pages' own
+DEFINITIONS: dict[str, str] = {**metric_definitions.CAPTIONS, **OPERATIONS_CAPTIONS}
 
 
 def caption(key: str) -> None:
@@ -164,19 +78,20 @@ def require_snapshot() -> tuple[str, Path]:
     choice = selected_choice()
     if choice.path is None or choice.run_id is None:
         if choice.note:  # one message: the pointer's problem is why there is nothing to show
-            st.error(f"Cannot read the pointer: {choice.note}. {NO_OTHER_SNAPSHOT}")
+            st.error(f"Cannot read the pointer: {md(choice.note, MESSAGE_CHARS)}. "
+                     f"{NO_OTHER_SNAPSHOT}")
         else:
             st.info(NO_SNAPSHOT)
         st.stop()
     if choice.note:
-        st.warning(choice.note)
+        st.warning(md(choice.note, MESSAGE_CHARS))
     if not choice.path.is_file():
-        st.error(f"Snapshot {choice.path.name} no longer exists on disk.")
+        st.error(f"Snapshot {md(choice.path.name)} no longer exists on disk.")
         st.stop()
     try:
         data_access.check_snapshot(choice.path)
     except data_access.SnapshotUnreadable as exc:
-        st.error(str(exc))
+        st.error(md(exc, MESSAGE_CHARS))
         st.stop()
     return choice.run_id, choice.path
 
@@ -191,23 +106,29 @@ def unreadable_message(args: Sequence[Any], exc: BaseException) -> str:
     return str(data_access.SnapshotUnreadable(snapshot, exc))
 
 
-def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T | None:
+def load(function: Callable[..., T], *args: Any, what: str | None = None,
+         caution: bool = True) -> T | None:
     """Call a data-access function; show a message instead of a traceback when data is absent.
 
     Returns None (after an ``st.info``) when the table is missing from the snapshot or the
     result is an empty frame, and (after an ``st.error`` naming the snapshot) when the
-    snapshot was deleted or is corrupt.
+    snapshot was deleted or is corrupt. When one of the run's findings affects a relation
+    the function reads, a caution with its reason comes first (:func:`trust.caution`),
+    unless ``caution`` is False: a caller showing several figures says it per figure.
     """
     try:
         result = function(*args)
     except data_access.DataUnavailable as exc:
-        st.info(str(exc))
+        st.info(md(exc, MESSAGE_CHARS))
         return None
     except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
-        st.error(unreadable_message(args, exc))
+        st.error(md(unreadable_message(args, exc), MESSAGE_CHARS))
         return None
+    reads = data_access.READS.get(function.__name__, ())
+    if caution:  # a figure read from a relation a finding affects says so (trust.py)
+        trust.caution(reads)
     if isinstance(result, pd.DataFrame) and result.empty:
-        tables = ", ".join(sorted(data_access.READS.get(function.__name__, ()))) or what
+        tables = ", ".join(sorted(reads)) or what
         st.info(f"No rows in {tables or 'this table'} for the selected run and filters.")
         return None
     return result
@@ -219,7 +140,9 @@ GEO_CONFIG = {"topojsonURL": "/app/static/"}
 
 def chart(figure: go.Figure, definition: str, key: str | None = None,
           config: dict[str, Any] | None = None) -> None:
-    """A Plotly chart with its one-line metric definition underneath."""
+    """A Plotly chart with its one-line metric definition underneath (its data and titles
+    shown literally: they may hold run ids and names read from files)."""
+    charts.literal_figure(figure)
     figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          hoverlabel={"namelength": -1}, separators=".,")
     st.plotly_chart(figure, key=key, config=config)
@@ -286,9 +209,8 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
         return None, None
     low, high = bounds
     widget = key or f"dates_{bounds_key}"
-    url_default(f"{widget}_preset", bounds_key, periods.PRESETS)
+    url_choice(f"{widget}_preset", bounds_key, periods.PRESETS, periods.DEFAULT_PRESET)
     preset = st.selectbox(label, periods.PRESETS, key=f"{widget}_preset",
-                          index=periods.PRESETS.index(periods.DEFAULT_PRESET),
                           help=f"Data from {low:%Y-%m-%d} to {high:%Y-%m-%d}; presets end on "
                                "the last date with data.")
     url_sync(bounds_key, preset, periods.DEFAULT_PRESET)
@@ -317,6 +239,20 @@ def url_default(widget_key: str, param: str, allowed: Sequence[str] | None = Non
         st.session_state[widget_key] = values
     elif allowed is None or st.query_params[param] in allowed:
         st.session_state[widget_key] = st.query_params[param]
+
+
+def url_choice(widget_key: str, param: str, options: Sequence[str], default: str) -> None:
+    """Give a select widget its value before it is drawn: the one picked while it is still
+    an option, else the URL's ``param`` when it is an option (a shared link), else
+    ``default``.
+
+    The widget is then created without ``index``: a widget given both a default and a value
+    through Session State makes Streamlit log a warning with a stack (a Compare link did).
+    """
+    if st.session_state.get(widget_key) in options:
+        return
+    linked = st.query_params.get(param)
+    st.session_state[widget_key] = linked if linked in options else default
 
 
 def url_sync(param: str, value: Any, default: Any = None) -> None:

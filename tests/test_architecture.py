@@ -1,10 +1,17 @@
 """Imports run one way and modules are found by import, never by path.
 
-Layers, lowest first: ``foundation`` ← ``generator``, ``loader`` ← ``pipeline`` ←
-``streamlit_app``. A module may import its own package and any lower layer, never a
+Layers, lowest first: ``foundation`` ← ``generator``, ``loader``, ``codegen`` ← ``pipeline``
+← ``streamlit_app``. A module may import its own package and any lower layer, never a
 higher one or a sibling of its layer; no module imports itself back through others
 (no circles); no code outside ``tests/`` edits ``sys.path`` or loads a module from a
-file path.
+file path. ``codegen`` is a build-time tool: it builds on ``foundation`` only and nothing
+that runs imports it.
+
+Inside ``pipeline`` the subpackages have floors of their own (:data:`PIPELINE_FLOORS`):
+``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``steps`` ← the two
+runbook CLIs at the top; a subpackage imports its own floor's modules and lower floors only.
+The dashboards reach the pipeline only through what it records and reads back:
+``records``, ``checks`` and dbt's artefact reader (:data:`DASHBOARD_MAY_IMPORT`).
 """
 
 from __future__ import annotations
@@ -21,10 +28,24 @@ LAYERS: dict[str, int] = {
     "foundation": 0,
     "generator": 1,
     "loader": 1,
+    "codegen": 1,  # build-time generators (make contracts); nothing at run time imports them
     "pipeline": 2,
     "streamlit_app": 3,
 }
 CODE_FOLDERS = (*LAYERS, "bench", "duckdb", "dbt_carton_caps")
+#: pipeline's subpackages (and its top-level CLI modules) by floor, lowest first
+PIPELINE_FLOORS: dict[str, int] = {
+    "records": 0,
+    "lifecycle": 1,
+    "transform": 2,
+    "checks": 3,
+    "storage": 1,
+    "steps": 4,
+    "run_pipeline": 5,
+    "runs": 5,
+}
+#: what of pipeline the dashboards may import (prefixes of module names)
+DASHBOARD_MAY_IMPORT = ("pipeline.records", "pipeline.checks", "pipeline.transform.artifacts")
 FORBIDDEN_CALLS = ("sys.path.insert", "sys.path.append", "spec_from_file_location",
                    "importlib.import_module", "SourceFileLoader")
 
@@ -101,6 +122,15 @@ def test_there_are_no_import_circles() -> None:
     assert cycles == []
 
 
+def test_nothing_that_runs_imports_the_build_time_generators() -> None:
+    """``codegen`` writes files at build time; the pipeline and the dashboards read what it
+    wrote, never the generators themselves."""
+    importers = [f"{path.relative_to(REPO_ROOT)} imports {target}"
+                 for name, path in project_modules().items() if not name.startswith("codegen")
+                 for target in imported_modules(path) if target.split(".")[0] == "codegen"]
+    assert importers == []
+
+
 @pytest.mark.parametrize("call", FORBIDDEN_CALLS)
 def test_no_code_outside_tests_finds_modules_by_path(call: str) -> None:
     offenders = [str(path.relative_to(REPO_ROOT)) for path in python_files(*CODE_FOLDERS)
@@ -111,3 +141,37 @@ def test_no_code_outside_tests_finds_modules_by_path(call: str) -> None:
 def test_duckdb_folder_is_not_a_package() -> None:
     """A ``duckdb/__init__.py`` would shadow the DuckDB library for every import."""
     assert not (REPO_ROOT / "duckdb" / "__init__.py").exists()
+
+
+def _pipeline_part(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "pipeline" and len(parts) > 1 else None
+
+
+def test_pipeline_subpackages_import_only_their_floor_and_lower() -> None:
+    modules = project_modules()
+    unknown = sorted({part for name in modules if (part := _pipeline_part(name))
+                      and part not in PIPELINE_FLOORS})
+    assert unknown == [], "a pipeline module outside the declared floors"
+    wrong = []
+    for name, path in modules.items():
+        source = _pipeline_part(name)
+        if source is None:
+            continue
+        for target in imported_modules(path):
+            other = _pipeline_part(target)
+            if other is None or other == source or other not in PIPELINE_FLOORS:
+                continue
+            if PIPELINE_FLOORS[other] >= PIPELINE_FLOORS[source]:
+                wrong.append(f"{path.relative_to(REPO_ROOT)} imports {target}")
+    assert wrong == []
+
+
+def test_the_dashboards_reach_the_pipeline_only_through_its_records_and_readers() -> None:
+    wrong = [f"{path.relative_to(REPO_ROOT)} imports {target}"
+             for name, path in project_modules().items() if name.startswith("streamlit_app")
+             for target in imported_modules(path)
+             if target.startswith("pipeline")
+             and not target.startswith(DASHBOARD_MAY_IMPORT)
+             and target.count(".") > 1]  # a bare subpackage (``from pipeline.x import y``)
+    assert wrong == []

@@ -1,5 +1,6 @@
-{#- The activation funnel's stages (DESIGN 5), in order, with the milestone column
-    (int_user_milestones_collected) that says when a user first reached each. -#}
+{#- The activation funnel's stages (docs/design.md#activation-funnel), in order, with the
+    milestone column (int_user_milestones_collected) that says when a user first reached
+    each. -#}
 {% macro activation_stages() -%}
     {{ return([
         ('installed', 'installed_at'),
@@ -11,14 +12,15 @@
 {%- endmacro %}
 
 
-{#- Per install week and stage, the users who reached the stage within 30 days (720 h,
-    inclusive) of their first install.
+{#- Per install week and stage, the users who reached the stage within var
+    activation_window_days (inclusive, to the second) of their first install.
     sequential=true: a user counts at a stage only if they counted at the previous stage and
     first reached this one at or after they first reached the previous one, so a stage can
     never hold more users than the one before it (the funnel).
     sequential=false: each stage on its own, in any order (the stage-reach view). -#}
 {% macro activation_stage_counts(sequential) -%}
 {%- set stages = activation_stages() -%}
+{%- set window_days = var('activation_window_days') -%}
 with
 
 milestones as (
@@ -38,7 +40,7 @@ flagged as (
         case
             when {% for _, required_column in required %}
                 {{ 'and ' if not loop.first }}{{ required_column }} is not null
-                and {{ required_column }} <= {{ dbt.dateadd('day', 30, 'installed_at') }}
+                and {{ required_column }} <= {{ dbt.dateadd('day', window_days, 'installed_at') }}
                 {% if sequential %}
                 and {{ required_column }} >= {{ stages[loop.index0][1] }}
                 {% endif %}
@@ -92,7 +94,6 @@ select
             then cast(users as {{ type_double() }}) / previous_users
     end as conversion_from_previous,
     {% endif %}
-    cast({{ dbt.dateadd('day', 36, 'install_week') }} as date) <= {{ last_day() }}
-        as is_cohort_complete
+    {{ is_cohort_window_closed('install_week', window_days) }} as is_cohort_complete
 from stages
 {%- endmacro %}

@@ -1,7 +1,7 @@
-{#- Expiry outlook sums over int_ledger_credits_unspent (DESIGN 5): the cents that expire
-    within the next N days of the as-of time if nobody redeems meanwhile (cumulative
-    windows: 60 days includes the first 30), what expires later, and what is past its expiry
-    but not yet expired by the ledger (0 when the expiry job runs on time). -#}
+{#- Expiry outlook sums over int_ledger_credits_unspent (docs/design.md#expiry-outlook): the
+    cents that expire within the next N days of the as-of time if nobody redeems meanwhile
+    (cumulative windows: 60 days includes the first 30), what expires later, and what is
+    past its expiry but not yet expired by the ledger (0 when the expiry job runs on time). -#}
 {% macro expiry_window_cents(days) -%}
     sum(case
         when expires_at >= {{ as_of_ts() }}

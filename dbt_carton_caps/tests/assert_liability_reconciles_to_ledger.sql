@@ -16,9 +16,7 @@ daily as (
     select
         liability.balance_date,
         cast(liability.liability_dollars * 100 as {{ dbt.type_bigint() }}) as liability_cents,
-        cast((liability.aged_0_30_dollars + liability.aged_31_90_dollars
-            + liability.aged_91_180_dollars + liability.aged_181_365_dollars
-            + liability.aged_over_365_dollars) * 100 as {{ dbt.type_bigint() }})
+        cast(({{ ageing_columns_sum('liability.') }}) * 100 as {{ dbt.type_bigint() }})
             as aged_cents,
         (
             select coalesce(sum(ledger_daily.net_cents), 0)
@@ -35,9 +33,7 @@ by_school as (
         school_id,
         balance_date,
         cast(liability_dollars * 100 as {{ dbt.type_bigint() }}) as liability_cents,
-        cast((aged_0_30_dollars + aged_31_90_dollars + aged_91_180_dollars
-            + aged_181_365_dollars + aged_over_365_dollars) * 100 as {{ dbt.type_bigint() }})
-            as aged_cents
+        cast(({{ ageing_columns_sum() }}) * 100 as {{ dbt.type_bigint() }}) as aged_cents
     from {{ ref('mart_reward_liability_by_school') }}
 
 ),

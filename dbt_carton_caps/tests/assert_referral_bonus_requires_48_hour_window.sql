@@ -1,5 +1,5 @@
-{#- Program rule: the code must be applied within 48 hours of the referred user's first
-    install; later use earns nothing. Fails on every qualified invite (bonus earned) whose
+{#- Program rule: the code must be applied within var referral_apply_window_hours (48) of
+    the referred user's first install; later use earns nothing. Fails on every qualified invite (bonus earned) whose
     code was not applied within the window. -#}
 select
     referral_id,

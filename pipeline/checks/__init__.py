@@ -1,1 +1,3 @@
-"""Checks of a run's data that are pure functions of frames (no DuckDB, no dbt)."""
+"""What a run checks about its data: contracts, schema snapshot and drift, row counts,
+volume anomalies, anomalies of metrics over time (series_anomalies: pure functions of
+frames), and the comparison of two runs."""

@@ -1,5 +1,5 @@
 """Run Comparison: any two runs side by side, from the pipeline's own diff
-(``pipeline.runs.compare``, the one ``runs.py diff`` prints) plus headline KPIs."""
+(``pipeline.checks.comparison.compare``, the one ``runs.py diff`` prints) plus headline KPIs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import data_access, health, ui
+from streamlit_app import data_access, health, trust, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Run Comparison")
 ui.require_snapshot()  # no snapshot (or an unreadable one) is said once, as on every page
@@ -20,36 +21,50 @@ selected = ui.selected_choice().run_id
 after_default = selected if selected in runs else runs[0]
 before_default = data_access.previous_successful_run(after_default) or next(
     run for run in runs if run != after_default)
-ui.url_default("compare_before", "before", runs)
-ui.url_default("compare_after", "after", runs)
+ui.url_choice("compare_before", "before", runs, before_default)
+ui.url_choice("compare_after", "after", runs, after_default)
 picks = st.columns(2)
-before = picks[0].selectbox("Before", runs, index=runs.index(before_default),
-                            key="compare_before")
-after = picks[1].selectbox("After", runs, index=runs.index(after_default), key="compare_after")
+before = picks[0].selectbox("Before", runs, key="compare_before")
+after = picks[1].selectbox("After", runs, key="compare_after")
 ui.url_sync("before", before, before_default)
 ui.url_sync("after", after, after_default)
 if before == after:
     st.info("Pick two different runs.")
     st.stop()
 result = data_access.run_comparison(before, after)
-st.caption(f"Everything below reads from before ({before}) to after ({after}): the same "
-           "diff as "
-           f"`python pipeline/runs.py diff {before} {after}`.")
+st.caption(f"Everything below reads from before ({md(before)}) to after ({md(after)}): the "
+           f"same diff as python pipeline/runs.py diff {md(before)} {md(after)}.")
 
 # ----------------------------------------------------------------- summary
-changed = {"Parameters": len(result.params) - 1, "Tables with other row counts":
-           len(result.row_counts), "Schema changes": len(result.schema or ()),
+health_before, health_after = (data_access.run_health(before), data_access.run_health(after))
+st.markdown(f"Health: **{health_before.status if health_before else 'unknown'}** → "
+            f"**{health_after.status if health_after else 'unknown'}**")
+changed = {"Findings changed": len(result.findings),
+           "Parameters changed": sum(name not in ("health", "published")
+                                     for name, _a, _b in result.params),
+           "Tables with other row counts": len(result.row_counts),
+           "Columns changed": len(result.schema or ()),
            "Contract outcomes changed": len(result.contracts),
            "dbt outcomes changed": len(result.dbt)}
-cols = st.columns(len(changed))
-for col, (label, count) in zip(cols, changed.items(), strict=True):
-    col.metric(label, f"{count:,}")
+cols = st.columns(3)
+for index, (label, count) in enumerate(changed.items()):
+    cols[index % 3].metric(label, f"{count:,}")
+
+st.subheader("Findings (one per root cause)")
+if result.findings:
+    ui.table(pd.DataFrame(result.findings, columns=["finding", "before", "after"]),
+             "compare_findings")
+    st.caption("Findings present in only one of the runs, or of another severity there "
+               "(\"-\" = not a finding of that run); each groups every check that reported "
+               "the same root cause.")
+else:
+    st.success("Both runs have the same findings.")
 
 st.subheader("Parameters")
 ui.table(pd.DataFrame([(name, str(a), str(b)) for name, a, b in result.params],
                       columns=["parameter", "before", "after"]), "compare_params")
-st.caption("The run status and every parameter whose value differs (unchanged ones are "
-           "left out).")
+st.caption("The runs' health and publication, and every parameter whose value differs "
+           "(unchanged ones are left out).")
 
 st.subheader("PII key")
 if None in result.pii_key:
@@ -73,7 +88,7 @@ for run in (before, after):
         kpis[run] = data_access.headline_kpis(path) if run in data_access.successful_runs() \
             else None
     except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
-        st.warning(ui.unreadable_message((path,), exc))
+        st.warning(md(ui.unreadable_message((path,), exc), MESSAGE_CHARS))
         kpis[run] = None
 if kpis[before] is None or kpis[after] is None:
     st.info("KPIs need both runs' published snapshots; at least one run has none.")
@@ -90,11 +105,17 @@ else:
         for col, (label, name, template, digits, prefix, good) in zip(
                 cols, spec[row_start:row_start + 4], strict=False):
             value = second[name]
+            findings = [*trust.affecting(data_access.KPI_RELATIONS[name], health_before),
+                        *trust.affecting(data_access.KPI_RELATIONS[name], health_after)]
             change = health.kpi_delta(value, first[name], digits=digits, prefix=prefix,
-                                      up_is_good=good)
-            col.metric(label, "n/a" if value is None else template.format(value), change.text,
-                       delta_color=change.color, delta_arrow=change.arrow)
-    st.caption(f"Values of {after}; the change is against {before} (grey = no change).")
+                                      up_is_good=None if findings else good)
+            with col:
+                st.metric(label, "n/a" if value is None else template.format(value),
+                          change.text, delta_color=change.color, delta_arrow=change.arrow)
+                for finding in dict.fromkeys(findings):
+                    trust.finding_link(finding, f"Caution: {md(finding.reason, MESSAGE_CHARS)} →")
+    st.caption(f"Values of {md(after)}; the change is against {md(before)} (grey = no "
+               "change, or a figure a finding of either run affects: its caution says why).")
 
 # ----------------------------------------------------------------- row counts
 st.subheader("Row counts")
@@ -111,7 +132,7 @@ else:
 # ----------------------------------------------------------------- schema
 st.subheader("Schema")
 if result.schema is None:
-    st.info("No schema snapshot for " + " and ".join(result.schema_missing) + ".")
+    st.info("No schema snapshot for " + " and ".join(map(md, result.schema_missing)) + ".")
 elif not result.schema:
     st.success("The schemas are identical.")
 else:

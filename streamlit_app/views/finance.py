@@ -3,15 +3,21 @@ the redemption forecast with its verdict and range, breakage."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, health, periods, ui
+from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
-AGEING = {"aged_0_30_dollars": "0–30 days", "aged_31_90_dollars": "31–90 days",
-          "aged_91_180_dollars": "91–180 days", "aged_181_365_dollars": "181–365 days",
-          "aged_over_365_dollars": "over 365 days"}
+#: ageing bucket column -> label, as dbt_project.yml's var liability_ageing_buckets says
+#: (metric_definitions.py is generated from it); a mart shows the buckets it has
+AGEING = dict(metric_definitions.AGEING_BUCKETS)
+#: mart_expiry_outlook's columns of dollars and users expiring within a window of days
+EXPIRY_WINDOW = re.compile(r"expiring_(\d+)d_dollars")
+USERS_EXPIRING = re.compile(r"users_expiring_(\d+)d")
 TOP_SCHOOLS_CHART = 20
 
 st.title("Finance")
@@ -52,11 +58,17 @@ st.subheader("Expiring soon")
 outlook = ui.load(data_access.expiry_outlook, snapshot)
 if outlook is not None and not outlook.empty:
     row = outlook.iloc[0]
-    cols = st.columns(4)
-    for col, days in zip(cols, (30, 60, 90), strict=False):
+    # the windows the mart has (expiring_<days>d_dollars), not a copy of them
+    windows = sorted(int(found.group(1)) for column in outlook.columns
+                     if (found := EXPIRY_WINDOW.fullmatch(str(column))))
+    cols = st.columns(len(windows) + 1)
+    for col, days in zip(cols, windows, strict=False):
         col.metric(f"Expires in the next {days} days",
                    f"${float(row[f'expiring_{days}d_dollars']):,.2f}")
-    cols[3].metric("Users with credit expiring in 90 days", f"{int(row['users_expiring_90d']):,}")
+    for column in outlook.columns:
+        if found := USERS_EXPIRING.fullmatch(str(column)):
+            cols[-1].metric(f"Users with credit expiring in {found.group(1)} days",
+                            f"{int(row[column]):,}")
     st.caption(f"From {row['as_of_date']:%Y-%m-%d}, if nobody redeems meanwhile; of "
                f"${float(row['unspent_dollars']):,.2f} unspent in total.")
     ui.caption("expiry_outlook")
@@ -173,8 +185,9 @@ if accuracy is not None and not accuracy.empty:
     coverage = ui.number(verdict["coverage_80"])
     coverage_text = ("not measured" if coverage is None
                      else f"covered {coverage:.0%} of back-test weeks")
-    message = (f"**Can I trust it?** The forecast ({verdict['model_name']}) "
-               f"{verdict['verdict']} in a back-test over {int(verdict['backtest_origins'])} "
+    message = (f"**Can I trust it?** The forecast ({md(verdict['model_name'])}) "
+               f"{md(verdict['verdict'], MESSAGE_CHARS)} in a back-test over "
+               f"{int(verdict['backtest_origins'])} "
                f"forecast origins; its 80 % range {coverage_text}.")
     (st.success if bool(verdict["beats_naive"]) else st.warning)(message)
 if totals is not None and not totals.empty:

@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from streamlit_app import charts, data_access, health, periods, ui
+from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from streamlit_app.literal import chart_text
 
 FUNNEL_STAGES = ("sent", "clicked", "installed", "applied_within_48h", "onboarded",
                  "qualified")
@@ -56,9 +57,9 @@ if funnel is not None:
                                        x=[record[stage] for stage in FUNNEL_STAGES],
                                        textinfo="value+percent initial",
                                        marker_color=palette[record["channel"]],
-                                       hovertemplate=f"{record['channel']}: %{{y}} "
-                                                     "%{x:,} (%{percentInitial:.1%} of sent)"
-                                                     "<extra></extra>"))
+                                       hovertemplate=f"{chart_text(record['channel'])}: "
+                                                     "%{y} %{x:,} (%{percentInitial:.1%} of "
+                                                     "sent)<extra></extra>"))
         figure.update_layout(title="Referral funnel per channel (selected weeks)")
         ui.chart(figure, "referral_funnel", key="referral_funnel")
         weekly = funnel.groupby("sent_week", as_index=False)[["sent", "qualified"]].sum()
@@ -97,7 +98,8 @@ if viral is not None:
         median_cycle = complete["median_cycle_time_days"].median()
         cols[3].metric("Median cycle time (days)",
                        "n/a" if median_cycle != median_cycle else f"{median_cycle:.1f}")
-        st.caption("Totals over the complete cohorts in range (30-day window closed); "
+        st.caption(f"Totals over the complete cohorts in range "
+                   f"({metric_definitions.VARS['viral_invite_window_days']}-day window closed); "
                    "cycle time is the median of the cohorts' medians.")
     figure = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                            subplot_titles=("K-factor (K = i × c)", "Invites per user (i)",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import charts, data_access, ui
+from streamlit_app import charts, data_access, trust, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Pipeline Ops")
+trust.focus("pipeline_ops")
 manifests = data_access.run_manifests()
 if not manifests:
     st.info("No runs yet: no `logs/pipeline_<run_id>.json` manifest exists. "
@@ -17,12 +19,12 @@ if not manifests:
 runs = data_access.runs_frame(manifests)
 counts = runs["status"].value_counts()
 cols = st.columns(5)
-cols[0].metric("Runs", len(runs))
-cols[1].metric("Succeeded", int(counts.get("success", 0)))
-cols[2].metric("Failed", int(counts.get("failed", 0)))
-cols[3].metric("Interrupted / abandoned",
-               int(counts.get("interrupted", 0)) + int(counts.get(data_access.ABANDONED, 0)))
-cols[4].metric("Running", int(counts.get("running", 0)))
+cols[0].metric("Runs", f"{len(runs):,}")
+cols[1].metric("Healthy", f"{int(counts.get('healthy', 0)):,}")
+cols[2].metric("Warnings", f"{int(counts.get('warnings', 0)):,}")
+cols[3].metric("Failed", f"{int(counts.get('failed', 0)):,}")
+cols[4].metric("Running / abandoned",
+               f"{int(counts.get('running', 0)) + int(counts.get(data_access.ABANDONED, 0)):,}")
 
 st.subheader("Run history")
 status_filter = st.multiselect("Status", sorted(runs["status"].dropna().unique()),
@@ -30,10 +32,11 @@ status_filter = st.multiselect("Status", sorted(runs["status"].dropna().unique()
 shown = runs if not status_filter else runs[runs["status"].isin(status_filter)]
 history = shown.sort_values("started_at", ascending=False)
 ui.table(history, "pipeline_runs")
-st.caption("One row per run manifest (logs/pipeline_<run_id>.json): status, wall-clock "
-           "duration, rows loaded into raw and built in marts, dbt and contract counts. "
-           "abandoned = the manifest says running but the run's process is gone on this "
-           "host (killed); the next pipeline run marks it interrupted.")
+st.caption("One row per run manifest (logs/pipeline_<run_id>.json): its health (healthy, "
+           "warnings or failed: one status everywhere, from the run's findings, one per root "
+           "cause), wall-clock duration, rows loaded into raw and built in marts, whether it "
+           "published. abandoned = the manifest says running but the run's process is gone "
+           "on this host (killed); the next pipeline run marks it interrupted.")
 
 timeline = runs.dropna(subset=["started_at", "duration_s"])
 if not timeline.empty:
@@ -56,10 +59,10 @@ else:
         top = last.iloc[0]
         typical = timed.groupby("step")["duration_s"].median().sort_values(ascending=False)
         st.markdown(
-            f"**Slowest step of the newest run ({latest_run}): `{top['step']}`, "
+            f"**Slowest step of the newest run ({md(latest_run)}): {md(top['step'])}, "
             f"{float(top['duration_s']):,.1f} s of {total:,.1f} s "
             f"({float(top['duration_s']) / total:.0%}).** Over all {timed['run_id'].nunique()} "
-            f"runs the slowest step is typically `{typical.index[0]}` "
+            f"runs the slowest step is typically {md(typical.index[0])} "
             f"(median {float(typical.iloc[0]):,.1f} s).")
         bars = charts.bar_figure(last, "duration_s", "step", horizontal=True,
                                  title=f"Step durations of run {latest_run}, slowest first")
@@ -83,22 +86,28 @@ picked = st.selectbox("Run", run_ids, key="ops_run",
                       index=run_ids.index(served) if served in run_ids else 0)
 if picked:
     tail = data_access.log_tail(picked)
-    with st.expander(f"Log tail: logs/pipeline_{picked}.log (last "
+    with st.expander(f"Log tail: logs/pipeline_{md(picked)}.log (last "
                      f"{data_access.LOG_TAIL_LINES} lines)", expanded=False):
         if tail is None:
-            st.info("This run has no log file.")
+            st.info("This run has no log file (a link or a pipe in its place is not read).")
         else:
             st.code(tail, language="text")
     document = data_access.run_manifest(picked) or {}
     if data_access.run_status(document) == data_access.ABANDONED:
-        st.warning(data_access.abandoned_note(document))
+        st.warning(md(data_access.abandoned_note(document), MESSAGE_CHARS))
+    picked_health = data_access.run_health(picked)
+    if picked_health is not None:
+        st.markdown(f"Run {md(picked)}: **{picked_health.status}**, "
+                    f"{len(picked_health.findings)} finding(s), one per root cause.")
+        trust.findings_list(picked_health)
     warnings = document.get("warnings") or []
     anomalies = (document.get("anomalies") or {}).get("anomalies") or []
     if warnings:
-        st.warning(f"{len(warnings)} warning(s) in run {picked}.")
-        ui.table(pd.DataFrame(warnings), "run_warnings", picked)
+        with st.expander(f"Every message the run logged ({len(warnings)}; the findings above "
+                         "group them by root cause)"):
+            ui.table(pd.DataFrame(warnings), "run_warnings", picked)
     if anomalies:
-        st.warning(f"{len(anomalies)} volume anomaly(ies) in run {picked}.")
-        ui.table(pd.DataFrame(anomalies), "volume_anomalies", picked)
-    with st.expander(f"Manifest: logs/pipeline_{picked}.json"):
+        with st.expander(f"Volume checks that fired ({len(anomalies)})"):
+            ui.table(pd.DataFrame(anomalies), "volume_anomalies", picked)
+    with st.expander(f"Manifest: logs/pipeline_{md(picked)}.json"):
         st.json(document)

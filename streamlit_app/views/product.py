@@ -5,7 +5,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, health, periods, ui
+from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+
+#: the activation window, as dbt_project.yml states it (metric_definitions.py is generated)
+ACTIVATION_DAYS = metric_definitions.VARS["activation_window_days"]
 
 st.title("Product")
 run_id, snapshot = ui.require_snapshot()
@@ -50,7 +53,8 @@ st.subheader("Activation funnel by install cohort")
 a_start, a_end = ui.date_range(snapshot, "activation", "Install weeks")
 funnel = ui.load(data_access.activation_funnel, snapshot, a_start, a_end)
 if funnel is not None:
-    complete_only = st.toggle("Complete cohorts only (30-day window closed)", value=True,
+    complete_only = st.toggle(f"Complete cohorts only ({ACTIVATION_DAYS}-day window closed)",
+                              value=True,
                               key="activation_complete")
     shown = funnel[funnel["is_cohort_complete"]] if complete_only else funnel
     if shown.empty:
@@ -82,7 +86,8 @@ if reach is not None:
     reach_totals = (complete.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
                     .sort_values("stage_order"))
     figure = charts.bar_figure(reach_totals, "stage", "users",
-                           title="Users who reached each stage within 30 days, any order")
+                           title=f"Users who reached each stage within {ACTIVATION_DAYS} days, "
+                                 "any order")
     ui.chart(figure, "stage_reach", key="activation_stage_reach")
     ui.table(reach, "mart_activation_stage_reach", run_id)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import charts, data_access, ui
+from streamlit_app import charts, data_access, trust, ui
+from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Schema & Drift")
 run_id, snapshot = ui.require_snapshot()
+trust.focus("schema_drift")
 
 columns = data_access.schema_of_run(run_id)
 if columns is None:
@@ -18,10 +20,11 @@ if columns is None:
     except data_access.DataUnavailable:
         columns = None
     except data_access.SnapshotUnreadable as exc:
-        st.error(str(exc))
+        st.error(md(exc, MESSAGE_CHARS))
         st.stop()
 if columns is None or columns.empty:
-    st.info(f"No schema snapshot for run {run_id} (logs/schema_{run_id}.json is missing).")
+    st.info(f"No schema snapshot for run {md(run_id)} (logs/schema_{md(run_id)}.json is "
+            "missing).")
     st.stop()
 
 # ----------------------------------------------------------------- browser
@@ -48,13 +51,21 @@ recorded = (data_access.run_manifest(run_id) or {}).get("schema_drift") or {}
 changes = pd.DataFrame(recorded.get("changes") or [])
 previous_id = recorded.get("previous_run_id")
 if not recorded:
-    st.info(f"Run {run_id} recorded no schema drift (built before drift was tracked).")
+    st.info(f"Run {md(run_id)} recorded no schema drift (built before drift was tracked).")
 elif previous_id is None:
     st.info("This is the first successful run: nothing to compare with.")
 elif changes.empty:
-    st.success(f"No schema changes since {previous_id}.")
+    st.success(f"No schema changes since {md(previous_id)}.")
 else:
-    st.warning(f"{len(changes)} schema change(s) since {previous_id}.")
+    run_health = trust.selected_health()
+    found = [f for f in (run_health.findings if run_health else ())
+             if f.category == "schema change"]
+    in_snapshot = int((changes["layer"] == "snapshot").sum())
+    st.warning(f"{len(found)} table(s) changed since {md(previous_id)}: {in_snapshot} column "
+               f"change(s) in the snapshot, {len(changes) - in_snapshot} in the source files; "
+               "one finding per table.")
+    for finding in found:
+        trust.finding_link(finding)
     ui.table(changes[["layer", "schema", "table", "column", "change", "before", "after",
                       "detail"]], "schema_drift_previous", run_id)
 st.caption("Drift: tables or columns added or removed and columns whose type or nullability "

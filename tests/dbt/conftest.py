@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import pytest
 
 import loader
 from generator.data_generator import GeneratorConfig, generate_dataset
+from pipeline.transform.invocation import DbtInvocation, dbt_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO_ROOT / "dbt_carton_caps"
@@ -24,7 +24,7 @@ AS_OF = dt.date(2025, 6, 30)
 SEED = 7
 USERS = 300
 #: The key the loader hashes PII with for these builds (a pipeline run uses its home's key,
-#: pipeline/pii_key.py); dbt itself never gets it.
+#: pipeline/records/pii_key.py); dbt itself never gets it.
 PII_KEY = "dbt-tests-pii-key"
 
 
@@ -37,12 +37,8 @@ def run_dbt(
     args: list[str], db_path: Path, work_dir: Path, as_of: dt.date = AS_OF
 ) -> subprocess.CompletedProcess[str]:
     """Run `dbt <args>` the way the pipeline does: static profile, per-run target/log dirs."""
-    env = {
-        **os.environ,
-        "CARTON_CAPS_DB_PATH": str(db_path),
-        "CARTON_CAPS_AS_OF": as_of.isoformat(),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    env = dbt_environment(DbtInvocation(db_path=db_path, work_dir=work_dir,
+                                        as_of=as_of.isoformat()), str(db_path))
     command = [
         str(DBT), *args,
         "--project-dir", str(PROJECT_DIR),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
+from codegen.dbt_project import ageing_buckets
 from tests.dbt.conftest import DbtBuild, build_raw_db, run_dbt
 
 FAULTS = (
@@ -69,12 +70,13 @@ def test_by_school_liability_off_by_a_cent_on_any_day_fails_the_reconciliation(
             "select school_id, balance_date from marts.mart_reward_liability_by_school "
             "where not is_latest_balance order by balance_date, school_id limit 2").fetchall()
         # one row: a bucket no longer adds up; the other: liability and bucket both off
+        bucket = ageing_buckets()[0].column
         con.execute("update marts.mart_reward_liability_by_school "
-                    "set aged_0_30_dollars = aged_0_30_dollars + 0.01 "
+                    f"set {bucket} = {bucket} + 0.01 "
                     "where school_id = ? and balance_date = ?", list(first))
         con.execute("update marts.mart_reward_liability_by_school "
                     "set liability_dollars = liability_dollars + 0.01, "
-                    "aged_0_30_dollars = aged_0_30_dollars + 0.01 "
+                    f"{bucket} = {bucket} + 0.01 "
                     "where school_id = ? and balance_date = ?", list(second))
     result = run_dbt(["test", "--select", "assert_liability_reconciles_to_ledger"],
                      copy, tmp_path)

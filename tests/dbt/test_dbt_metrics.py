@@ -11,7 +11,15 @@ from decimal import Decimal
 import pytest
 
 import duckdb
+from codegen.dbt_project import ageing_buckets, dbt_vars
 from tests.dbt.conftest import AS_OF, DbtBuild
+
+#: the windows as dbt_project.yml states them: the checks below follow a change of them
+VARS = dbt_vars()
+ACTIVATION_DAYS = WINDOW = VARS["activation_window_days"]
+VIRAL_DAYS = VARS["viral_invite_window_days"]
+APPLY_HOURS = VARS["referral_apply_window_hours"]
+EXPIRY_DAYS = VARS["reward_expiry_days"]
 
 FOREGROUND = "event_name <> 'app_install' and user_id is not null"
 
@@ -83,22 +91,24 @@ def test_liability_ageing_buckets_match_a_fifo_replay_of_the_ledger(con) -> None
             debit -= used
             if queue[0][1] == 0:
                 queue.popleft()
-    buckets = {"0_30": 0, "31_90": 0, "91_180": 0, "181_365": 0, "over_365": 0}
+    buckets = [0] * len(BUCKETS)
     for queue in queues.values():
         for day, amount in queue:
-            age = (balance_date - day).days
-            key = ("0_30" if age <= 30 else "31_90" if age <= 90 else "91_180" if age <= 180
-                   else "181_365" if age <= 365 else "over_365")
-            buckets[key] += amount
-    row = _one(con, "select aged_0_30_dollars, aged_31_90_dollars, aged_91_180_dollars, "
-                    "aged_181_365_dollars, aged_over_365_dollars "
-                    "from marts.mart_reward_liability_daily where balance_date = ?",
-               [balance_date])
-    assert [int(value * 100) for value in row] == list(buckets.values())
+            buckets[_bucket((balance_date - day).days)] += amount
+    row = _one(con, f"select {AGED_COLUMNS} from marts.mart_reward_liability_daily "
+                    "where balance_date = ?", [balance_date])
+    assert [int(value * 100) for value in row] == buckets
+
+
+#: the ageing buckets as dbt_project.yml states them (var liability_ageing_buckets)
+BUCKETS = ageing_buckets()
+AGED_COLUMNS = ", ".join(bucket.column for bucket in BUCKETS)
 
 
 def _bucket(age: int) -> int:
-    return 0 if age <= 30 else 1 if age <= 90 else 2 if age <= 180 else 3 if age <= 365 else 4
+    """The index of the bucket an age in days falls in (both bounds inclusive)."""
+    return next(index for index, bucket in enumerate(BUCKETS)
+                if bucket.min_days <= age and (bucket.max_days is None or age <= bucket.max_days))
 
 
 def test_liability_flows_count_positive_adjustments_as_earned_and_negative_as_debits(
@@ -138,7 +148,7 @@ def test_liability_by_school_is_daily_with_fifo_ageing_that_reconciles_per_schoo
     for day in checked:
         # FIFO per user: each credit keeps its school and day; a debit's consumption is
         # charged to the debit's school at the consumed credit's age
-        buckets: dict[int, list[int]] = defaultdict(lambda: [0] * 5)
+        buckets: dict[int, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
         liability: dict[int, int] = defaultdict(int)
         queues: dict[int, deque] = defaultdict(deque)
         for user_id, school_id, amount, created in entries:
@@ -162,8 +172,7 @@ def test_liability_by_school_is_daily_with_fifo_ageing_that_reconciles_per_schoo
                 if queue[0][1] == 0:
                     queue.popleft()
         rows = con.execute(
-            "select school_id, liability_dollars, aged_0_30_dollars, aged_31_90_dollars, "
-            "aged_91_180_dollars, aged_181_365_dollars, aged_over_365_dollars, "
+            f"select school_id, liability_dollars, {AGED_COLUMNS}, "
             "is_latest_balance from marts.mart_reward_liability_by_school "
             "where balance_date = ?", [day]).fetchall()
         assert {r[0] for r in rows} == set(liability), day
@@ -174,10 +183,10 @@ def test_liability_by_school_is_daily_with_fifo_ageing_that_reconciles_per_schoo
 
 
 def test_referral_funnel_weekly_matches_raw_referrals(con) -> None:
-    expected = con.execute("""
+    expected = con.execute(f"""
         select cast(date_trunc('week', sent_at) as date), channel, count(*),
             count(clicked_at), count(installed_at),
-            count(*) filter (where applied_at <= installed_at + interval 48 hour),
+            count(*) filter (where applied_at <= installed_at + interval {APPLY_HOURS} hour),
             count(onboarded_at), count(qualified_at)
         from raw.referrals group by all order by 1, 2""").fetchall()
     actual = con.execute("""
@@ -203,7 +212,7 @@ def test_k_factor_and_cycle_time_match_raw_referrals(con) -> None:
             "select referrer_user_id, sent_at, qualified_at from raw.referrals").fetchall():
         signed_up_at = users.get(referrer)
         if signed_up_at is None or not (
-                signed_up_at <= sent_at <= signed_up_at + dt.timedelta(days=30)):
+                signed_up_at <= sent_at <= signed_up_at + dt.timedelta(days=VIRAL_DAYS)):
             continue
         week = (signed_up_at - dt.timedelta(days=signed_up_at.weekday())).date()
         cohorts[week]["inv"] += 1
@@ -278,14 +287,14 @@ RAW_MILESTONES = """
     )"""
 
 
-def test_activation_funnel_is_sequential_within_30_days(con) -> None:
+def test_activation_funnel_is_sequential_within_the_activation_window(con) -> None:
     users = con.execute(RAW_MILESTONES + """
         select cast(date_trunc('week', installed_at) as date), installed_at, signed_up_at,
             school_linked_at, receipt_at, reward_at
         from firsts""").fetchall()
     expected: dict[dt.date, list[int]] = defaultdict(lambda: [0] * 5)
     for week, installed_at, *stages in users:
-        deadline = installed_at + dt.timedelta(days=30)
+        deadline = installed_at + dt.timedelta(days=ACTIVATION_DAYS)
         counts = expected[week]
         counts[0] += 1
         previous = installed_at
@@ -302,12 +311,12 @@ def test_activation_funnel_is_sequential_within_30_days(con) -> None:
 
 
 def test_activation_stage_reach_counts_each_stage_in_any_order(con) -> None:
-    expected = con.execute(RAW_MILESTONES + """
+    expected = con.execute(RAW_MILESTONES + f"""
         select cast(date_trunc('week', installed_at) as date), count(*),
-            count(*) filter (where signed_up_at <= installed_at + interval 30 day),
-            count(*) filter (where school_linked_at <= installed_at + interval 30 day),
-            count(*) filter (where receipt_at <= installed_at + interval 30 day),
-            count(*) filter (where reward_at <= installed_at + interval 30 day)
+            count(*) filter (where signed_up_at <= installed_at + interval {WINDOW} day),
+            count(*) filter (where school_linked_at <= installed_at + interval {WINDOW} day),
+            count(*) filter (where receipt_at <= installed_at + interval {WINDOW} day),
+            count(*) filter (where reward_at <= installed_at + interval {WINDOW} day)
         from firsts group by 1 order by 1""").fetchall()
     actual = con.execute("""
         select install_week, list(users order by stage_order)
@@ -438,7 +447,7 @@ def test_expiry_outlook_matches_a_fifo_recomputation_from_raw(con) -> None:
     by_school: dict[int, int] = defaultdict(int)
     for user_lots in lots.values():
         for cents, created_at, school_id in user_lots:
-            expires_at = created_at + dt.timedelta(days=365)
+            expires_at = created_at + dt.timedelta(days=EXPIRY_DAYS)
             for days in windows:
                 if start <= expires_at < start + dt.timedelta(days=days):
                     windows[days] += cents

@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 import duckdb
+from codegen.dbt_project import model_files, render_vars
+from codegen.dbt_yaml import mart_models
 from tests.dbt.conftest import PII_KEY, PROJECT_DIR, REPO_ROOT, DbtBuild, run_dbt
 
 DASHBOARD_PAGES = {
@@ -299,22 +301,21 @@ def test_dbt_docs_generate_writes_a_catalog_of_every_mart(
 
 
 def _model_descriptions() -> dict[str, dict]:
-    models: dict[str, dict] = {}
-    for path in (PROJECT_DIR / "models" / "marts").rglob("_*__models.yml"):
-        for model in yaml.safe_load(path.read_text())["models"]:
-            models[model["name"]] = model
-    return models
+    """The marts' YAML, descriptions rendered as dbt renders them ({{ var('...') }})."""
+    return {name: {**model, "description": render_vars(model["description"], name)}
+            for name, model in mart_models().items()}
 
 
 def test_metric_interpretations_are_stated_in_the_mart_descriptions() -> None:
     models = _model_descriptions()
     stated = {
-        "mart_activation_funnel": ["SEQUENTIAL",
+        "mart_activation_funnel": ["Ordered: a user counts at a stage only if",
                                    "at or after first reaching the previous one",
-                                   "at most 30 days (720 h, inclusive) after the first install",
+                                   "The window is inclusive, to the second",
+                                   "at most 30 days after the first install",
                                    "conversion_from_installed = users / installed users",
                                    "mart_activation_stage_reach"],
-        "mart_activation_stage_reach": ["ANY order (not a funnel)"],
+        "mart_activation_stage_reach": ["in any order (not a funnel)"],
         "mart_expiry_outlook": ["FIFO", "365 days (12 months) after it was earned",
                                 "equals the ledger balance at the as-of time to the cent"],
         "mart_redemption_forecast_backtest": ["lowest WAPE", "never worse than the best baseline",
@@ -323,12 +324,14 @@ def test_metric_interpretations_are_stated_in_the_mart_descriptions() -> None:
                                    "days 0-6 after the sign-up day = week 0",
                                    "is_complete"],
         "mart_viral_coefficient": ["over ALL qualified referrals of the cohort's users",
-                                   "within 30 days (720 h, inclusive)"],
+                                   "within 30 days of their own sign-up",
+                                   "The window is inclusive, to the second"],
         "mart_reward_liability_daily": ["earn_* entries plus POSITIVE adjust entries",
                                         "NEGATIVE adjust entries are debits",
                                         "= the signed ledger sum to the cent"],
         "mart_reward_liability_by_school": ["FIFO", "add up to liability_dollars to the cent",
-                                            "last liability_by_school_daily_days covered days"],
+                                            "the last 90 covered days (var "
+                                            "liability_by_school_daily_days"],
     }
     for name, phrases in stated.items():
         for phrase in phrases:
@@ -366,3 +369,18 @@ def test_forecast_model_reads_refs_through_an_engine_neutral_pandas_helper() -> 
     body = source[source.index("def model(dbt, session):"):]
     assert ".df()" not in body and ".toPandas()" not in body
     assert 'dbt.config.get("adapter_type")' in body
+
+
+#: a model name as the dbt README writes it (`stg_app_db__users`, `mart_…`), in backticks
+README_MODEL = re.compile(r"`((?:stg|int|dim|fct|mart)_[a-z0-9_]+)`")
+
+
+def test_the_dbt_readme_lists_every_model_and_no_other() -> None:
+    """dbt_carton_caps/README.md names every model of the project (its .sql / .py file),
+    and names no model that no longer exists."""
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    named = set(README_MODEL.findall(readme))
+    models = set(model_files())
+    assert len(models) > 40
+    assert sorted(models - named) == [], "models missing from dbt_carton_caps/README.md"
+    assert sorted(named - models) == [], "dbt_carton_caps/README.md names no such model"

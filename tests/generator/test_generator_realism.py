@@ -1,4 +1,4 @@
-"""Places, sizes and money a stakeholder believes (DESIGN 3, "places and sizes")."""
+"""Places, sizes and money a stakeholder believes (docs/design.md#the-simulated-data)."""
 
 from __future__ import annotations
 

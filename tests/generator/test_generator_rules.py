@@ -1,4 +1,4 @@
-"""The referral program's rules (DESIGN section 2) hold by construction."""
+"""The referral program's rules (docs/design.md#referral-program) hold by construction."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
+from foundation.cli_values import quoted
 from foundation.source_tables import APP_DB_FILE, RECEIPTS, USERS
 from tests.loader.helpers import PII_KEY, RUN_ID, table_rows, write_csv
 
@@ -121,8 +122,8 @@ def test_invalid_run_id_is_refused(loader, dataset, db_path, run_id):
     """The project's one run-id rule (foundation.run_id), matched in full: no trailing newline."""
     with pytest.raises(loader.LoadError) as err:
         loader.load_raw(dataset, db_path, run_id, pii_key=PII_KEY)
-    assert str(err.value) == (f"invalid --run-id {run_id!r}: use 1-64 characters from A-Z, "
-                              "a-z, 0-9, '_' and '-'")
+    assert str(err.value) == (f"invalid --run-id {quoted(run_id)}: use 1-64 characters from "
+                              "A-Z, a-z, 0-9, '_' and '-'")
     assert _state(db_path) is None
 
 
@@ -202,8 +203,8 @@ def test_cli_bad_run_id_exits_2_with_one_line(loader, dataset, db_path, capsys, 
                           "--run-id", run_id)
     assert code == 2
     assert err == (
-        f"load_raw.py: error: invalid --run-id {run_id!r}: use 1-64 characters from A-Z, "
-        "a-z, 0-9, '_' and '-'\n"
+        f"load_raw.py: error: invalid --run-id {quoted(run_id)}: use 1-64 characters from "
+        "A-Z, a-z, 0-9, '_' and '-'\n"
     )
     assert _state(db_path) is None
 

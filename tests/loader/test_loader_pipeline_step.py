@@ -12,7 +12,12 @@ import pytest
 import loader
 from foundation.paths import RunPaths
 from foundation.source_tables import APP_EVENTS
-from pipeline import build_steps, reject_threshold, runner
+from pipeline.lifecycle import runner
+from pipeline.lifecycle.errors import StepError
+from pipeline.lifecycle.step_types import RunConfig, RunPlan, RunState, StepResult
+from pipeline.records.run_manifest import RunManifest
+from pipeline.steps import build as build_steps
+from pipeline.steps import reject_threshold
 from tests.loader.helpers import table_rows, write_csv, write_dataset
 
 ENV = "CARTON_CAPS_MAX_REJECT_SHARE"
@@ -20,8 +25,8 @@ N_ROWS = 200
 BAD_LINES = (5, 9, 13)  # 3 of 200 rows = 1.5 %: over the default 1 %, under 5 %
 
 
-def _config(home: Path, run_id: str = "step") -> runner.RunConfig:
-    return runner.RunConfig(home=home, run_id=run_id, seed=1, users=1,
+def _config(home: Path, run_id: str = "step") -> RunConfig:
+    return RunConfig(home=home, run_id=run_id, seed=1, users=1,
                             as_of=date(2026, 11, 1), days=1)
 
 
@@ -37,12 +42,14 @@ def _write_bad_dataset(data_dir: Path) -> None:
     path.write_text("\n".join(lines))
 
 
-def _state(home: Path) -> runner.RunState:
+def _state(home: Path) -> RunState:
     config = _config(home)
     paths = RunPaths(home=home, run_id=config.run_id)
     paths.ensure()
     _write_bad_dataset(paths.run_data_dir)
-    return runner.RunState(config=config, paths=paths, document={"warnings": []})
+    manifest = RunManifest(run_id=config.run_id, status="running", started_at=None,
+                           home=str(home), params=config.params())
+    return RunState(config=config, paths=paths, manifest=manifest)
 
 
 def test_the_pipeline_and_the_tests_share_one_loader_module() -> None:
@@ -57,7 +64,7 @@ def test_failed_load_records_the_failing_table_and_a_rejects_sample(
 ) -> None:
     monkeypatch.delenv(ENV, raising=False)
     state = _state(tmp_path)
-    with pytest.raises(runner.StepError) as err:
+    with pytest.raises(StepError) as err:
         build_steps.step_load_raw(state)
     assert str(err.value) == (
         "app_events.csv: 3 of 200 rows rejected (1.50 %) exceeds the 1.00 % threshold; "
@@ -79,8 +86,8 @@ def test_the_threshold_comes_from_the_environment(
     state = _state(tmp_path)
     result = build_steps.step_load_raw(state)
     assert result.details["rows"] > 0
-    assert result.manifest["ingestion"]["max_reject_share"] == 0.05
-    events = result.manifest["ingestion"]["tables"]["app_events"]
+    assert result.manifest.ingestion["max_reject_share"] == 0.05
+    events = result.manifest.ingestion["tables"]["app_events"]
     assert (events["rows_loaded"], events["rows_rejected"]) == (N_ROWS - 3, 3)
     assert result.warnings[0].startswith(
         "app_events.csv: 3 of 200 rows rejected (1.50 %) within the 5.00 % threshold; ")
@@ -92,7 +99,7 @@ def test_an_invalid_threshold_fails_the_step_with_one_line(
 ) -> None:
     monkeypatch.setenv(ENV, value)
     state = _state(tmp_path)
-    with pytest.raises(runner.StepError) as err:
+    with pytest.raises(StepError) as err:
         build_steps.step_load_raw(state)
     assert str(err.value) == (
         f"invalid CARTON_CAPS_MAX_REJECT_SHARE={value!r}: must be a number between 0 and 1 "
@@ -112,13 +119,13 @@ def test_a_failed_run_keeps_the_sample_in_its_manifest_and_publishes_nothing(
 ) -> None:
     monkeypatch.delenv(ENV, raising=False)
 
-    def generate(state: runner.RunState) -> runner.StepResult:
+    def generate(state: RunState) -> StepResult:
         _write_bad_dataset(state.paths.run_data_dir)
-        return runner.StepResult()
+        return StepResult()
 
     run = runner.PipelineRun(_config(tmp_path, "bad_load"),
-                             steps=(("generate", generate),
-                                    ("load_raw", build_steps.step_load_raw)))
+                             RunPlan((("generate", generate),
+                                      ("load_raw", build_steps.step_load_raw))))
     state = run.claim(0.0)
     assert run.execute(state) == runner.EXIT_FAILED
     manifest = json.loads((tmp_path / "logs" / "pipeline_bad_load.json").read_text())

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import contract_cache, contracts
+from pipeline.checks import contract_cache, contracts
 from tests.conftest import TinyRun
 
 

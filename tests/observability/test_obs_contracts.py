@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 import duckdb
+from foundation import ops_tables
 from foundation.source_tables import SOURCE_TABLES
-from pipeline import contracts
+from pipeline.checks import contracts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 
@@ -127,7 +128,8 @@ def test_results_land_in_ops_contract_results(raw_snapshot: Path, raw_only: Path
         con.execute("delete from raw.receipt_items")
     report = evaluate(raw_snapshot, raw_only)
     with duckdb.connect(str(raw_snapshot)) as con:
-        assert contracts.write_results(con, "r1", report) == len(report.results)
+        rows = contracts.ops_rows("r1", report)["contract_results"]
+        assert ops_tables.replace_rows(con, "contract_results", rows) == len(report.results)
         row = con.execute(
             "select run_id, layer, table_name, check_name, owner, severity, status, measured, "
             "threshold from ops.contract_results where status = 'FAIL' "

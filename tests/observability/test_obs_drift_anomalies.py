@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 import duckdb
+from foundation import ops_tables
 from foundation.paths import HomePaths
-from pipeline import anomalies, drift
+from pipeline.checks import drift
+from pipeline.checks import volume as anomalies
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -88,7 +90,9 @@ def test_drift_compares_with_the_newest_earlier_successful_run(tmp_path: Path) -
     assert summary == {"changes": 2, "snapshot": 1, "source": 1,
                        "by_change": {"column_added": 2}}
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
-        assert drift.write(con, "c", current, report) == {"schema_columns": 5, "schema_drift": 2}
+        written = {table: ops_tables.replace_rows(con, table, rows)
+                   for table, rows in drift.ops_rows("c", current, report).items()}
+        assert written == {"schema_columns": 5, "schema_drift": 2}
         rows = con.execute("select layer, table_name, column_name, change, previous_run_id "
                            "from ops.schema_drift order by layer").fetchall()
         types = con.execute("select column_name, data_type, normalized_type, is_nullable "

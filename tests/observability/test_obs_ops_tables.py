@@ -12,7 +12,10 @@ import pytest
 
 import duckdb
 from foundation import ops_tables
-from pipeline import anomalies, contracts, dbt_artifacts, drift, runs, schema_snapshot
+from pipeline import runs
+from pipeline.checks import contracts, drift, schema_snapshot
+from pipeline.checks import volume as anomalies
+from pipeline.transform import artifacts as dbt_artifacts
 from tests.conftest import TinyRun
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
@@ -53,11 +56,12 @@ def test_writers_replace_rows_and_never_change_columns(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
         ops_tables.create_all(con)
         before = schema_snapshot.capture(con)
+        written = {**drift.ops_rows("r", before, report), **anomalies.ops_rows("r", volume),
+                   **contracts.ops_rows("r", results),
+                   **dbt_artifacts.ops_rows("r", artifacts, [])}
         for _ in range(2):  # a second write replaces, it does not append
-            drift.write(con, "r", before, report)
-            anomalies.write(con, "r", volume)
-            contracts.write_results(con, "r", results)
-            dbt_artifacts.write(con, "r", artifacts, [])
+            for table, rows in written.items():
+                ops_tables.replace_rows(con, table, rows)
         after = schema_snapshot.capture(con)
         counts = [con.execute(f"select count(*) from ops.{name}").fetchone()[0]
                   for name in ("schema_columns", "schema_drift", "volume_anomalies",
@@ -141,3 +145,19 @@ def test_runs_cli_schema_errors_exit_2(tiny_run: TinyRun, tmp_path: Path,
     assert runs.main(["--home", str(tmp_path), "schema", str(garbage)]) == 2
     assert capsys.readouterr().err == (f"runs.py: error: no successful run in {tmp_path}/logs "
                                        "to compare with; name one with --against\n")
+
+
+def test_a_row_is_written_by_column_name_and_must_name_every_column(tmp_path: Path) -> None:
+    """Writers name columns: the declaration's order never matters, a gap is refused."""
+    row = {"run_id": "r", "step_number": 1, "step_name": "generate", "status": "ok",
+           "started_at": None, "duration_s": 1.5, "details_json": "{}"}
+    reversed_row = dict(reversed(list(row.items())))
+    with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
+        assert ops_tables.replace_rows(con, "pipeline_steps", [reversed_row]) == 1
+        stored = con.execute("select step_name, duration_s from ops.pipeline_steps").fetchall()
+        incomplete = {key: value for key, value in row.items() if key != "status"}
+        with pytest.raises(KeyError) as err:
+            ops_tables.replace_rows(con, "pipeline_steps", [{**incomplete, "extra": 1}])
+    assert stored == [("generate", 1.5)]
+    assert err.value.args[0] == ("a row for ops.pipeline_steps does not match its columns: "
+                                 "missing ['status'], undeclared ['extra']")

@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from foundation.paths import DBT_PROJECT_DIR
-from pipeline import dbt_runner, run_pipeline
-from pipeline.dbt_parse_cache import PARSE_FILE_NAME, ParseCache, cache_key, profile_env_vars
-from pipeline.duckdb_settings import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
+from foundation.paths import DBT_DB_LINK_NAME, DBT_PROJECT_DIR
+from pipeline import run_pipeline
+from pipeline.lifecycle.duckdb_settings import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
+from pipeline.transform import session as dbt_session
+from pipeline.transform.commands import run_dbt
+from pipeline.transform.invocation import DbtInvocation
+from pipeline.transform.parse_cache import PARSE_FILE_NAME, ParseCache, cache_key, profile_env_vars
 from tests.conftest import TinyRun
 
 COPY_IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages")
@@ -87,27 +90,27 @@ def test_the_memory_limit_reaches_dbts_duckdb(
     monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "321MB")
     with duckdb.connect(config={"memory_limit": "321MB"}) as con:
         expected = con.execute("select current_setting('memory_limit')").fetchone()[0]
-    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+    invocation = DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
                                           as_of="2026-11-01")
-    with caplog.at_level(logging.DEBUG, logger="pipeline.dbt_runner"):
+    with caplog.at_level(logging.DEBUG, logger="pipeline.transform.commands"):
         try:
-            code = dbt_runner.run_dbt(
+            code = run_dbt(
                 ["show", "--inline", "select current_setting('memory_limit') as lim"],
                 invocation)
         finally:
-            dbt_runner.close_session(invocation)
+            dbt_session.close_session(invocation)
     assert code == 0
     assert expected in caplog.text
-    assert not (invocation.work_dir / dbt_runner.DB_LINK_NAME).exists()
+    assert not (invocation.work_dir / DBT_DB_LINK_NAME).exists()
 
 
 def test_a_crashed_worker_fails_the_command_and_the_next_one_starts_afresh(
         tiny_run: TinyRun, tmp_path: Path) -> None:
     db_path = tmp_path / "copy.duckdb"
     shutil.copyfile(tiny_run.snapshot, db_path)
-    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+    invocation = DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
                                           as_of="2026-11-01")
-    session = dbt_runner.session(invocation)
+    session = dbt_session.session(invocation)
     try:
         assert session.run(["parse"]) == 0
         assert session.process is not None
@@ -117,10 +120,10 @@ def test_a_crashed_worker_fails_the_command_and_the_next_one_starts_afresh(
         assert session.process is None
         assert session.run(["parse"]) == 0
     finally:
-        dbt_runner.close_session(invocation)
+        dbt_session.close_session(invocation)
 
 
-def _wait_for_parse(invocation: dbt_runner.DbtInvocation) -> None:
+def _wait_for_parse(invocation: DbtInvocation) -> None:
     """The worker's parse writes perf_info.json when it ends."""
     deadline = time.monotonic() + 300
     while not (invocation.target_path / "perf_info.json").exists():
@@ -132,10 +135,10 @@ def test_a_worker_started_before_the_snapshot_exists_parses_then_works_on_it(
         tiny_run: TinyRun, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db_path = tmp_path / "duckdb" / "snapshot.duckdb"
     db_path.parent.mkdir()
-    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+    invocation = DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
                                           as_of="2026-11-01")
-    link = invocation.work_dir / dbt_runner.DB_LINK_NAME
-    dbt_runner.start_session(invocation)
+    link = invocation.work_dir / DBT_DB_LINK_NAME
+    dbt_session.start_session(invocation)
     try:
         _wait_for_parse(invocation)
         # parsed without a database: nothing was opened or created under the link's name
@@ -143,14 +146,14 @@ def test_a_worker_started_before_the_snapshot_exists_parses_then_works_on_it(
         shutil.copyfile(tiny_run.snapshot, db_path)  # what the loader does meanwhile
         with duckdb.connect(str(db_path), read_only=True) as con:
             users = con.execute("select count(*) from raw.users").fetchone()[0]
-        with caplog.at_level(logging.DEBUG, logger="pipeline.dbt_runner"):
-            code = dbt_runner.run_dbt(
+        with caplog.at_level(logging.DEBUG, logger="pipeline.transform.commands"):
+            code = run_dbt(
                 ["show", "--inline", "select count(*) * 7 as n from raw.users"], invocation)
         assert code == 0
         assert link.stat().st_ino == db_path.stat().st_ino
         assert f"| {users * 7} |" in caplog.text
     finally:
-        dbt_runner.close_session(invocation)
+        dbt_session.close_session(invocation)
     assert not link.exists()
 
 
@@ -159,10 +162,10 @@ def test_a_refused_hard_link_restarts_the_worker_on_the_snapshots_own_path(
         caplog: pytest.LogCaptureFixture) -> None:
     db_path = tmp_path / "copy.duckdb"
     shutil.copyfile(tiny_run.snapshot, db_path)
-    invocation = dbt_runner.DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
+    invocation = DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
                                           as_of="2026-11-01")
-    dbt_runner.start_session(invocation)
-    session = dbt_runner.session(invocation)
+    dbt_session.start_session(invocation)
+    session = dbt_session.session(invocation)
     first = session.process
     assert first is not None and session.parse_cache is not None
 
@@ -171,12 +174,12 @@ def test_a_refused_hard_link_restarts_the_worker_on_the_snapshots_own_path(
 
     monkeypatch.setattr(Path, "hardlink_to", refuse)
     try:
-        with caplog.at_level(logging.DEBUG, logger="pipeline.dbt_runner"):
+        with caplog.at_level(logging.DEBUG, logger="pipeline.transform.commands"):
             code = session.run(["show", "--inline", "select 41 + 1 as n"])
         assert code == 0
         assert "no hard link to" in caplog.text and "| 42 |" in caplog.text
         assert first.poll() is not None and session.process is not first
         assert session.linked is False and session.parse_cache is None
     finally:
-        dbt_runner.close_session(invocation)
-    assert not (invocation.work_dir / dbt_runner.DB_LINK_NAME).exists()
+        dbt_session.close_session(invocation)
+    assert not (invocation.work_dir / DBT_DB_LINK_NAME).exists()

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from pipeline import disk_space, logging_setup, run_pipeline
-from pipeline import manifest as manifest_io
-from pipeline.runner import EXIT_FAILED, PipelineRun
-from pipeline.step_types import RunConfig, StepResult
+from pipeline import run_pipeline
+from pipeline.lifecycle import disk_space, logging_setup
+from pipeline.lifecycle.runner import EXIT_FAILED, PipelineRun
+from pipeline.lifecycle.step_types import RunConfig, RunPlan, StepResult
+from pipeline.records import manifest as manifest_io
 
 
 def enospc(path: Path) -> OSError:
@@ -31,9 +32,10 @@ def enospc(path: Path) -> OSError:
 def run_steps(home: Path, *steps: tuple[str, Any]) -> tuple[int, dict[str, Any], PipelineRun]:
     config = RunConfig(home=home, run_id="full", seed=1, users=10, as_of=date(2026, 11, 1),
                        days=30)
-    run = PipelineRun(config, steps=steps)
+    run = PipelineRun(config, RunPlan(steps))
     state = run.claim(time.monotonic())
-    return run.execute(state), state.document, run
+    code = run.execute(state)
+    return code, state.manifest.to_json(), run
 
 
 def test_estimate_grows_with_users_and_history() -> None:
@@ -78,9 +80,10 @@ def test_manifest_write_failing_after_a_step_records_that_step_and_the_cause(
     recorded = json.loads((tmp_path / "logs" / "pipeline_full.json").read_text())
     assert recorded["status"] == "failed"
     assert recorded["failed_step"] == "generate"
-    assert recorded["error"].startswith(f"no space left on device in {tmp_path} (")
-    assert recorded["error"].endswith(
-        f"free); OSError: [Errno 28] No space left on device: "
+    needed = disk_space.format_bytes(disk_space.estimate_run_bytes(10, 30))
+    assert recorded["error"] == (
+        f"no space left on device in {tmp_path} (a run of this size needs about {needed}); "
+        f"OSError: [Errno 28] No space left on device: "
         f"'{tmp_path / 'logs' / 'pipeline_full.json'}'")
     assert [s["status"] for s in recorded["steps"]] == ["failed"]
     assert run.unrecorded is None
@@ -113,9 +116,10 @@ def test_a_step_failing_on_a_full_disk_is_recorded_as_such(tmp_path: Path) -> No
     code, document, _ = run_steps(tmp_path, ("load_raw", step_writing_to_a_full_disk))
     assert code == EXIT_FAILED
     assert document["failed_step"] == "load_raw"
-    assert document["error"].startswith(f"no space left on device in {tmp_path} (")
-    assert document["error"].endswith(
-        "free); RuntimeError: IO Error: Could not write file \"x.duckdb.building\": "
+    needed = disk_space.format_bytes(disk_space.estimate_run_bytes(10, 30))
+    assert document["error"] == (
+        f"no space left on device in {tmp_path} (a run of this size needs about {needed}); "
+        "RuntimeError: IO Error: Could not write file \"x.duckdb.building\": "
         "No space left on device")
 
 
@@ -138,7 +142,7 @@ def test_a_failing_run_log_says_so_once_instead_of_a_traceback_per_record(
     handler.stream = FullDisk()  # type: ignore[assignment]
     try:
         for line in range(5_000):
-            logging.getLogger("pipeline.dbt_runner").debug("dbt | line %d", line)
+            logging.getLogger("pipeline.transform.commands").debug("dbt | line %d", line)
     finally:
         logging_setup.detach(handlers)
     assert capsys.readouterr().err == (
@@ -194,7 +198,8 @@ def test_a_disk_filling_mid_run_fails_once_with_its_cause_and_leaves_nothing_hal
     if manifest is not None and manifest["status"] != "running":
         assert manifest["status"] == "failed"
         assert manifest["failed_step"] is not None
-        assert manifest["error"].startswith(f"no space left on device in {small_tmpfs} (")
+        assert manifest["error"].startswith(
+            f"no space left on device in {small_tmpfs} (a run of this size needs about ")
     assert not (small_tmpfs / "duckdb" / "LATEST_DB.txt").exists()
     assert [p.name for p in (small_tmpfs / "duckdb").iterdir()
             if ".building" in p.name or p.suffix == ".duckdb"] == []

@@ -9,7 +9,7 @@ import pytest
 
 import duckdb
 import loader
-from pipeline import duckdb_settings
+from pipeline.lifecycle import duckdb_settings
 from tests.conftest import TinyRun
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from foundation.paths import HomePaths
-from pipeline import integrity, runs
-from pipeline.pointer import PointerError, read_pointer
+from pipeline import runs
+from pipeline.records import integrity
+from pipeline.records.pointer import PointerError, read_pointer
 from tests.conftest import TinyRun
 
 SNAPSHOT = "duckdb/carton_caps_tiny.duckdb"

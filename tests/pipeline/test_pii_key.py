@@ -16,8 +16,11 @@ import pytest
 import duckdb
 from foundation.paths import HomePaths
 from foundation.pii import fingerprint
-from pipeline import pii_key, runs
-from pipeline.dbt_runner import DbtInvocation, DbtSession
+from pipeline import runs
+from pipeline.checks import comparison
+from pipeline.records import pii_key
+from pipeline.transform.invocation import DbtInvocation
+from pipeline.transform.session import DbtSession
 from streamlit_app.health import HealthItem, health_items
 from tests.conftest import TinyRun, run_tiny
 
@@ -139,7 +142,7 @@ def test_a_deleted_key_file_is_a_warning_of_the_next_run_in_diff_compare_and_hom
     assert again["pii_key"] == {"fingerprint": before, "source": "file", "created": False,
                                 "previous_run_id": "tiny", "previous_fingerprint": before}
     assert not [w for w in again["warnings"] if "PII key" in w["message"]]
-    assert runs.compare(paths, "tiny", "again").pii_key_change is None
+    assert comparison.compare(paths, "tiny", "again").pii_key_change is None
 
     pii_key.key_path(home).unlink()
     assert run_tiny(home, "rekeyed") == 0
@@ -160,7 +163,7 @@ def test_a_deleted_key_file_is_a_warning_of_the_next_run_in_diff_compare_and_hom
     assert old_hashes.keys() == new_hashes.keys()  # the same users, not one hash in common
     assert not set(old_hashes.values()) & set(new_hashes.values())
 
-    result = runs.compare(paths, "again", "rekeyed")
+    result = comparison.compare(paths, "again", "rekeyed")
     assert (result.pii_key, result.pii_key_change) == ((before, after), message)
     assert runs.main(["--home", str(home), "diff", "again", "rekeyed"]) == 0
     assert f"\nPII key\n{message}\n" in capsys.readouterr().out

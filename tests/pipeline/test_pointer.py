@@ -9,7 +9,7 @@ import pytest
 
 from foundation.paths import HomePaths
 from foundation.run_id import RunIdError, new_run_id, validate_run_id
-from pipeline.pointer import PointerError, read_pointer, write_atomically, write_pointer
+from pipeline.records.pointer import PointerError, read_pointer, write_atomically, write_pointer
 
 
 def test_new_run_ids_sort_by_time_and_are_unique() -> None:

@@ -24,9 +24,9 @@ MANIFEST_KEYS = {
     "row_counts", "dbt", "snapshot", "pointer_updated", "previous_run_id", "versions",
     "git_commit", "failed_step", "error",
 }
-STEP_NAMES = ["generate", "load_raw", "dbt_build", "source_freshness", "schema_snapshot",
-              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "quality_gate",
-              "record_ops", "publish"]
+STEP_NAMES = ["generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
+              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
+              "quality_gate", "record_ops", "publish"]
 
 
 def sha256(path: Path) -> str:
@@ -120,7 +120,7 @@ def test_failed_dbt_build_leaves_pointer_and_previous_snapshot_unchanged(
     assert manifest["error"].startswith("dbt build failed: 1 failing node(s): ")
     assert "assert_forced_failure" in manifest["error"]
     assert manifest["pointer_updated"] is False
-    assert [s["status"] for s in manifest["steps"]] == ["ok", "ok", "failed"]
+    assert [s["status"] for s in manifest["steps"]] == ["ok", "ok", "ok", "failed"]
     failing = [f["unique_id"] for f in manifest["dbt"]["failures"]]
     assert any(unique_id.endswith("assert_forced_failure") for unique_id in failing)
     assert pointer.read_text() == pointer_before
@@ -135,7 +135,7 @@ def test_failed_dbt_build_leaves_pointer_and_previous_snapshot_unchanged(
                       "'_' and '-'"),
         ("has space", "invalid --run-id 'has space': use 1-64 characters from A-Z, a-z, 0-9, "
                       "'_' and '-'"),
-        ("x" * 65, f"invalid --run-id '{'x' * 65}': use 1-64 characters from A-Z, a-z, 0-9, "
+        ("x" * 65, f"invalid --run-id '{'x' * 40}…': use 1-64 characters from A-Z, a-z, 0-9, "
                    "'_' and '-'"),
         ("", "invalid --run-id '': use 1-64 characters from A-Z, a-z, 0-9, '_' and '-'"),
     ],

@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 
-from pipeline import build_steps, dbt_runner, interrupts
-from pipeline.interrupts import RunInterrupted
-from pipeline.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
-from pipeline.step_types import RunConfig, StepResult
+from pipeline.lifecycle import interrupts
+from pipeline.lifecycle.interrupts import RunInterrupted
+from pipeline.lifecycle.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.lifecycle.step_types import RunConfig, RunPlan, StepResult
+from pipeline.steps import build as build_steps
+from pipeline.transform import commands as dbt_commands
+from pipeline.transform import session as dbt_session
+from pipeline.transform.invocation import DbtInvocation
 
 
 def config(home: Path, run_id: str) -> RunConfig:
@@ -26,9 +30,9 @@ def config(home: Path, run_id: str) -> RunConfig:
 
 
 def run_steps(home: Path, run_id: str, *steps: tuple[str, Any]) -> tuple[int, dict[str, Any]]:
-    run = PipelineRun(config(home, run_id), steps=steps)
+    run = PipelineRun(config(home, run_id), RunPlan(steps))
     state = run.claim(time.monotonic())
-    return run.execute(state), state.document
+    return run.execute(state), state.manifest.to_json()
 
 
 def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path: Path) -> None:
@@ -58,7 +62,7 @@ def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path
 
 def test_signal_arriving_after_the_pointer_moved_keeps_the_run_published(tmp_path: Path) -> None:
     def publishing_step(state: Any) -> StepResult:
-        state.document["pointer_updated"] = True
+        state.manifest.pointer_updated = True
         raise RunInterrupted("received signal SIGTERM")
 
     exit_code, document = run_steps(tmp_path, "published", ("publish", publishing_step))
@@ -101,12 +105,12 @@ def test_sigterm_while_dbt_starts_stops_dbt_and_interrupts_the_run(
         time.sleep(0.2)  # the handler runs here, still "inside" Popen
         return process
 
-    monkeypatch.setattr(dbt_runner, "subprocess", types.SimpleNamespace(
+    monkeypatch.setattr(dbt_session, "subprocess", types.SimpleNamespace(
         Popen=popen_hit_by_sigterm, PIPE=subprocess.PIPE, STDOUT=subprocess.STDOUT,
         TimeoutExpired=subprocess.TimeoutExpired))
 
     def dbt_step(_state: Any) -> StepResult:
-        dbt_runner.run_dbt(["build"], dbt_runner.DbtInvocation(
+        dbt_commands.run_dbt(["build"], DbtInvocation(
             db_path=tmp_path / "unused.duckdb", work_dir=tmp_path / "dbt", as_of="2026-11-01"))
         return StepResult()
 
@@ -160,11 +164,11 @@ def test_a_failing_warm_up_leaves_the_work_to_the_steps(tmp_path: Path) -> None:
     def warm_up(_state: Any) -> None:
         raise OSError(24, "Too many open files")
 
-    run = PipelineRun(config(tmp_path, "cold"), steps=(("only", lambda _s: StepResult()),),
-                      warm_up=warm_up)
+    run = PipelineRun(config(tmp_path, "cold"),
+                      RunPlan((("only", lambda _s: StepResult()),), warm_up=warm_up))
     state = run.claim(time.monotonic())
     assert run.execute(state) == EXIT_OK
-    assert state.document["status"] == "success" and state.document["warnings"] == []
+    assert state.manifest.status == "success" and state.manifest.warnings == []
 
 
 def test_the_warm_dbt_worker_ends_with_a_run_that_fails_before_dbt(tmp_path: Path) -> None:
@@ -172,17 +176,18 @@ def test_the_warm_dbt_worker_ends_with_a_run_that_fails_before_dbt(tmp_path: Pat
 
     def warm_up(state: Any) -> None:
         build_steps.start_dbt_worker(state)
-        process = dbt_runner.session(build_steps.dbt_invocation(state)).process
+        process = dbt_session.session(build_steps.dbt_invocation(state)).process
         assert process is not None
         workers.append(process)
 
     def generate(_state: Any) -> StepResult:
         raise ValueError("the generator failed")
 
-    run = PipelineRun(config(tmp_path, "early_failure"), steps=(("generate", generate),),
-                      warm_up=warm_up)
+    run = PipelineRun(config(tmp_path, "early_failure"),
+                      RunPlan((("generate", generate),), warm_up=warm_up,
+                              finish=build_steps.stop_dbt_worker))
     state = run.claim(time.monotonic())
     assert run.execute(state) == EXIT_FAILED
-    assert state.document["error"] == "ValueError: the generator failed"
+    assert state.manifest.error == "ValueError: the generator failed"
     assert workers[0].poll() is not None  # stopped with the run, not left parsing
-    assert state.paths.dbt_dir.resolve() not in dbt_runner._sessions
+    assert state.paths.dbt_dir.resolve() not in dbt_session._sessions

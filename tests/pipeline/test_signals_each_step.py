@@ -11,6 +11,7 @@ signal at half that count, whatever the machine's speed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -28,9 +29,11 @@ import pytest
 import duckdb
 from foundation.paths import RunPaths
 from generator.data_generator import GeneratorConfig, generate_dataset
-from pipeline import manifest as manifest_io
-from pipeline.runner import EXIT_INTERRUPTED, EXIT_OK, STEPS, PipelineRun
-from pipeline.step_types import RunConfig, RunState, Step, StepResult
+from pipeline.lifecycle.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
+from pipeline.lifecycle.step_types import RunConfig, RunState, Step, StepResult
+from pipeline.records import manifest as manifest_io
+from pipeline.records.run_manifest import RunManifest
+from pipeline.steps.plan import run_plan
 
 RUN_ID = "stepwise"
 PREVIOUS = "carton_caps_before.duckdb"
@@ -38,6 +41,10 @@ Profile = Callable[[Any, str, Any], None]
 #: Calls made while a thread waits for another (the generator's writer queue, a lock) vary
 #: with the machine's load; every other call of a step is the same from run to run.
 WAITING_MODULES = ("threading.py", "queue.py", "selectors.py")
+
+
+#: the DuckDB run's steps, in order
+STEPS = run_plan().steps
 
 
 def _counts(frame: Any, event: str) -> bool:
@@ -91,9 +98,11 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
             return result
         return run
 
-    run = PipelineRun(tiny_config(home), steps=tuple((n, recorded(n, s)) for n, s in STEPS))
+    plan = run_plan()
+    run = PipelineRun(tiny_config(home), dataclasses.replace(
+        plan, steps=tuple((n, recorded(n, s)) for n, s in STEPS)))
     state = run.claim(time.monotonic())
-    assert run.execute(state) == EXIT_OK, json.dumps(state.document, indent=1)
+    assert run.execute(state) == EXIT_OK, json.dumps(state.manifest.to_json(), indent=1)
     return Recording(home=home, checkpoints=checkpoints, calls=calls)
 
 
@@ -107,13 +116,14 @@ def _restore(recording: Recording, name: str, home: Path) -> RunState:
                                        json.dumps(str(home))[1:-1]))
     duckdb.connect(str(paths.duckdb_dir / PREVIOUS)).close()
     paths.pointer.write_text(PREVIOUS + "\n", encoding="utf-8")
-    return RunState(config=tiny_config(home), paths=paths, document=document)
+    return RunState(config=tiny_config(home), paths=paths,
+                    manifest=RunManifest.from_json(document))
 
 
 def _resume(state: RunState, name: str, step: Step) -> int:
     index = [n for n, _ in STEPS].index(name)
     steps = ((name, step), *STEPS[index + 1:])
-    run = PipelineRun(state.config, steps=steps)
+    run = PipelineRun(state.config, dataclasses.replace(run_plan(), steps=steps))
     run._t0 = time.monotonic()
     return run.execute(state)
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from foundation.paths import DBT_DB_LINK_NAME as DB_LINK_NAME
 from foundation.paths import RunPaths
-from pipeline import manifest as manifest_io
-from pipeline.dbt_runner import DB_LINK_NAME
-from pipeline.pointer import write_pointer
-from pipeline.sweep import sweep_abandoned
+from pipeline.lifecycle.sweep import sweep_abandoned
+from pipeline.records import manifest as manifest_io
+from pipeline.records.pointer import write_pointer
 
 
 def dead_pid() -> int:
@@ -29,11 +29,11 @@ def dead_pid() -> int:
 def killed_run(home: Path, run_id: str, *, pid: int, host: str | None = None) -> RunPaths:
     paths = RunPaths(home=home, run_id=run_id)
     paths.ensure()
-    document = manifest_io.new_document(run_id, home=home, params={}, previous_run_id=None,
+    manifest = manifest_io.new_manifest(run_id, home=home, params=None, previous_run_id=None,
                                         started_at=datetime(2026, 11, 1, tzinfo=UTC))
-    document["pid"] = pid
-    document["host"] = host or socket.gethostname()
-    manifest_io.save(paths.manifest, document)
+    manifest.pid = pid
+    manifest.host = host or socket.gethostname()
+    manifest_io.save(paths.manifest, manifest)
     return paths
 
 

@@ -19,11 +19,16 @@ import pytest
 import duckdb
 from foundation import untrusted_files
 from foundation.paths import HomePaths, RunPaths
-from pipeline import dbt_runner, run_pipeline, runs, sweep
-from pipeline import manifest as manifest_io
-from pipeline.pointer import PointerError, read_pointer, write_pointer
-from pipeline.runner import EXIT_FAILED, EXIT_OK, PipelineRun, step_publish
-from pipeline.step_types import RunConfig, RunState, StepResult
+from pipeline import run_pipeline, runs
+from pipeline.lifecycle import sweep
+from pipeline.lifecycle.runner import EXIT_FAILED, EXIT_OK, PipelineRun
+from pipeline.lifecycle.step_types import RunConfig, RunPlan, RunState, StepResult
+from pipeline.records import manifest as manifest_io
+from pipeline.records.pointer import PointerError, read_pointer, write_pointer
+from pipeline.records.run_manifest import RunManifest
+from pipeline.steps.publish import step_publish
+from pipeline.transform.commands import run_dbt
+from pipeline.transform.invocation import DbtError, DbtInvocation
 
 
 def config(home: Path, run_id: str = "next") -> RunConfig:
@@ -33,7 +38,7 @@ def config(home: Path, run_id: str = "next") -> RunConfig:
 
 def execute(home: Path, *steps: tuple[str, Any], run_id: str = "next"
             ) -> tuple[int, dict[str, Any]]:
-    run = PipelineRun(config(home, run_id), steps=steps)
+    run = PipelineRun(config(home, run_id), RunPlan(steps))
     state = run.claim(time.monotonic())
     return run.execute(state), json.loads(run.paths.manifest.read_text())
 
@@ -169,7 +174,7 @@ def test_a_failure_outside_every_step_still_records_why(
     def sweep_that_breaks(_paths: RunPaths) -> sweep.SweepReport:
         raise RuntimeError("the home is haunted")
 
-    monkeypatch.setattr("pipeline.runner.sweep_abandoned", sweep_that_breaks)
+    monkeypatch.setattr("pipeline.lifecycle.runner.sweep_abandoned", sweep_that_breaks)
     code, document = execute(tmp_path, ("generate", lambda _s: StepResult()))
     assert code == EXIT_FAILED
     assert (document["status"], document["failed_step"], document["error"]) == (
@@ -230,7 +235,7 @@ def test_a_clean_up_refused_by_the_folder_is_a_warning_not_a_traceback(
     def failing_load(_state: RunState) -> StepResult:
         raise RuntimeError("IO Error: Cannot open file: Read-only file system")
 
-    monkeypatch.setattr("pipeline.runner.remove_building_files", refuse)
+    monkeypatch.setattr("pipeline.lifecycle.runner.remove_building_files", refuse)
     code, document = execute(tmp_path, ("load_raw", failing_load))
     assert code == EXIT_FAILED
     assert (document["status"], document["failed_step"]) == ("failed", "load_raw")
@@ -277,9 +282,9 @@ def test_publish_saves_its_record_before_signals_are_let_through(
     saved: list[dict[str, Any]] = []
     real_save = manifest_io.save
 
-    def recording_save(path: Path, document: dict[str, Any]) -> None:
-        saved.append(json.loads(json.dumps(document, default=str)))
-        real_save(path, document)
+    def recording_save(path: Path, manifest: RunManifest) -> None:
+        saved.append(json.loads(json.dumps(manifest.to_json(), default=str)))
+        real_save(path, manifest)
 
     monkeypatch.setattr(manifest_io, "save", recording_save)
     code, document = execute(tmp_path, ("publish", step_publish))
@@ -308,10 +313,10 @@ def test_dbt_output_naming_a_full_disk_fails_the_command_even_when_dbt_exits_0(
         tmp_path: Path) -> None:
     script = ("print('--- Logging error ---'); "
               "print('OSError: [Errno 28] No space left on device')")
-    invocation = dbt_runner.DbtInvocation(
+    invocation = DbtInvocation(
         db_path=tmp_path / "x.duckdb", work_dir=tmp_path / "dbt", as_of="2026-11-01",
         launcher=(sys.executable, "-c", script))
-    with pytest.raises(dbt_runner.DbtError) as caught:
-        dbt_runner.run_dbt(["build"], invocation)
+    with pytest.raises(DbtError) as caught:
+        run_dbt(["build"], invocation)
     assert str(caught.value) == (
         "dbt build stopped: OSError: [Errno 28] No space left on device")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from foundation.paths import REPO_ROOT
 from streamlit_app import ui
+from streamlit_app.literal import WORD_JOINER
 
 APP = REPO_ROOT / "streamlit_app" / "app.py"
 PAGE_FILES = tuple(f"views/{spec[1]}" for spec in ui.PAGE_SPECS)
@@ -27,8 +29,19 @@ def open_page(page: str | None = None) -> AppTest:
     return at
 
 
+#: a CommonMark backslash escape of an ASCII punctuation character (literal.md writes them)
+MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees for markdown whose untrusted parts went through literal.md:
+    escapes resolved, the invisible word joiners dropped (other markup is left as is)."""
+    return MARKDOWN_ESCAPE.sub(r"\1", markdown).replace(WORD_JOINER, "")
+
+
 def texts(elements: Any) -> list[str]:
-    return [str(element.value) for element in elements]
+    """The text of each element as the reader sees it (see :func:`shown`)."""
+    return [shown(str(element.value)) for element in elements]
 
 
 def write_manifest(home: Path, run_id: str, **fields: Any) -> Path:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +18,8 @@ import pytest
 
 from foundation.paths import REPO_ROOT
 from streamlit_app import ui
+from streamlit_app.literal import WORD_JOINER, cut
+from tests.streamlit.conftest import copy_home, write_manifest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -56,12 +60,12 @@ def _wait_healthy(url: str, process: subprocess.Popen) -> None:
     raise RuntimeError(f"streamlit did not become healthy at {url}")
 
 
-@pytest.fixture
-def served_app(tiny_run, tmp_path: Path) -> Iterator[str]:
-    """``streamlit run`` on a free port against the tiny run's home; stopped afterwards."""
+@contextlib.contextmanager
+def serve_home(home: Path, log_path: Path) -> Iterator[str]:
+    """``streamlit run`` on a free port against ``home``; stopped afterwards."""
     port = _free_port()
-    env = {**os.environ, "CARTON_CAPS_HOME": str(tiny_run.home)}
-    log = (tmp_path / "streamlit.log").open("w")
+    env = {**os.environ, "CARTON_CAPS_HOME": str(home)}
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -81,6 +85,13 @@ def served_app(tiny_run, tmp_path: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def served_app(tiny_run, tmp_path: Path) -> Iterator[str]:
+    """The app against the tiny run's home."""
+    with serve_home(tiny_run.home, tmp_path / "streamlit.log") as url:
+        yield url
 
 
 def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None:
@@ -159,3 +170,64 @@ def test_a_shared_link_shows_the_same_run_and_filters(served_app: str) -> None:
                 context.close()
         finally:
             browser.close()
+
+
+#: the issue's link and tracking image, as a shared link would carry them
+ATTACK = "[x](http://127.0.0.1:9/login) ![x](http://127.0.0.1:9/track.png)"
+#: what GFM links without any markup, and HTML
+BARE = ("http://127.0.0.1:9/bare <img src=http://127.0.0.1:9/h.png> www.example.com "
+        "a@example.com <http://127.0.0.1:9/angle>")
+TARGET = "127.0.0.1:9"
+
+
+def test_markup_from_the_link_and_the_files_draws_no_link_image_or_request(
+        tiny_run, tmp_path: Path) -> None:
+    """``?run=`` and a failed run's manifest (step, error) hold links, images and bare
+    URLs: the browser shows them as text and never contacts 127.0.0.1:9."""
+    from urllib.parse import quote
+
+    from playwright.sync_api import sync_playwright
+
+    home = copy_home(tiny_run.home, tmp_path / "home")
+    write_manifest(home, "evil", status="failed", failed_step=ATTACK,
+                   error=f"{ATTACK} {BARE}", started_at="2999-01-01T00:00:00+00:00",
+                   steps=[{"name": f"<a href='http://{TARGET}/s'>{ATTACK}</a>",
+                           "duration_s": 9.0, "status": "failed"}])
+    requests: list[str] = []
+    problems: list[str] = []
+    with serve_home(home, tmp_path / "streamlit.log") as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda request: requests.append(request.url))
+            for path, run in (("", ATTACK), ("", BARE), ("pipeline_ops", ATTACK)):
+                page.goto(f"{url}/{path}?run={quote(run)}", timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_selector(
+                    '[data-testid="stApp"][data-test-script-state="notRunning"]',
+                    timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_timeout(1500)  # images load, Plotly draws
+                where = f"/{path}?run={run[:20]}"
+                sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+                if cut(run) not in sidebar.replace(WORD_JOINER, ""):
+                    problems.append(f"{where}: the link's run is not shown as text")
+                if page.locator(f'a[href*="{TARGET}"], img[src*="{TARGET}"]').count():
+                    problems.append(f"{where}: a link or image to {TARGET}")
+                links = page.locator("a[href]").evaluate_all(
+                    "anchors => anchors.map(a => a.getAttribute('href'))")
+                outside = [href for href in links  # a scheme (http:, mailto:) not ours
+                           if re.match(r"[a-z][a-z0-9+.-]*:", href) and not href.startswith(url)]
+                if outside:
+                    problems.append(f"{where}: links out of the app {outside}")
+                if re.search(rf"(href|src)=\"[^\"]*{re.escape(TARGET)}", page.content()):
+                    problems.append(f"{where}: {TARGET} in an attribute (chart or markdown)")
+                if path == "" and "The newest run evil failed at step" not in page.inner_text(
+                        "body").replace(WORD_JOINER, ""):
+                    problems.append("Home: the failed run is not named")
+                if page.locator('[data-testid="stException"]').count():
+                    problems.append(f"{where}: exception block shown")
+        finally:
+            browser.close()
+    assert problems == []
+    assert [request for request in requests if TARGET in request] == []

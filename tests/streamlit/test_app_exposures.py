@@ -1,17 +1,22 @@
-"""Pages and dbt exposures stay in step: each page reads exactly the marts it declares."""
+"""Pages and dbt exposures stay in step: each page reads exactly the marts it declares.
+
+``exposures.yml`` is generated (``make contracts``) from ``streamlit_app/pages.yml`` and the
+SQL each page's queries are declared with; codegen reads the app as text, and these tests
+hold that reading to the app's own registry (``data_access.READS``)."""
 
 from __future__ import annotations
 
 import ast
-import inspect
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from codegen import dbt_project, dbt_yaml
+from codegen import exposures as exposures_codegen
 from foundation.paths import REPO_ROOT
-from streamlit_app import data_access, ui
+from streamlit_app import data_access, mart_queries, metric_definitions, ui
 
 EXPOSURES = REPO_ROOT / "dbt_carton_caps" / "models" / "exposures.yml"
 PAGES_DIR = REPO_ROOT / "streamlit_app" / "views"
@@ -38,7 +43,7 @@ def tables_read_by_page(page: Path) -> set[str]:
             for argument in node.args:
                 if isinstance(argument, ast.Constant) and argument.value in \
                         data_access.DATE_BOUNDS:
-                    tables.add(data_access.DATE_BOUNDS[argument.value][0])
+                    tables |= data_access.tables_in(data_access.DATE_BOUNDS[argument.value])
     return tables
 
 
@@ -65,20 +70,53 @@ def test_each_page_reads_exactly_the_marts_its_exposure_declares() -> None:
         assert declared - read == set(), f"exposure {url_path} declares marts it never reads"
 
 
-def test_data_access_functions_declare_every_table_their_sql_reads() -> None:
-    source = inspect.getsource(data_access)
-    tree = ast.parse(source)
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        body = ast.get_source_segment(source, node) or ""
-        found = {f"{schema}.{name}" for schema, name in TABLE_IN_SQL.findall(body)}
-        if node.name == "date_bounds":
-            continue  # reads only DATE_BOUNDS tables; mapped per page via ui.date_range
-        declared = data_access.READS.get(node.name, frozenset())
-        assert found <= declared, f"{node.name} reads {sorted(found - declared)} undeclared"
-        if "_read(" in body and node.name != "_read":
-            assert node.name in data_access.READS, f"{node.name} reads without @reads"
+def test_codegen_reads_the_queries_as_the_app_registers_them() -> None:
+    """exposures.yml is written from a reading of the app's source; it must agree with the
+    registry the running app builds from the same declarations."""
+    assert exposures_codegen.query_tables() == data_access.READS
+    assert exposures_codegen.date_filter_tables() == {
+        key: data_access.tables_in(sql) for key, sql in data_access.DATE_BOUNDS.items()}
+
+
+def test_a_query_declares_its_tables_once_in_its_sql() -> None:
+    """Every table a data-layer function names is registered for it, and every function
+    that reads a snapshot is registered (``@sql_query`` or ``@reads``)."""
+    for module in ("mart_queries.py", "ops_queries.py", "run_history.py"):
+        source = (APP_DIR / module).read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        constants = {node.targets[0].id: ast.get_source_segment(source, node) or ""
+                     for node in tree.body if isinstance(node, ast.Assign)
+                     and isinstance(node.targets[0], ast.Name)}
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or node.name == "date_bounds":
+                continue  # date_bounds reads DATE_BOUNDS, mapped per page via ui.date_range
+            text = "".join(ast.get_source_segment(source, part) or ""
+                           for part in [*node.decorator_list, node])
+            text += "".join(value for name, value in constants.items()
+                            if re.search(rf"\b{name}\b", text))
+            found = {f"{schema}.{name}" for schema, name in TABLE_IN_SQL.findall(text)}
+            declared = data_access.READS.get(node.name, frozenset())
+            assert found <= declared, f"{node.name} reads {sorted(found - declared)} undeclared"
+            if "read_table(" in text:
+                assert node.name in data_access.READS, f"{module}: {node.name} not registered"
+
+
+def test_data_access_exports_every_query_without_listing_it() -> None:
+    for name in data_access.READS:
+        assert name in data_access.__all__, name
+        assert callable(getattr(data_access, name)), name
+    assert "__all__ = [" not in (APP_DIR / "data_access.py").read_text(encoding="utf-8")
+
+
+def test_a_query_is_called_with_the_snapshot_then_its_own_arguments(tiny_run) -> None:
+    frame = data_access.top_referrers(tiny_run.snapshot, 3)
+    assert len(frame) == 3
+    assert list(frame["referrer_rank"]) == sorted(frame["referrer_rank"])
+    assert data_access.READS["top_referrers"] == {"marts.mart_top_referrers"}
+    assert data_access.READS["headline_kpis"] == {f"marts.{name}" for name in (
+        "dim_users", "mart_daily_engagement", "mart_school_fundraising",
+        "mart_reward_liability_daily", "mart_expiry_outlook", "mart_viral_coefficient",
+        "mart_redemption_forecast_totals")}
 
 
 def test_pages_and_ui_never_build_sql_or_open_databases() -> None:
@@ -178,49 +216,61 @@ def test_app_serves_each_page_at_its_exposure_url_path() -> None:
     assert "url_path=ui.page_url_path(url_path)" in text
 
 
-FINANCE_MODELS = (REPO_ROOT / "dbt_carton_caps" / "models" / "marts" / "finance"
-                  / "_finance__models.yml")
+def test_every_metric_caption_is_the_definition_the_dbt_yaml_states() -> None:
+    """The captions are generated from the dbt YAML (metric_definitions.py): word for word
+    the line of the model's description that defines the metric, vars rendered."""
+    definitions = dbt_yaml.definitions()
+    assert definitions
+    for item in definitions:
+        assert ui.DEFINITIONS[item.key] == item.text, item.key
+    liability = next(item for item in definitions if item.key == "liability")
+    assert liability.model == "mart_reward_liability_daily"
+    assert ui.DEFINITIONS["liability"].startswith(
+        "Reward liability at date d = Σ earned − Σ redeemed − Σ expired − Σ adjusted debits "
+        "over ledger entries created on or before d")
 
 
-def _finance_models() -> dict[str, dict]:
-    document = yaml.safe_load(FINANCE_MODELS.read_text(encoding="utf-8"))
-    return {model["name"]: model for model in document["models"]}
+def _caption_keys(call: ast.Call) -> list[ast.expr]:
+    """The caption key arguments of ui.caption(key), ui.chart(figure, key), ui.table(...,
+    definition=key)."""
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else ""
+    keywords = [k.value for k in call.keywords if k.arg == "definition"]
+    position = {"caption": 0, "chart": 1}.get(name)
+    return ([call.args[position]] if position is not None and len(call.args) > position
+            else []) + keywords
 
 
-def _terms(formula: str) -> list[str]:
-    """'earned - redeemed - expired - adjusted_debit' -> ['+earned', '-redeemed', ...]."""
-    tokens = re.findall(r"([+\-−])?\s*(?:Σ\s*|sum\s+)?([a-z_]+(?: debits?)?)", formula)
-    return [("-" if sign in ("-", "−") else "+")
-            + word.replace(" debits", "_debit").replace(" debit", "_debit")
-            for sign, word in tokens]
+def test_every_caption_a_page_shows_exists() -> None:
+    keys = {argument.value
+            for path in PAGES_DIR.glob("*.py")
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "ui"
+            for argument in _caption_keys(node)
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str)}
+    assert {"activation", "liability", "ageing", "run_duration"} <= keys
+    assert keys <= set(ui.DEFINITIONS), sorted(keys - set(ui.DEFINITIONS))
 
 
-def test_liability_caption_states_the_marts_definition() -> None:
-    description = _finance_models()["mart_reward_liability_daily"]["description"]
-    identity = re.search(r"liability = ([a-z_ \-+]+?) = the signed ledger sum", description)
-    assert identity, "the mart's liability identity changed: update ui.DEFINITIONS['liability']"
-    caption = ui.DEFINITIONS["liability"]
-    shown = re.search(r"at date d = (.+?) over ledger entries", caption)
-    assert shown
-    assert _terms(shown.group(1)) == _terms(identity.group(1)) == [
-        "+earned", "-redeemed", "-expired", "-adjusted_debit"]
-    assert "over ledger entries created on or before d" in description
-    assert "over ledger entries created on or before d" in caption
-    assert "earn_* entries plus POSITIVE adjust entries" in description
-    assert "earned = earn_* entries + positive adjust entries" in caption
-    assert "NEGATIVE adjust entries are debits" in description
-    assert "adjusted debits = negative adjust entries" in caption
-
-
-def test_ageing_caption_names_every_bucket_of_the_marts() -> None:
-    models = _finance_models()
+def test_the_finance_page_labels_the_ageing_buckets_the_marts_have() -> None:
+    """The buckets are stated once (var liability_ageing_buckets): the marts' columns and the
+    page's labels both come from it."""
+    buckets = dbt_project.ageing_buckets()
+    labels = dict(metric_definitions.AGEING_BUCKETS)
+    assert list(labels) == [bucket.column for bucket in buckets]
+    assert list(labels.values()) == [bucket.label for bucket in buckets]
+    marts = dbt_yaml.mart_models()
     for name in ("mart_reward_liability_daily", "mart_reward_liability_by_school"):
-        buckets = [column["name"] for column in models[name]["columns"]
-                   if column["name"].startswith("aged_")]
-        assert buckets, name
-        for column in buckets:
-            low_high = column.removeprefix("aged_").removesuffix("_dollars")
-            label = "over 365" if low_high == "over_365" else "–".join(low_high.split("_"))
-            assert label in ui.DEFINITIONS["ageing"], (name, column)
-    assert "FIFO" in ui.DEFINITIONS["ageing"]
-    assert "FIFO" in models["mart_reward_liability_daily"]["description"]
+        columns = [c["name"] for c in marts[name]["columns"] if c["name"].startswith("aged_")]
+        assert columns == list(labels), name
+    page = (PAGES_DIR / "finance.py").read_text(encoding="utf-8")
+    assert "aged_" not in page and "0–30" not in page
+    assert "metric_definitions.AGEING_BUCKETS" in page
+
+
+def test_the_data_layer_is_one_query_per_function() -> None:
+    """A mart query names its table once: in its SQL (no table argument, no @reads list)."""
+    source = (APP_DIR / "mart_queries.py").read_text(encoding="utf-8")
+    assert '@reads("' not in source
+    assert "read_table(snapshot, \"" not in source
+    assert "daily_engagement" in mart_queries.__all__

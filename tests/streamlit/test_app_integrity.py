@@ -94,4 +94,4 @@ def test_sidebar_warns_when_the_served_snapshot_changed_since_publish(
     assert texts(at.sidebar.warning) == [
         "Snapshot carton_caps_tiny.duckdb changed on disk since it was published (modified "
         f"1970-01-02T00:00:00+00:00, published {published}). Check it with "
-        "`python pipeline/runs.py verify tiny`."]
+        "python pipeline/runs.py verify tiny."]

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 from foundation.paths import HomePaths
-from pipeline import dbt_artifacts, runs
-from tests.streamlit.conftest import APP, APP_TIMEOUT_S, copy_home, open_page, texts
+from pipeline import runs
+from pipeline.checks import comparison
+from pipeline.transform import artifacts as dbt_artifacts
+from tests.streamlit.conftest import APP, APP_TIMEOUT_S, copy_home, open_page, shown, texts
 
 
 def test_lineage_reads_the_runs_own_manifest_with_test_status(tiny_run) -> None:
@@ -34,7 +40,7 @@ def test_lineage_page_shows_a_models_description_columns_tests_and_neighbours(
     picker = at.selectbox(key="lineage_node")
     picker.set_value("model.carton_caps.mart_daily_engagement").run()
     assert not at.exception
-    assert [h.value for h in at.subheader] == ["mart_daily_engagement"]
+    assert texts(at.subheader) == ["mart_daily_engagement"]
     assert at.query_params["node"] == "model.carton_caps.mart_daily_engagement"
     frames = [frame.value for frame in at.dataframe]
     assert any("dau" in set(frame.get("column", [])) for frame in frames)
@@ -71,7 +77,7 @@ def _second_run(home: Path) -> None:
 def test_compare_returns_what_changed_between_two_runs(tiny_run, tmp_path: Path) -> None:
     home = copy_home(tiny_run.home, tmp_path / "home")
     _second_run(home)
-    result = runs.compare(HomePaths(home), "tiny", "tiny2")
+    result = comparison.compare(HomePaths(home), "tiny", "tiny2")
     assert result.params == (("status", "success", "success"),
                              ("faults", [], ["stale_export"]))
     assert result.row_counts == ()
@@ -90,10 +96,10 @@ def test_compare_page_shows_the_pipelines_diff_and_kpis(tiny_run, tmp_path: Path
     assert not at.exception
     assert (at.selectbox(key="compare_before").value,
             at.selectbox(key="compare_after").value) == ("tiny", "tiny2")
-    shown = {metric.label: metric.value for metric in at.metric}
-    assert shown["Contract outcomes changed"] == "1"
-    assert shown["dbt outcomes changed"] == "1"
-    assert "Users" in shown and "Reward liability" in shown
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Contract outcomes changed"] == "1"
+    assert metrics["dbt outcomes changed"] == "1"
+    assert "Users" in metrics and "Reward liability" in metrics
     frames = [frame.value for frame in at.dataframe]
     params = next(frame for frame in frames if "parameter" in frame.columns)
     assert params["parameter"].tolist() == ["status", "faults"]
@@ -112,7 +118,8 @@ def test_home_links_every_warning_to_its_page(tiny_run, tmp_path: Path, use_home
     at = open_page()
     assert not at.exception
     assert "**Run health: SUCCESS with warnings**" in texts(at.warning)
-    links = {element.proto.label: element.proto.page for element in at.get("page_link")}
+    links = {shown(element.proto.label): element.proto.page
+             for element in at.get("page_link")}
     assert links["5 contract checks WARN →"].endswith("data_contracts")
     assert "Injected faults: stale_export →" in links
     assert at.code[0].value == "tiny2"
@@ -129,19 +136,20 @@ def test_compare_and_home_show_a_changed_pii_key(tiny_run, tmp_path: Path, use_h
     manifest.write_text(json.dumps(document))
     message = (f"PII key changed since run tiny (fingerprint {before} → 0123456789abcdef): "
                "hashed emails and phones no longer join with earlier runs")
-    assert runs.compare(HomePaths(home), "tiny", "tiny2").pii_key_change == message
+    assert comparison.compare(HomePaths(home), "tiny", "tiny2").pii_key_change == message
 
     at = open_page("views/compare.py")
     assert not at.exception
     assert any(text.startswith("The PII key changed between these runs")
                for text in texts(at.warning))
-    shown = next(frame.value for frame in at.dataframe
+    frame_shown = next(frame.value for frame in at.dataframe
                  if list(frame.value.columns) == ["before", "after"])
-    assert shown.iloc[0].tolist() == [before, "0123456789abcdef"]
+    assert frame_shown.iloc[0].tolist() == [before, "0123456789abcdef"]
 
     at = open_page()
     assert not at.exception
-    links = {element.proto.label: element.proto.page for element in at.get("page_link")}
+    links = {shown(element.proto.label): element.proto.page
+             for element in at.get("page_link")}
     assert links[f"{message} →"].endswith("pipeline_ops")
 
 
@@ -155,3 +163,51 @@ def test_the_run_in_the_url_is_the_run_shown(tiny_run, tmp_path: Path, use_home)
     assert not at.exception
     assert at.code[0].value == "tiny"
     assert at.query_params["run"] == "tiny"
+
+
+@pytest.fixture
+def widget_state_warnings(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What Streamlit logs when a widget gets both a default and a Session State value
+    (once per process, so the flag is reset; its logger does not propagate to caplog)."""
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    logged: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(policies.__name__)
+    logger.addHandler(handler)
+    try:
+        yield logged
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_a_compare_link_opens_both_runs_without_a_session_state_warning(
+        tiny_run, tmp_path: Path, use_home, widget_state_warnings: list[str]) -> None:
+    home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
+    _second_run(home)
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S)
+    at.query_params.update({"before": "tiny2", "after": "tiny"})  # not the page's defaults
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert (at.selectbox(key="compare_before").value,
+            at.selectbox(key="compare_after").value) == ("tiny2", "tiny")
+    assert widget_state_warnings == []
+    at.selectbox(key="compare_before").set_value("tiny").run()  # the user's picks hold
+    at.selectbox(key="compare_after").set_value("tiny2").run()
+    assert (at.selectbox(key="compare_before").value,
+            at.selectbox(key="compare_after").value) == ("tiny", "tiny2")
+    assert "before" not in at.query_params and "after" not in at.query_params  # defaults
+    assert widget_state_warnings == []
+
+
+def test_a_period_in_the_link_is_picked_without_a_session_state_warning(
+        tiny_run, use_home, widget_state_warnings: list[str]) -> None:
+    use_home(tiny_run.home)
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S)
+    at.query_params["engagement"] = "All dates"
+    at.run()
+    at.switch_page("views/product.py").run()
+    assert not at.exception
+    assert at.selectbox(key="dates_engagement_preset").value == "All dates"
+    assert widget_state_warnings == []

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from streamlit_app import ui
-from tests.streamlit.conftest import PAGE_FILES, copy_home, open_page, texts
+from streamlit_app import metric_definitions, ui
+from tests.streamlit.conftest import PAGE_FILES, copy_home, open_page, shown, texts
 
 CHART_PAGES = {"views/product.py": 7, "views/marketing.py": 5, "views/finance.py": 6,
                "views/pipeline_ops.py": 2, "views/data_contracts.py": 1,
@@ -109,7 +109,7 @@ def test_finance_liability_equals_the_mart(tiny_run, tiny_home: Path) -> None:
         assert shown[f"Expires in the next {days} days"] == f"${float(dollars):,.2f}"
     verdict, beats = con.execute("select verdict, beats_naive "
                                  "from marts.mart_redemption_forecast_accuracy").fetchone()
-    notes = [element.value for element in (at.success if beats else at.warning)]
+    notes = texts(at.success if beats else at.warning)
     assert any("**Can I trust it?**" in note and verdict in note for note in notes)
     for weeks, point, lower, upper in con.execute(
             "select horizon_weeks, forecast_dollars, lower_80, upper_80 "
@@ -226,16 +226,16 @@ def test_a_failing_test_shows_its_message_and_failing_rows(tiny_run, tmp_path: P
     at = open_page("views/dbt_tests.py")
     assert not at.exception
     expander = next(e for e in at.expander
-                    if e.label == "WARN: assert_balances_never_negative")
-    assert "Got 2 results, configured to warn if != 0" in texts(expander.markdown)
+                    if shown(e.label) == "WARN: assert_balances_never_negative")
+    assert "Got 2 results, configured to warn if != 0" in texts(expander.text)
     sample = expander.dataframe[0].value
     assert sample.to_dict("records") == [{"user_id": 7, "balance_cents": -1},
                                          {"user_id": 8, "balance_cents": -5}]
 
 
-AGEING_LABELS = ["0–30 days", "31–90 days", "91–180 days", "181–365 days", "over 365 days"]
-AGEING_COLUMNS = ["aged_0_30_dollars", "aged_31_90_dollars", "aged_91_180_dollars",
-                  "aged_181_365_dollars", "aged_over_365_dollars"]
+#: the ageing buckets the marts have, as dbt_project.yml states them (generated for the app)
+AGEING_COLUMNS = [column for column, _label in metric_definitions.AGEING_BUCKETS]
+AGEING_LABELS = [label for _column, label in metric_definitions.AGEING_BUCKETS]
 
 
 def test_finance_shows_liability_by_school_with_its_ageing_buckets(tiny_run,
@@ -244,15 +244,13 @@ def test_finance_shows_liability_by_school_with_its_ageing_buckets(tiny_run,
     assert not at.exception
     with duckdb.connect(str(tiny_run.snapshot), read_only=True) as con:
         expected = con.execute(
-            "select balance_date, school_id, liability_dollars, "
-            "aged_0_30_dollars, aged_31_90_dollars, aged_91_180_dollars, "
-            "aged_181_365_dollars, aged_over_365_dollars "
+            f"select balance_date, school_id, liability_dollars, {', '.join(AGEING_COLUMNS)} "
             "from marts.mart_reward_liability_by_school "
             "where balance_date = (select max(balance_date) "
             "from marts.mart_reward_liability_by_school) "
             "order by liability_dollars desc, school_id").df()
     table = next(frame.value for frame in at.dataframe
-                 if {"school_id", "aged_0_30_dollars"} <= set(frame.value.columns))
+                 if {"school_id", AGEING_COLUMNS[0]} <= set(frame.value.columns))
     shown = table[["school_id", "liability_dollars", *AGEING_COLUMNS]].reset_index(drop=True)
     want = expected[["school_id", "liability_dollars", *AGEING_COLUMNS]]
     assert len(shown) == len(want) > 0

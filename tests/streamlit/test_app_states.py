@@ -76,9 +76,9 @@ def test_corrupt_pointer_and_no_successful_run_reports_the_problem(tmp_path: Pat
     at = open_page("views/finance.py")
     assert not at.exception
     assert texts(at.info) == [] and texts(at.warning) == []
-    assert len(at.error) == 1 and at.error[0].value.startswith(
-        "Cannot read the pointer: duckdb/LATEST_DB.txt cannot be read: ")
-    assert at.error[0].value.endswith(f". {ui.NO_OTHER_SNAPSHOT}")
+    assert len(at.error) == 1 and texts(at.error)[0].startswith(
+        "Cannot read the pointer: duckdb/LATEST_DB.txt is not UTF-8 text")
+    assert texts(at.error)[0].endswith(f". {ui.NO_OTHER_SNAPSHOT}")
 
 
 def test_pointer_to_the_deleted_only_snapshot_shows_one_message(tmp_path: Path,
@@ -177,7 +177,7 @@ def test_load_turns_an_unreadable_snapshot_into_an_error(tmp_path: Path,
                                default_timeout=APP_TIMEOUT_S).run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1
-    message = at.error[0].value
+    message = texts(at.error)[0]
     if delete_first:
         assert message == ("Snapshot carton_caps_gone.duckdb was deleted while the page was "
                            "reading it. Pick another run in the sidebar, or rerun the pipeline.")
@@ -194,7 +194,7 @@ def test_pointer_at_a_garbage_file_shows_an_error_naming_it(tmp_path: Path, use_
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1
-    assert at.error[0].value.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
+    assert texts(at.error)[0].startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
 
 
 @pytest.mark.parametrize("page", QUERYING_PAGES)
@@ -208,21 +208,26 @@ def test_snapshot_corrupted_after_resolution_shows_errors_not_tracebacks(
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert at.error
-    assert all(error.value.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
-               for error in at.error)
+    assert all(text.startswith("Snapshot carton_caps_junk.duckdb cannot be read (")
+               for text in texts(at.error))
 
 
 # --------------------------------------------------------------------------- malformed manifests
 
 
-def test_home_shows_a_dash_for_malformed_manifest_fields(tmp_path: Path, use_home) -> None:
+def test_home_names_a_record_with_malformed_fields_instead_of_reading_them(
+        tmp_path: Path, use_home) -> None:
     home = use_home(_old_snapshot_home(tmp_path))
     write_manifest(home, "old", finished_at="yesterday-ish", duration_s="long", params="?")
     (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
     at = open_page()
     assert not at.exception, [e.value for e in at.exception]
-    shown = {metric.label: metric.value for metric in at.metric}
-    assert (at.code[0].value, shown["Age"], shown["Duration"]) == ("old", "-", "-")
+    # a record that breaks the manifest schema is not used field by field: it is named
+    assert at.code[0].value == "old"
+    assert texts(at.error)[0].startswith(
+        "The record of run old cannot be used: logs/pipeline_old.json is not a valid "
+        "manifest (duration_s: 'long' is not of type 'number', 'null'). ")
+    assert "Duration" not in {metric.label for metric in at.metric}
 
 
 # --------------------------------------------------------------------------- abandoned runs
@@ -287,3 +292,35 @@ def test_pipeline_ops_lists_a_killed_run_as_abandoned(tmp_path: Path, use_home) 
     at.selectbox(key="ops_run").set_value("killed").run()
     assert any(text.startswith("Run killed was abandoned at step dbt_build")
                for text in texts(at.warning))
+
+
+def test_a_truncated_record_of_the_served_run_is_named_not_taken_for_a_first_run(
+        tmp_path: Path, use_home) -> None:
+    home = use_home(_old_snapshot_home(tmp_path))
+    (home / "duckdb" / "LATEST_DB.txt").write_text("carton_caps_old.duckdb\n")
+    (home / "logs" / "pipeline_old.json").write_text('{"run_id": "old", "status": "succ')
+    at = open_page()
+    assert not at.exception
+    reason = ("logs/pipeline_old.json is not valid JSON, truncated or damaged (Unterminated "
+              "string starting at: line 1 column 29)")
+    assert texts(at.error) == [
+        f"The record of run old cannot be used: {reason}. Its health, parameters and the "
+        "change since the previous run are unknown; the figures below come from its "
+        "snapshot. Check it with: python pipeline/runs.py verify."]
+    assert texts(at.sidebar.warning) == [
+        f"1 run record(s) skipped: {reason}. Check them with: python pipeline/runs.py "
+        "verify --all."]
+    shown_text = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.success)
+                          + texts(at.warning) + texts(at.info))
+    assert "Run health: UNKNOWN" not in shown_text
+    assert "this is the first" not in shown_text
+
+
+def test_a_run_that_died_after_publishing_reads_as_the_success_it_is() -> None:
+    """Publication saves its record before letting a signal through; until the next run
+    settles it, the dashboards already show it as published, not running or abandoned."""
+    document = {"run_id": "published", "status": "running", "host": socket.gethostname(),
+                "pid": _dead_pid(), "pointer_updated": True}
+    assert data_access.run_status(document) == "success"
+    assert data_access.run_status({**document, "pointer_updated": False}) == \
+        data_access.ABANDONED

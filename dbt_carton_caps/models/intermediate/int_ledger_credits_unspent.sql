@@ -4,8 +4,9 @@
    and the layer has one type on every engine. #}
 {#- Unspent = the credit's cents minus what the user's debits so far (redeem, expire,
     negative adjust) consumed of it, oldest credit first (FIFO, int_ledger_fifo_allocated).
-    Each credit expires 365 days after it was created, the generator's and the app's
-    12-month rule (generator/parameters.py expiry_s), so expires_at is exact to the second.
+    Each credit expires var reward_expiry_days (365) after it was created, the generator's
+    and the app's 12-month rule (generator/parameters.py expiry_s; a test keeps the two
+    equal), so expires_at is exact to the second.
     Fully spent credits are left out. -#}
 with
 
@@ -41,7 +42,7 @@ unspent as (
         credits.school_id,
         credits.amount_cents - coalesce(consumed.consumed_cents, 0) as unspent_cents,
         credits.created_at as credited_at,
-        {{ dbt.dateadd('day', 365, 'credits.created_at') }} as expires_at
+        {{ dbt.dateadd('day', var('reward_expiry_days'), 'credits.created_at') }} as expires_at
     from credits
     left join consumed on credits.entry_id = consumed.credit_entry_id
 

@@ -1,4 +1,4 @@
-"""Weekly redemption forecast with measured skill (DESIGN 5).
+"""Weekly redemption forecast with measured skill (docs/design.md#redemption-forecast).
 
 Candidate models (exponential smoothing variants) and baselines (naive, mean of the last
 4 weeks, seasonal naive when every back-test origin has a full year of history) are

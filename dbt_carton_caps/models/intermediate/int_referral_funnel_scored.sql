@@ -33,7 +33,7 @@ scored as (
             referrals.applied_at is not null
             and referrals.installed_at is not null
             and {{ dbt.datediff('referrals.installed_at', 'referrals.applied_at', 'second') }}
-                <= 48 * 3600
+                <= {{ var('referral_apply_window_hours') }} * 3600
         ) as is_applied_within_48h,
         referrals.onboarded_at is not null as is_onboarded,
         referrals.qualified_at is not null as is_qualified,

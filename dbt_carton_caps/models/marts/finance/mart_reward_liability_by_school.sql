@@ -1,26 +1,26 @@
 {# grain: one row per balance date and school (balance_date, school_id), from the school's
    first ledger day: every day of the last `liability_by_school_daily_days` (default 90)
    covered days, plus every calendar month end before them #}
-{#- Liability of a school at d = sum of the signed ledger entries attributed to that school
-    (the entry's school_id: the user's linked school when the entry was made) created on or
-    before d = earned (earn_* + positive adjust) - redeemed - expired - negative adjust.
-    Entries without a school are not attributable and are not in this model
+{#- Definition: docs/design.md#reward-liability-by-school (the first line of this model's
+    description). Liability of a school at d = the signed ledger entries attributed to it
+    (the entry's school_id) created on or before d; entries without a school are left out
     (mart_reward_liability_daily holds the total).
-    Ageing (FIFO, as in mart_reward_liability_daily): a user's debits consume that user's
-    oldest credits first (int_ledger_fifo_allocated). A school's bucket at d = its credits of
-    that age (d - credit day) minus what the school's debits had consumed of credits of that
-    age by d. The buckets therefore add up to the school's liability to the cent; a bucket
-    can be negative when a debit attributed to this school consumed a credit attributed to
-    another school or to none (e.g. a welcome bonus earned before the user linked a school).
+    Ageing (FIFO, as in mart_reward_liability_daily; buckets: var liability_ageing_buckets):
+    a user's debits consume that user's oldest credits first (int_ledger_fifo_allocated). A
+    school's bucket at d = its credits of that age (d - credit day) minus what the school's
+    debits had consumed of credits of that age by d. The buckets therefore add up to the
+    school's liability to the cent; a bucket can be negative when a debit attributed to this
+    school consumed a credit attributed to another school or to none (e.g. a welcome bonus
+    earned before the user linked a school).
     Each (event day, credit day, cents) delta is added to a bucket over the date range in
     which d - credit day lies in the bucket (+ at the range start, - the day after its end),
     and running sums per school turn those range edges into balances: no
     school x day x credit-day grid. -#}
 {%- set daily_days = var('liability_by_school_daily_days', 90) | int -%}
-{%- set buckets = [
-    ('0_30', 0, 30), ('31_90', 31, 90), ('91_180', 91, 180), ('181_365', 181, 365),
-    ('over_365', 366, none)
-] -%}
+{%- set buckets = [] -%}
+{%- for bucket in liability_ageing_buckets() -%}
+    {%- do buckets.append((bucket.name, bucket.min_days, bucket.max_days)) -%}
+{%- endfor -%}
 with
 
 ledger as (

@@ -1,13 +1,14 @@
 {# grain: one row per balance date (every day from the first ledger day to the as-of date) #}
-{#- Flows of the day, by entry type and sign (every ledger entry lands in exactly one flow):
-    earned = earn_* entries + POSITIVE adjust entries (credits), redeemed = -redeem entries,
-    expired = -expire entries, adjusted_debit = -NEGATIVE adjust entries (debits).
-    Liability at d = cumulative earned - redeemed - expired - adjusted_debit over entries
-    created on or before d (= the sum of every signed ledger entry, to the cent; with the
-    generator's default of no adjustments it is exactly DESIGN's earned - redeemed - expired).
-    Ageing: unspent credits by age (d - day the credit was created), FIFO: debits (redeem,
-    expire, negative adjust) consume a user's oldest credits first (int_ledger_fifo_allocated);
-    positive adjustments are credits with their own age. -#}
+{#- Reward liability and its ageing: docs/design.md#reward-liability and
+    #liability-ageing state the definitions; they are the first two lines of this model's
+    description in _finance__models.yml. Here, how they are computed:
+    Flows of the day, by entry type and sign (every ledger entry lands in exactly one flow,
+    earned by macro ledger_earned_cents): redeemed = -redeem entries, expired = -expire
+    entries, adjusted_debit = -NEGATIVE adjust entries. Liability at d = cumulative
+    earned - redeemed - expired - adjusted_debit (= the sum of every signed ledger entry).
+    Ageing: unspent credits by age (d - day the credit was created) in the buckets of var
+    liability_ageing_buckets, FIFO: debits consume a user's oldest credits first
+    (int_ledger_fifo_allocated); positive adjustments are credits with their own age. -#}
 with
 
 ledger as (
@@ -116,14 +117,10 @@ ageing as (
 
     select
         balance_date,
-        sum(case when age_days <= 30 then unspent_cents else 0 end) as aged_0_30_cents,
-        sum(case when age_days between 31 and 90 then unspent_cents else 0 end)
-            as aged_31_90_cents,
-        sum(case when age_days between 91 and 180 then unspent_cents else 0 end)
-            as aged_91_180_cents,
-        sum(case when age_days between 181 and 365 then unspent_cents else 0 end)
-            as aged_181_365_cents,
-        sum(case when age_days > 365 then unspent_cents else 0 end) as aged_over_365_cents
+        {% for bucket in liability_ageing_buckets() %}
+        sum(case when {{ in_ageing_bucket(bucket, 'age_days') }} then unspent_cents else 0 end)
+            as aged_{{ bucket.name }}_cents{{ ',' if not loop.last }}
+        {% endfor %}
     from unspent_grid
     group by balance_date
 
@@ -145,10 +142,9 @@ select
         'cumulative.cumulative_earned_cents - cumulative.cumulative_redeemed_cents'
         ~ ' - cumulative.cumulative_expired_cents - cumulative.cumulative_adjusted_debit_cents'
     ) }} as liability_dollars,
-    {{ cents_to_dollars('coalesce(ageing.aged_0_30_cents, 0)') }} as aged_0_30_dollars,
-    {{ cents_to_dollars('coalesce(ageing.aged_31_90_cents, 0)') }} as aged_31_90_dollars,
-    {{ cents_to_dollars('coalesce(ageing.aged_91_180_cents, 0)') }} as aged_91_180_dollars,
-    {{ cents_to_dollars('coalesce(ageing.aged_181_365_cents, 0)') }} as aged_181_365_dollars,
-    {{ cents_to_dollars('coalesce(ageing.aged_over_365_cents, 0)') }} as aged_over_365_dollars
+    {% for bucket in liability_ageing_buckets() %}
+    {{ cents_to_dollars('coalesce(ageing.aged_' ~ bucket.name ~ '_cents, 0)') }}
+        as aged_{{ bucket.name }}_dollars{{ ',' if not loop.last }}
+    {% endfor %}
 from cumulative
 left join ageing on cumulative.balance_date = ageing.balance_date

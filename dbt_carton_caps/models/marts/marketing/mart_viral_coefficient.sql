@@ -1,11 +1,13 @@
 {# grain: one row per sign-up week cohort (ISO week, Monday) #}
-{#- i = invites sent by cohort users within 30 days (30 x 24 h, inclusive) of their own
-    sign-up, per cohort user; c = share of those invites that became a qualified referred
-    user (qualified_at set); K = i x c. Viral cycle time = median days (fractional) from the
-    referrer's sign-up to the referred user's qualification over ALL qualified referrals of
-    the cohort's users, whenever the invite was sent (not only the 30-day invites of i and c).
-    is_cohort_complete = the cohort's last possible sign-up (Sunday) + 30 days is on or
-    before the last covered day (as-of date - 1). -#}
+{#- i = invites sent by cohort users within var viral_invite_window_days (inclusive, to the
+    second) of their own sign-up, per cohort user; c = share of those invites that became a
+    qualified referred user (qualified_at set); K = i x c. Viral cycle time = median days
+    (fractional) from the referrer's sign-up to the referred user's qualification over ALL
+    qualified referrals of the cohort's users, whenever the invite was sent (not only the
+    window's invites of i and c). is_cohort_complete = the window after the cohort's last
+    possible sign-up (Sunday) has closed by the last covered day (as-of date - 1).
+    docs/design.md#viral-coefficient -#}
+{%- set window_days = var('viral_invite_window_days') -%}
 with
 
 users as (
@@ -32,7 +34,7 @@ invites as (
     from {{ ref('int_referral_funnel_scored') }} as funnel
     inner join users on funnel.referrer_user_id = users.user_id
     where funnel.sent_at >= users.signed_up_at
-      and funnel.sent_at <= {{ dbt.dateadd('day', 30, 'users.signed_up_at') }}
+      and funnel.sent_at <= {{ dbt.dateadd('day', window_days, 'users.signed_up_at') }}
 
 ),
 
@@ -92,6 +94,5 @@ select
     cast(qualified_referrals_any_time as {{ dbt.type_bigint() }})
         as qualified_referrals_any_time,
     cast(median_cycle_time_days as {{ type_double() }}) as median_cycle_time_days,
-    cast({{ dbt.dateadd('day', 36, 'signup_week') }} as date) <= {{ last_day() }}
-        as is_cohort_complete
+    {{ is_cohort_window_closed('signup_week', window_days) }} as is_cohort_complete
 from final

@@ -29,7 +29,7 @@ dau as (
 
 ),
 
-{% set windows = {'wau': 7, 'mau': 28} %}
+{% set windows = {'wau': var('wau_window_days'), 'mau': var('mau_window_days')} %}
 {% for name, days in windows.items() %}
 {{ name }}_deltas as (
 

@@ -1,0 +1,83 @@
+"""The dbt commands a run sends: ``source freshness`` then ``build`` (dbt's own order).
+
+Each goes to the run's worker (:mod:`pipeline.transform.session`) or, for an engine with
+a launcher, to a process of its own (:mod:`pipeline.transform.one_shot`); its results are
+summarised into the manifest's one dbt summary
+(:class:`~pipeline.records.run_manifest.DbtSummary`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.records.run_manifest import DbtSummary
+from pipeline.transform import artifacts as dbt_artifacts
+from pipeline.transform.invocation import DbtError, DbtInvocation
+from pipeline.transform.one_shot import run_once
+from pipeline.transform.session import close_session, session
+
+
+def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
+    """Run ``dbt <command>`` for this run: in its dbt worker, or through the invocation's
+    launcher when it has one (the Spark engine runs dbt inside its own session)."""
+    if invocation.launcher:
+        return run_once(command, invocation)
+    return session(invocation).run(command)
+
+
+def summarize(target_path: Path, *, exit_code: int | None = None) -> DbtSummary:
+    """The dbt summary of the results a command left in ``target_path``."""
+    document = dbt_artifacts.read_run_results(target_path)
+    results = None if document is None else list(document.get("results") or [])
+    return DbtSummary.from_results(results, exit_code=exit_code)
+
+
+def build(invocation: DbtInvocation) -> DbtSummary:
+    """``dbt build``; raises DbtError naming the failing nodes when anything errors."""
+    exit_code = run_dbt(["build"], invocation)
+    # the run's last dbt command: end dbt now. Its last connection closing is when DuckDB
+    # writes what the build left in its write-ahead log into the snapshot, so a disk too
+    # small for the built tables fails here, at dbt_build, not at whichever step follows;
+    # and a failed build's details and raw contract can then be read from the snapshot
+    try:
+        close_session(invocation)
+    except DbtError:
+        if exit_code == 0:
+            raise
+    summary = summarize(invocation.target_path, exit_code=exit_code)
+    if exit_code != 0:
+        errors = [f for f in summary.failures if f["status"] != "warn"]
+        if errors:
+            names = ", ".join(str(f["unique_id"]).split(".", 2)[-1] for f in errors[:5])
+            more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise DbtError(f"dbt build failed: {len(errors)} failing node(s): {names}{more}",
+                           summary)
+        raise DbtError(f"dbt build exited with code {exit_code} before producing results; "
+                       f"see {invocation.log_path / 'dbt.log'}", summary)
+    return summary
+
+
+def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
+    """``dbt source freshness``; returns per-source status without failing the run.
+
+    Freshness of the load stamp is reported here; the data contracts decide whether a
+    stale table fails the run.
+    """
+    # the run's first dbt command (dbt's own order: freshness of the sources, then the
+    # build); the worker stays up for the build, which ends it
+    run_dbt(["source", "freshness"], invocation)  # writes <target-path>/sources.json
+    document = dbt_artifacts.read_sources(invocation.target_path)
+    if document is None:
+        return {"available": False, "results": []}
+    results = [
+        {
+            "unique_id": r.get("unique_id"),
+            "status": r.get("status"),
+            "max_loaded_at": r.get("max_loaded_at"),
+            "snapshotted_at": r.get("snapshotted_at"),
+            "age_s": r.get("max_loaded_at_time_ago_in_s"),
+        }
+        for r in document.get("results", [])
+    ]
+    return {"available": True, "results": results}
