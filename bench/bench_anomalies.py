@@ -49,6 +49,7 @@ from pipeline.checks.series_anomalies import (
     load_settings,
     score_metrics,
 )
+from pipeline.lifecycle import duckdb_settings
 
 MODEL = "monitoring_metrics_daily"
 PII_KEY = "bench-anomalies-key"
@@ -100,6 +101,7 @@ def compile_statements(as_of: dt.date, db_path: Path, work: Path) -> list[str]:
     if not manifest_path.is_file():
         env = {**os.environ, "CARTON_CAPS_DB_PATH": str(db_path),
                "CARTON_CAPS_AS_OF": as_of.isoformat(),
+               duckdb_settings.MEMORY_LIMIT_VARIABLE: duckdb_settings.memory_limit(),
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         dbt = Path(sys.executable).parent / "dbt"
         done = subprocess.run(

@@ -77,6 +77,7 @@ CONSEQUENCE = {
     "row count": "its volume differs from comparable runs",
     "load failed": "nothing was loaded",
     "pii key changed": "hashed emails and phones no longer join with earlier runs",
+    "anomaly": "figures built on it may be off on the days flagged",
 }
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ def _finding(group: _Group, graph: DbtGraph, owners: Mapping[str, str]) -> Findi
                           for s in group.signals})
         title += f" ({', '.join(changes[:3])}" + (f", +{len(changes) - 3} more"
                                                    if len(changes) > 3 else "") + ")"
+    elif lead.kind == "anomaly":
+        title = f"{lead.text} (actual {lead.measured}, expected {lead.threshold})"
     elif lead.measured is not None and lead.threshold is not None:
         title += f" ({lead.measured}, expected {lead.threshold})"
     elif lead.kind in ("run", "load", "pipeline"):

@@ -25,7 +25,8 @@ MANIFEST_KEYS = {
     "git_commit", "failed_step", "error",
 }
 STEP_NAMES = ["generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
-              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
+              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies",
+              "metric_anomalies", "health",
               "quality_gate", "record_ops", "publish"]
 
 
