@@ -20,8 +20,10 @@ def value_kind(metric: str) -> str:
     return "ratio" if metric.endswith(("_share", "_rate")) else "count"
 
 
-def series_chart(metric: str, dimension: str, value: str, key: str) -> None:
-    """One series over the scored days with its band; nothing when the mart lacks it."""
+def series_chart(metric: str, dimension: str, value: str, key: str,
+                 with_table: bool = False) -> None:
+    """One series over the scored days with its band (and its days as a table, with a
+    CSV download, when ``with_table``); nothing when the mart lacks it."""
     history = ui.load(data_access.metric_series, snapshot, metric, dimension, value,
                       caution=False)
     if history is None:
@@ -29,6 +31,9 @@ def series_chart(metric: str, dimension: str, value: str, key: str) -> None:
     where = "" if dimension == "all" else f" for {dimension} {value}"
     figure = charts.band_figure(history, title=f"{metric}{where}", kind=value_kind(metric))
     ui.chart(figure, "metric_band", key=key)
+    if with_table:
+        with st.expander("The series day by day"):
+            ui.table(history, "metric_history", run_id)
 
 
 # ----------------------------------------------------------------- flagged now
@@ -80,7 +85,7 @@ dimensions = sorted(of_metric["dimension"].unique(), key=lambda d: (d != "all", 
 dimension = picks[1].selectbox("Dimension", dimensions, key="anomaly_dimension")
 values = sorted(of_metric.loc[of_metric["dimension"] == dimension, "dimension_value"])
 value = picks[2].selectbox("Value", values, key="anomaly_value")
-series_chart(metric, dimension, value, "history")
+series_chart(metric, dimension, value, "history", with_table=True)
 st.caption("Scored days: the 13 weeks before the detection period, each week judged "
            "against the 12 weeks before it without earlier flagged days, then the "
            "detection period (the last 7 complete days). Flagged anomalies are warnings: "
