@@ -4,7 +4,9 @@
   _<system>__sources.yml``: from ``foundation/source_tables.py`` and
   ``contracts/policy/raw.yaml``;
 * ``contracts/marts.odcs.yaml``: from the dbt marts YAML
-  (``dbt_carton_caps/models/marts/*/_*__models.yml``) and ``contracts/policy/marts.yaml``.
+  (``dbt_carton_caps/models/marts/*/_*__models.yml``) and ``contracts/policy/marts.yaml``;
+* ``dbt_carton_caps/macros/source_declarations.sql``: from ``foundation/source_tables.py``
+  (the columns, keys and event times the monitoring layer profiles, known when dbt parses).
 
 Source columns are declared once (``foundation/source_tables.py``), mart columns once
 (dbt's marts YAML, whose contracts dbt enforces); what only a contract knows (owner,
@@ -14,11 +16,12 @@ file per layer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codegen.common import GenerationError, load_yaml, render_yaml
+from codegen.common import HEADER, GenerationError, load_yaml, render_yaml
 from codegen.dbt_project import render_vars
 from codegen.dbt_yaml import mart_models
 from foundation.paths import CONTRACTS_DIR, DBT_PROJECT_DIR
@@ -191,6 +194,33 @@ def dbt_sources(system: str) -> dict[str, Any]:
     }]}
 
 
+def source_declarations_macro() -> str:
+    """``macros/source_declarations.sql``: every source table as landed in raw, as a Jinja
+    literal the monitoring models loop over. A macro and not dbt's ``graph``, which is
+    empty while dbt parses: the models must call ``source()`` for every table then, so
+    that lineage records them."""
+    tables = []
+    for table in SOURCE_TABLES:
+        tables.append({
+            "source_name": table.system,
+            "name": table.name,
+            "primary_key": table.primary_key,
+            "event_time": table.event_time_column,
+            "columns": list(table.raw_column_names),
+            "types": {column.name: column.type for column in table.raw_columns},
+            "foreign_keys": {fk.column: f"{fk.ref_table}.{fk.ref_column}"
+                             for fk in table.foreign_keys},
+        })
+    body = ",\n".join("    " + json.dumps(table) for table in tables)
+    return (
+        "{#- Every source table as raw holds it (PII masked), in declaration order: source\n"
+        "    name, table, primary key, event-time column ('' when none), columns without the\n"
+        "    loader's stamps, their logical types, foreign keys (column: table.column). -#}\n"
+        "{% macro source_declarations() %}\n"
+        f"{{{{ return([\n{body}\n]) }}}}\n"
+        "{% endmacro %}\n")
+
+
 # --------------------------------------------------------------------------- marts layer
 
 
@@ -286,4 +316,6 @@ def files() -> dict[Path, Callable[[], str]]:
     for system in SOURCE_SYSTEMS:
         generated[sources_file(system)] = (
             lambda system=system: render_yaml(RAW_FROM, dbt_sources(system)))
+    generated[DBT_PROJECT_DIR / "macros" / "source_declarations.sql"] = lambda: (
+        f"{HEADER}# Generated from foundation/source_tables.py.\n{source_declarations_macro()}")
     return generated

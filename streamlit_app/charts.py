@@ -236,6 +236,34 @@ def _finish(figure: go.Figure, title: str, x: str | None, y: str | Sequence[str]
         style_axis(figure, "y", y_title or _value_title(y), kind)
 
 
+def band_figure(frame: pd.DataFrame, *, title: str = "", kind: str = "count") -> go.Figure:
+    """A monitored series day by day (``metric_date``, ``actual``) over its expected band
+    (``lower`` to ``upper``) and expected value, its flagged days (``is_flagged``) marked."""
+    figure = go.Figure()
+    days = frame["metric_date"]
+    figure.add_scatter(x=days, y=frame["upper"].astype(float), mode="lines",
+                       line={"width": 0}, showlegend=False, hoverinfo="skip")
+    figure.add_scatter(x=days, y=frame["lower"].astype(float), mode="lines",
+                       line={"width": 0}, fill="tonexty", fillcolor="rgba(140,140,140,0.3)",
+                       name="expected band", hovertemplate=f"band from {hover(kind)}"
+                       "<extra></extra>")
+    figure.add_scatter(x=days, y=frame["expected"].astype(float), mode="lines",
+                       name="expected", line={"color": TOTAL_COLOR, "dash": "dash"},
+                       hovertemplate=f"expected: {hover(kind)}<extra></extra>")
+    figure.add_scatter(x=days, y=frame["actual"].astype(float), mode="lines+markers",
+                       name="actual", line={"color": PALETTE[0]}, marker={"size": 4},
+                       hovertemplate=f"actual: {hover(kind)}<extra></extra>")
+    flagged = frame[frame["is_flagged"].fillna(False).astype(bool)]
+    figure.add_scatter(x=flagged["metric_date"], y=flagged["actual"].astype(float),
+                       mode="markers", name="flagged",
+                       marker={"color": STATUS_COLORS["FAIL"], "size": 12, "symbol": "x"},
+                       hovertemplate=f"flagged: {hover(kind)}<extra></extra>")
+    figure.update_layout(title=title, hovermode="x unified")
+    style_axis(figure, "x", "Day")
+    style_axis(figure, "y", "Value", kind)
+    return figure
+
+
 def cohort_lines(figure: go.Figure, frame: pd.DataFrame, x: str, y: str, *,
                  complete: str = "is_cohort_complete", name: str | None = None,
                  color: str | None = None, order: Sequence[str] | None = None,

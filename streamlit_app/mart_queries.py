@@ -286,4 +286,24 @@ def expiry_breakage(start: date | None = None, end: date | None = None) -> Param
     return between(start, end)
 
 
+@sql_query("select metric, dimension, dimension_value, metric_date, actual, expected, lower, "
+           "upper, score, reason from marts.mart_metric_anomalies where is_flagged "
+           "order by metric, dimension, dimension_value, metric_date")
+def flagged_anomalies() -> Params:
+    return ()
+
+
+@sql_query("select distinct metric, dimension, dimension_value from marts.mart_metric_history "
+           "order by metric, dimension, dimension_value")
+def monitored_series() -> Params:
+    return ()
+
+
+@sql_query("select metric_date, period, actual, expected, lower, upper, score, volume, "
+           "is_flagged from marts.mart_metric_history where metric = ? and dimension = ? "
+           "and dimension_value = ? order by metric_date")
+def metric_series(metric: str, dimension: str, dimension_value: str) -> Params:
+    return (metric, dimension, dimension_value)
+
+
 __all__ = exports(globals())

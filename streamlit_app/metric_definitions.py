@@ -155,6 +155,7 @@ AGEING_BUCKETS: tuple[tuple[str, str], ...] = (
 VARS: dict[str, int | float | str] = {
     "forecast_horizon_weeks": 12,
     "liability_by_school_daily_days": 90,
+    "monitoring_history_days": 540,
     "wau_window_days": 7,
     "mau_window_days": 28,
     "activation_window_days": 30,

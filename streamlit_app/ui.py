@@ -51,6 +51,10 @@ OPERATIONS_CAPTIONS: dict[str, str] = {
     "dbt_slowest": "Slowest dbt models: execution time in seconds in this run.",
     "schema_tables": "Tables per schema in this snapshot (raw, staging, intermediate, "
                      "marts, ops), from logs/schema_<run_id>.json.",
+    "metric_band": "A monitored metric day by day (event time) with the band it was judged "
+                   "against (trained on the 12 weeks before each 7-day block, weekday and "
+                   "trend aware; dbt_carton_caps/monitoring_settings.yml); a cross marks a "
+                   "flagged day.",
     "freshness": "Source freshness: age of the newest _ingested_at per source table at "
                  "the time of the run, against its warn/error thresholds.",
 }

@@ -6,7 +6,8 @@ The raw contract and the dbt sources YAML come from ``foundation/source_tables.p
 ``contracts/policy/marts.yaml``; the finance marts' ageing columns, the dashboards'
 captions (``streamlit_app/metric_definitions.py``) and the metric definitions of
 ``docs/design.md`` from the dbt YAML and the vars of ``dbt_project.yml``;
-``exposures.yml`` from ``streamlit_app/pages.yml`` and the dashboards' queries. Editing a
+``exposures.yml`` from ``streamlit_app/pages.yml`` and the dashboards' queries; the
+monitoring layer's ``source_declarations()`` macro from ``foundation/source_tables.py``. Editing a
 source without regenerating fails here, naming the stale file.
 """
 
@@ -72,6 +73,7 @@ def test_every_generated_file_is_listed_where_the_project_says_so() -> None:
         "contracts/raw.odcs.yaml", MARTS_CONTRACT,
         "dbt_carton_caps/models/staging/app_db/_app_db__sources.yml",
         "dbt_carton_caps/models/staging/event_exports/_event_exports__sources.yml",
+        "dbt_carton_caps/macros/source_declarations.sql",
         FINANCE_YAML, CAPTIONS, "dbt_carton_caps/models/exposures.yml", DESIGN}
 
 
@@ -85,6 +87,7 @@ def test_editing_a_source_column_without_regenerating_names_the_stale_files(
     monkeypatch.setattr(contracts, "SOURCE_TABLES", tables)
     monkeypatch.setattr(contracts, "TABLES_BY_NAME", {t.name: t for t in tables})
     assert stale() == ["contracts/raw.odcs.yaml",
+                       "dbt_carton_caps/macros/source_declarations.sql",
                        "dbt_carton_caps/models/staging/app_db/_app_db__sources.yml"]
 
 
@@ -216,3 +219,12 @@ def test_generated_yaml_does_not_depend_on_what_else_the_process_imported() -> N
 
     assert any("\n" in table["description"] for table in contracts.marts_contract()["schema"])
     assert stale() == []
+
+
+def test_the_source_declarations_macro_lists_every_table_as_raw_holds_it() -> None:
+    text = contracts.source_declarations_macro()
+    for table in source_tables.SOURCE_TABLES:
+        assert f'"name": "{table.name}"' in text
+        assert f'"event_time": "{table.event_time_column}"' in text
+    assert '"email_hash"' in text and '"email"' not in text  # PII as landed, never plaintext
+    assert '"types": {"event_id": "bigint"' in text

@@ -1,2 +1,3 @@
 """What a run checks about its data: contracts, schema snapshot and drift, row counts,
-volume anomalies, and the comparison of two runs."""
+volume anomalies, anomalies of metrics over time (series_anomalies: pure functions of
+frames), and the comparison of two runs."""

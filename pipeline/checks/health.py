@@ -78,6 +78,7 @@ CONSEQUENCE = {
     "load failed": "nothing was loaded",
     "pii key changed": "hashed emails and phones no longer join with earlier runs",
     "not archived": "machines serving from the archive still show the previous run",
+    "anomaly": "figures built on it may be off on the days flagged",
 }
 
 @dataclass(frozen=True)
@@ -266,6 +267,8 @@ def _finding(group: _Group, graph: DbtGraph, owners: Mapping[str, str]) -> Findi
                           for s in group.signals})
         title += f" ({', '.join(changes[:3])}" + (f", +{len(changes) - 3} more"
                                                    if len(changes) > 3 else "") + ")"
+    elif lead.kind == "anomaly":
+        title = f"{lead.text} (actual {lead.measured}, expected {lead.threshold})"
     elif lead.measured is not None and lead.threshold is not None:
         title += f" ({lead.measured}, expected {lead.threshold})"
     elif lead.kind in ("run", "load", "pipeline"):

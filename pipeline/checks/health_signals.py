@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from foundation.source_tables import TABLES_BY_NAME
 from pipeline.checks.dbt_graph import PROJECT, DbtGraph
+from pipeline.checks.metric_anomalies import SERIES_MODELS, causes_from_manifest
 from pipeline.records.run_manifest import AFTER_PUBLISH_STEPS, RunManifest
 
 Severity = Literal["error", "warning", "info"]
@@ -49,6 +50,7 @@ COLUMN_CATEGORIES = frozenset({"duplicate keys", "missing values", "orphaned ref
 _LOADER_NO_ROWS = re.compile(r"^(?P<file>[\w.]+): no rows ")
 _LOADER_REJECTED = re.compile(r"^(?P<file>[\w.]+): (?P<count>[\d,]+) of [\d,]+ rows rejected")
 _SKIPPED_STEPS = frozenset({"contracts", "dbt_artifacts", "schema_drift", "volume_anomalies",
+                            "metric_anomalies",
                             "source_freshness", "dbt_build"})
 
 
@@ -213,6 +215,35 @@ def _volume_signals(manifest: RunManifest) -> list[Signal]:
     return signals
 
 
+def _metric_anomaly_signals(manifest: RunManifest) -> list[Signal]:
+    """One warning per root cause of the flagged metric anomalies, on the source table or
+    the model whose definition the series uses."""
+    signals = []
+    for cause in causes_from_manifest(manifest.metric_anomalies):
+        table = str(cause["table"])
+        if table in TABLES_BY_NAME:
+            subject = source_node(table)
+        elif table in SERIES_MODELS:
+            subject = model_node(SERIES_MODELS[table])
+        else:
+            continue
+        metric = str(cause.get("metric") or table)
+        parts = metric.split(".")
+        signals.append(Signal(
+            "anomaly", subject, "anomaly", "warning",
+            f"{label(subject)}: {cause.get('description') or metric}",
+            parts[1] if len(parts) == 3 else None,
+            _amount(cause.get("actual")), _amount(cause.get("expected")),
+            ref=f"{metric}|{cause.get('dimension')}|{cause.get('dimension_value')}"))
+    return signals
+
+
+def _amount(value: Any) -> str | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _table_of_file(file_name: str) -> str | None:
     stem = file_name.removesuffix(".csv")
     return stem if stem in TABLES_BY_NAME else None
@@ -273,4 +304,5 @@ def collect_signals(manifest: RunManifest, graph: DbtGraph, *,
     return [*_run_signals(manifest), *_contract_signals(manifest),
             *_freshness_signals(manifest), *_schema_signals(manifest),
             *_dbt_signals(manifest, graph), *_volume_signals(manifest),
+            *_metric_anomaly_signals(manifest),
             *_pipeline_signals(manifest, pii_change)]

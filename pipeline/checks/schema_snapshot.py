@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-SNAPSHOT_SCHEMAS = ("raw", "staging", "intermediate", "marts", "ops")
+SNAPSHOT_SCHEMAS = ("raw", "staging", "intermediate", "monitoring", "marts", "ops")
 
 
 def capture(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -11,10 +11,11 @@ missing field takes its default.
 The run-level fields (status, steps, warnings, parameters, row counts, the dbt summary,
 the snapshot, the pointer, the source files, the archive's outcome, the orchestrator run
 that started it, its alert) are records here. The sections the checks produce
-(``ingestion``, ``freshness``, ``contracts``, ``schema_drift``, ``anomalies``, ``engine``,
-``pii_key``, ``health``) are each made by one report type of the module that owns them
-(``ContractReport.to_manifest()`` and so on) and kept as that JSON object: their shape is
-declared by their owner and by ``manifest.schema.json``, not copied here.
+(``ingestion``, ``freshness``, ``contracts``, ``schema_drift``, ``anomalies``,
+``metric_anomalies``, ``engine``, ``pii_key``, ``health``) are each made by one report type
+of the module that owns them (``ContractReport.to_manifest()`` and so on) and kept as that
+JSON object: their shape is declared by their owner and by ``manifest.schema.json``, not
+copied here.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ MANIFEST_VERSION = 1
 #: ``archive`` only with ``--archive``.
 STEP_NAMES = ("generate", "land", "source", "load_raw", "source_freshness", "dbt_build",
               "schema_snapshot", "dbt_artifacts", "contracts", "schema_drift",
-              "volume_anomalies", "health", "quality_gate", "record_ops", "publish", "archive")
+              "volume_anomalies", "metric_anomalies", "health", "quality_gate", "record_ops",
+              "publish", "archive")
 #: the steps that run once the snapshot is published: their failure cannot unpublish it
 #: (pipeline/lifecycle/runner.py records it without failing the run)
 AFTER_PUBLISH_STEPS = ("archive",)
@@ -431,6 +433,7 @@ class ManifestUpdate:
     artifacts: dict[str, str] | None = None
     engine: Section | None = None
     pii_key: Section | None = None
+    metric_anomalies: Section | None = None
     health: Section | None = None
     sources: SourcesRecord | None = None
     archive: ArchiveRecord | None = None
@@ -450,7 +453,7 @@ class ManifestUpdate:
 
 
 #: the optional sections, in the order they are appended to the JSON when a run sets them
-_OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "health")
+_OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "metric_anomalies", "health")
 #: the optional typed records, appended after them (each written by its own ``to_json``)
 _OPTIONAL_RECORDS = ("sources", "archive", "orchestrator", "alert")
 
@@ -493,6 +496,8 @@ class RunManifest:
     engine: Section | None = None
     #: when publication moved the pointer (saved before a signal may stop the process)
     published_at: str | None = None
+    #: flagged metric anomalies by root cause (checks/metric_anomalies.py)
+    metric_anomalies: Section | None = None
     #: the run's health: findings by root cause and the one status (checks/health.py)
     health: Section | None = None
     #: the run's source files: where they are, each file's size, ETag and sha256
@@ -555,7 +560,8 @@ class RunManifest:
             return _mapping(document.get(name))
 
         optional = {name: (dict(document[name]) if isinstance(document.get(name), Mapping)
-                           else None) for name in ("pii_key", "engine", "health")}
+                           else None)
+                    for name in ("pii_key", "engine", "metric_anomalies", "health")}
         return cls(
             run_id=str(document["run_id"]), status=document["status"],
             started_at=_text(document.get("started_at")), home=str(document.get("home") or ""),

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-from pipeline.checks import contracts, drift, volume
+from pipeline.checks import contracts, drift, metric_anomalies, volume
 from pipeline.lifecycle import duckdb_settings
 from pipeline.lifecycle.errors import StepError
 from pipeline.lifecycle.step_types import RunState, StepResult
@@ -102,6 +102,19 @@ def step_volume_anomalies(state: RunState) -> StepResult:
                       manifest=ManifestUpdate(anomalies=report.to_manifest()),
                       warnings=tuple(f"volume anomaly: {c.message}" for c in report.anomalies),
                       ops=volume.ops_rows(state.config.run_id, report))
+
+
+def step_metric_anomalies(state: RunState) -> StepResult:
+    """The flagged days of the anomaly marts (scored by dbt on every build), by root cause:
+    the run's health makes each a warning finding; an anomaly never fails a run."""
+    with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
+        flagged = metric_anomalies.read_flagged(con)
+    causes = metric_anomalies.group_causes(flagged)
+    for cause in causes:
+        logger.warning("  metric anomaly: %s", cause.describe())
+    return StepResult({"flagged_rows": len(flagged), "causes": len(causes)},
+                      manifest=ManifestUpdate(metric_anomalies=metric_anomalies.to_manifest(
+                          causes, len(flagged))))
 
 
 def step_quality_gate(state: RunState) -> StepResult:

@@ -48,6 +48,7 @@ def _steps(options: SourcePlan) -> tuple[tuple[str, Step], ...]:
         ("contracts", observe.step_contracts),
         ("schema_drift", observe.step_schema_drift),
         ("volume_anomalies", observe.step_volume_anomalies),
+        ("metric_anomalies", observe.step_metric_anomalies),
         ("health", health.step_health),
         ("quality_gate", observe.step_quality_gate),
         ("record_ops", observe.step_record_ops),

@@ -11,9 +11,9 @@ how Spark runs and what it sees:
   ``email_hash`` as DuckDB by construction;
 * Python models run in this session (dbt-spark only submits them to Databricks
   clusters): a ``session`` submission method executes dbt's compiled model code here;
-* after a successful build every table and view of ``staging``, ``intermediate`` and
-  ``marts`` is written as Parquet to ``CARTON_CAPS_SPARK_EXPORT_DIR``, from which the
-  pipeline fills the run's DuckDB snapshot (pipeline/steps/spark.py).
+* after a successful build every table and view of ``staging``, ``intermediate``,
+  ``monitoring`` and ``marts`` is written as Parquet to ``CARTON_CAPS_SPARK_EXPORT_DIR``,
+  from which the pipeline fills the run's DuckDB snapshot (pipeline/steps/spark.py).
 
 The exit code is dbt's (0 ok, 1 failing nodes, 2 dbt could not run).
 """
@@ -34,7 +34,7 @@ RAW_DIR_ENV = "CARTON_CAPS_SPARK_RAW_DIR"
 EXPORT_DIR_ENV = "CARTON_CAPS_SPARK_EXPORT_DIR"
 #: Spark's own scratch: warehouse of managed tables and local shuffle files.
 WORK_DIR_ENV = "CARTON_CAPS_SPARK_WORK_DIR"
-EXPORTED_SCHEMAS = ("staging", "intermediate", "marts")
+EXPORTED_SCHEMAS = ("staging", "intermediate", "monitoring", "marts")
 #: Written beside the export: the Spark and Java versions the build really ran on.
 ENGINE_FILE = "engine.json"
 

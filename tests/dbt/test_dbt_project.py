@@ -36,6 +36,7 @@ REQUIRED_MARTS = {
     "mart_redemption_forecast_backtest", "mart_redemption_forecast_totals",
     "mart_expiry_outlook", "mart_expiry_outlook_by_school",
     "mart_school_fundraising", "mart_state_fundraising", "mart_expiry_breakage",
+    "mart_metric_anomalies", "mart_metric_history",
 }
 PII_PATTERN = re.compile(r"email|phone|first_name|last_name|device|referral_code")
 
@@ -75,10 +76,11 @@ def test_every_required_mart_is_built_in_schema_marts(dbt_build: DbtBuild) -> No
     assert tables >= REQUIRED_MARTS
 
 
-def test_models_land_in_exactly_staging_intermediate_and_marts(dbt_build: DbtBuild) -> None:
+def test_models_land_in_exactly_staging_intermediate_monitoring_and_marts(
+        dbt_build: DbtBuild) -> None:
     schemas = {node["schema"] for node in dbt_build.manifest["nodes"].values()
                if node["resource_type"] == "model"}
-    assert schemas == {"staging", "intermediate", "marts"}
+    assert schemas == {"staging", "intermediate", "monitoring", "marts"}
 
 
 def test_every_mart_has_an_enforced_contract_and_a_primary_key_test(dbt_build: DbtBuild) -> None:

@@ -101,8 +101,8 @@ def test_schema_snapshot_describes_the_published_snapshot(tiny_run: TinyRun) -> 
     assert _comparable(document["columns"]) == _comparable(published)
     assert stored == _comparable(published)
     assert _ops_tables(published) == set(ops_tables.OPS_TABLES) | LOADER_OPS_TABLES
-    assert {c["schema"] for c in published} == {"raw", "staging", "intermediate", "marts",
-                                                "ops"}
+    assert {c["schema"] for c in published} == {"raw", "staging", "intermediate",
+                                                "monitoring", "marts", "ops"}
 
 
 # ------------------------------------------------------------------ runs.py schema FILE

@@ -25,7 +25,8 @@ MANIFEST_KEYS = {
     "git_commit", "failed_step", "error",
 }
 STEP_NAMES = ["generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
-              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
+              "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies",
+              "metric_anomalies", "health",
               "quality_gate", "record_ops", "publish"]
 
 
@@ -58,6 +59,9 @@ def test_tiny_run_publishes_a_complete_snapshot(tiny_run: TinyRun) -> None:
     assert manifest["snapshot"]["size_bytes"] == tiny_run.snapshot.stat().st_size
     assert tiny_run.pointer.read_text() == f"{tiny_run.snapshot.name}\n"
     assert (tiny_run.home / "logs" / "pipeline_tiny.log").stat().st_size > 0
+    # the anomaly scoring ran in the build; a clean run has nothing flagged
+    assert manifest["metric_anomalies"] == {"summary": {"causes": 0, "flagged_rows": 0},
+                                            "causes": []}
     schema = json.loads((tiny_run.home / "logs" / "schema_tiny.json").read_text())
     assert {c["schema"] for c in schema["columns"]} >= {"raw", "staging", "marts", "ops"}
     assert snapshot_files(tiny_run.home) == ["LATEST_DB.txt", tiny_run.snapshot.name]
