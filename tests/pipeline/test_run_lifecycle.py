@@ -231,13 +231,17 @@ def test_two_concurrent_runs_both_publish_and_the_pointer_names_one(tmp_path: Pa
         manifest = json.loads((tmp_path / "logs" / f"pipeline_{run_id}.json").read_text())
         assert manifest["status"] == "success"
         assert Path(manifest["artifacts"]["dbt_target"]).parent.name == run_id
-    later = pointer.removeprefix("carton_caps_").removesuffix(".duckdb")
-    earlier = ({"left", "right"} - {later}).pop()
-    later_manifest = json.loads((tmp_path / "logs" / f"pipeline_{later}.json").read_text())
-    earlier_manifest = json.loads((tmp_path / "logs" / f"pipeline_{earlier}.json").read_text())
-    # The lock makes "read the previous pointer, move it" one step per run.
-    assert later_manifest["previous_run_id"] == earlier
-    assert earlier_manifest["previous_run_id"] is None
+    manifests = {run_id: json.loads((tmp_path / "logs" / f"pipeline_{run_id}.json").read_text())
+                 for run_id in ("left", "right")}
+    first, second = sorted(manifests, key=lambda run_id: manifests[run_id]["published_at"])
+    # The lock makes "read the previous pointer, move it" one step per run: the second to
+    # publish saw the first on the pointer, the first saw none.
+    assert manifests[first]["previous_run_id"] is None and manifests[first]["pointer_updated"]
+    assert manifests[second]["previous_run_id"] == first
+    # Same as-of date: the pointer names the later start (pipeline/records/publication_order)
+    newest = max(manifests, key=lambda run_id: (manifests[run_id]["started_at"], run_id))
+    assert pointer == f"carton_caps_{newest}.duckdb"
+    assert manifests[second]["pointer_updated"] is (second == newest)
 
 
 def _wait_for_step(manifest: Path, step: str, timeout: float = 300) -> None:
