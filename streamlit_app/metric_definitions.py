@@ -115,9 +115,9 @@ CAPTIONS: dict[str, str] = {
     "activation": (
         "Activation funnel per install-week cohort: installed → signed up → school linked"
         " → first accepted receipt → first reward earned, every stage within 30 days of "
-        "install. Ordered: a user counts at a stage only if they counted at every earlier"
-        " stage and first reached this stage at or after first reaching the previous one,"
-        " so the funnel never widens."
+        "install. Ordered: a user counts at a stage when they did it at or after the "
+        "moment they reached the previous stage (the first qualifying event after it, not"
+        " only the first ever), so the funnel never widens."
     ),
     "stage_reach": (
         "Stage reach in any order (not a funnel): per install-week cohort, the users who "
