@@ -28,13 +28,14 @@ if engagement is not None:
                                   strict=False):
         change = health.kpi_delta(float(latest[name]),
                                   None if previous is None else float(previous[name]))
-        col.metric(label, f"{int(latest[name]):,}", change.text, delta_color=change.color,
+        col.metric(label, charts.format_value(latest[name], "count"), change.text,
+                   delta_color=change.color,
                    delta_arrow=change.arrow)
     stickiness = latest["stickiness"]
     change = health.kpi_delta(None if stickiness != stickiness else float(stickiness),
                               None if previous is None else float(previous["stickiness"]),
                               digits=1, percent=True)
-    cols[3].metric("Stickiness", charts.format_value(stickiness, "pct"), change.text,
+    cols[3].metric("Stickiness", charts.format_value(stickiness, "share"), change.text,
                    delta_color=change.color, delta_arrow=change.arrow)
     st.caption(f"Figures for {latest['activity_date']:%Y-%m-%d}, the last date in the period; "
                "the change is against the last date of the period of equal length before it"
@@ -62,18 +63,24 @@ if funnel is not None:
     else:
         totals = (shown.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
                   .sort_values("stage_order"))
-        figure = go.Figure(go.Funnel(y=totals["stage"], x=totals["users"],
-                                     textinfo="value+percent previous+percent initial"))
+        # counts with separators and one-decimal shares, as everywhere else
+        figure = go.Figure(go.Funnel(
+            y=[charts.human(stage) for stage in totals["stage"]], x=totals["users"],
+            texttemplate="%{value:,}<br>%{percentInitial:.1%} of installs",
+            textposition="inside", marker_color=charts.PALETTE[0],
+            hovertemplate="%{y}: %{value:,} users<br>%{percentPrevious:.1%} of the previous "
+                          "stage, %{percentInitial:.1%} of installs<extra></extra>"))
         figure.update_layout(title="Activation funnel (all selected install weeks)")
         ui.chart(figure, "activation", key="activation_funnel")
-        stages = list(totals["stage"])
+        stages = [charts.human(stage) for stage in totals["stage"]]
         by_week = go.Figure()
-        charts.cohort_lines(by_week, shown, "install_week", "conversion_from_installed",
-                            color="stage", order=stages)
+        charts.cohort_lines(by_week, shown.assign(stage=shown["stage"].map(charts.human)),
+                            "install_week", "conversion_from_installed", color="stage",
+                            order=stages)
         by_week.update_layout(title="Conversion from install by install week",
                               legend_title_text="Stage (funnel order)")
         charts.style_axis(by_week, "x", "Install week")
-        charts.style_axis(by_week, "y", "Share of installs", "pct")
+        charts.style_axis(by_week, "y", "Share of installs", "share")
         ui.chart(by_week, "activation", key="activation_weeks")
         st.caption(charts.COHORT_NOTE)
     ui.table(funnel, "mart_activation_funnel", run_id)
@@ -85,6 +92,7 @@ if reach is not None:
     complete = reach[reach["is_cohort_complete"]] if complete_only else reach
     reach_totals = (complete.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
                     .sort_values("stage_order"))
+    reach_totals["stage"] = reach_totals["stage"].map(charts.human)
     figure = charts.bar_figure(reach_totals, "stage", "users",
                            title=f"Users who reached each stage within {ACTIVATION_DAYS} days, "
                                  "any order")

@@ -64,5 +64,5 @@ def test_cohort_lines_draw_open_cohorts_dotted_and_joined_to_the_last_finished_p
 
 
 def test_money_tooltips_carry_the_dollar_sign_and_thousands_separators() -> None:
-    assert charts.hover("money") == "$%{y:,.2f}"
-    assert charts.hover("pct", "z") == "%{z:.1%}"
+    assert charts.hover("dollars") == "$%{y:,.2f}"
+    assert charts.hover("share", "z") == "%{z:.1%}"
