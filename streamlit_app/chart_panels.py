@@ -27,10 +27,12 @@ PARTIAL = "partial"
 def status_history(frame: pd.DataFrame, x: str, value: str, status: str, *,
                    title: str, x_title: str = "Run") -> go.Figure:
     """Counts per ``x`` by outcome in two panels sharing the x axis: WARN / FAIL (upper,
-    own scale, each bar labelled with its count) and PASS and the rest (lower)."""
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                           row_heights=[0.45, 0.55],
-                           subplot_titles=("WARN and FAIL (own scale)", "PASS"))
+    own scale, each bar labelled with its count) and PASS and the rest (lower), each
+    panel named by its y axis."""
+    # each panel named by its y axis (a title above the upper panel would sit under the
+    # legend, and a centred one ran past a phone's width)
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                           row_heights=[0.45, 0.55])
     names = charts.ordered([str(v) for v in frame[status].dropna().unique()],
                            charts.STATUS_ORDER)
     palette = charts.color_map(names, charts.STATUS_COLORS)
@@ -51,8 +53,8 @@ def status_history(frame: pd.DataFrame, x: str, value: str, status: str, *,
                          legend_title_text="Outcome")
     figure.update_xaxes(type="category", categoryorder="array", categoryarray=categories)
     figure.update_xaxes(title_text=x_title, row=2, col=1)
-    for row in (1, 2):
-        charts.style_axis_row(figure, row, "Checks", "count")
+    charts.style_axis_row(figure, 1, "WARN / FAIL", "count")
+    charts.style_axis_row(figure, 2, "PASS", "count")
     figure.update_yaxes(rangemode="tozero")
     return figure
 

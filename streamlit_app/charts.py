@@ -252,7 +252,7 @@ def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
 
 #: characters of a category label on an axis (the full label is in the tooltip): long
 #: school names would otherwise take most of a phone's width
-LABEL_CHARS = 26
+LABEL_CHARS = 20
 
 
 def short_label(label: str, limit: int = LABEL_CHARS) -> str:
@@ -360,7 +360,7 @@ def literal_figure(figure: go.Figure) -> go.Figure:
     def axis_texts(axis: Any) -> None:
         if axis.title.text is not None:
             axis.title.text = chart_text(axis.title.text)
-        for prop in ("ticktext", "categoryarray"):
+        for prop in ("tickvals", "ticktext", "categoryarray"):  # tickvals match the data
             if axis[prop] is not None:
                 axis[prop] = chart_values(axis[prop])
 

@@ -6,6 +6,7 @@ exposure test can see exactly which marts each page reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ import streamlit as st
 import yaml
 
 from streamlit_app import charts, data_access, formats, metric_definitions, periods
-from streamlit_app.literal import MESSAGE_CHARS, md
+from streamlit_app.literal import MESSAGE_CHARS, WORD_JOINER, md
 
 T = TypeVar("T")
 
@@ -41,12 +42,40 @@ def page_url_path(url_path: str) -> str:
     return "" if url_path == DEFAULT_PAGE else url_path
 
 
+#: characters of a link label that fit one line on a phone: Streamlit never wraps a link
+#: (a longer one was cut off at 390 px)
+LINK_CHARS = 40
+#: where a long label splits into the link and its detail: its first colon (escaped by
+#: literal.md or not)
+LABEL_SPLIT = re.compile(r"\\?:[\s\u2060]+")
+ARROW = " →"
+
+
 def page_link(url_path: str, label: str, icon: str | None = None) -> None:
-    """A link to another page that keeps the picked run (it travels in the URL)."""
+    """A link to another page that keeps the picked run (it travels in the URL).
+
+    A label too long for one line on a phone ("Injected faults: a, b, c →") becomes the
+    link up to its colon and the rest as a caption under it, which wraps.
+    """
     file_name = next(spec[1] for spec in PAGE_SPECS if spec[3] == url_path)
     run = st.query_params.get(RUN_PARAM)
-    st.page_link(f"views/{file_name}", label=label, icon=icon,
+    head, detail = split_label(label)
+    st.page_link(f"views/{file_name}", label=head, icon=icon,
                  query_params={RUN_PARAM: run} if run else None)
+    if detail:
+        st.caption(detail)
+
+
+def split_label(label: str) -> tuple[str, str | None]:
+    """(link label, detail): the label itself when it fits :data:`LINK_CHARS`, else the
+    part before its first colon (with the arrow) and the rest."""
+    visible = re.sub(r"\\(.)", r"\1", label).replace(WORD_JOINER, "")
+    found = LABEL_SPLIT.search(label)
+    if len(visible) <= LINK_CHARS or found is None:
+        return label, None
+    arrow = ARROW if label.endswith(ARROW) else ""
+    detail = label[found.end():].removesuffix(ARROW).strip()
+    return label[:found.start()] + arrow, detail
 
 
 #: the URL query parameter naming the picked run (absent = follow the pointer)
@@ -161,13 +190,13 @@ def chart(figure: go.Figure, definition: str, key: str | None = None,
     """
     title = figure.layout.title.text
     if title:
-        st.markdown(f"**{md(title)}**")
+        st.markdown(f"**{md(title, MESSAGE_CHARS)}**")
         figure.update_layout(title_text=None)
     charts.literal_figure(figure)
     figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          hoverlabel={"namelength": -1}, separators=".,",
                          legend={"orientation": "h", "yanchor": "bottom", "y": 1.02,
-                                 "xanchor": "left", "x": 0})
+                                 "xanchor": "left", "x": 0, "title_side": "top left"})
     st.plotly_chart(figure, key=key, config=config)
     caption(definition)
 
@@ -216,9 +245,11 @@ def table_units(frame: pd.DataFrame, name: str,
 
 
 def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
-               key: str | None = None) -> tuple[date | None, date | None]:
-    """A period preset (default: the last 13 weeks, past the launch ramp) over the mart's
-    dates, with a custom range on demand; (None, None) when the mart has no dates.
+               key: str | None = None, default: str = periods.DEFAULT_PRESET,
+               ) -> tuple[date | None, date | None]:
+    """A period preset (``default``: the last 13 weeks, past the launch ramp, unless a
+    section needs more) over the mart's dates, with a custom range on demand; (None, None)
+    when the mart has no dates.
 
     The preset is kept in the URL under ``bounds_key`` so a shared link shows the same period.
     """
@@ -231,11 +262,11 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
         return None, None
     low, high = bounds
     widget = key or f"dates_{bounds_key}"
-    url_choice(f"{widget}_preset", bounds_key, periods.PRESETS, periods.DEFAULT_PRESET)
+    url_choice(f"{widget}_preset", bounds_key, periods.PRESETS, default)
     preset = st.selectbox(label, periods.PRESETS, key=f"{widget}_preset",
                           help=f"Data from {low:%Y-%m-%d} to {high:%Y-%m-%d}; presets end on "
                                "the last date with data.")
-    url_sync(bounds_key, preset, periods.DEFAULT_PRESET)
+    url_sync(bounds_key, preset, default)
     if preset != periods.CUSTOM:
         return periods.preset_range(preset, low, high)
     picked = st.date_input("From – to", value=(low, high), min_value=low, max_value=high,

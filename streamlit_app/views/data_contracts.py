@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from streamlit_app import chart_panels, charts, data_access, ui
+from streamlit_app import chart_panels, data_access, ui
 
 HISTORY_RUNS = 20
 
@@ -54,9 +54,9 @@ else:
 
     by_owner = (shown.groupby(["owner", "status"], as_index=False).size()
                 .rename(columns={"size": "checks"}))
-    figure = charts.bar_figure(by_owner, "owner", "checks", color="status",
-                               colors=charts.STATUS_COLORS, order=charts.STATUS_ORDER,
-                               title="Contract checks by owner and status")
+    figure = chart_panels.status_history(by_owner, "owner", "checks", "status",
+                                         title="Contract checks by owner and status",
+                                         x_title="Owner")
     ui.chart(figure, "contract_status", key="contracts_by_owner")
 
     by_table = (shown.assign(**{status: shown["status"].eq(status) for status in

@@ -165,7 +165,7 @@ elif states is not None:
     figure.update_geos(scope="usa", bgcolor=CLEAR, showlakes=False, showland=True,
                        landcolor="rgba(128,128,128,0.12)",
                        subunitcolor="rgba(128,128,128,0.7)")
-    figure.update_layout(title=f"{charts.title_of(metric)} by state", height=440,
+    figure.update_layout(title=f"{charts.title_of(metric)} by state", height=500,
                          paper_bgcolor=CLEAR, plot_bgcolor=CLEAR)
     ui.chart(figure, "fundraising", key="state_map", config=ui.GEO_CONFIG)
     ui.table(states, "mart_state_fundraising", run_id)
@@ -258,14 +258,14 @@ if forecast is not None:
     ahead = frame[frame["kind"] == "forecast"]
     figure = go.Figure()
     figure.add_scatter(x=ahead["week_start"], y=ahead["upper_80"], line={"width": 0},
-                       showlegend=False, name="80 % range, upper")
+                       mode="lines", showlegend=False, name="80 % range, upper")
     figure.add_scatter(x=ahead["week_start"], y=ahead["lower_80"], line={"width": 0},
-                       fill="tonexty", fillcolor="rgba(76,120,168,0.25)",
+                       mode="lines", fill="tonexty", fillcolor="rgba(76,120,168,0.25)",
                        name="80 % range, lower")
     figure.add_scatter(x=actual["week_start"], y=actual["redeemed_dollars"], name="actual",
-                       line={"color": charts.TOTAL_COLOR, "width": 3})
+                       mode="lines", line={"color": charts.TOTAL_COLOR, "width": 3})
     figure.add_scatter(x=ahead["week_start"], y=ahead["redeemed_dollars"], name="forecast",
-                       line={"color": charts.PALETTE[0], "dash": "dash"})
+                       mode="lines", line={"color": charts.PALETTE[0], "dash": "dash"})
     figure.update_layout(title="Weekly redeemed dollars: actual and 12-week forecast",
                          hovermode="x unified")
     figure.update_traces(hovertemplate=f"%{{fullData.name}}: {charts.hover(MONEY)}"
@@ -287,7 +287,8 @@ if backtest is not None and not backtest.empty:
 
 # ----------------------------------------------------------------- breakage
 st.subheader("Expiry breakage")
-b_start, b_end = ui.date_range(snapshot, "breakage", "Months")
+# every month by default: a month's breakage is only known a year after it
+b_start, b_end = ui.date_range(snapshot, "breakage", "Months", default=periods.ALL)
 breakage = ui.load(data_access.expiry_breakage, snapshot, b_start, b_end)
 if breakage is not None:
     figure = chart_panels.month_bars(breakage, "month_start",

@@ -61,8 +61,9 @@ def _wait_healthy(url: str, process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def serve_home(home: Path, log_path: Path) -> Iterator[str]:
-    """``streamlit run`` on a free port against ``home``; stopped afterwards."""
+def serve_home(home: Path, log_path: Path, *options: str) -> Iterator[str]:
+    """``streamlit run`` on a free port against ``home`` (with Streamlit ``options`` such
+    as ``--theme.base dark``); stopped afterwards."""
     port = _free_port()
     env = {**os.environ, "CARTON_CAPS_HOME": str(home)}
     log = log_path.open("w")
@@ -70,7 +71,7 @@ def serve_home(home: Path, log_path: Path) -> Iterator[str]:
         [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none", *options],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -231,3 +232,74 @@ def test_markup_from_the_link_and_the_files_draws_no_link_image_or_request(
             browser.close()
     assert problems == []
     assert [request for request in requests if TARGET in request] == []
+
+
+#: the pages whose charts and links a phone must show whole
+PHONE_PAGES = ("home", "finance", "product", "marketing", "data_contracts", "pipeline_ops")
+PHONE_WIDTH = 390
+#: what overflows a phone's width: the main block scrolling sideways, a chart wider than
+#: the viewport, a text of a chart (title, tick, legend, label) cut by the chart's edge,
+#: a link label cut off; and a chart background drawn white (in the dark theme)
+LAYOUT_PROBLEMS = """(width) => {
+  const problems = [];
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (main.scrollWidth > main.clientWidth + 1)
+    problems.push(`main block overflows: ${main.scrollWidth} > ${main.clientWidth}`);
+  document.querySelectorAll('[data-testid="stPlotlyChart"]').forEach((chart, i) => {
+    const box = chart.getBoundingClientRect();
+    if (box.left < -1 || box.right > width + 1)
+      problems.push(`chart ${i} outside the viewport: ${box.left}-${box.right}`);
+    chart.querySelectorAll('text').forEach((text) => {
+      const r = text.getBoundingClientRect();
+      if (r.width > 0 && (r.left < box.left - 2 || r.right > box.right + 2))
+        problems.push(`chart ${i}: "${text.textContent.slice(0, 40)}" cut at the edge`);
+    });
+  });
+  document.querySelectorAll('[data-testid="stPageLink-NavLink"] p').forEach((label) => {
+    if (label.scrollWidth > label.clientWidth + 1)
+      problems.push(`link "${label.textContent.slice(0, 40)}" cut off`);
+  });
+  return problems;
+}"""
+#: the fill of each background a chart draws behind its plot or map, as painted
+BACKGROUNDS = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stPlotlyChart"] .main-svg, [data-testid="stPlotlyChart"] .bglayer rect,'
+    + ' [data-testid="stPlotlyChart"] .geolayer rect.bg')).map((node) => {
+  const style = getComputedStyle(node);
+  return node.tagName === 'svg' ? [style.backgroundColor, '1']
+                                : [style.fill, style.fillOpacity];
+})"""
+WHITE = "rgb(255, 255, 255)"
+
+
+def test_a_phone_in_the_dark_theme_sees_every_chart_whole_and_no_white_box(
+        tiny_run, tmp_path: Path) -> None:
+    """At 390 px: no sideways scrolling, no chart text or link cut off; in the dark theme
+    no chart (the US map included) keeps a white background."""
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with serve_home(tiny_run.home, tmp_path / "streamlit.log", "--theme.base", "dark") as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": PHONE_WIDTH, "height": 900})
+            for path in PHONE_PAGES:
+                page.goto(f"{url}/{ui.page_url_path(path)}", timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_selector(
+                    '[data-testid="stApp"][data-test-script-state="notRunning"]',
+                    timeout=PAGE_TIMEOUT_MS)
+                page.wait_for_timeout(2000)  # let Plotly finish drawing
+                problems += [f"{path}: {problem}"
+                             for problem in page.evaluate(LAYOUT_PROBLEMS, PHONE_WIDTH)]
+                white = [fill for fill, opacity in page.evaluate(BACKGROUNDS)
+                         if fill == WHITE and float(opacity) > 0]
+                if white:
+                    problems.append(f"{path}: {len(white)} white chart background(s)")
+                if path == "finance" and not page.locator("path.choroplethlocation").count():
+                    problems.append("finance: the US map drew no states")
+                if page.locator('[data-testid="stException"]').count():
+                    problems.append(f"{path}: exception block shown")
+        finally:
+            browser.close()
+    assert problems == []
