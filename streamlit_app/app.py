@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from foundation.run_id import RUN_ID_PATTERN
-from streamlit_app import data_access, serving, ui
+from streamlit_app import data_access, serving, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, cut, md
 
 PAGES = Path(__file__).parent / "views"
@@ -56,6 +56,7 @@ def pick_run() -> None:
     else:
         choice = data_access.SnapshotChoice(picked, data_access.snapshot_path(picked))
     st.session_state[ui.CHOICE_KEY] = choice
+    trust.remember_health(choice.run_id)
     # the URL names the run shown (latest included), so a link keeps showing that run
     ui.url_sync(ui.RUN_PARAM, choice.run_id)
     if latest.note and latest.run_id:  # without a fallback the page itself says why

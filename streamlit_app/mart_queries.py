@@ -21,6 +21,7 @@ from streamlit_app.snapshots import (
     read_table,
     reads,
     sql_query,
+    tables_in,
 )
 
 TOP_REFERRERS_LIMIT = 50
@@ -58,6 +59,10 @@ KPI_SQL: dict[str, str] = {
     "forecast_4w": ("select forecast_dollars from marts.mart_redemption_forecast_totals "
                     "where horizon_weeks = 4"),
 }
+
+
+#: headline figure -> the relations its value is computed from (what a caution checks)
+KPI_RELATIONS: dict[str, frozenset[str]] = {name: tables_in(sql) for name, sql in KPI_SQL.items()}
 
 
 @reads(*KPI_SQL.values())

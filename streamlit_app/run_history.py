@@ -13,9 +13,11 @@ import streamlit as st
 
 from foundation import untrusted_files
 from foundation.paths import HomePaths, RunPaths
-from pipeline.checks import comparison, drift
+from pipeline.checks import comparison, drift, health
+from pipeline.checks.dbt_graph import DbtGraph
 from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
+from pipeline.records.run_manifest import DbtSummary
 from pipeline.transform import artifacts as dbt_artifacts
 from streamlit_app.ops_queries import (
     CONTRACT_CHECKS_SQL,
@@ -83,6 +85,29 @@ def run_manifest(run_id: str, paths: HomePaths | None = None) -> dict[str, Any] 
     return None if document is None else integrity.relative_paths(paths.home, document)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _health(home: str, run_id: str, mtime_ns: int) -> health.RunHealth | None:
+    paths = HomePaths(Path(home))
+    document = manifest_io.load(paths.run(run_id).manifest)
+    return None if document is None else health.of_run(paths, document)
+
+
+def run_health(run_id: str, paths: HomePaths | None = None) -> health.RunHealth | None:
+    """The run's health as the pipeline recorded it (a run older than the health model is
+    assessed by the same rules); None when the run has no usable manifest."""
+    paths = paths or home_paths()
+    try:
+        mtime = paths.run(run_id).manifest.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _health(str(paths.home), run_id, mtime)
+
+
+def dbt_summary(run_id: str, paths: HomePaths | None = None) -> DbtSummary:
+    """The run's one dbt summary (the manifest's ``dbt``: what the console and runs.py show)."""
+    return DbtSummary.from_json((run_manifest(run_id, paths) or {}).get("dbt"))
+
+
 def snapshot_changed_note(run_id: str, snapshot: Path,
                           paths: HomePaths | None = None) -> str | None:
     """Why the served file no longer looks like the one published (size or modification
@@ -147,18 +172,27 @@ def abandoned_note(document: dict[str, Any]) -> str:
             f"{document.get('host')}) is gone. The next pipeline run marks it interrupted.")
 
 
+def history_status(document: dict[str, Any]) -> str:
+    """The one word a run's history shows: its health (healthy, warnings, failed), or
+    ``running`` / ``abandoned`` for a run that has not finished."""
+    status = run_status(document)
+    if status in ("running", ABANDONED):
+        return str(status)
+    recorded = run_health(str(document.get("run_id")))
+    return recorded.status if recorded is not None else "failed"
+
+
 def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run from its manifest: status, timing, rows, dbt and contract counts."""
+    """One row per run from its manifest: its health, timing, rows, findings, failure."""
     rows = []
     for doc in manifests:
         counts = doc.get("row_counts") or {}
-        dbt = doc.get("dbt") or {}
-        contracts = doc.get("contracts") or {}
-        summary = contracts.get("summary", contracts) if isinstance(contracts, dict) else {}
         params = doc.get("params") or {}
+        recorded = run_health(str(doc.get("run_id")))
         rows.append({
             "run_id": doc.get("run_id"),
-            "status": run_status(doc),
+            "status": history_status(doc),
+            "findings": None if recorded is None else len(recorded.findings),
             "started_at": pd.to_datetime(doc.get("started_at"), utc=True, errors="coerce"),
             "duration_s": doc.get("duration_s"),
             "users": params.get("users"),
@@ -166,25 +200,11 @@ def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:
             "faults": ",".join(params.get("faults") or []),
             "raw_rows": sum((counts.get("raw") or {}).values()),
             "mart_rows": sum((counts.get("marts") or {}).values()),
-            "dbt_pass": dbt.get("pass"),
-            "dbt_warn": dbt.get("warn"),
-            "dbt_error": dbt.get("error"),
-            "contract_fail": _count(summary, "FAIL"),
-            "contract_warn": _count(summary, "WARN"),
             "failed_step": doc.get("failed_step"),
             "error": doc.get("error"),
-            "pointer_updated": doc.get("pointer_updated"),
+            "published": doc.get("pointer_updated"),
         })
     return pd.DataFrame(rows)
-
-
-def _count(summary: Any, status: str) -> int | None:
-    if not isinstance(summary, dict):
-        return None
-    for key in (status, status.lower()):
-        if key in summary and isinstance(summary[key], int | float):
-            return int(summary[key])
-    return None
 
 
 def step_durations(manifests: list[dict[str, Any]]) -> pd.DataFrame:
@@ -291,6 +311,24 @@ def dbt_lineage(run_id: str, paths: HomePaths | None = None
         return None
     graph = _lineage(str(target), str(paths.home), mtime)
     return graph or None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _relations(target: str, home: str, mtime_ns: int) -> dict[str, str]:
+    manifest = dbt_artifacts.load(Path(target), within=Path(home)).manifest
+    return dict(DbtGraph.from_manifest(manifest).relations)
+
+
+def lineage_relations(run_id: str, paths: HomePaths | None = None) -> dict[str, str]:
+    """dbt node id -> its relation (``schema.table``, ``exposure:<page>``) in the run's own
+    dbt manifest: how the lineage page matches nodes with what a finding affects."""
+    paths = paths or home_paths()
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    try:
+        mtime = (target / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _relations(str(target), str(paths.home), mtime)
 
 
 def run_comparison(run_a: str, run_b: str,

@@ -6,7 +6,6 @@ exposure test can see exactly which marts each page reads.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,10 +14,17 @@ from typing import Any, TypeVar
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-import yaml
 
-from streamlit_app import charts, data_access, formats, metric_definitions, periods
-from streamlit_app.literal import MESSAGE_CHARS, WORD_JOINER, md
+from streamlit_app import charts, data_access, formats, metric_definitions, periods, trust
+from streamlit_app.literal import MESSAGE_CHARS, md
+from streamlit_app.navigation import (  # noqa: F401 - pages reach navigation through ui
+    DEFAULT_PAGE,
+    PAGE_SPECS,
+    PAGES,
+    RUN_PARAM,
+    page_link,
+    page_url_path,
+)
 
 T = TypeVar("T")
 
@@ -27,59 +33,6 @@ RUN_KEY = "selected_run"
 LATEST = "__latest__"
 #: ``st.session_state`` key app.py fills with the resolved SnapshotChoice on every rerun
 CHOICE_KEY = "snapshot_choice"
-
-#: the pages, declared once in pages.yml (which also feeds the dbt exposures)
-PAGES: dict[str, Any] = yaml.safe_load(
-    (Path(__file__).with_name("pages.yml")).read_text(encoding="utf-8"))
-#: (section, file, title, url path = exposure name in dbt_carton_caps/models/exposures.yml)
-PAGE_SPECS: tuple[tuple[str, str, str, str], ...] = tuple(
-    (page["section"], page["file"], page["title"], page["name"]) for page in PAGES["pages"])
-DEFAULT_PAGE: str = PAGES["default_page"]
-
-
-def page_url_path(url_path: str) -> str:
-    """Path the page is served at: the default page lives at the root URL."""
-    return "" if url_path == DEFAULT_PAGE else url_path
-
-
-#: characters of a link label that fit one line on a phone: Streamlit never wraps a link
-#: (a longer one was cut off at 390 px)
-LINK_CHARS = 40
-#: where a long label splits into the link and its detail: its first colon (escaped by
-#: literal.md or not)
-LABEL_SPLIT = re.compile(r"\\?:[\s\u2060]+")
-ARROW = " →"
-
-
-def page_link(url_path: str, label: str, icon: str | None = None) -> None:
-    """A link to another page that keeps the picked run (it travels in the URL).
-
-    A label too long for one line on a phone ("Injected faults: a, b, c →") becomes the
-    link up to its colon and the rest as a caption under it, which wraps.
-    """
-    file_name = next(spec[1] for spec in PAGE_SPECS if spec[3] == url_path)
-    run = st.query_params.get(RUN_PARAM)
-    head, detail = split_label(label)
-    st.page_link(f"views/{file_name}", label=head, icon=icon,
-                 query_params={RUN_PARAM: run} if run else None)
-    if detail:
-        st.caption(detail)
-
-
-def split_label(label: str) -> tuple[str, str | None]:
-    """(link label, detail): the label itself when it fits :data:`LINK_CHARS`, else the
-    part before its first colon (with the arrow) and the rest."""
-    visible = re.sub(r"\\(.)", r"\1", label).replace(WORD_JOINER, "")
-    found = LABEL_SPLIT.search(label)
-    if len(visible) <= LINK_CHARS or found is None:
-        return label, None
-    arrow = ARROW if label.endswith(ARROW) else ""
-    detail = label[found.end():].removesuffix(ARROW).strip()
-    return label[:found.start()] + arrow, detail
-
-
-#: the URL query parameter naming the picked run (absent = follow the pointer)
-RUN_PARAM = "run"
 
 NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
 NO_OTHER_SNAPSHOT = "No other snapshot to show: run `make pipeline` to build one."
@@ -153,12 +106,15 @@ def unreadable_message(args: Sequence[Any], exc: BaseException) -> str:
     return str(data_access.SnapshotUnreadable(snapshot, exc))
 
 
-def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T | None:
+def load(function: Callable[..., T], *args: Any, what: str | None = None,
+         caution: bool = True) -> T | None:
     """Call a data-access function; show a message instead of a traceback when data is absent.
 
     Returns None (after an ``st.info``) when the table is missing from the snapshot or the
     result is an empty frame, and (after an ``st.error`` naming the snapshot) when the
-    snapshot was deleted or is corrupt.
+    snapshot was deleted or is corrupt. When one of the run's findings affects a relation
+    the function reads, a caution with its reason comes first (:func:`trust.caution`),
+    unless ``caution`` is False: a caller showing several figures says it per figure.
     """
     try:
         result = function(*args)
@@ -168,8 +124,11 @@ def load(function: Callable[..., T], *args: Any, what: str | None = None) -> T |
     except (data_access.SnapshotUnreadable, *data_access.READ_ERRORS) as exc:
         st.error(md(unreadable_message(args, exc), MESSAGE_CHARS))
         return None
+    reads = data_access.READS.get(function.__name__, ())
+    if caution:  # a figure read from a relation a finding affects says so (trust.py)
+        trust.caution(reads)
     if isinstance(result, pd.DataFrame) and result.empty:
-        tables = ", ".join(sorted(data_access.READS.get(function.__name__, ()))) or what
+        tables = ", ".join(sorted(reads)) or what
         st.info(f"No rows in {tables or 'this table'} for the selected run and filters.")
         return None
     return result

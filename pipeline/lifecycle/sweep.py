@@ -100,12 +100,15 @@ def _finish(manifest: RunManifest, ended: datetime) -> None:
     manifest.duration_s = _seconds(manifest.started_at, ended)
 
 
-def _settle_published(other: RunPaths, manifest: RunManifest, *, settled_by: str) -> None:
-    """It died after moving the pointer: a success, with the records publication makes."""
+def _settle_published(other: RunPaths, manifest: RunManifest, *, served: bool,
+                      settled_by: str) -> None:
+    """It died after publishing (after moving the pointer, or, of an older as-of date,
+    after its snapshot was published without moving it): a success, with the records
+    publication makes."""
     ended = (_moment(manifest.published_at) or _mtime(other.pointer)
              or manifest_io.utc_now())
     manifest.status = "success"
-    manifest.pointer_updated = True
+    manifest.pointer_updated = served
     if manifest.snapshot.sha256 is None:
         # it died before recording its fingerprint: take it now, so it stays verifiable
         manifest.snapshot = dataclasses.replace(integrity.fingerprint(other.snapshot),
@@ -135,8 +138,12 @@ def _settle(paths: RunPaths, manifest: RunManifest, served: str | None,
     remove_building_files(other)
     if manifest.pid is not None:
         _remove_temporary_files(other, manifest.pid, live_pids)
-    if served == manifest.run_id:
-        _settle_published(other, manifest, settled_by=paths.run_id)
+    if served == manifest.run_id or (manifest.published_at is not None
+                                     and untrusted_files.is_regular_file(other.snapshot)):
+        # the pointer names it, or it recorded its publication (a run of an older as-of
+        # date publishes without moving the pointer): it finished, all but its records
+        _settle_published(other, manifest, served=served == manifest.run_id,
+                          settled_by=paths.run_id)
     else:
         if untrusted_files.is_regular_file(other.snapshot):
             other.snapshot.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ from foundation.run_id import RUN_ID_PATTERN, RunIdError, validate_run_id
 from pipeline.records import process_identity
 from pipeline.records.integrity import is_snapshot_file
 from pipeline.records.pointer import write_atomically
+from pipeline.records.publication_order import order_of
 from pipeline.records.run_manifest import RunManifest, RunParams
 
 SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
@@ -253,11 +254,12 @@ def previous_successful(paths: HomePaths, run_id: str, started_at: str | None = 
 
 
 def latest_successful(paths: HomePaths) -> dict[str, Any] | None:
-    """Newest manifest whose run published a snapshot that still exists (a regular file)."""
-    for document in reversed(load_all(paths)):
-        if document.get("status") == "success" and is_published(paths, document):
-            return document
-    return None
+    """The published run readers fall back on when the pointer is unusable: by the
+    pointer's own rule (:mod:`pipeline.records.publication_order`), the successful run
+    with the newest as-of date whose snapshot still exists (a regular file)."""
+    published = [doc for doc in load_all(paths)
+                 if doc.get("status") == "success" and is_published(paths, doc)]
+    return max(published, key=lambda doc: order_of(doc) or ("", "", ""), default=None)
 
 
 def is_running(document: dict[str, Any]) -> bool:

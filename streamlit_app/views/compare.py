@@ -8,7 +8,7 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import data_access, health, ui
+from streamlit_app import data_access, health, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Run Comparison")
@@ -36,19 +36,35 @@ st.caption(f"Everything below reads from before ({md(before)}) to after ({md(aft
            f"same diff as python pipeline/runs.py diff {md(before)} {md(after)}.")
 
 # ----------------------------------------------------------------- summary
-changed = {"Parameters": len(result.params) - 1, "Tables with other row counts":
-           len(result.row_counts), "Schema changes": len(result.schema or ()),
+health_before, health_after = (data_access.run_health(before), data_access.run_health(after))
+st.markdown(f"Health: **{health_before.status if health_before else 'unknown'}** → "
+            f"**{health_after.status if health_after else 'unknown'}**")
+changed = {"Findings changed": len(result.findings),
+           "Parameters changed": sum(name not in ("health", "published")
+                                     for name, _a, _b in result.params),
+           "Tables with other row counts": len(result.row_counts),
+           "Columns changed": len(result.schema or ()),
            "Contract outcomes changed": len(result.contracts),
            "dbt outcomes changed": len(result.dbt)}
-cols = st.columns(len(changed))
-for col, (label, count) in zip(cols, changed.items(), strict=True):
-    col.metric(label, f"{count:,}")
+cols = st.columns(3)
+for index, (label, count) in enumerate(changed.items()):
+    cols[index % 3].metric(label, f"{count:,}")
+
+st.subheader("Findings (one per root cause)")
+if result.findings:
+    ui.table(pd.DataFrame(result.findings, columns=["finding", "before", "after"]),
+             "compare_findings")
+    st.caption("Findings present in only one of the runs, or of another severity there "
+               "(\"-\" = not a finding of that run); each groups every check that reported "
+               "the same root cause.")
+else:
+    st.success("Both runs have the same findings.")
 
 st.subheader("Parameters")
 ui.table(pd.DataFrame([(name, str(a), str(b)) for name, a, b in result.params],
                       columns=["parameter", "before", "after"]), "compare_params")
-st.caption("The run status and every parameter whose value differs (unchanged ones are "
-           "left out).")
+st.caption("The runs' health and publication, and every parameter whose value differs "
+           "(unchanged ones are left out).")
 
 st.subheader("PII key")
 if None in result.pii_key:
@@ -89,12 +105,17 @@ else:
         for col, (label, name, template, digits, prefix, good) in zip(
                 cols, spec[row_start:row_start + 4], strict=False):
             value = second[name]
+            findings = [*trust.affecting(data_access.KPI_RELATIONS[name], health_before),
+                        *trust.affecting(data_access.KPI_RELATIONS[name], health_after)]
             change = health.kpi_delta(value, first[name], digits=digits, prefix=prefix,
-                                      up_is_good=good)
-            col.metric(label, "n/a" if value is None else template.format(value), change.text,
-                       delta_color=change.color, delta_arrow=change.arrow)
+                                      up_is_good=None if findings else good)
+            with col:
+                st.metric(label, "n/a" if value is None else template.format(value),
+                          change.text, delta_color=change.color, delta_arrow=change.arrow)
+                for finding in dict.fromkeys(findings):
+                    trust.finding_link(finding, f"Caution: {md(finding.reason, MESSAGE_CHARS)} →")
     st.caption(f"Values of {md(after)}; the change is against {md(before)} (grey = no "
-               "change).")
+               "change, or a figure a finding of either run affects: its caution says why).")
 
 # ----------------------------------------------------------------- row counts
 st.subheader("Row counts")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from streamlit_app import chart_panels, data_access, ui
+from streamlit_app import chart_panels, data_access, trust, ui
 
 HISTORY_RUNS = 20
 
 st.title("Data Contracts")
 run_id, snapshot = ui.require_snapshot()
+trust.focus("data_contracts")
 
 results = ui.load(data_access.contract_checks, snapshot)
 if results is None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from streamlit_app import charts, data_access, ui
+from streamlit_app import charts, data_access, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, block, cut, md
 
 SAMPLE_ROWS = 20
+#: failing tests shown open when there are at most this many (a finding's link opens its own)
+OPEN_BELOW = 3
 
 st.title("dbt Test Results")
 run_id, snapshot = ui.require_snapshot()
+focused = trust.focus("dbt_tests")
+focused_tests = {s.ref for s in (*focused.evidence, *focused.consequences)} if focused else set()
 
 try:
     results = data_access.dbt_results(snapshot)
@@ -30,35 +34,21 @@ if results is None or results.empty:
     st.stop()
 
 # ----------------------------------------------------------------- counts
-counts = (results.groupby(["resource_type", "status"], as_index=False).size()
+built = results[results["resource_type"] != "source_freshness"]
+counts = (built.groupby(["resource_type", "status"], as_index=False).size()
           .rename(columns={"size": "nodes"}))
+summary = data_access.dbt_summary(run_id)
 cols = st.columns(4)
-by_status = results["status"].value_counts()
-cols[0].metric("Nodes", len(results))
-cols[1].metric("Pass / success", int(by_status.get("pass", 0) + by_status.get("success", 0)))
-cols[2].metric("Warn", int(by_status.get("warn", 0)))
-cols[3].metric("Error / fail", int(by_status.get("error", 0) + by_status.get("fail", 0)))
+cols[0].metric("dbt build nodes", f"{summary.total:,}",
+               help="Models, data tests and unit tests of `dbt build`, as the run's manifest "
+                    "and the console count them; source freshness is reported below.")
+cols[1].metric("Pass", f"{summary.passed:,}")
+cols[2].metric("Warn", f"{summary.warn:,}")
+cols[3].metric("Error / fail", f"{summary.error:,}")
 figure = charts.bar_figure(counts, "resource_type", "nodes", color="status",
                        colors=charts.STATUS_COLORS, order=charts.STATUS_ORDER,
                        title=f"dbt nodes by type and status (from {source})")
 ui.chart(figure, "dbt_status", key="dbt_counts")
-
-# ----------------------------------------------------------------- tests
-st.subheader("Tests")
-tests = results[results["resource_type"].isin(["test", "unit_test"])]
-filters = st.columns(2)
-statuses = filters[0].multiselect("Status", sorted(tests["status"].dropna().unique()),
-                                  key="dbt_status_filter")
-search = filters[1].text_input("Name contains", key="dbt_search")
-if statuses:
-    tests = tests[tests["status"].isin(statuses)]
-if search:
-    tests = tests[tests["name"].str.contains(search, case=False, na=False, regex=False)]
-if tests.empty:
-    ui.empty_filter("dbt tests")
-else:
-    ui.table(tests[["name", "resource_type", "status", "failures", "execution_time_s",
-                    "message"]], "dbt_tests", run_id)
 
 # ----------------------------------------------------------------- failures
 st.subheader("Failing and warning tests")
@@ -75,7 +65,9 @@ else:
         samples = None
         st.error(md(exc, MESSAGE_CHARS))
     for record in failing.to_dict("records"):
-        with st.expander(f"{md(str(record['status']).upper())}: {md(record['name'])}"):
+        opened = record["unique_id"] in focused_tests or len(failing) <= OPEN_BELOW
+        with st.expander(f"{md(str(record['status']).upper())}: {md(record['name'])}",
+                         expanded=opened):
             st.text(block(record.get("message") or "(no message)"))
             if samples is not None and "unique_id" in samples.columns:
                 rows = data_access.failure_sample_rows(samples, record["unique_id"])
@@ -84,6 +76,26 @@ else:
                 else:
                     st.caption(f"Sample of failing rows (up to {SAMPLE_ROWS}):")
                     st.dataframe(rows.head(SAMPLE_ROWS), hide_index=True)
+
+# ----------------------------------------------------------------- tests
+st.subheader("Tests")
+ORDER = {"error": 0, "fail": 0, "runtime error": 0, "warn": 1}
+tests = (results[results["resource_type"].isin(["test", "unit_test"])]
+         .assign(_order=lambda f: f["status"].map(ORDER).fillna(2))
+         .sort_values(["_order", "name"]).drop(columns="_order"))
+filters = st.columns(2)
+statuses = filters[0].multiselect("Status", sorted(tests["status"].dropna().unique()),
+                                  key="dbt_status_filter")
+search = filters[1].text_input("Name contains", key="dbt_search")
+if statuses:
+    tests = tests[tests["status"].isin(statuses)]
+if search:
+    tests = tests[tests["name"].str.contains(search, case=False, na=False, regex=False)]
+if tests.empty:
+    ui.empty_filter("dbt tests")
+else:
+    ui.table(tests[["name", "resource_type", "status", "failures", "execution_time_s",
+                    "message"]], "dbt_tests", run_id)
 
 # ----------------------------------------------------------------- timings
 st.subheader("Slowest models")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from streamlit_app import data_access, health, ui
+from streamlit_app import data_access, health, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Carton Caps Analytics")
@@ -40,37 +40,31 @@ if not manifest:
              "verify.")
 
 # ----------------------------------------------------------------- health
+run_health = trust.selected_health()
+if manifest and run_health is not None:
+    trust.status_banner(run_health)
+    trust.findings_list(run_health)
 st.caption("Run id (copy with the button on the right):")
 st.code(run_id, language=None)
 if manifest:  # without its record, the error above says what is unknown
-    board = health.run_health(manifest)
-    banner = {"ok": st.success, "info": st.info, "warning": st.warning, "error": st.error}
-    banner[board.severity](f"**Run health: {md(board.status)}**")
-    for item in board.items:
-        icon = {"error": ":material/error:", "warning": ":material/warning:",
-                "info": ":material/info:"}[item.severity]
-        ui.page_link(item.page, f"{md(item.text, MESSAGE_CHARS)} →", icon=icon)
     finished = ui.parse_time(manifest.get("finished_at"))
     age_hours = None if finished is None else (datetime.now(UTC) - finished).total_seconds() / 3600
     duration = ui.number(manifest.get("duration_s"))
-    status_cols = st.columns(3)
-    status_cols[0].metric("Status", md(str(data_access.run_status(manifest) or "unknown").upper()))
-    status_cols[1].metric("Age", "-" if age_hours is None else f"{age_hours:,.1f} h")
-    status_cols[2].metric("Duration", "-" if duration is None else f"{duration:,.1f} s")
+    status_cols = st.columns(2)
+    status_cols[0].metric("Age", "-" if age_hours is None else f"{age_hours:,.1f} h")
+    status_cols[1].metric("Duration", "-" if duration is None else f"{duration:,.1f} s")
     params = manifest.get("params")
     params = params if isinstance(params, dict) else {}
-    faults = params.get("faults")
-    faults = ", ".join(map(str, faults)) if isinstance(faults, list) and faults else "none"
     users = params.get("users")
     users = f"{users:,}" if isinstance(users, int) else users or "-"
     st.caption(f"Run parameters: users {md(users)}, seed {md(params.get('seed', '-'))}, as of "
                f"{md(params.get('as_of', '-'))}, {md(params.get('days', '-'))} days of history, "
-               f"injected faults: {md(faults, MESSAGE_CHARS)}, built on "
-               f"{md(health.engine_label(manifest))}. Age = time since the run finished (UTC).")
+               f"built on {md(health.engine_label(manifest))}. Age = time since the run "
+               "finished (UTC).")
 
 # ----------------------------------------------------------------- KPIs
 previous_id = data_access.previous_successful_run(run_id)
-current = ui.load(data_access.headline_kpis, snapshot)
+current = ui.load(data_access.headline_kpis, snapshot, caution=False)  # per tile below
 if current is None:
     st.stop()
 previous = None
@@ -83,13 +77,19 @@ if previous_id:
 
 def metric(column: st.delta_generator.DeltaGenerator, label: str, name: str, template: str,
            *, digits: int = 0, prefix: str = "", up_is_good: bool | None = True) -> None:
-    """One KPI with its change since the previous successful run (grey at zero)."""
+    """One KPI with its change since the previous successful run (grey at zero), and a
+    caution under it when a finding affects what it is computed from: its change is then
+    shown neutral, never as good or bad news."""
     value = getattr(current, name)
     before = None if previous is None else getattr(previous, name)
+    findings = trust.affecting(data_access.KPI_RELATIONS[name], run_health)
     change = health.kpi_delta(value, before, digits=digits, prefix=prefix,
-                              up_is_good=up_is_good)
-    column.metric(label, "n/a" if value is None else template.format(value), change.text,
+                              up_is_good=None if findings else up_is_good)
+    with column:
+        st.metric(label, "n/a" if value is None else template.format(value), change.text,
                   delta_color=change.color, delta_arrow=change.arrow)
+        for finding in findings:
+            trust.finding_link(finding, f"Caution: {md(finding.reason, MESSAGE_CHARS)} →")
 
 
 st.subheader("Headline KPIs")
@@ -113,8 +113,8 @@ first = "none: this is the first" if manifest else "unknown: this run has no usa
 st.caption(
     "Change shown against the previous successful run "
     f"({md(previous_id) if previous_id else first}); green = better, "
-    "red = worse, grey = "
-    "no change (a rising liability or expiring amount is worse)."
+    "red = worse, grey = no change or a figure a finding affects (its caution says why; "
+    "a rising liability or expiring amount is worse)."
     + (f" DAU is for {current.dau_date}." if current.dau_date else "")
 )
 ui.page_link("finance", "Expiry outlook and redemption forecast on Finance →",

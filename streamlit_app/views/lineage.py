@@ -1,5 +1,6 @@
 """Lineage: the selected run's dbt graph (sources → staging → intermediate → marts →
-exposures/pages) from that run's own manifest.json, each node coloured by its tests."""
+exposures/pages) from that run's own manifest.json, each node coloured by the run's health
+as it reaches it down the lineage (contracts, freshness, schema, volumes, dbt tests)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pipeline.transform.artifacts import LAYERS
-from streamlit_app import charts, data_access, ui
+from streamlit_app import charts, data_access, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, block, md
 
 NODE_KEY = "lineage_node"
@@ -16,9 +17,14 @@ CHART_KEY = "lineage_chart"
 ROW_PX = 22
 LAYER_TITLES = {"source": "Sources", "staging": "Staging", "intermediate": "Intermediate",
                 "marts": "Marts", "exposure": "Pages (exposures)"}
-TEST_COLORS = {"pass": charts.STATUS_COLORS["pass"], "warn": charts.STATUS_COLORS["warn"],
-               "fail": charts.STATUS_COLORS["fail"], "error": charts.STATUS_COLORS["error"],
-               "skipped": charts.TOTAL_COLOR, "untested": charts.PALETTE[0]}
+#: a node's health: the worst finding whose subject it is or lies downstream of
+HEALTH_COLORS = {"error": charts.STATUS_COLORS["error"], "warning": charts.STATUS_COLORS["warn"],
+                 "info": charts.TOTAL_COLOR, "no finding": charts.STATUS_COLORS["pass"]}
+HEALTH_LABELS = {"error": "affected by an error finding",
+                 "warning": "affected by a warning finding",
+                 "info": "affected by a note", "no finding": "no finding reaches it"}
+#: the picked node's paths: a colour no health status uses
+PATH_COLOR = charts.PALETTE[11]
 
 st.title("Lineage")
 run_id, _snapshot = ui.require_snapshot()
@@ -68,6 +74,23 @@ picked = st.selectbox("Node", ids, key=NODE_KEY,
                       help="Or click a node in the graph.")
 ui.url_sync("node", picked, default)
 upstream, downstream = related(picked, None), related(picked, children)
+run_health = trust.selected_health()
+relations = data_access.lineage_relations(run_id)
+
+
+def node_findings(uid: str) -> tuple:
+    """The run's findings that reach node ``uid`` (its subject, or upstream of it)."""
+    if run_health is None:
+        return ()
+    relation = relations.get(uid)
+    return tuple(f for f in run_health.findings
+                 if f.subject == uid or (relation is not None and relation in f.impacted))
+
+
+def node_health(uid: str) -> str:
+    severities = {f.severity for f in node_findings(uid)}
+    return next((s for s in ("error", "warning", "info") if s in severities), "no finding")
+
 
 # ----------------------------------------------------------------- graph
 layout: dict[str, tuple[int, int]] = {}
@@ -91,21 +114,22 @@ for uid in ids:
 figure = go.Figure()
 figure.add_scatter(x=edge_x, y=edge_y, mode="lines", hoverinfo="skip", showlegend=False,
                    line={"color": "rgba(140,140,140,0.25)", "width": 1})
-figure.add_scatter(x=lit_x, y=lit_y, mode="lines", hoverinfo="skip", showlegend=False,
-                   line={"color": charts.PALETTE[1], "width": 2})
-for status in ("pass", "warn", "fail", "error", "skipped", "untested"):
-    members = [uid for uid in ids if graph[uid].test_status == status]
+figure.add_scatter(x=lit_x, y=lit_y, mode="lines", hoverinfo="skip", name="picked node's paths",
+                   line={"color": PATH_COLOR, "width": 2})
+for status in ("no finding", "info", "warning", "error"):
+    members = [uid for uid in ids if node_health(uid) == status]
     if not members:
         continue
     figure.add_scatter(
         x=[layout[uid][0] for uid in members], y=[layout[uid][1] for uid in members],
-        mode="markers+text", name=f"tests: {status}", text=[graph[uid].name for uid in members],
-        textposition="middle right", textfont={"size": 10}, customdata=members,
-        marker={"color": TEST_COLORS[status], "size": [16 if uid == picked else 10
-                                                        for uid in members],
+        mode="markers+text", name=HEALTH_LABELS[status],
+        text=[graph[uid].name for uid in members], textposition="middle right",
+        textfont={"size": 10}, customdata=members,
+        marker={"color": HEALTH_COLORS[status], "size": [16 if uid == picked else 10
+                                                          for uid in members],
                 "line": {"width": [3 if uid == picked else 0 for uid in members],
-                         "color": charts.PALETTE[1]}},
-        hovertemplate="%{text}<br>%{customdata}<extra>" + f"tests: {status}</extra>")
+                         "color": PATH_COLOR}},
+        hovertemplate="%{text}<br>%{customdata}<extra>" + f"{HEALTH_LABELS[status]}</extra>")
 figure.update_layout(
     title=f"dbt graph of run {run_id} (click a node)", height=max(420, tallest * ROW_PX + 120),
     legend={"orientation": "h", "y": 0, "yanchor": "top", "x": 0},
@@ -118,9 +142,10 @@ st.plotly_chart(charts.literal_figure(figure), key=CHART_KEY, on_select="rerun",
                 selection_mode="points", config={"displayModeBar": False})
 st.caption("Lineage: every source, model and page (dbt exposure) of this run's dbt manifest "
            "(logs/dbt/<run_id>/target/manifest.json), left to right in build order; an edge "
-           "means the right node reads the left one. Colour = worst status of the node's dbt "
-           "tests in this run (run_results.json); the picked node's upstream and downstream "
-           "paths are highlighted.")
+           "means the right node reads the left one. Colour = the worst of the run's findings "
+           "(contracts, freshness, schema changes, volumes, dbt tests; one per root cause) "
+           "that reaches the node, at its source or upstream of it; the picked node's "
+           "upstream and downstream paths are drawn in a colour of their own.")
 
 # ----------------------------------------------------------------- detail
 node = graph[picked]
@@ -128,6 +153,9 @@ st.subheader(md(node.name))
 st.caption(f"{md(node.resource_type)} in layer {LAYER_TITLES[node.layer]} · "
            f"{md(node.unique_id, MESSAGE_CHARS)}"
            + (f" · {md(node.path, MESSAGE_CHARS)}" if node.path else ""))
+for finding in node_findings(picked):
+    trust.finding_link(finding, f"{'Finding here' if finding.subject == picked else 'Upstream'}"
+                                f": {md(finding.title, MESSAGE_CHARS)} →")
 if node.description:  # dbt's markdown, but read from a file of the home: shown as text
     st.text(block(node.description))
 else:
@@ -151,7 +179,7 @@ for tab, members, what in ((tabs[2], upstream, "upstream"), (tabs[3], downstream
         if not members:
             st.info(f"Nothing {what} of {md(node.name)}.")
             continue
-        rows = [(LAYER_TITLES[graph[uid].layer], graph[uid].name, graph[uid].test_status)
-                for uid in sorted(members, key=ids.index)]
-        ui.table(pd.DataFrame(rows, columns=["layer", "node", "tests"]),
+        rows = [(LAYER_TITLES[graph[uid].layer], graph[uid].name, graph[uid].test_status,
+                 HEALTH_LABELS[node_health(uid)]) for uid in sorted(members, key=ids.index)]
+        ui.table(pd.DataFrame(rows, columns=["layer", "node", "tests", "health"]),
                  f"lineage_{what}_{node.name}", run_id)

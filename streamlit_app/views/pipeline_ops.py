@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import charts, data_access, ui
+from streamlit_app import charts, data_access, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Pipeline Ops")
+trust.focus("pipeline_ops")
 manifests = data_access.run_manifests()
 if not manifests:
     st.info("No runs yet: no `logs/pipeline_<run_id>.json` manifest exists. "
@@ -18,12 +19,12 @@ if not manifests:
 runs = data_access.runs_frame(manifests)
 counts = runs["status"].value_counts()
 cols = st.columns(5)
-cols[0].metric("Runs", len(runs))
-cols[1].metric("Succeeded", int(counts.get("success", 0)))
-cols[2].metric("Failed", int(counts.get("failed", 0)))
-cols[3].metric("Interrupted / abandoned",
-               int(counts.get("interrupted", 0)) + int(counts.get(data_access.ABANDONED, 0)))
-cols[4].metric("Running", int(counts.get("running", 0)))
+cols[0].metric("Runs", f"{len(runs):,}")
+cols[1].metric("Healthy", f"{int(counts.get('healthy', 0)):,}")
+cols[2].metric("Warnings", f"{int(counts.get('warnings', 0)):,}")
+cols[3].metric("Failed", f"{int(counts.get('failed', 0)):,}")
+cols[4].metric("Running / abandoned",
+               f"{int(counts.get('running', 0)) + int(counts.get(data_access.ABANDONED, 0)):,}")
 
 st.subheader("Run history")
 status_filter = st.multiselect("Status", sorted(runs["status"].dropna().unique()),
@@ -31,10 +32,11 @@ status_filter = st.multiselect("Status", sorted(runs["status"].dropna().unique()
 shown = runs if not status_filter else runs[runs["status"].isin(status_filter)]
 history = shown.sort_values("started_at", ascending=False)
 ui.table(history, "pipeline_runs")
-st.caption("One row per run manifest (logs/pipeline_<run_id>.json): status, wall-clock "
-           "duration, rows loaded into raw and built in marts, dbt and contract counts. "
-           "abandoned = the manifest says running but the run's process is gone on this "
-           "host (killed); the next pipeline run marks it interrupted.")
+st.caption("One row per run manifest (logs/pipeline_<run_id>.json): its health (healthy, "
+           "warnings or failed: one status everywhere, from the run's findings, one per root "
+           "cause), wall-clock duration, rows loaded into raw and built in marts, whether it "
+           "published. abandoned = the manifest says running but the run's process is gone "
+           "on this host (killed); the next pipeline run marks it interrupted.")
 
 timeline = runs.dropna(subset=["started_at", "duration_s"])
 if not timeline.empty:
@@ -93,13 +95,19 @@ if picked:
     document = data_access.run_manifest(picked) or {}
     if data_access.run_status(document) == data_access.ABANDONED:
         st.warning(md(data_access.abandoned_note(document), MESSAGE_CHARS))
+    picked_health = data_access.run_health(picked)
+    if picked_health is not None:
+        st.markdown(f"Run {md(picked)}: **{picked_health.status}**, "
+                    f"{len(picked_health.findings)} finding(s), one per root cause.")
+        trust.findings_list(picked_health)
     warnings = document.get("warnings") or []
     anomalies = (document.get("anomalies") or {}).get("anomalies") or []
     if warnings:
-        st.warning(f"{len(warnings)} warning(s) in run {md(picked)}.")
-        ui.table(pd.DataFrame(warnings), "run_warnings", picked)
+        with st.expander(f"Every message the run logged ({len(warnings)}; the findings above "
+                         "group them by root cause)"):
+            ui.table(pd.DataFrame(warnings), "run_warnings", picked)
     if anomalies:
-        st.warning(f"{len(anomalies)} volume anomaly(ies) in run {md(picked)}.")
-        ui.table(pd.DataFrame(anomalies), "volume_anomalies", picked)
+        with st.expander(f"Volume checks that fired ({len(anomalies)})"):
+            ui.table(pd.DataFrame(anomalies), "volume_anomalies", picked)
     with st.expander(f"Manifest: logs/pipeline_{md(picked)}.json"):
         st.json(document)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import charts, data_access, ui
+from streamlit_app import charts, data_access, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, md
 
 st.title("Schema & Drift")
 run_id, snapshot = ui.require_snapshot()
+trust.focus("schema_drift")
 
 columns = data_access.schema_of_run(run_id)
 if columns is None:
@@ -56,7 +57,15 @@ elif previous_id is None:
 elif changes.empty:
     st.success(f"No schema changes since {md(previous_id)}.")
 else:
-    st.warning(f"{len(changes)} schema change(s) since {md(previous_id)}.")
+    run_health = trust.selected_health()
+    found = [f for f in (run_health.findings if run_health else ())
+             if f.category == "schema change"]
+    in_snapshot = int((changes["layer"] == "snapshot").sum())
+    st.warning(f"{len(found)} table(s) changed since {md(previous_id)}: {in_snapshot} column "
+               f"change(s) in the snapshot, {len(changes) - in_snapshot} in the source files; "
+               "one finding per table.")
+    for finding in found:
+        trust.finding_link(finding)
     ui.table(changes[["layer", "schema", "table", "column", "change", "before", "after",
                       "detail"]], "schema_drift_previous", run_id)
 st.caption("Drift: tables or columns added or removed and columns whose type or nullability "

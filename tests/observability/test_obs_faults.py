@@ -32,30 +32,41 @@ class Detection:
     # a raw column the snapshot diff must report too (schema, table, column, change)
     snapshot_drift: tuple[str, str, str, str] | None = None
     only_drift: bool = False  # no contract check and no dbt test may report anything
+    #: the one finding of the run's health it is: (category, raw table it is about)
+    finding: tuple[str, str] | None = None
 
 
 DETECTIONS = [
     Detection("duplicate_keys", False, ("raw", "receipts", "receipt_id", "unique", "WARN"),
-              dbt_warning="source_unique_event_exports_receipts_receipt_id"),
-    Detection("null_keys", True, ("raw", "app_events", "event_id", "not_null", "FAIL")),
+              dbt_warning="source_unique_event_exports_receipts_receipt_id",
+              finding=("duplicate keys", "receipts")),
+    Detection("null_keys", True, ("raw", "app_events", "event_id", "not_null", "FAIL"),
+              finding=("missing values", "app_events")),
     Detection("orphan_foreign_keys", True,
-              ("raw", "rewards_ledger", "user_id", "foreign_key", "FAIL")),
+              ("raw", "rewards_ledger", "user_id", "foreign_key", "FAIL"),
+              finding=("orphaned references", "rewards_ledger")),
     Detection("late_events", False, ("raw", "app_events", "event_time",
-                                     "raw_app_events_no_rows_before_window", "WARN")),
+                                     "raw_app_events_no_rows_before_window", "WARN"),
+              finding=("rows before the history window", "app_events")),
     Detection("future_events", True, ("raw", "app_events", "event_time",
-                                      "raw_app_events_no_future_rows", "FAIL")),
+                                      "raw_app_events_no_future_rows", "FAIL"),
+              finding=("rows after the as-of date", "app_events")),
     Detection("negative_amounts", True, ("raw", "receipts", "total_cents",
-                                         "raw_receipts_total_cents_not_negative", "FAIL")),
+                                         "raw_receipts_total_cents_not_negative", "FAIL"),
+              finding=("negative amounts", "receipts")),
     Detection("schema_drift_extra_column", False,
               drift=("receipts", "loyalty_card_id", "column_added"),
               snapshot_drift=("raw", "receipts", "loyalty_card_id", "column_added"),
-              only_drift=True),
+              only_drift=True, finding=("schema change", "receipts")),
     Detection("schema_drift_missing_column", True,
-              load_error="app_events.csv: missing required column 'app_version'"),
+              load_error="app_events.csv: missing required column 'app_version'",
+              finding=("load failed", "app_events")),
     Detection("stale_export", False, ("raw", "rewards_ledger", "created_at",
-                                      "raw_rewards_ledger_event_recency", "WARN")),
+                                      "raw_rewards_ledger_event_recency", "WARN"),
+              finding=("stale data", "rewards_ledger")),
     Detection("empty_table", True, ("raw", "receipt_items", None,
-                                    "raw_receipt_items_min_rows", "FAIL")),
+                                    "raw_receipt_items_min_rows", "FAIL"),
+              finding=("too few rows", "receipt_items")),
 ]
 
 
@@ -92,6 +103,18 @@ def test_fault_is_detected(fault_home: Path, detection: Detection) -> None:
         assert manifest["status"] == "success"
         assert pointer.read_text() == f"carton_caps_{run_id}.duckdb\n"
         pointer.write_text("carton_caps_baseline.duckdb\n")  # keep the baseline served
+
+    # the run's health: one finding for the fault, whatever else reported it; any other
+    # finding is a schema change against the previous successful run of this shared home
+    findings = manifest["health"]["findings"]
+    expected_status = "failed" if detection.run_fails else "warnings"
+    assert manifest["health"]["status"] == expected_status
+    category, table = detection.finding
+    about_the_fault = [(f["category"], f["subject"].rsplit(".", 1)[-1]) for f in findings
+                       if f["subject"].rsplit(".", 1)[-1] == table]
+    assert about_the_fault == [(category, table)], findings
+    assert all(f["category"] == "schema change" for f in findings
+               if f["subject"].rsplit(".", 1)[-1] != table), findings
 
     if detection.load_error:
         assert manifest["failed_step"] == "load_raw"
@@ -149,3 +172,24 @@ def test_fault_is_detected(fault_home: Path, detection: Detection) -> None:
                     "where unique_id like ? and row_json is not null",
                     [f"%{detection.dbt_warning}%"]).fetchone()[0]
                 assert samples >= 1
+
+
+@pytest.mark.parametrize("faults", [
+    ("duplicate_keys", "late_events", "stale_export", "schema_drift_extra_column"),
+    ("null_keys", "orphan_foreign_keys", "negative_amounts"),
+], ids=["four_that_warn", "three_that_fail"])
+def test_combined_faults_are_as_many_findings_as_root_causes(
+        tmp_path: Path, faults: tuple[str, ...]) -> None:
+    """Several faults at once, two on the same table: one finding each, however many
+    contract checks, dbt tests and warnings report them."""
+    expected = sorted(next(d.finding for d in DETECTIONS if d.fault == fault)
+                      for fault in faults)
+    exit_code = run_tiny(tmp_path, "combined", "--faults", ",".join(faults))
+    manifest = _manifest(tmp_path, "combined")
+    findings = manifest["health"]["findings"]
+    assert exit_code == (1 if "null_keys" in faults else 0)
+    assert sorted((f["category"], f["subject"].rsplit(".", 1)[-1]) for f in findings) == \
+        expected, findings
+    assert manifest["health"]["faults"] == list(faults)
+    signals = sum(len(f["evidence"]) + len(f["consequences"]) for f in findings)
+    assert signals > len(findings)  # many checks reported them; each cause is counted once

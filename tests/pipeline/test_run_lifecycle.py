@@ -120,7 +120,7 @@ def test_failed_dbt_build_leaves_pointer_and_previous_snapshot_unchanged(
     assert manifest["error"].startswith("dbt build failed: 1 failing node(s): ")
     assert "assert_forced_failure" in manifest["error"]
     assert manifest["pointer_updated"] is False
-    assert [s["status"] for s in manifest["steps"]] == ["ok", "ok", "failed"]
+    assert [s["status"] for s in manifest["steps"]] == ["ok", "ok", "ok", "failed"]
     failing = [f["unique_id"] for f in manifest["dbt"]["failures"]]
     assert any(unique_id.endswith("assert_forced_failure") for unique_id in failing)
     assert pointer.read_text() == pointer_before

@@ -1,50 +1,11 @@
-"""Home's status logic, KPI deltas and date presets: pure functions, exact answers."""
+"""KPI deltas and date presets: pure functions, exact answers (the run's health is
+pipeline/checks/health.py, tested in tests/pipeline/test_health.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from streamlit_app import health, periods
-
-FAULTY = {"status": "success",
-          "params": {"faults": ["duplicate_keys", "stale_export"]},
-          "contracts": {"summary": {"pass": 10, "warn": 5, "fail": 0}},
-          "dbt": {"pass": 300, "warn": 3, "error": 0},
-          "schema_drift": {"summary": {"changes": 2}},
-          "anomalies": {"anomalies": [{"table": "receipts"}]},
-          "warnings": [{"step": "x", "message": "y"}]}
-
-
-def test_a_successful_run_with_warnings_is_not_shown_as_plain_success() -> None:
-    board = health.run_health(FAULTY)
-    assert board.status == "SUCCESS with warnings"
-    assert board.severity == "warning"
-    assert [(item.severity, item.text, item.page) for item in board.items] == [
-        ("warning", "5 contract checks WARN", "data_contracts"),
-        ("warning", "3 dbt tests warning", "dbt_tests"),
-        ("warning", "2 schema changes since the previous run", "schema_drift"),
-        ("warning", "1 volume anomaly against earlier runs", "pipeline_ops"),
-        ("info", "Injected faults: duplicate_keys, stale_export", "pipeline_ops"),
-        ("info", "1 pipeline warning", "pipeline_ops"),
-    ]
-
-
-def test_failures_come_first_and_set_the_status() -> None:
-    board = health.run_health({**FAULTY, "contracts": {"summary": {"warn": 0, "fail": 2}},
-                               "dbt": {"error": 1}})
-    assert board.status == "SUCCESS with failures"
-    assert [item.text for item in board.items[:2]] == ["2 contract checks FAIL",
-                                                       "1 dbt node in error"]
-    failed = health.run_health({"status": "failed", "failed_step": "dbt_build",
-                                "error": "boom"})
-    assert (failed.status, failed.items[0].text) == ("FAILED",
-                                                      "Run failed at step dbt_build: boom")
-
-
-def test_a_clean_run_is_healthy() -> None:
-    board = health.run_health({"status": "success", "params": {"faults": []},
-                               "contracts": {"summary": {"warn": 0, "fail": 0}}})
-    assert (board.status, board.severity, board.items) == ("HEALTHY", "ok", ())
 
 
 def test_a_zero_change_is_grey_without_an_arrow() -> None:
