@@ -29,12 +29,14 @@ PALETTE: tuple[str, ...] = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2
 TOTAL_COLOR = "#8C8C8C"
 STATUS_COLORS: dict[str, str] = {
     "PASS": "#54A24B", "pass": "#54A24B", "success": "#54A24B", "ok": "#54A24B",
+    "healthy": "#54A24B", "warnings": "#F58518",
     "WARN": "#F58518", "warn": "#F58518", "FAIL": "#E45756", "fail": "#E45756",
     "error": "#E45756", "failed": "#E45756", "skipped": "#8C8C8C", "skip": "#8C8C8C",
     "interrupted": "#B279A2", "abandoned": "#B279A2", "running": "#4C78A8",
 }
 #: outcome order for legends and stacks: good first, worst last
-STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "WARN", "warn", "FAIL",
+STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "healthy", "WARN", "warn",
+                                 "warnings", "FAIL",
                                  "fail", "error", "failed", "interrupted", "abandoned",
                                  "skipped", "skip", "running")
 #: the pipeline's steps in the order run_pipeline.py runs them (legends follow it)

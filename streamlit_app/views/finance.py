@@ -17,6 +17,7 @@ from streamlit_app import (
     health,
     metric_definitions,
     periods,
+    trust,
     ui,
 )
 from streamlit_app.literal import MESSAGE_CHARS, md
@@ -111,6 +112,8 @@ if liability is not None:
     before = (data_access.liability_daily(snapshot, *periods.previous_period(start, end))
               if start is not None and end is not None else None)
     earlier = None if before is None or before.empty else before.iloc[-1]
+    # a change computed on data a finding affects is neither good nor bad news (trust.py)
+    neutral = trust.affected(data_access.READS["liability_daily"])
     cols = st.columns(3)
     for col, label, column, good in (
             (cols[0], f"Liability on {last['balance_date']:%Y-%m-%d}", "liability_dollars",
@@ -119,7 +122,7 @@ if liability is not None:
             (cols[2], "Expired to date", "cumulative_expired_dollars", False)):
         change = health.kpi_delta(float(last[column]),
                                   None if earlier is None else float(earlier[column]),
-                                  digits=2, prefix="$", up_is_good=good)
+                                  digits=2, prefix="$", up_is_good=None if neutral else good)
         col.metric(label, dollars(last[column]), change.text,
                    delta_color=change.color, delta_arrow=change.arrow)
     if earlier is not None:

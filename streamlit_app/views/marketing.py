@@ -6,7 +6,15 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from streamlit_app import (
+    charts,
+    data_access,
+    health,
+    metric_definitions,
+    periods,
+    trust,
+    ui,
+)
 from streamlit_app.literal import chart_text
 
 FUNNEL_STAGES = ("sent", "clicked", "installed", "applied_within_48h", "onboarded",
@@ -34,6 +42,8 @@ if funnel is not None:
                     if start is not None and end is not None else None)
         if previous is not None:
             previous = previous[previous["channel"].isin(picked)]
+        # a change computed on data a finding affects is neither good nor bad news
+        good = None if trust.affected(data_access.READS["referral_funnel"]) else True
         cols = st.columns(4)
         sent, qualified = int(funnel["sent"].sum()), int(funnel["qualified"].sum())
         was_sent = None if previous is None or previous.empty else int(previous["sent"].sum())
@@ -42,12 +52,12 @@ if funnel is not None:
         for col, label, now, before in ((cols[0], "Invites sent", sent, was_sent),
                                         (cols[1], "Qualified referrals", qualified,
                                          was_qualified)):
-            change = health.kpi_delta(now, before)
+            change = health.kpi_delta(now, before, up_is_good=good)
             col.metric(label, charts.format_value(now, "count"), change.text,
                        delta_color=change.color, delta_arrow=change.arrow)
         rate = qualified / sent if sent else None
         was_rate = was_qualified / was_sent if was_sent else None
-        change = health.kpi_delta(rate, was_rate, digits=1, percent=True)
+        change = health.kpi_delta(rate, was_rate, digits=1, percent=True, up_is_good=good)
         cols[2].metric("Invite → qualified", charts.format_value(rate, "share"), change.text,
                        delta_color=change.color, delta_arrow=change.arrow)
         cols[3].metric("Channels", charts.format_value(len(picked), "count"))

@@ -5,7 +5,15 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from streamlit_app import (
+    charts,
+    data_access,
+    health,
+    metric_definitions,
+    periods,
+    trust,
+    ui,
+)
 
 #: the activation window, as dbt_project.yml states it (metric_definitions.py is generated)
 ACTIVATION_DAYS = metric_definitions.VARS["activation_window_days"]
@@ -23,18 +31,21 @@ if engagement is not None:
     if start is not None and end is not None:
         before = data_access.daily_engagement(snapshot, *periods.previous_period(start, end))
         previous = None if before.empty else before.iloc[-1]
+    # a change computed on data a finding affects is neither good nor bad news (trust.py)
+    good = None if trust.affected(data_access.READS["daily_engagement"]) else True
     cols = st.columns(4)
     for col, (label, name) in zip(cols, (("DAU", "dau"), ("WAU", "wau"), ("MAU", "mau")),
                                   strict=False):
         change = health.kpi_delta(float(latest[name]),
-                                  None if previous is None else float(previous[name]))
+                                  None if previous is None else float(previous[name]),
+                                  up_is_good=good)
         col.metric(label, charts.format_value(latest[name], "count"), change.text,
                    delta_color=change.color,
                    delta_arrow=change.arrow)
     stickiness = latest["stickiness"]
     change = health.kpi_delta(None if stickiness != stickiness else float(stickiness),
                               None if previous is None else float(previous["stickiness"]),
-                              digits=1, percent=True)
+                              digits=1, percent=True, up_is_good=good)
     cols[3].metric("Stickiness", charts.format_value(stickiness, "share"), change.text,
                    delta_color=change.color, delta_arrow=change.arrow)
     st.caption(f"Figures for {latest['activity_date']:%Y-%m-%d}, the last date in the period; "

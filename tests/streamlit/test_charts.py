@@ -66,3 +66,17 @@ def test_cohort_lines_draw_open_cohorts_dotted_and_joined_to_the_last_finished_p
 def test_money_tooltips_carry_the_dollar_sign_and_thousands_separators() -> None:
     assert charts.hover("dollars") == "$%{y:,.2f}"
     assert charts.hover("share", "z") == "%{z:.1%}"
+
+
+def test_each_run_health_status_has_its_outcome_colour() -> None:
+    """Ops draws runs by health: healthy green like PASS, warnings orange like WARN,
+    failed red like FAIL (a status missing here fell back to the palette's blue)."""
+    from typing import get_args
+
+    from pipeline.checks.health import HealthStatus
+
+    assert set(get_args(HealthStatus)) == {"healthy", "warnings", "failed"}
+    assert [charts.STATUS_COLORS[s] for s in ("healthy", "warnings", "failed")] == [
+        charts.STATUS_COLORS["PASS"], charts.STATUS_COLORS["WARN"], charts.STATUS_COLORS["FAIL"]]
+    assert charts.ordered(["failed", "warnings", "healthy"], charts.STATUS_ORDER) == [
+        "healthy", "warnings", "failed"]
