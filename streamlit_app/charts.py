@@ -243,7 +243,7 @@ def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
     figure.update_layout(barmode=barmode)
     if horizontal:
         labels = list(dict.fromkeys(frame[category].astype(str)))
-        figure.update_yaxes(tickvals=labels, ticktext=[short_label(v) for v in labels])
+        figure.update_yaxes(tickvals=labels, ticktext=short_labels(labels))
         _finish(figure, title, None, None, color, "", None)
         style_axis(figure, "x", value_title or _value_title(value), kind)
         style_axis(figure, "y", title_of(str(category)), autorange="reversed")
@@ -260,6 +260,25 @@ LABEL_CHARS = 20
 def short_label(label: str, limit: int = LABEL_CHARS) -> str:
     """A category label cut to ``limit`` characters with an ellipsis."""
     return label if len(label) <= limit else label[:limit - 1].rstrip() + "…"
+
+
+def middle_label(label: str, limit: int = LABEL_CHARS) -> str:
+    """A label cut in its middle (``mart_rewa…lity_daily``): names that share a prefix
+    differ at their end."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head):]
+
+
+def short_labels(labels: Sequence[str], limit: int = LABEL_CHARS) -> list[str]:
+    """Each label cut at its end (school names read from the start), except those whose
+    cut would be shown twice ("mart_reward_liabili…" for two marts): those are cut in the
+    middle, so every category on the axis reads differently."""
+    cut = [short_label(label, limit) for label in labels]
+    seen = {text: cut.count(text) for text in cut}
+    return [middle_label(label, limit) if seen[text] > 1 else text
+            for label, text in zip(labels, cut, strict=True)]
 
 
 def human(name: str) -> str:

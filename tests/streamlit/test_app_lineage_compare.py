@@ -78,7 +78,9 @@ def test_compare_returns_what_changed_between_two_runs(tiny_run, tmp_path: Path)
     home = copy_home(tiny_run.home, tmp_path / "home")
     _second_run(home)
     result = comparison.compare(HomePaths(home), "tiny", "tiny2")
-    assert result.params == (("status", "success", "success"),
+    # one status (the run's health) and the publication status, then what differs
+    assert result.params == (("health", "healthy", "healthy"),
+                             ("published", "success", "success"),
                              ("faults", [], ["stale_export"]))
     assert result.row_counts == ()
     assert result.schema == ()

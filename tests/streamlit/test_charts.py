@@ -80,3 +80,16 @@ def test_each_run_health_status_has_its_outcome_colour() -> None:
         charts.STATUS_COLORS["PASS"], charts.STATUS_COLORS["WARN"], charts.STATUS_COLORS["FAIL"]]
     assert charts.ordered(["failed", "warnings", "healthy"], charts.STATUS_ORDER) == [
         "healthy", "warnings", "failed"]
+
+
+def test_axis_labels_cut_for_a_phone_stay_distinct() -> None:
+    """Two marts sharing their first 19 characters were both "mart_reward_liabili…"."""
+    names = ["mart_reward_liability_by_school", "mart_reward_liability_daily",
+             "Rodriguez Elementary School", "dim_dates"]
+    shown = charts.short_labels(names)
+    assert len(set(shown)) == len(names)
+    assert all(len(label) <= charts.LABEL_CHARS for label in shown)
+    assert shown[2:] == ["Rodriguez Elementar…", "dim_dates"]  # read from the start
+    figure = charts.bar_figure(pd.DataFrame({"name": names, "seconds": [4.0, 3.0, 2.0, 1.0]}),
+                               "seconds", "name", horizontal=True)
+    assert list(figure.layout.yaxis.ticktext) == shown
