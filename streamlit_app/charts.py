@@ -77,7 +77,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "owner": ("Owner", ""), "resource_type": ("Node type", ""), "table_schema": ("Schema", ""),
     "stage": ("Stage", ""), "feature": ("Feature", ""), "name": ("Model", ""),
     "step": ("Step", ""), "age_hours": ("Age", "hours"),
-    "failures": ("Failures", "count"), "rows": ("Rows", "count"),
+    "failures": ("Failures", "count"), "findings": ("Findings", "count"), "rows": ("Rows", "count"),
     "row_count": ("Rows", "count"), "size": ("Tables", "count"),
     "ordinal_position": ("Position", "ordinal"), "users_count": ("Users", "count"),
     "seed": ("Seed", "id"), "columns": ("Columns", "count"), "ordinal": ("Position", "ordinal"),

@@ -104,7 +104,7 @@ def test_compare_page_shows_the_pipelines_diff_and_kpis(tiny_run, tmp_path: Path
     assert "Users" in metrics and "Reward liability" in metrics
     frames = [frame.value for frame in at.dataframe]
     params = next(frame for frame in frames if "parameter" in frame.columns)
-    assert params["parameter"].tolist() == ["status", "faults"]
+    assert params["parameter"].tolist() == ["health", "published", "faults"]
     assert "The schemas are identical." in texts(at.success)
     at.selectbox(key="compare_before").set_value("tiny2").run()
     assert "Pick two different runs." in texts(at.info)
