@@ -24,6 +24,8 @@ BEGIN = "# BEGIN GENERATED ageing columns"
 END = "# END GENERATED ageing columns"
 MODEL_LINE = re.compile(r"^  - name: ([a-z0-9_]+)\s*$")
 DATA_TYPE = "decimal(12,2)"
+#: the unit every numeric mart column declares (codegen.units): the buckets are dollars
+UNIT = "dollars"
 
 
 def columns_yaml(template: str, indent: str) -> str:
@@ -35,6 +37,7 @@ def columns_yaml(template: str, indent: str) -> str:
             description += f"; {bucket.note}"
         lines += [f"{indent}- name: {bucket.column}",
                   f"{indent}  data_type: {DATA_TYPE}",
+                  f"{indent}  config: {{meta: {{unit: {UNIT}}}}}",
                   f"{indent}  description: {json.dumps(description + '.', ensure_ascii=False)}"]
     return "\n".join(lines) + "\n"
 

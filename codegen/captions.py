@@ -5,7 +5,9 @@ states each definition once (the lines of a model's description that
 ``config.meta.definitions`` names, vars rendered); this writes them as ``CAPTIONS``, with the
 ageing buckets of var ``liability_ageing_buckets`` (mart column and label) as
 ``AGEING_BUCKETS``, so the Finance page labels whatever buckets the marts hold, and the
-scalar vars as ``VARS`` (the windows a page names in its texts).
+scalar vars as ``VARS`` (the windows a page names in its texts), and the unit every numeric
+column of a dashboard mart declares as ``COLUMN_UNITS`` (:mod:`codegen.units`), so a page
+formats a number by what it measures, never by a guess from its name.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from codegen import dbt_project
 from codegen.common import HEADER
 from codegen.dbt_project import ageing_buckets
 from codegen.dbt_yaml import definitions
+from codegen.units import column_units
 from foundation.paths import REPO_ROOT
 
 CAPTIONS_FILE = REPO_ROOT / "streamlit_app" / "metric_definitions.py"
-SOURCES = ("dbt_carton_caps/models/**/_*__models.yml (config.meta.definitions)\n"
-           "# and dbt_carton_caps/dbt_project.yml (vars)")
+SOURCES = ("dbt_carton_caps/models/**/_*__models.yml (config.meta.definitions, the\n"
+           "# columns' config.meta.unit) and dbt_carton_caps/dbt_project.yml (vars)")
 #: characters of a string literal per line, so the module stays inside the line limit
 CHUNK = 80
 
@@ -69,6 +72,19 @@ def render() -> str:
     for name, value in dbt_project.dbt_vars().items():
         if isinstance(value, int | float | str) and not isinstance(value, bool):
             lines.append(f"    {_literal(name)}: {value!r},")
+    lines += [
+        "}",
+        "",
+        "#: mart -> numeric column -> its unit (config.meta.unit of the dbt YAML): dollars,",
+        "#: share (0-1, shown as a percentage), percent (already in percent points), count,",
+        "#: ratio, days, id, ordinal",
+        "COLUMN_UNITS: dict[str, dict[str, str]] = {",
+    ]
+    for mart, units in column_units().items():
+        lines.append(f"    {_literal(mart)}: {{")
+        for column, unit in units.items():
+            lines.append(f"        {_literal(column)}: {_literal(unit)},")
+        lines.append("    },")
     lines += ["}", ""]
     return "\n".join(lines)
 

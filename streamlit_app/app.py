@@ -80,6 +80,8 @@ def pick_run() -> None:
 
 
 st.set_page_config(page_title="Carton Caps Analytics", layout="wide")
+# long link labels wrap instead of being cut (a style sheet only: nothing is drawn)
+st.html(Path(__file__).with_name("layout.css"))
 serving.refuse_unless_allowed()  # before any file of the home is read
 sections: dict[str, list[st.Page]] = {}
 for section, file_name, title, url_path in ui.PAGE_SPECS:

@@ -10,7 +10,6 @@ series (the Plotly theme Streamlit applies switches the background, not the trac
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pipeline.records.run_manifest import STEP_NAMES
+from streamlit_app import formats, metric_definitions
 from streamlit_app.literal import chart_text, chart_values
 
 #: Vega/Tableau 10 plus two: distinct qualitative hues (one per pipeline step), each
@@ -29,68 +29,77 @@ PALETTE: tuple[str, ...] = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2
 TOTAL_COLOR = "#8C8C8C"
 STATUS_COLORS: dict[str, str] = {
     "PASS": "#54A24B", "pass": "#54A24B", "success": "#54A24B", "ok": "#54A24B",
+    "healthy": "#54A24B", "warnings": "#F58518",
     "WARN": "#F58518", "warn": "#F58518", "FAIL": "#E45756", "fail": "#E45756",
     "error": "#E45756", "failed": "#E45756", "skipped": "#8C8C8C", "skip": "#8C8C8C",
     "interrupted": "#B279A2", "abandoned": "#B279A2", "running": "#4C78A8",
 }
 #: outcome order for legends and stacks: good first, worst last
-STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "WARN", "warn", "FAIL",
+STATUS_ORDER: tuple[str, ...] = ("PASS", "pass", "success", "ok", "healthy", "WARN", "warn",
+                                 "warnings", "FAIL",
                                  "fail", "error", "failed", "interrupted", "abandoned",
                                  "skipped", "skip", "running")
 #: the pipeline's steps in the order run_pipeline.py runs them (legends follow it)
 PIPELINE_STEPS: tuple[str, ...] = STEP_NAMES
 
 
-@dataclass(frozen=True)
-class Kind:
-    """How one kind of number is shown: axis ticks, tooltip and metric text."""
+#: the number kinds and their one format each (streamlit_app/formats.py)
+KINDS = formats.KINDS
 
-    tick: str
-    hover: str
-    prefix: str = ""
-    suffix: str = ""
-
-
-KINDS: dict[str, Kind] = {
-    "money": Kind(",.0f", ",.2f", prefix="$"),
-    "pct": Kind(".0%", ".1%"),
-    "count": Kind(",.0f", ",.0f"),
-    "ratio": Kind(".2f", ".3f"),
-    "days": Kind(",.0f", ",.1f", suffix=" days"),
-    "seconds": Kind(",.0f", ",.1f", suffix=" s"),
-    "hours": Kind(",.0f", ",.1f", suffix=" h"),
-}
-
-#: column -> (human title, kind); columns not listed are titled from their name
+#: column -> (human title, kind) of the operations pages' and derived columns (a mart
+#: column's kind is the unit its dbt YAML declares); columns not listed are titled from
+#: their name and, when not a mart column, shown as plain numbers
 LABELS: dict[str, tuple[str, str]] = {
     "dau": ("Daily active users", "count"), "wau": ("Weekly active users", "count"),
-    "mau": ("Monthly active users", "count"), "stickiness": ("Stickiness (DAU / MAU)", "pct"),
+    "mau": ("Monthly active users", "count"), "stickiness": ("Stickiness (DAU / MAU)", "share"),
     "activity_date": ("Activity date", ""), "activity_week": ("Activity week", ""),
     "install_week": ("Install week", ""), "signup_week": ("Sign-up week", ""),
     "sent_week": ("Invite sent week", ""), "balance_date": ("Balance date", ""),
     "month_start": ("Month", ""), "week_start": ("Week", ""), "started_at": ("Run started", ""),
     "run_id": ("Run", ""), "users": ("Users", "count"),
-    "conversion_from_installed": ("Share of installs", "pct"),
-    "conversion": ("Invite → qualified conversion", "pct"),
-    "adoption_share": ("Share of weekly active users", "pct"),
-    "retention": ("Retention", "pct"),
+    "conversion_from_installed": ("Share of installs", "share"),
+    "conversion": ("Invite → qualified conversion", "share"),
+    "adoption_share": ("Share of weekly active users", "share"),
+    "retention": ("Retention", "share"),
     "median_days_to_first_use": ("Median days to first use", "days"),
     "p75_days_to_first_use": ("75th percentile days to first use", "days"),
     "k_factor": ("K-factor", "ratio"), "invites_per_user": ("Invites per user (i)", "ratio"),
-    "invite_conversion": ("Invite conversion (c)", "pct"),
+    "invite_conversion": ("Invite conversion (c)", "share"),
     "median_cycle_time_days": ("Median cycle time", "days"),
     "rejections": ("Rejected referrals", "count"), "rejection_reason": ("Reason", ""),
-    "liability_dollars": ("Reward liability", "money"),
-    "dollars_raised": ("Dollars raised", "money"),
-    "earned_dollars": ("Earned", "money"), "expired_dollars": ("Expired", "money"),
-    "redeemed_dollars": ("Redeemed", "money"), "school": ("School", ""),
+    "liability_dollars": ("Reward liability", "dollars"),
+    "dollars_raised": ("Dollars raised", "dollars"),
+    "earned_dollars": ("Earned", "dollars"), "expired_dollars": ("Expired", "dollars"),
+    "redeemed_dollars": ("Redeemed", "dollars"), "school": ("School", ""),
     "school_name": ("School", ""), "duration_s": ("Duration", "seconds"),
     "execution_time_s": ("Execution time", "seconds"), "checks": ("Checks", "count"),
     "nodes": ("dbt nodes", "count"), "tables": ("Tables", "count"),
     "owner": ("Owner", ""), "resource_type": ("Node type", ""), "table_schema": ("Schema", ""),
     "stage": ("Stage", ""), "feature": ("Feature", ""), "name": ("Model", ""),
     "step": ("Step", ""), "age_hours": ("Age", "hours"),
+    "failures": ("Failures", "count"), "findings": ("Findings", "count"), "rows": ("Rows", "count"),
+    "row_count": ("Rows", "count"), "size": ("Tables", "count"),
+    "ordinal_position": ("Position", "ordinal"), "users_count": ("Users", "count"),
+    "seed": ("Seed", "id"), "columns": ("Columns", "count"), "ordinal": ("Position", "ordinal"),
+    "raw_rows": ("Rows loaded into raw", "count"), "mart_rows": ("Rows built in marts", "count"),
+    "dbt_pass": ("dbt pass", "count"), "dbt_warn": ("dbt warn", "count"),
+    "dbt_error": ("dbt error", "count"), "contract_fail": ("Contract FAIL", "count"),
+    "contract_warn": ("Contract WARN", "count"), "PASS": ("PASS", "count"),
+    "WARN": ("WARN", "count"), "FAIL": ("FAIL", "count"),
 }
+
+
+def _mart_kinds() -> dict[str, str]:
+    """Column -> the unit the marts declare for it, where every mart that has the column
+    declares the same one (a column name with two units gets no entry: pass the kind)."""
+    found: dict[str, set[str]] = {}
+    for units in metric_definitions.COLUMN_UNITS.values():
+        for column, unit in units.items():
+            found.setdefault(column, set()).add(unit)
+    return {column: next(iter(units)) for column, units in found.items() if len(units) == 1}
+
+
+MART_KINDS: dict[str, str] = _mart_kinds()
 
 
 def title_of(column: str) -> str:
@@ -103,30 +112,21 @@ def title_of(column: str) -> str:
 
 
 def kind_of(column: str) -> str:
-    """The number kind of a column: from LABELS, else guessed from its name."""
-    if column in LABELS:
+    """The number kind of a column as declared (LABELS, else the marts' unit), else
+    ``number``: a plain number, never guessed from the name."""
+    if column in LABELS and LABELS[column][1]:
         return LABELS[column][1]
-    if column.endswith("_dollars") or column.endswith("dollars"):
-        return "money"
-    if any(word in column for word in ("share", "conversion", "retention", "rate", "pct")):
-        return "pct"
-    if column.endswith("_s"):
-        return "seconds"
-    return "count"
+    return MART_KINDS.get(column, "number")
 
 
 def format_value(value: Any, kind: str) -> str:
-    """A number as the page shows it in text and metrics ("n/a" when missing)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "n/a"
-    spec = KINDS.get(kind, KINDS["count"])
-    return f"{spec.prefix}{format(float(value), spec.hover)}{spec.suffix}"
+    """A number as the page shows it in text and metrics ("—" when missing)."""
+    return formats.text(value, kind)
 
 
 def hover(kind: str, axis: str = "y") -> str:
     """The tooltip value of an axis, with its unit and thousands separators."""
-    spec = KINDS.get(kind, KINDS["count"])
-    return f"{spec.prefix}%{{{axis}:{spec.hover}}}{spec.suffix}"
+    return formats.hover(kind, axis)
 
 
 def style_axis(figure: go.Figure, axis: str, title: str, kind: str = "",
@@ -134,10 +134,13 @@ def style_axis(figure: go.Figure, axis: str, title: str, kind: str = "",
     """Title an axis and, for a numeric kind, give its ticks the kind's format and unit."""
     settings: dict[str, Any] = {"title_text": title, **update}
     if kind in KINDS:
-        spec = KINDS[kind]
-        settings |= {"tickformat": spec.tick, "tickprefix": spec.prefix,
-                     "ticksuffix": spec.suffix, "hoverformat": spec.hover}
+        settings |= formats.axis(kind)
     (figure.update_xaxes if axis == "x" else figure.update_yaxes)(**settings)
+
+
+def style_axis_row(figure: go.Figure, row: int, title: str, kind: str) -> None:
+    """:func:`style_axis` for the y axis of one row of a subplot figure."""
+    figure.update_yaxes(title_text=title, row=row, col=1, **formats.axis(kind))
 
 
 def ordered(names: Sequence[str], order: Sequence[str] | None) -> list[str]:
@@ -181,13 +184,38 @@ def line_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
     palette = color_map([name for name, _rows, _column in series], colors)
     figure = go.Figure()
     for name, rows, column in series:
-        figure.add_scatter(x=rows[x], y=rows[column].astype(float), name=name, mode="lines",
+        # a series of one point has no line to draw: show it as a marker
+        mode = "lines+markers" if len(rows) == 1 else "lines"
+        figure.add_scatter(x=rows[x], y=rows[column].astype(float), name=name, mode=mode,
                            line={"color": palette[name]},
                            stackgroup="one" if stacked else None,
                            hovertemplate=f"{chart_text(name)}: {hover(kind)}<extra></extra>")
     _finish(figure, title, x, y, color, kind, y_title)
     figure.update_layout(hovermode="x unified")
+    if pd.api.types.is_datetime64_any_dtype(frame[x]):
+        time_axis(figure, frame[x])
+    values = pd.concat([rows[column] for _name, rows, column in series]).astype(float)
+    if kind in NON_NEGATIVE and not values.empty and values.min() >= 0:
+        figure.update_yaxes(rangemode="tozero")  # round ticks from zero, never 51.9, 52.0
     return figure
+
+
+#: kinds whose axis starts at zero when no value is negative
+NON_NEGATIVE = ("dollars", "share", "percent", "count", "days", "hours", "seconds")
+#: the narrowest time span an axis shows: one run (or runs minutes apart) would otherwise
+#: be drawn on an axis of milliseconds ("10:40:09.1955")
+MIN_TIME_SPAN = pd.Timedelta(hours=12)
+
+
+def time_axis(figure: go.Figure, moments: pd.Series) -> None:
+    """A time axis readable for one run or many: at least :data:`MIN_TIME_SPAN` wide,
+    centred on the data, hover in whole seconds."""
+    values = pd.to_datetime(moments.dropna())
+    settings: dict[str, Any] = {"hoverformat": "%Y-%m-%d %H:%M:%S"}
+    if not values.empty and values.max() - values.min() < MIN_TIME_SPAN:
+        middle = values.min() + (values.max() - values.min()) / 2
+        settings["range"] = [middle - MIN_TIME_SPAN / 2, middle + MIN_TIME_SPAN / 2]
+    figure.update_xaxes(**settings)
 
 
 def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
@@ -214,12 +242,48 @@ def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], *,
                            hovertemplate=template)
     figure.update_layout(barmode=barmode)
     if horizontal:
+        labels = list(dict.fromkeys(frame[category].astype(str)))
+        figure.update_yaxes(tickvals=labels, ticktext=short_labels(labels))
         _finish(figure, title, None, None, color, "", None)
         style_axis(figure, "x", value_title or _value_title(value), kind)
         style_axis(figure, "y", title_of(str(category)), autorange="reversed")
     else:
         _finish(figure, title, x, y, color, kind, value_title)
     return figure
+
+
+#: characters of a category label on an axis (the full label is in the tooltip): long
+#: school names would otherwise take most of a phone's width
+LABEL_CHARS = 20
+
+
+def short_label(label: str, limit: int = LABEL_CHARS) -> str:
+    """A category label cut to ``limit`` characters with an ellipsis."""
+    return label if len(label) <= limit else label[:limit - 1].rstrip() + "…"
+
+
+def middle_label(label: str, limit: int = LABEL_CHARS) -> str:
+    """A label cut in its middle (``mart_rewa…lity_daily``): names that share a prefix
+    differ at their end."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head):]
+
+
+def short_labels(labels: Sequence[str], limit: int = LABEL_CHARS) -> list[str]:
+    """Each label cut at its end (school names read from the start), except those whose
+    cut would be shown twice ("mart_reward_liabili…" for two marts): those are cut in the
+    middle, so every category on the axis reads differently."""
+    cut = [short_label(label, limit) for label in labels]
+    seen = {text: cut.count(text) for text in cut}
+    return [middle_label(label, limit) if seen[text] > 1 else text
+            for label, text in zip(labels, cut, strict=True)]
+
+
+def human(name: str) -> str:
+    """A stored category (``first_accepted_receipt``) as a reader's label."""
+    return name.replace("_", " ").strip().capitalize()
 
 
 def _value_title(value: str | Sequence[str]) -> str:
@@ -307,7 +371,7 @@ def cohort_heatmap(frame: pd.DataFrame, *, row: str, column: str, value: str,
     is_done = flags.fillna(False).astype(bool).to_numpy()
     values = done.to_numpy(dtype=float)
     x, y = list(done.columns), list(done.index)
-    pct = hover("pct", "z")
+    pct = hover("share", "z")
     figure = go.Figure()
     figure.add_heatmap(z=np.where(is_done, values, np.nan), x=x, y=y, name="complete",
                        colorscale="Blues", zmin=0, zmax=1,
@@ -345,7 +409,7 @@ def literal_figure(figure: go.Figure) -> go.Figure:
     def axis_texts(axis: Any) -> None:
         if axis.title.text is not None:
             axis.title.text = chart_text(axis.title.text)
-        for prop in ("ticktext", "categoryarray"):
+        for prop in ("tickvals", "ticktext", "categoryarray"):  # tickvals match the data
             if axis[prop] is not None:
                 axis[prop] = chart_values(axis[prop])
 

@@ -260,6 +260,15 @@ def forecast_totals() -> Params:
     return ()
 
 
+@sql_query("select count(*) as observed_days, "
+           "coalesce(sum(redeemed_dollars), 0) as redeemed_dollars "
+           "from marts.mart_reward_liability_daily where balance_date between ? and ?")
+def redeemed_between(start: date, end: date) -> Params:
+    """Days with data and dollars redeemed from ``start`` to ``end`` (both included): what
+    is already known of a forecast week that holds the as-of date."""
+    return (start, end)
+
+
 @sql_query("select * from marts.mart_redemption_forecast_backtest "
            "order by wape nulls last, model_name")
 def forecast_backtest() -> Params:

@@ -47,3 +47,10 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     """The period of equal length just before ``start`` (what a KPI delta compares with)."""
     length = end - start + timedelta(days=1)
     return start - length, start - timedelta(days=1)
+
+
+def observed_days(week_start: date, as_of: date) -> int:
+    """Days of the week starting ``week_start`` that a run with this as-of date covers
+    (the as-of date is the exclusive end of the data): 0 for a week after it, 7 for a
+    week before it, between for the week that holds it."""
+    return max(0, min(7, (as_of - week_start).days))

@@ -6,7 +6,7 @@ exposure test can see exactly which marts each page reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, metric_definitions, periods, trust
+from streamlit_app import charts, data_access, formats, metric_definitions, periods, trust
 from streamlit_app.literal import MESSAGE_CHARS, md
 from streamlit_app.navigation import (  # noqa: F401 - pages reach navigation through ui
     DEFAULT_PAGE,
@@ -37,7 +37,7 @@ CHOICE_KEY = "snapshot_choice"
 NO_SNAPSHOT = "No snapshot yet. Run `make pipeline` to build the first one."
 NO_OTHER_SNAPSHOT = "No other snapshot to show: run `make pipeline` to build one."
 #: how a missing value (text or number) shows in every table; the CSV keeps blanks
-MISSING = "—"
+MISSING = formats.MISSING
 
 #: one-line captions of the operations pages' charts (run records, not dbt metrics)
 OPERATIONS_CAPTIONS: dict[str, str] = {
@@ -149,19 +149,34 @@ GEO_CONFIG = {"topojsonURL": "/app/static/"}
 def chart(figure: go.Figure, definition: str, key: str | None = None,
           config: dict[str, Any] | None = None) -> None:
     """A Plotly chart with its one-line metric definition underneath (its data and titles
-    shown literally: they may hold run ids and names read from files)."""
+    shown literally: they may hold run ids and names read from files).
+
+    The figure's title is shown above it as text, which wraps at any width (a Plotly title
+    never wraps: at 390 px it was cut off), and the legend sits in a row above the plot
+    so a phone keeps the plot's full width.
+    """
+    title = figure.layout.title.text
+    if title:
+        st.markdown(f"**{md(title, MESSAGE_CHARS)}**")
+        figure.update_layout(title_text=None)
     charts.literal_figure(figure)
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         hoverlabel={"namelength": -1}, separators=".,")
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         hoverlabel={"namelength": -1}, separators=".,",
+                         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02,
+                                 "xanchor": "left", "x": 0, "title_side": "top left"})
     st.plotly_chart(figure, key=key, config=config)
     caption(definition)
 
 
 def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
-          definition: str | None = None) -> None:
-    """A dataframe with a CSV download button (file named after the table and run)."""
-    st.dataframe(frame, hide_index=True, column_config=column_formats(frame),
-                 placeholder=MISSING)
+          definition: str | None = None, units: Mapping[str, str] | None = None) -> None:
+    """A dataframe with a CSV download button (file named after the table and run).
+
+    Every number is shown by its declared kind (:func:`table_units`); the CSV keeps the
+    stored values.
+    """
+    shown, config = formats.table_frame(frame, table_units(frame, name, units))
+    st.dataframe(shown, hide_index=True, column_config=config, placeholder=MISSING)
     suffix = f"_{run_id}" if run_id else ""
     st.download_button(
         "Download CSV", frame.to_csv(index=False).encode("utf-8"),
@@ -172,39 +187,36 @@ def table(frame: pd.DataFrame, name: str, run_id: str | None = None,
         caption(definition)
 
 
-def column_formats(frame: pd.DataFrame) -> dict[str, Any]:
-    """One number format per kind in every table: dollars, percentages, counts with
-    thousands separators; datetime columns that only hold midnights as plain dates."""
-    config: dict[str, Any] = {}
+def table_units(frame: pd.DataFrame, name: str,
+                units: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The kind of every numeric column of a table: the page's ``units`` first, then the
+    unit the mart ``name`` declares in the dbt YAML, then the declared kind of an
+    operations column (``charts.LABELS``); an identifier (``<entity>_id``, the project's
+    naming rule) is an ``id``; anything else a plain ``number``."""
+    declared = formats.column_units(name)
+    kinds: dict[str, str] = {}
     for column in frame.columns:
         series = frame[column]
-        name = str(column)
-        if pd.api.types.is_datetime64_any_dtype(series):
-            if (series.dropna() == series.dropna().dt.normalize()).all():
-                config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
-            continue
         if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
             continue
-        kind = charts.kind_of(name)
-        if name.endswith("_id") or name in ("ordinal", "stage_order", "row_number"):
-            continue
-        if kind == "money":
-            config[name] = st.column_config.NumberColumn(format="dollar")
-        elif kind == "pct":
-            config[name] = st.column_config.NumberColumn(format="percent")
-        elif kind == "ratio":
-            config[name] = st.column_config.NumberColumn(format="%.3f")
-        elif kind in ("days", "seconds", "hours"):
-            config[name] = st.column_config.NumberColumn(format="%.1f")
+        column = str(column)
+        if units and column in units:
+            kinds[column] = units[column]
+        elif column in declared:
+            kinds[column] = declared[column]
+        elif column.endswith("_id"):
+            kinds[column] = "id"
         else:
-            config[name] = st.column_config.NumberColumn(format="localized")
-    return config
+            kinds[column] = charts.kind_of(column)
+    return kinds
 
 
 def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
-               key: str | None = None) -> tuple[date | None, date | None]:
-    """A period preset (default: the last 13 weeks, past the launch ramp) over the mart's
-    dates, with a custom range on demand; (None, None) when the mart has no dates.
+               key: str | None = None, default: str = periods.DEFAULT_PRESET,
+               ) -> tuple[date | None, date | None]:
+    """A period preset (``default``: the last 13 weeks, past the launch ramp, unless a
+    section needs more) over the mart's dates, with a custom range on demand; (None, None)
+    when the mart has no dates.
 
     The preset is kept in the URL under ``bounds_key`` so a shared link shows the same period.
     """
@@ -217,11 +229,11 @@ def date_range(snapshot: Path, bounds_key: str, label: str = "Period",
         return None, None
     low, high = bounds
     widget = key or f"dates_{bounds_key}"
-    url_choice(f"{widget}_preset", bounds_key, periods.PRESETS, periods.DEFAULT_PRESET)
+    url_choice(f"{widget}_preset", bounds_key, periods.PRESETS, default)
     preset = st.selectbox(label, periods.PRESETS, key=f"{widget}_preset",
                           help=f"Data from {low:%Y-%m-%d} to {high:%Y-%m-%d}; presets end on "
                                "the last date with data.")
-    url_sync(bounds_key, preset, periods.DEFAULT_PRESET)
+    url_sync(bounds_key, preset, default)
     if preset != periods.CUSTOM:
         return periods.preset_range(preset, low, high)
     picked = st.date_input("From – to", value=(low, high), min_value=low, max_value=high,

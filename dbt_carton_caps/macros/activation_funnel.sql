@@ -1,6 +1,6 @@
 {#- The activation funnel's stages (docs/design.md#activation-funnel), in order, with the
-    milestone column (int_user_milestones_collected) that says when a user first reached
-    each. -#}
+    milestone column that says when a user reached each: first-ever in
+    int_user_milestones_collected, in funnel order in int_user_activation_sequenced. -#}
 {% macro activation_stages() -%}
     {{ return([
         ('installed', 'installed_at'),
@@ -12,12 +12,27 @@
 {%- endmacro %}
 
 
+{#- The events behind the last two stages, stated once for every model that reads them: a
+    receipt counts when accepted (at its scan time), a reward when it is a positive earn_*
+    ledger entry (at its creation time). -#}
+{% macro is_accepted_receipt(status='status') -%}
+    {{ status }} = 'accepted'
+{%- endmacro %}
+
+{% macro is_reward_earned(entry_type='entry_type', amount_cents='amount_cents') -%}
+    {{ entry_type }} in ('earn_purchase', 'earn_referral_bonus', 'earn_welcome_bonus')
+    and {{ amount_cents }} > 0
+{%- endmacro %}
+
+
 {#- Per install week and stage, the users who reached the stage within var
     activation_window_days (inclusive, to the second) of their first install.
-    sequential=true: a user counts at a stage only if they counted at the previous stage and
-    first reached this one at or after they first reached the previous one, so a stage can
-    never hold more users than the one before it (the funnel).
-    sequential=false: each stage on its own, in any order (the stage-reach view). -#}
+    sequential=true: the funnel. Each stage's moment comes from int_user_activation_sequenced
+    (the first qualifying event at or after the previous stage's moment, null when none), so
+    a user inside the window at a stage is inside it at every earlier one and no stage can
+    hold more users than the one before it.
+    sequential=false: each stage on its own, first-ever moments, in any order (the
+    stage-reach view). -#}
 {% macro activation_stage_counts(sequential) -%}
 {%- set stages = activation_stages() -%}
 {%- set window_days = var('activation_window_days') -%}
@@ -25,7 +40,11 @@ with
 
 milestones as (
 
+    {% if sequential %}
+    select * from {{ ref('int_user_activation_sequenced') }}
+    {% else %}
     select * from {{ ref('int_user_milestones_collected') }}
+    {% endif %}
 
 ),
 
@@ -35,16 +54,9 @@ flagged as (
         {{ week_start('installed_at') }} as install_week,
         1 as reached_installed,
         {% for stage, column in stages[1:] %}
-        {#- sequential: every stage up to this one, each at or after the one before -#}
-        {% set required = stages[1:loop.index + 1] if sequential else [(stage, column)] %}
         case
-            when {% for _, required_column in required %}
-                {{ 'and ' if not loop.first }}{{ required_column }} is not null
-                and {{ required_column }} <= {{ dbt.dateadd('day', window_days, 'installed_at') }}
-                {% if sequential %}
-                and {{ required_column }} >= {{ stages[loop.index0][1] }}
-                {% endif %}
-                {% endfor %}
+            when {{ column }} is not null
+                and {{ column }} <= {{ dbt.dateadd('day', window_days, 'installed_at') }}
                 then 1
             else 0
         end as reached_{{ stage }}{{ ',' if not loop.last }}

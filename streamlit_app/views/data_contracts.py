@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from streamlit_app import charts, data_access, trust, ui
+from streamlit_app import chart_panels, data_access, trust, ui
 
 HISTORY_RUNS = 20
 
@@ -55,9 +55,9 @@ else:
 
     by_owner = (shown.groupby(["owner", "status"], as_index=False).size()
                 .rename(columns={"size": "checks"}))
-    figure = charts.bar_figure(by_owner, "owner", "checks", color="status",
-                               colors=charts.STATUS_COLORS, order=charts.STATUS_ORDER,
-                               title="Contract checks by owner and status")
+    figure = chart_panels.status_history(by_owner, "owner", "checks", "status",
+                                         title="Contract checks by owner and status",
+                                         x_title="Owner")
     ui.chart(figure, "contract_status", key="contracts_by_owner")
 
     by_table = (shown.assign(**{status: shown["status"].eq(status) for status in
@@ -103,9 +103,10 @@ if history.empty:
 else:
     totals = (history.groupby(["run_id", "started_at", "status"], as_index=False)["checks"]
               .sum().sort_values("started_at"))
-    figure = charts.bar_figure(totals, "run_id", "checks", color="status",
-                               colors=charts.STATUS_COLORS, order=charts.STATUS_ORDER,
-                               title="Contract outcomes per run")
+    # WARN and FAIL on a panel of their own: a handful beside thousands of PASS would
+    # be an invisible sliver of one stacked bar
+    figure = chart_panels.status_history(totals, "run_id", "checks", "status",
+                                         title="Contract outcomes per run")
     ui.chart(figure, "contract_history", key="contract_history")
     not_passing = history[history["status"] != "PASS"]
     if not not_passing.empty:

@@ -6,11 +6,23 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from streamlit_app import (
+    charts,
+    data_access,
+    health,
+    metric_definitions,
+    periods,
+    trust,
+    ui,
+)
 from streamlit_app.literal import chart_text
 
 FUNNEL_STAGES = ("sent", "clicked", "installed", "applied_within_48h", "onboarded",
                  "qualified")
+#: each stage as the chart's axis names it (short enough for a phone)
+STAGE_LABELS = {"sent": "Sent", "clicked": "Clicked", "installed": "Installed",
+                "applied_within_48h": "Applied ≤ 48 h", "onboarded": "Onboarded",
+                "qualified": "Qualified"}
 
 st.title("Marketing")
 run_id, snapshot = ui.require_snapshot()
@@ -30,6 +42,8 @@ if funnel is not None:
                     if start is not None and end is not None else None)
         if previous is not None:
             previous = previous[previous["channel"].isin(picked)]
+        # a change computed on data a finding affects is neither good nor bad news
+        good = None if trust.affected(data_access.READS["referral_funnel"]) else True
         cols = st.columns(4)
         sent, qualified = int(funnel["sent"].sum()), int(funnel["qualified"].sum())
         was_sent = None if previous is None or previous.empty else int(previous["sent"].sum())
@@ -38,29 +52,39 @@ if funnel is not None:
         for col, label, now, before in ((cols[0], "Invites sent", sent, was_sent),
                                         (cols[1], "Qualified referrals", qualified,
                                          was_qualified)):
-            change = health.kpi_delta(now, before)
-            col.metric(label, f"{now:,}", change.text, delta_color=change.color,
-                       delta_arrow=change.arrow)
+            change = health.kpi_delta(now, before, up_is_good=good)
+            col.metric(label, charts.format_value(now, "count"), change.text,
+                       delta_color=change.color, delta_arrow=change.arrow)
         rate = qualified / sent if sent else None
         was_rate = was_qualified / was_sent if was_sent else None
-        change = health.kpi_delta(rate, was_rate, digits=1, percent=True)
-        cols[2].metric("Invite → qualified", charts.format_value(rate, "pct"), change.text,
+        change = health.kpi_delta(rate, was_rate, digits=1, percent=True, up_is_good=good)
+        cols[2].metric("Invite → qualified", charts.format_value(rate, "share"), change.text,
                        delta_color=change.color, delta_arrow=change.arrow)
-        cols[3].metric("Channels", f"{len(picked):,}")
+        cols[3].metric("Channels", charts.format_value(len(picked), "count"))
         st.caption("Totals over the selected weeks; the change is against the period of equal "
                    "length just before.")
+        # each channel's share of its invites reaching each stage: channels of very
+        # different sizes compare on one scale, and no label sits inside a thin bar
         by_channel = funnel.groupby("channel", as_index=False)[list(FUNNEL_STAGES)].sum()
         figure = go.Figure()
         palette = charts.color_map(list(by_channel["channel"]))
+        labels = [STAGE_LABELS[stage] for stage in FUNNEL_STAGES]
         for record in by_channel.to_dict("records"):
-            figure.add_trace(go.Funnel(name=record["channel"], y=list(FUNNEL_STAGES),
-                                       x=[record[stage] for stage in FUNNEL_STAGES],
-                                       textinfo="value+percent initial",
-                                       marker_color=palette[record["channel"]],
-                                       hovertemplate=f"{chart_text(record['channel'])}: "
-                                                     "%{y} %{x:,} (%{percentInitial:.1%} of "
-                                                     "sent)<extra></extra>"))
-        figure.update_layout(title="Referral funnel per channel (selected weeks)")
+            counts = [int(record[stage]) for stage in FUNNEL_STAGES]
+            shares = [count / counts[0] if counts[0] else None for count in counts]
+            figure.add_scatter(x=labels, y=shares, name=record["channel"],
+                               mode="lines+markers", customdata=counts,
+                               line={"color": palette[record["channel"]]},
+                               hovertemplate=f"{chart_text(record['channel'])}: %{{x}} "
+                                             "%{customdata:,} invites "
+                                             f"({charts.hover('share')} of sent)"
+                                             "<extra></extra>")
+        figure.update_layout(title="Referral funnel per channel: share of invites sent "
+                                   "reaching each stage (selected weeks)",
+                             legend_title_text="Channel")
+        figure.update_xaxes(type="category", title_text="Stage")
+        charts.style_axis(figure, "y", "Share of invites sent", "share",
+                          rangemode="tozero")
         ui.chart(figure, "referral_funnel", key="referral_funnel")
         weekly = funnel.groupby("sent_week", as_index=False)[["sent", "qualified"]].sum()
         weekly["conversion"] = weekly["qualified"] / weekly["sent"]
@@ -68,7 +92,7 @@ if funnel is not None:
                                    title="Invite → qualified conversion by sent week and channel")
         trend.add_scatter(x=weekly["sent_week"], y=weekly["conversion"], name="all channels",
                           line={"color": charts.TOTAL_COLOR, "dash": "dash", "width": 3},
-                          hovertemplate=f"all channels: {charts.hover('pct')}<extra></extra>")
+                          hovertemplate=f"all channels: {charts.hover('share')}<extra></extra>")
         ui.chart(trend, "referral_conversion", key="referral_conversion")
         ui.table(funnel, "mart_referral_funnel_weekly", run_id)
 
@@ -92,12 +116,15 @@ if viral is not None:
         invites = complete["invites_sent_30d"].sum()
         qualified = complete["qualified_referred_users"].sum()
         cols = st.columns(4)
-        cols[0].metric("K (complete cohorts)", f"{qualified / users:.3f}" if users else "n/a")
-        cols[1].metric("i: invites per user", f"{invites / users:.2f}" if users else "n/a")
-        cols[2].metric("c: invite conversion", f"{qualified / invites:.1%}" if invites else "n/a")
-        median_cycle = complete["median_cycle_time_days"].median()
-        cols[3].metric("Median cycle time (days)",
-                       "n/a" if median_cycle != median_cycle else f"{median_cycle:.1f}")
+        cols[0].metric("K (complete cohorts)",
+                       charts.format_value(qualified / users if users else None, "ratio"))
+        cols[1].metric("i: invites per user",
+                       charts.format_value(invites / users if users else None, "ratio"))
+        cols[2].metric("c: invite conversion",
+                       charts.format_value(qualified / invites if invites else None, "share"))
+        cols[3].metric("Median cycle time",
+                       charts.format_value(complete["median_cycle_time_days"].median(),
+                                           "days"))
         st.caption(f"Totals over the complete cohorts in range "
                    f"({metric_definitions.VARS['viral_invite_window_days']}-day window closed); "
                    "cycle time is the median of the cohorts' medians.")
@@ -107,8 +134,7 @@ if viral is not None:
     for row, column in enumerate(("k_factor", "invites_per_user", "invite_conversion"),
                                  start=1):
         charts.cohort_lines(figure, viral, "signup_week", column, row=row)
-        figure.update_yaxes(row=row, col=1, title_text="",
-                            tickformat=charts.KINDS[charts.kind_of(column)].tick)
+        charts.style_axis_row(figure, row, "", charts.kind_of(column))
     figure.update_layout(title="Viral coefficient per sign-up cohort", height=620,
                          showlegend=False)
     figure.update_xaxes(title_text="Sign-up week", row=3, col=1)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from streamlit_app import (
+    charts,
+    data_access,
+    health,
+    metric_definitions,
+    periods,
+    trust,
+    ui,
+)
 
 #: the activation window, as dbt_project.yml states it (metric_definitions.py is generated)
 ACTIVATION_DAYS = metric_definitions.VARS["activation_window_days"]
@@ -23,18 +31,22 @@ if engagement is not None:
     if start is not None and end is not None:
         before = data_access.daily_engagement(snapshot, *periods.previous_period(start, end))
         previous = None if before.empty else before.iloc[-1]
+    # a change computed on data a finding affects is neither good nor bad news (trust.py)
+    good = None if trust.affected(data_access.READS["daily_engagement"]) else True
     cols = st.columns(4)
     for col, (label, name) in zip(cols, (("DAU", "dau"), ("WAU", "wau"), ("MAU", "mau")),
                                   strict=False):
         change = health.kpi_delta(float(latest[name]),
-                                  None if previous is None else float(previous[name]))
-        col.metric(label, f"{int(latest[name]):,}", change.text, delta_color=change.color,
+                                  None if previous is None else float(previous[name]),
+                                  up_is_good=good)
+        col.metric(label, charts.format_value(latest[name], "count"), change.text,
+                   delta_color=change.color,
                    delta_arrow=change.arrow)
     stickiness = latest["stickiness"]
     change = health.kpi_delta(None if stickiness != stickiness else float(stickiness),
                               None if previous is None else float(previous["stickiness"]),
-                              digits=1, percent=True)
-    cols[3].metric("Stickiness", charts.format_value(stickiness, "pct"), change.text,
+                              digits=1, percent=True, up_is_good=good)
+    cols[3].metric("Stickiness", charts.format_value(stickiness, "share"), change.text,
                    delta_color=change.color, delta_arrow=change.arrow)
     st.caption(f"Figures for {latest['activity_date']:%Y-%m-%d}, the last date in the period; "
                "the change is against the last date of the period of equal length before it"
@@ -62,18 +74,24 @@ if funnel is not None:
     else:
         totals = (shown.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
                   .sort_values("stage_order"))
-        figure = go.Figure(go.Funnel(y=totals["stage"], x=totals["users"],
-                                     textinfo="value+percent previous+percent initial"))
+        # counts with separators and one-decimal shares, as everywhere else
+        figure = go.Figure(go.Funnel(
+            y=[charts.human(stage) for stage in totals["stage"]], x=totals["users"],
+            texttemplate="%{value:,}<br>%{percentInitial:.1%} of installs",
+            textposition="inside", marker_color=charts.PALETTE[0],
+            hovertemplate="%{y}: %{value:,} users<br>%{percentPrevious:.1%} of the previous "
+                          "stage, %{percentInitial:.1%} of installs<extra></extra>"))
         figure.update_layout(title="Activation funnel (all selected install weeks)")
         ui.chart(figure, "activation", key="activation_funnel")
-        stages = list(totals["stage"])
+        stages = [charts.human(stage) for stage in totals["stage"]]
         by_week = go.Figure()
-        charts.cohort_lines(by_week, shown, "install_week", "conversion_from_installed",
-                            color="stage", order=stages)
+        charts.cohort_lines(by_week, shown.assign(stage=shown["stage"].map(charts.human)),
+                            "install_week", "conversion_from_installed", color="stage",
+                            order=stages)
         by_week.update_layout(title="Conversion from install by install week",
                               legend_title_text="Stage (funnel order)")
         charts.style_axis(by_week, "x", "Install week")
-        charts.style_axis(by_week, "y", "Share of installs", "pct")
+        charts.style_axis(by_week, "y", "Share of installs", "share")
         ui.chart(by_week, "activation", key="activation_weeks")
         st.caption(charts.COHORT_NOTE)
     ui.table(funnel, "mart_activation_funnel", run_id)
@@ -85,6 +103,7 @@ if reach is not None:
     complete = reach[reach["is_cohort_complete"]] if complete_only else reach
     reach_totals = (complete.groupby(["stage_order", "stage"], as_index=False)["users"].sum()
                     .sort_values("stage_order"))
+    reach_totals["stage"] = reach_totals["stage"].map(charts.human)
     figure = charts.bar_figure(reach_totals, "stage", "users",
                            title=f"Users who reached each stage within {ACTIVATION_DAYS} days, "
                                  "any order")

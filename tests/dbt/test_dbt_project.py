@@ -309,8 +309,9 @@ def _model_descriptions() -> dict[str, dict]:
 def test_metric_interpretations_are_stated_in_the_mart_descriptions() -> None:
     models = _model_descriptions()
     stated = {
-        "mart_activation_funnel": ["Ordered: a user counts at a stage only if",
-                                   "at or after first reaching the previous one",
+        "mart_activation_funnel": ["Ordered: a user counts at a stage when they did it at "
+                                   "or after the moment they reached the previous stage",
+                                   "not only the first ever",
                                    "The window is inclusive, to the second",
                                    "at most 30 days after the first install",
                                    "conversion_from_installed = users / installed users",

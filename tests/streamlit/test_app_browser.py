@@ -61,8 +61,9 @@ def _wait_healthy(url: str, process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def serve_home(home: Path, log_path: Path) -> Iterator[str]:
-    """``streamlit run`` on a free port against ``home``; stopped afterwards."""
+def serve_home(home: Path, log_path: Path, *options: str) -> Iterator[str]:
+    """``streamlit run`` on a free port against ``home`` (with Streamlit ``options`` such
+    as ``--theme.base dark``); stopped afterwards."""
     port = _free_port()
     env = {**os.environ, "CARTON_CAPS_HOME": str(home)}
     log = log_path.open("w")
@@ -70,7 +71,7 @@ def serve_home(home: Path, log_path: Path) -> Iterator[str]:
         [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none", *options],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -231,3 +232,127 @@ def test_markup_from_the_link_and_the_files_draws_no_link_image_or_request(
             browser.close()
     assert problems == []
     assert [request for request in requests if TARGET in request] == []
+
+
+#: the two widths every page must fit: a desktop and a phone
+WIDTHS = (1400, 390)
+THEMES = ("light", "dark")
+#: what does not fit: the main block scrolling sideways, a chart wider than the viewport,
+#: a text of a chart (title, tick, legend, label) cut by the chart's edge, a text cut off
+#: with an ellipsis or hidden overflow (a link, a metric's label or value, a heading)
+LAYOUT_PROBLEMS = """(width) => {
+  const problems = [];
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (main.scrollWidth > main.clientWidth + 1)
+    problems.push(`main block overflows: ${main.scrollWidth} > ${main.clientWidth}`);
+  document.querySelectorAll('[data-testid="stPlotlyChart"]').forEach((chart, i) => {
+    const box = chart.getBoundingClientRect();
+    if (box.width === 0) return;  // in a collapsed expander or another tab
+    if (box.left < -1 || box.right > width + 1)
+      problems.push(`chart ${i} outside the viewport: ${box.left}-${box.right}`);
+    chart.querySelectorAll('text').forEach((text) => {
+      const r = text.getBoundingClientRect();
+      if (r.width > 0 && (r.left < box.left - 2 || r.right > box.right + 2))
+        problems.push(`chart ${i}: "${text.textContent.slice(0, 40)}" cut at the edge`);
+    });
+  });
+  const cut = '[data-testid="stPageLink-NavLink"] p, [data-testid="stMetricLabel"] p,'
+    + ' [data-testid="stMetricValue"] div, [data-testid="stMarkdownContainer"] p,'
+    + ' [data-testid="stHeading"] h1, [data-testid="stHeading"] h2,'
+    + ' [data-testid="stHeading"] h3';
+  document.querySelectorAll(cut).forEach((node) => {
+    if (node.clientWidth > 0 && node.scrollWidth > node.clientWidth + 1)
+      problems.push(`"${node.textContent.slice(0, 40)}" cut off`);
+  });
+  return problems;
+}"""
+#: the fill of each background a chart draws behind its plot or map, as painted
+BACKGROUNDS = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stPlotlyChart"] .main-svg, [data-testid="stPlotlyChart"] .bglayer rect,'
+    + ' [data-testid="stPlotlyChart"] .geolayer rect.bg')).map((node) => {
+  const style = getComputedStyle(node);
+  return node.tagName === 'svg' ? [style.backgroundColor, '1']
+                                : [style.fill, style.fillOpacity];
+})"""
+WHITE = "rgb(255, 255, 255)"
+#: charts whose node labels may run past a phone's edge: the whole dbt graph (60 nodes in
+#: five columns) cannot fit 390 px; its picker and upstream / downstream lists are the
+#: phone's way through it
+DENSE_CHARTS = {"lineage"}
+#: (page, text around a displayed percentage, query of the stored fraction it shows)
+PERCENTAGES = (
+    ("finance", r"covered ([\d.]+) ?% of back-test",
+     "select coverage_80 from marts.mart_redemption_forecast_accuracy"),
+    ("product", r"Stickiness\s+([\d.]+) ?%",
+     "select stickiness from marts.mart_daily_engagement order by activity_date desc limit 1"),
+)
+
+
+def _stored_percentages(snapshot: Path) -> dict[str, float]:
+    """Each checked percentage as stored (a fraction), times 100."""
+    import duckdb
+
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        return {query: float(con.execute(query).fetchone()[0]) * 100
+                for _page, _pattern, query in PERCENTAGES}
+
+
+def _percentage_problems(path: str, text: str, stored: dict[str, float]) -> list[str]:
+    """A displayed percentage off its stored value by more than its rounding (one decimal)
+    or a unit factor: the "2,611.74 %" for 26.1 kind of error."""
+    problems = []
+    for page, pattern, query in PERCENTAGES:
+        if page != path:
+            continue
+        found = re.search(pattern, text.replace(WORD_JOINER, ""))
+        if found is None:
+            problems.append(f"{page}: no percentage matching {pattern!r}")
+        elif abs(float(found.group(1)) - stored[query]) > 0.05 + 1e-9:
+            problems.append(f"{page}: {found.group(0)!r} shown, {stored[query]:.3f} % stored")
+    return problems
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_every_page_fits_a_desktop_and_a_phone_in_the_theme(
+        tiny_run, tmp_path: Path, theme: str) -> None:
+    """Every page at 1,400 and 390 px: no exception, no sideways scrolling, no chart text,
+    link, metric or heading cut off, the US map drawn, the percentages checked equal to
+    their stored value; in the dark theme no chart (the map included) keeps a white
+    background."""
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("CARTON_CAPS_SCREENSHOT_DIR") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    stored = _stored_percentages(tiny_run.snapshot)
+    with serve_home(tiny_run.home, tmp_path / "streamlit.log", "--theme.base", theme) as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for width in WIDTHS:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                for _section, _file, _title, path in ui.PAGE_SPECS:
+                    where = f"{path} at {width} px, {theme}"
+                    page.goto(f"{url}/{ui.page_url_path(path)}", timeout=PAGE_TIMEOUT_MS)
+                    page.wait_for_selector(
+                        '[data-testid="stApp"][data-test-script-state="notRunning"]',
+                        timeout=PAGE_TIMEOUT_MS)
+                    page.wait_for_timeout(1500)  # let Plotly finish drawing
+                    page.screenshot(path=str(shots / f"{path}-{width}-{theme}.png"),
+                                    full_page=True)
+                    problems += [f"{where}: {problem}"
+                                 for problem in page.evaluate(LAYOUT_PROBLEMS, width)
+                                 if not (path in DENSE_CHARTS and "cut at the edge" in problem)]
+                    white = [fill for fill, opacity in page.evaluate(BACKGROUNDS)
+                             if fill == WHITE and float(opacity) > 0]
+                    if theme == "dark" and white:
+                        problems.append(f"{where}: {len(white)} white chart background(s)")
+                    problems += _percentage_problems(path, page.inner_text("body"), stored)
+                    if path == "finance" and not page.locator("path.choroplethlocation").count():
+                        problems.append(f"{where}: the US map drew no states")
+                    if page.locator('[data-testid="stException"]').count():
+                        problems.append(f"{where}: exception block shown")
+                page.close()
+        finally:
+            browser.close()
+    assert problems == []

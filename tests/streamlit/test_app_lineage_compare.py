@@ -78,7 +78,9 @@ def test_compare_returns_what_changed_between_two_runs(tiny_run, tmp_path: Path)
     home = copy_home(tiny_run.home, tmp_path / "home")
     _second_run(home)
     result = comparison.compare(HomePaths(home), "tiny", "tiny2")
-    assert result.params == (("status", "success", "success"),
+    # one status (the run's health) and the publication status, then what differs
+    assert result.params == (("health", "healthy", "healthy"),
+                             ("published", "success", "success"),
                              ("faults", [], ["stale_export"]))
     assert result.row_counts == ()
     assert result.schema == ()
@@ -102,7 +104,7 @@ def test_compare_page_shows_the_pipelines_diff_and_kpis(tiny_run, tmp_path: Path
     assert "Users" in metrics and "Reward liability" in metrics
     frames = [frame.value for frame in at.dataframe]
     params = next(frame for frame in frames if "parameter" in frame.columns)
-    assert params["parameter"].tolist() == ["status", "faults"]
+    assert params["parameter"].tolist() == ["health", "published", "faults"]
     assert "The schemas are identical." in texts(at.success)
     at.selectbox(key="compare_before").set_value("tiny2").run()
     assert "Pick two different runs." in texts(at.info)

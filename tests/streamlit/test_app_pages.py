@@ -130,7 +130,7 @@ def test_marketing_k_equals_i_times_c_of_the_mart(tiny_run, tiny_home: Path) -> 
         "from marts.mart_viral_coefficient where is_cohort_complete").fetchone()
     shown = metrics(at)
     assert shown["K (complete cohorts)"] == f"{qualified / users:.3f}"
-    assert shown["i: invites per user"] == f"{invites / users:.2f}"
+    assert shown["i: invites per user"] == f"{invites / users:.3f}"
 
 
 def test_data_contracts_counts_equal_ops_table(tiny_run, tiny_home: Path) -> None:
@@ -263,7 +263,8 @@ def test_finance_shows_liability_by_school_with_its_ageing_buckets(tiny_run,
     assert shown.astype(float).to_dict("records") == want.astype(float).to_dict("records")
     assert table["school_name"].notna().all()
     chart = next(json.loads(element.proto.spec) for element in at.get("plotly_chart")
-                 if json.loads(element.proto.spec)["layout"]["title"]["text"].startswith(
-                     "Top 20 schools by reward liability"))
+                 if element.proto.id.endswith("-school_liability_bar"))
+    assert any(text.startswith("**Top 20 schools by reward liability")
+               for text in texts(at.markdown))  # the title, above the chart
     assert [trace["name"] for trace in chart["data"]] == AGEING_LABELS
     assert chart["layout"]["barmode"] == "relative"

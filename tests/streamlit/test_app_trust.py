@@ -123,3 +123,25 @@ def test_a_findings_link_opens_it_expanded_at_the_top_of_its_page(
     assert details.proto.expanded
     evidence = at.dataframe[0].value
     assert evidence["what"].tolist() == ["contract WARN: raw.rewards_ledger.created_at recency"]
+
+
+def _liability_tiles(at: AppTest) -> list:
+    return [m for m in at.metric if m.label.startswith(("Liability on", "Earned to date",
+                                                        "Expired to date"))]
+
+
+def test_finance_colours_no_change_computed_on_affected_data(
+        tiny_run: TinyRun, tmp_path: Path, use_home) -> None:
+    """Finance's liability tiles (period against period) read the stale ledger's mart:
+    their changes are grey; on a healthy run the same changes are coloured."""
+    use_home(_home_with(tiny_run, tmp_path / "stale", RunHealth("warnings", (STALE,))))
+    tiles = _liability_tiles(open_page("views/finance.py"))
+    assert len(tiles) == 3
+    assert [tile.proto.color for tile in tiles if tile.proto.delta] == [
+        Metric.MetricColor.GRAY for tile in tiles if tile.proto.delta]
+    assert any(tile.proto.delta for tile in tiles)  # a change is shown, only not coloured
+
+    use_home(_home_with(tiny_run, tmp_path / "healthy", RunHealth("healthy")))
+    healthy = _liability_tiles(open_page("views/finance.py"))
+    assert any(tile.proto.color in (Metric.MetricColor.RED, Metric.MetricColor.GREEN)
+               for tile in healthy)

@@ -64,5 +64,32 @@ def test_cohort_lines_draw_open_cohorts_dotted_and_joined_to_the_last_finished_p
 
 
 def test_money_tooltips_carry_the_dollar_sign_and_thousands_separators() -> None:
-    assert charts.hover("money") == "$%{y:,.2f}"
-    assert charts.hover("pct", "z") == "%{z:.1%}"
+    assert charts.hover("dollars") == "$%{y:,.2f}"
+    assert charts.hover("share", "z") == "%{z:.1%}"
+
+
+def test_each_run_health_status_has_its_outcome_colour() -> None:
+    """Ops draws runs by health: healthy green like PASS, warnings orange like WARN,
+    failed red like FAIL (a status missing here fell back to the palette's blue)."""
+    from typing import get_args
+
+    from pipeline.checks.health import HealthStatus
+
+    assert set(get_args(HealthStatus)) == {"healthy", "warnings", "failed"}
+    assert [charts.STATUS_COLORS[s] for s in ("healthy", "warnings", "failed")] == [
+        charts.STATUS_COLORS["PASS"], charts.STATUS_COLORS["WARN"], charts.STATUS_COLORS["FAIL"]]
+    assert charts.ordered(["failed", "warnings", "healthy"], charts.STATUS_ORDER) == [
+        "healthy", "warnings", "failed"]
+
+
+def test_axis_labels_cut_for_a_phone_stay_distinct() -> None:
+    """Two marts sharing their first 19 characters were both "mart_reward_liabili…"."""
+    names = ["mart_reward_liability_by_school", "mart_reward_liability_daily",
+             "Rodriguez Elementary School", "dim_dates"]
+    shown = charts.short_labels(names)
+    assert len(set(shown)) == len(names)
+    assert all(len(label) <= charts.LABEL_CHARS for label in shown)
+    assert shown[2:] == ["Rodriguez Elementar…", "dim_dates"]  # read from the start
+    figure = charts.bar_figure(pd.DataFrame({"name": names, "seconds": [4.0, 3.0, 2.0, 1.0]}),
+                               "seconds", "name", horizontal=True)
+    assert list(figure.layout.yaxis.ticktext) == shown

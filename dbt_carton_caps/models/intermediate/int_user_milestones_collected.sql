@@ -13,7 +13,7 @@ receipts as (
         user_id,
         min(scanned_at) as first_accepted_receipt_at
     from {{ ref('stg_event_exports__receipts') }}
-    where status = 'accepted'
+    where {{ is_accepted_receipt() }}
     group by user_id
 
 ),
@@ -24,8 +24,7 @@ rewards as (
         user_id,
         min(created_at) as first_reward_at
     from {{ ref('stg_event_exports__rewards_ledger') }}
-    where entry_type in ('earn_purchase', 'earn_referral_bonus', 'earn_welcome_bonus')
-      and amount_cents > 0
+    where {{ is_reward_earned() }}
     group by user_id
 
 ),
