@@ -79,8 +79,9 @@ def status_banner(health: RunHealth) -> None:
     detail = ("no findings" if not found else
               f"{found} finding{'' if found == 1 else 's'} "
               f"({counts['error']} error, {counts['warning']} warning, {counts['info']} info)")
-    STATUS_BANNERS[health.status](f"## Run health: {health.status}\n{detail}, one per root "
-                                  "cause")
+    # bold, not a heading: a banner shows only plain text and emphasis (literal.py)
+    STATUS_BANNERS[health.status](f"**Run health: {health.status}**\n\n{detail}, one per "
+                                  "root cause")
 
 
 def findings_list(health: RunHealth) -> None:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from foundation.paths import HomePaths
 from pipeline import runs
-from pipeline.checks import comparison
+from pipeline.checks import comparison, health
 from pipeline.transform import artifacts as dbt_artifacts
 from tests.streamlit.conftest import APP, APP_TIMEOUT_S, copy_home, open_page, shown, texts
 
@@ -110,20 +110,31 @@ def test_compare_page_shows_the_pipelines_diff_and_kpis(tiny_run, tmp_path: Path
     assert "Pick two different runs." in texts(at.info)
 
 
-def test_home_links_every_warning_to_its_page(tiny_run, tmp_path: Path, use_home) -> None:
+def _home_links(at: AppTest) -> dict[str, str]:
+    return {shown(element.proto.label): element.proto.page for element in at.get("page_link")}
+
+
+def test_home_links_every_finding_to_its_page(tiny_run, tmp_path: Path, use_home) -> None:
+    """A run recorded without its health (an older run) is assessed from its manifest by the
+    same rules: Home shows one status and links each finding to the page explaining it."""
     home = use_home(copy_home(tiny_run.home, tmp_path / "home"))
     _second_run(home)
     manifest = home / "logs" / "pipeline_tiny2.json"
     document = json.loads(manifest.read_text())
-    document["contracts"]["summary"] = {"pass": 10, "warn": 5, "fail": 0}
+    del document["health"]
     manifest.write_text(json.dumps(document))
+    assessed = health.of_run(HomePaths(home), document)
+    assert assessed.status == "warnings" and len(assessed.findings) >= 2
     at = open_page()
     assert not at.exception
-    assert "**Run health: SUCCESS with warnings**" in texts(at.warning)
-    links = {shown(element.proto.label): element.proto.page
-             for element in at.get("page_link")}
-    assert links["5 contract checks WARN →"].endswith("data_contracts")
-    assert "Injected faults: stale_export →" in links
+    assert [text.splitlines()[0] for text in texts(at.warning)
+            if text.startswith("**Run health:")] == ["**Run health: warnings**"]
+    links = _home_links(at)
+    for finding in assessed.findings:
+        label = next(label for label in links if label.startswith(finding.title[:40]))
+        assert links[label].endswith(finding.page), (label, finding.page)
+    assert any(text.startswith("Faults injected on purpose in this run (--faults): "
+                               "stale_export.") for text in texts(at.caption))
     assert at.code[0].value == "tiny2"
 
 
@@ -135,9 +146,11 @@ def test_compare_and_home_show_a_changed_pii_key(tiny_run, tmp_path: Path, use_h
     before = document["pii_key"]["fingerprint"]
     document["pii_key"].update(fingerprint="0123456789abcdef", created=True,
                                previous_run_id="tiny", previous_fingerprint=before)
-    manifest.write_text(json.dumps(document))
     message = (f"PII key changed since run tiny (fingerprint {before} → 0123456789abcdef): "
                "hashed emails and phones no longer join with earlier runs")
+    document["warnings"].append({"step": "load_raw", "message": message})
+    del document["health"]  # assessed again from the manifest, as for an older run
+    manifest.write_text(json.dumps(document))
     assert comparison.compare(HomePaths(home), "tiny", "tiny2").pii_key_change == message
 
     at = open_page("views/compare.py")
@@ -148,11 +161,14 @@ def test_compare_and_home_show_a_changed_pii_key(tiny_run, tmp_path: Path, use_h
                  if list(frame.value.columns) == ["before", "after"])
     assert frame_shown.iloc[0].tolist() == [before, "0123456789abcdef"]
 
+    (finding,) = [f for f in health.of_run(HomePaths(home), document).findings
+                  if f.category == "pii key changed"]
+    assert [signal.text for signal in finding.evidence] == [message]
     at = open_page()
     assert not at.exception
-    links = {shown(element.proto.label): element.proto.page
-             for element in at.get("page_link")}
-    assert links[f"{message} →"].endswith("pipeline_ops")
+    links = _home_links(at)
+    label = next(label for label in links if label.startswith(finding.title[:40]))
+    assert links[label].endswith(finding.page)
 
 
 def test_the_run_in_the_url_is_the_run_shown(tiny_run, tmp_path: Path, use_home) -> None:

@@ -78,8 +78,8 @@ def test_home_kpis_equal_the_mart_values(tiny_run, tiny_home: Path) -> None:
     assert served_run(at) == "tiny"
     status = tiny_run.manifest["health"]["status"]
     banners = {"healthy": at.success, "warnings": at.warning, "failed": at.error}[status]
-    assert [t.split("\n")[0] for t in texts(banners) if t.startswith("## Run health:")] == [
-        f"## Run health: {status}"]
+    assert [t.split("\n")[0] for t in texts(banners) if t.startswith("**Run health:")] == [
+        f"**Run health: {status}**"]
     assert shown["Users"] == f"{users:,}"
     assert shown["DAU"] == f"{dau:,}"
     assert shown["Dollars raised"] == f"${float(raised):,.2f}"

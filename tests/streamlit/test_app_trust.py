@@ -63,7 +63,7 @@ def test_home_says_the_status_once_and_links_each_finding_to_its_explanation(
                         RunHealth("warnings", (STALE,), ("stale_export",))))
     at = open_page()
     assert not at.exception
-    assert [text.splitlines()[0] for text in texts(at.warning)] == ["## Run health: warnings"]
+    assert [text.splitlines()[0] for text in texts(at.warning)] == ["**Run health: warnings**"]
     assert "Status" not in {metric.label for metric in at.metric}  # no second status
     links = _links(at)
     assert links[f"{STALE.title} (owner: Engineering) →"].endswith("data_contracts")
@@ -98,7 +98,7 @@ def test_a_clean_run_shows_no_caution_anywhere(tiny_run: TinyRun, tmp_path: Path
         at = open_page(page)
         assert not at.exception
         assert not [label for label in _links(at) if label.startswith("Caution: ")], page
-    assert texts(open_page().success)[0].startswith("## Run health: healthy")
+    assert texts(open_page().success)[0].startswith("**Run health: healthy**")
 
 
 def test_every_figure_read_from_an_affected_mart_carries_the_caution(
