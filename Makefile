@@ -12,7 +12,7 @@ BENCH_PIPELINE_ARGS ?= --sizes 1000,20000
 DAGSTER_HOME ?= $(CURDIR)/.dagster
 DAGSTER_PORT ?= 3000
 
-.PHONY: run test test-spark spark-venv pipeline dashboard venv lint contracts bench bench-spark clean \
+.PHONY: run test test-fast test-spark spark-venv pipeline dashboard venv lint contracts bench bench-spark clean \
 	orchestration-venv orchestrate test-orchestration
 
 venv:
@@ -30,6 +30,11 @@ dashboard: venv
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the loop while coding: unit-level tests and those reading the shared tiny run and dbt
+# build; not the tests that start runs of their own (marked pipeline_run), browser or slow
+test-fast: venv
+	$(PY) -m pytest -m "not pipeline_run and not browser and not slow" $(PYTEST_ARGS)
 
 # the Spark engine: Java 17 + requirements-spark.txt, then only the tests marked `spark`
 spark-venv: venv

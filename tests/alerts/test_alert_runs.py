@@ -46,6 +46,7 @@ def assert_no_secret_under(home: Path) -> None:
     assert holding == []
 
 
+@pytest.mark.pipeline_run
 def test_a_failed_run_posts_one_alert(home: Path, webhook: Webhook,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARTON_CAPS_ALERT_WEBHOOK", webhook.url)
@@ -66,6 +67,7 @@ def _interrupted(_state: RunState) -> StepResult:
     raise KeyboardInterrupt
 
 
+@pytest.mark.pipeline_run
 def test_an_interrupted_run_posts_one_alert(home: Path, webhook: Webhook,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARTON_CAPS_ALERT_WEBHOOK", webhook.url)
@@ -79,6 +81,7 @@ def test_an_interrupted_run_posts_one_alert(home: Path, webhook: Webhook,
     assert alert is not None and (alert.trigger, alert.delivered) == ("interrupted", True)
 
 
+@pytest.mark.pipeline_run
 def test_a_warning_run_posts_one_alert_after_a_server_error(
         home: Path, scripted: Scripted) -> None:
     with scripted((500, 200)) as hook:
@@ -99,6 +102,7 @@ def test_a_warning_run_posts_one_alert_after_a_server_error(
     assert_no_secret_under(home)
 
 
+@pytest.mark.pipeline_run
 def test_a_webhook_that_never_answers_never_stops_publication(
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARTON_CAPS_ALERT_ON", "all")  # the healthy run is sent too

@@ -77,6 +77,7 @@ def test_alert_on_and_the_dashboard_url_are_checked() -> None:
     assert (settings.on, settings.dashboard_url) == ("all", "https://dash.test")
 
 
+@pytest.mark.pipeline_run
 def test_a_bad_webhook_stops_the_cli_before_anything_is_written(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

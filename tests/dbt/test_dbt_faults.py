@@ -31,6 +31,7 @@ def _by_status(build: DbtBuild, status: str) -> set[str]:
             if r["status"] == status}
 
 
+@pytest.mark.pipeline_run
 def test_broken_data_fails_the_build(faulty_build: DbtBuild) -> None:
     assert faulty_build.result.returncode == 1
     failed = _by_status(faulty_build, "fail")
@@ -40,6 +41,7 @@ def test_broken_data_fails_the_build(faulty_build: DbtBuild) -> None:
     assert "row_count_between_fct_receipt_items_1" in failed
 
 
+@pytest.mark.pipeline_run
 def test_anomalies_only_warn(faulty_build: DbtBuild) -> None:
     warned = _by_status(faulty_build, "warn")
     assert "assert_events_not_before_install" in warned
@@ -47,6 +49,7 @@ def test_anomalies_only_warn(faulty_build: DbtBuild) -> None:
     assert any(name.startswith("source_unique_") for name in warned)
 
 
+@pytest.mark.pipeline_run
 def test_duplicate_keys_are_collapsed_in_staging(faulty_build: DbtBuild) -> None:
     passed = _by_status(faulty_build, "pass")
     unique_staging = {name for name in passed
@@ -54,12 +57,14 @@ def test_duplicate_keys_are_collapsed_in_staging(faulty_build: DbtBuild) -> None
     assert len(unique_staging) == 9
 
 
+@pytest.mark.pipeline_run
 def test_models_still_build_when_tests_fail(faulty_build: DbtBuild) -> None:
     errors = {r["unique_id"] for r in faulty_build.run_results["results"]
               if r["status"] == "error"}
     assert errors == set()
 
 
+@pytest.mark.pipeline_run
 def test_by_school_liability_off_by_a_cent_on_any_day_fails_the_reconciliation(
     dbt_build: DbtBuild, tmp_path: Path
 ) -> None:

@@ -203,6 +203,7 @@ def test_staging_email_hash_changes_with_the_key_and_never_enters_sql_or_logs(
             assert PII_KEY not in path.read_text(errors="replace"), path
 
 
+@pytest.mark.pipeline_run
 def test_staging_collapses_exact_key_duplicates_and_keeps_the_latest_load(
     dbt_build: DbtBuild, tmp_path: Path
 ) -> None:
@@ -263,6 +264,7 @@ def test_exposures_declare_every_mart_the_dashboard_pages_read() -> None:
         assert missing == set(), (page.stem, missing)
 
 
+@pytest.mark.pipeline_run
 def test_dbt_parse_passes_with_deprecations_as_errors(tmp_path: Path) -> None:
     result = run_dbt(
         ["parse", "--no-partial-parse", "--warn-error-options", '{"error": ["Deprecations"]}'],
@@ -271,6 +273,7 @@ def test_dbt_parse_passes_with_deprecations_as_errors(tmp_path: Path) -> None:
     assert "deprecat" not in result.stdout.lower()
 
 
+@pytest.mark.pipeline_run
 def test_source_freshness_passes_on_a_fresh_load(dbt_build: DbtBuild, tmp_path: Path) -> None:
     result = run_dbt(["source", "freshness"], dbt_build.db_path, tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
@@ -287,6 +290,7 @@ def test_sources_declare_loaded_at_field_and_freshness(source: str) -> None:
     assert set(declared["config"]["freshness"]) == {"warn_after", "error_after"}
 
 
+@pytest.mark.pipeline_run
 def test_dbt_docs_generate_writes_a_catalog_of_every_mart(
     dbt_build: DbtBuild, tmp_path: Path
 ) -> None:

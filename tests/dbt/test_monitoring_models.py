@@ -94,6 +94,7 @@ def test_metrics_equal_what_raw_says_day_by_day(dbt_build: DbtBuild) -> None:
     assert pd.to_datetime(metrics.metric_date).max() == pd.Timestamp(LAST_DAY)
 
 
+@pytest.mark.pipeline_run
 def test_crafted_raw_rows_show_in_the_metrics(dbt_build: DbtBuild, tmp_path: Path) -> None:
     """A null burst on one platform, a replayed day and a lost day, made in raw by hand."""
     copy = tmp_path / "crafted.duckdb"

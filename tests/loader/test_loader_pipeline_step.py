@@ -114,6 +114,7 @@ def test_max_reject_share_parsing(environ: dict[str, str], share: float) -> None
     assert reject_threshold.max_reject_share(environ) == share
 
 
+@pytest.mark.pipeline_run
 def test_a_failed_run_keeps_the_sample_in_its_manifest_and_publishes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

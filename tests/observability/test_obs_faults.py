@@ -92,6 +92,7 @@ def test_the_table_covers_every_generator_fault() -> None:
     assert sorted(d.fault for d in DETECTIONS) == sorted(FAULT_CLASSES)
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize("detection", DETECTIONS, ids=lambda d: d.fault)
 def test_fault_is_detected(fault_home: Path, detection: Detection) -> None:
     run_id = f"fault_{detection.fault}"
@@ -183,6 +184,7 @@ def test_fault_is_detected(fault_home: Path, detection: Detection) -> None:
                 assert samples >= 1
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize("faults", [
     ("duplicate_keys", "late_events", "stale_export", "schema_drift_extra_column"),
     ("null_keys", "orphan_foreign_keys", "negative_amounts"),

@@ -62,6 +62,7 @@ def test_snapshot_carries_every_ops_table(tiny_run: TinyRun) -> None:
     assert steps == 11  # every step before publish
 
 
+@pytest.mark.pipeline_run
 def test_second_clean_run_a_week_later_is_quiet(tmp_path: Path) -> None:
     assert run_tiny(tmp_path, "one") == 0
     assert run_tiny(tmp_path, "two", "--as-of", "2026-11-08") == 0

@@ -61,6 +61,7 @@ def _dbt_log(home: Path, run_id: str) -> str:
     return (home / "logs" / "dbt" / run_id / "logs" / "dbt.log").read_text()
 
 
+@pytest.mark.pipeline_run
 def test_a_second_run_reuses_the_parse_with_its_own_as_of_and_keeps_nothing_linked(
         tiny_run: TinyRun, tmp_path: Path) -> None:
     assert "Unable to do partial parsing because saved manifest not found" in _dbt_log(
@@ -82,6 +83,7 @@ def test_a_second_run_reuses_the_parse_with_its_own_as_of_and_keeps_nothing_link
         "logs", "target"]
 
 
+@pytest.mark.pipeline_run
 def test_the_memory_limit_reaches_dbts_duckdb(
         tiny_run: TinyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -131,6 +133,7 @@ def _wait_for_parse(invocation: DbtInvocation) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.pipeline_run
 def test_a_worker_started_before_the_snapshot_exists_parses_then_works_on_it(
         tiny_run: TinyRun, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db_path = tmp_path / "duckdb" / "snapshot.duckdb"

@@ -45,6 +45,7 @@ def test_estimate_grows_with_users_and_history() -> None:
     assert disk_space.estimate_run_bytes(2_000, 270) < small
 
 
+@pytest.mark.pipeline_run
 def test_a_home_too_small_for_the_run_is_refused_before_anything_is_written(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,6 +61,7 @@ def test_a_home_too_small_for_the_run_is_refused_before_anything_is_written(
     assert not home.exists()
 
 
+@pytest.mark.pipeline_run
 def test_manifest_write_failing_after_a_step_records_that_step_and_the_cause(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_save = manifest_io.save
@@ -90,6 +92,7 @@ def test_manifest_write_failing_after_a_step_records_that_step_and_the_cause(
     assert list((tmp_path / "logs").glob("*.tmp")) == []
 
 
+@pytest.mark.pipeline_run
 def test_an_unwritable_final_manifest_is_reported_not_raised(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_save = manifest_io.save
@@ -108,6 +111,7 @@ def test_an_unwritable_final_manifest_is_reported_not_raised(
                               f"[Errno 28] No space left on device: '{manifest}'")
 
 
+@pytest.mark.pipeline_run
 def test_a_step_failing_on_a_full_disk_is_recorded_as_such(tmp_path: Path) -> None:
     def step_writing_to_a_full_disk(_state: Any) -> StepResult:
         raise RuntimeError("IO Error: Could not write file \"x.duckdb.building\": "
@@ -168,6 +172,7 @@ def small_tmpfs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize("small_tmpfs", ["24m"], indirect=True)
 def test_a_real_24_mib_home_is_refused_up_front_for_2000_users(
         small_tmpfs: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,6 +185,7 @@ def test_a_real_24_mib_home_is_refused_up_front_for_2000_users(
     assert list(small_tmpfs.iterdir()) == []
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize("small_tmpfs", ["14m"], indirect=True)
 def test_a_disk_filling_mid_run_fails_once_with_its_cause_and_leaves_nothing_half_built(
         small_tmpfs: Path, monkeypatch: pytest.MonkeyPatch,

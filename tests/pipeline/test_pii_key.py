@@ -125,6 +125,7 @@ def _email_hashes(snapshot: Path) -> dict[int, str]:
                                 "where email_hash is not null").fetchall())
 
 
+@pytest.mark.pipeline_run
 def test_a_deleted_key_file_is_a_warning_of_the_next_run_in_diff_compare_and_home(
     tiny_run: TinyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -8,6 +8,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 import duckdb
 from foundation.paths import RunPaths
 from pipeline.lifecycle.runner import EXIT_OK, PipelineRun
@@ -27,6 +29,7 @@ def publish(home: Path, run_id: str, as_of: date) -> dict:
     return json.loads(run.paths.manifest.read_text())
 
 
+@pytest.mark.pipeline_run
 def test_runs_published_out_of_order_leave_the_pointer_on_the_newest_as_of(
         tmp_path: Path) -> None:
     newest = publish(tmp_path, "nov03", date(2026, 11, 3))

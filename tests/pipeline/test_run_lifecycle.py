@@ -78,6 +78,7 @@ def test_snapshot_opens_read_only_and_describes_itself(tiny_run: TinyRun) -> Non
     assert run == [("tiny", "success", 300)]
 
 
+@pytest.mark.pipeline_run
 def test_second_run_is_isolated_and_moves_the_pointer(tmp_path: Path) -> None:
     assert run_tiny(tmp_path, "first") == 0
     first = tmp_path / "duckdb" / "carton_caps_first.duckdb"
@@ -107,6 +108,7 @@ def _broken_dbt_project(tmp_path: Path) -> Path:
     return project
 
 
+@pytest.mark.pipeline_run
 def test_failed_dbt_build_leaves_pointer_and_previous_snapshot_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,6 +134,7 @@ def test_failed_dbt_build_leaves_pointer_and_previous_snapshot_unchanged(
     assert snapshot_files(tmp_path) == ["LATEST_DB.txt", good.name]
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize(
     ("run_id", "message"),
     [
@@ -153,6 +156,7 @@ def test_invalid_run_id_is_rejected_before_anything_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.pipeline_run
 def test_reused_run_id_is_rejected_and_the_earlier_run_kept(
     tiny_run: TinyRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -165,6 +169,7 @@ def test_reused_run_id_is_rejected_and_the_earlier_run_kept(
     assert tiny_run.manifest_path.read_text() == manifest_before
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -217,6 +222,7 @@ def _pipeline_process(home: Path, run_id: str, *extra: str) -> subprocess.Popen[
     )
 
 
+@pytest.mark.pipeline_run
 def test_two_concurrent_runs_both_publish_and_the_pointer_names_one(tmp_path: Path) -> None:
     first = _pipeline_process(tmp_path, "left")
     second = _pipeline_process(tmp_path, "right", "--seed", "8")
@@ -257,6 +263,7 @@ def _wait_for_step(manifest: Path, step: str, timeout: float = 300) -> None:
     raise AssertionError(f"step {step} never started")
 
 
+@pytest.mark.pipeline_run
 def test_sigterm_during_dbt_records_interrupted_and_keeps_pointer(tmp_path: Path) -> None:
     assert run_tiny(tmp_path, "before") == 0
     pointer = tmp_path / "duckdb" / "LATEST_DB.txt"
@@ -274,6 +281,7 @@ def test_sigterm_during_dbt_records_interrupted_and_keeps_pointer(tmp_path: Path
     assert snapshot_files(tmp_path) == ["LATEST_DB.txt", "carton_caps_before.duckdb"]
 
 
+@pytest.mark.pipeline_run
 def test_sigkill_mid_run_leaves_a_working_pointer_and_the_next_run_succeeds(
     tmp_path: Path,
 ) -> None:

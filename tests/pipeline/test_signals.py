@@ -35,6 +35,7 @@ def run_steps(home: Path, run_id: str, *steps: tuple[str, Any]) -> tuple[int, di
     return run.execute(state), state.manifest.to_json()
 
 
+@pytest.mark.pipeline_run
 def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path: Path) -> None:
     ran: list[str] = []
 
@@ -60,6 +61,7 @@ def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path
     assert ran == []
 
 
+@pytest.mark.pipeline_run
 def test_signal_arriving_after_the_pointer_moved_keeps_the_run_published(tmp_path: Path) -> None:
     def publishing_step(state: Any) -> StepResult:
         state.manifest.pointer_updated = True
@@ -74,6 +76,7 @@ def test_signal_arriving_after_the_pointer_moved_keeps_the_run_published(tmp_pat
                                      "message": "received signal SIGTERM after publish"}]
 
 
+@pytest.mark.pipeline_run
 def test_handlers_are_restored_after_the_run(tmp_path: Path) -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     run_steps(tmp_path, "restored", ("noop", lambda _state: StepResult()))
@@ -90,6 +93,7 @@ def test_an_interrupt_inside_deferred_is_recorded_and_raised_by_check() -> None:
             interrupts.check()
 
 
+@pytest.mark.pipeline_run
 def test_sigterm_while_dbt_starts_stops_dbt_and_interrupts_the_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGTERM landing inside Popen (where Python drops exceptions raised by its at-fork
@@ -135,6 +139,7 @@ def test_only_the_first_signal_raises_later_ones_are_recorded() -> None:
         assert latch.received == "SIGTERM"
 
 
+@pytest.mark.pipeline_run
 def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(
         tmp_path: Path) -> None:
     """DuckDB turns the handler's exception into its own ``RuntimeError: Query
@@ -160,6 +165,7 @@ def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(
     assert document["steps"][0]["error"] == "received signal SIGTERM"
 
 
+@pytest.mark.pipeline_run
 def test_a_failing_warm_up_leaves_the_work_to_the_steps(tmp_path: Path) -> None:
     def warm_up(_state: Any) -> None:
         raise OSError(24, "Too many open files")
@@ -171,6 +177,7 @@ def test_a_failing_warm_up_leaves_the_work_to_the_steps(tmp_path: Path) -> None:
     assert state.manifest.status == "success" and state.manifest.warnings == []
 
 
+@pytest.mark.pipeline_run
 def test_the_warm_dbt_worker_ends_with_a_run_that_fails_before_dbt(tmp_path: Path) -> None:
     workers: list[subprocess.Popen[str]] = []
 

@@ -154,6 +154,7 @@ CASES = [(name, when, signum) for name, _ in STEPS for when in ("start", "middle
          for signum in (signal.SIGTERM, signal.SIGINT)]
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize(("name", "when", "signum"), CASES,
                          ids=[f"{n}-{w}-{s.name}" for n, w, s in CASES])
 def test_a_signal_stops_the_run_in_any_step_and_keeps_the_pointer(

@@ -133,6 +133,7 @@ def test_a_pointer_linked_outside_the_home_to_a_valid_name_is_not_served(
         "pass --all\n")
 
 
+@pytest.mark.pipeline_run
 def test_a_fifo_pointer_blocks_neither_runs_py_nor_a_run(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     paths = HomePaths(tmp_path)
@@ -150,6 +151,7 @@ def test_a_fifo_pointer_blocks_neither_runs_py_nor_a_run(
 # --------------------------------------------------------------------------- manifests
 
 
+@pytest.mark.pipeline_run
 def test_a_run_publishes_beside_malformed_manifests_and_names_each_in_its_warnings(
         tmp_path: Path) -> None:
     plant(tmp_path, "pipeline_nullsteps.json",
@@ -169,6 +171,7 @@ def test_a_run_publishes_beside_malformed_manifests_and_names_each_in_its_warnin
     ]
 
 
+@pytest.mark.pipeline_run
 def test_a_failure_outside_every_step_still_records_why(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def sweep_that_breaks(_paths: RunPaths) -> sweep.SweepReport:
@@ -227,6 +230,7 @@ def test_run_ids_given_to_runs_py_are_checked_and_cut(
 # --------------------------------------------------------------------------- clean-up, publish
 
 
+@pytest.mark.pipeline_run
 def test_a_clean_up_refused_by_the_folder_is_a_warning_not_a_traceback(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(_paths: RunPaths) -> None:
@@ -262,6 +266,7 @@ def read_only_duckdb(tmp_path: Path) -> Path:
     subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.mark.pipeline_run
 def test_a_read_only_duckdb_folder_is_refused_before_anything_is_written(
         read_only_duckdb: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = run_pipeline.main(["--home", str(read_only_duckdb), "--users", "300", "--seed", "1",
@@ -273,6 +278,7 @@ def test_a_read_only_duckdb_folder_is_refused_before_anything_is_written(
     assert list((read_only_duckdb / "logs").iterdir()) == []
 
 
+@pytest.mark.pipeline_run
 def test_publish_saves_its_record_before_signals_are_let_through(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A kill right after the pointer moved must find a verifiable, published record."""
@@ -298,6 +304,7 @@ def test_publish_saves_its_record_before_signals_are_let_through(
 # --------------------------------------------------------------------------- messages
 
 
+@pytest.mark.pipeline_run
 def test_a_failed_first_run_does_not_claim_a_previous_snapshot_is_served(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = run_pipeline.main(["--home", str(tmp_path), "--users", "300", "--seed", "1",
@@ -309,6 +316,7 @@ def test_a_failed_first_run_does_not_claim_a_previous_snapshot_is_served(
     assert "still served" not in err
 
 
+@pytest.mark.pipeline_run
 def test_dbt_output_naming_a_full_disk_fails_the_command_even_when_dbt_exits_0(
         tmp_path: Path) -> None:
     script = ("print('--- Logging error ---'); "

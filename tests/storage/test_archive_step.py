@@ -114,6 +114,7 @@ def keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
+@pytest.mark.pipeline_run
 def test_a_published_run_is_archived_with_its_final_manifest(
         archive: Archive, previous: str, small_parts: list, tmp_path: Path, s3: Any,
         bucket: str) -> None:
@@ -138,6 +139,7 @@ def test_a_published_run_is_archived_with_its_final_manifest(
     assert archived["snapshot"] == local["snapshot"]
 
 
+@pytest.mark.pipeline_run
 def test_an_upload_cut_half_way_leaves_latest_on_the_previous_run(
         archive: Archive, previous: str, small_parts: list, tmp_path: Path, s3: Any,
         bucket: str, aws_env: str) -> None:
@@ -178,6 +180,7 @@ def test_an_upload_cut_half_way_leaves_latest_on_the_previous_run(
     assert archive.latest() == "r2"
 
 
+@pytest.mark.pipeline_run
 def test_a_signal_during_the_upload_stops_it_and_leaves_latest(
         archive: Archive, previous: str, small_parts: list, tmp_path: Path, s3: Any,
         bucket: str) -> None:
@@ -229,6 +232,7 @@ def test_a_run_killed_during_its_upload_is_settled_published_and_not_archived(
     assert settled["warnings"][0]["message"].startswith("archive interrupted after publish")
 
 
+@pytest.mark.pipeline_run
 def test_a_failed_run_never_touches_latest(archive: Archive, previous: str, tmp_path: Path,
                                            s3: Any, bucket: str) -> None:
     def failing(_state: RunState) -> StepResult:
@@ -243,6 +247,7 @@ def test_a_failed_run_never_touches_latest(archive: Archive, previous: str, tmp_
     assert keys(s3, bucket, "carton_caps/runs/r2/") == []
 
 
+@pytest.mark.pipeline_run
 def test_the_run_ends_when_the_archive_copy_of_its_manifest_was_cut(
         archive: Archive, tmp_path: Path) -> None:
     """The local and archived manifests agree on when the run finished, so every reader
@@ -270,6 +275,7 @@ def assert_published_but_not_archived(code: int, state: RunState, message: str) 
     assert (finding.severity, finding.category) == ("error", "not archived")
 
 
+@pytest.mark.pipeline_run
 def test_refused_credentials_at_the_archive_step_leave_latest(
         archive: Archive, previous: str, tmp_path: Path, s3: Any, bucket: str,
         aws_env: str, enforced_auth: tuple[str, str]) -> None:  # noqa: F811
@@ -286,6 +292,7 @@ def test_refused_credentials_at_the_archive_step_leave_latest(
     assert keys(s3, bucket, "carton_caps/runs/r2/") == []
 
 
+@pytest.mark.pipeline_run
 def test_an_unreachable_store_at_the_archive_step_is_one_line(
         aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         closed_port: int) -> None:  # noqa: F811
@@ -299,6 +306,7 @@ def test_an_unreachable_store_at_the_archive_step_is_one_line(
         "s3://carton-caps: check AWS_ENDPOINT_URL and that the store is running"))
 
 
+@pytest.mark.pipeline_run
 def test_a_missing_archive_bucket_is_named_at_the_archive_step(
         aws_env: str, tmp_path: Path) -> None:
     code, state = run(tmp_path / "home", "r2", "s3://no-such-bucket/carton_caps")

@@ -49,6 +49,7 @@ def landed_copy(tiny_run: TinyRun, bucket: str) -> str:
     return location.uri()
 
 
+@pytest.mark.pipeline_run
 def test_an_unreachable_store_fails_the_landing_with_one_line(
         aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         closed_port: int) -> None:  # noqa: F811
@@ -64,6 +65,7 @@ def test_an_unreachable_store_fails_the_landing_with_one_line(
         "store is running")
 
 
+@pytest.mark.pipeline_run
 def test_refused_credentials_fail_the_replay_with_one_line(
         bucket: str, enforced_auth: tuple[str, str], tmp_path: Path,  # noqa: F811
         aws_env: str) -> None:
@@ -76,6 +78,7 @@ def test_refused_credentials_fail_the_replay_with_one_line(
         "and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE")
 
 
+@pytest.mark.pipeline_run
 def test_a_missing_bucket_is_named(aws_env: str, tmp_path: Path) -> None:
     manifest = failed_run(tmp_path, "--source", "s3://no-such-bucket/exports/tiny")
 
@@ -83,6 +86,7 @@ def test_a_missing_bucket_is_named(aws_env: str, tmp_path: Path) -> None:
                                  f"exist at {aws_env}")
 
 
+@pytest.mark.pipeline_run
 def test_a_missing_object_is_named(landed_copy: str, s3: Any, bucket: str,
                                    tmp_path: Path) -> None:
     s3.delete_object(Bucket=bucket, Key="exports/tiny/receipts.csv")
@@ -93,6 +97,7 @@ def test_a_missing_object_is_named(landed_copy: str, s3: Any, bucket: str,
     assert manifest["error"] == f"receipts.csv: file not found in {landed_copy}"
 
 
+@pytest.mark.pipeline_run
 def test_a_malformed_export_in_the_bucket_fails_the_load_as_a_local_one_would(
         landed_copy: str, s3: Any, bucket: str, tmp_path: Path) -> None:
     """The header is read with one ranged GET and checked by the loader's own preflight."""
@@ -113,6 +118,7 @@ def test_a_malformed_export_in_the_bucket_fails_the_load_as_a_local_one_would(
     assert manifest["error"] == "app_events.csv: missing required column 'app_version'"
 
 
+@pytest.mark.pipeline_run
 def test_an_altered_app_database_is_refused_before_it_is_opened(
         landed_copy: str, s3: Any, bucket: str, tmp_path: Path) -> None:
     key = "exports/tiny/app.sqlite"
@@ -129,6 +135,7 @@ def test_an_altered_app_database_is_refused_before_it_is_opened(
                                       "damaged, refused")
 
 
+@pytest.mark.pipeline_run
 def test_a_truncated_export_is_refused_and_nothing_is_published(
         landed_copy: str, s3: Any, bucket: str, tmp_path: Path) -> None:
     key = "exports/tiny/receipts.csv"
@@ -145,6 +152,7 @@ def test_a_truncated_export_is_refused_and_nothing_is_published(
                                       "or damaged, refused")
 
 
+@pytest.mark.pipeline_run
 def test_a_malformed_local_export_fails_the_replay_and_publishes_nothing(
         tiny_run: TinyRun, tmp_path: Path) -> None:
     source = tmp_path / "exports"

@@ -26,6 +26,7 @@ def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], *options: str) -
     return line.removeprefix("run_pipeline.py: error: ")
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize(("options", "message"), [
     (("--landing", "s3://Bad_Bucket/x"),
      "--landing: 'Bad_Bucket' is not a valid bucket name (3-63 characters: lowercase "
@@ -49,6 +50,7 @@ def test_an_unusable_location_is_one_line_and_exit_2(
     assert refused(tmp_path, capsys, *options) == message
 
 
+@pytest.mark.pipeline_run
 def test_a_missing_source_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                             aws_env: str) -> None:
     missing = tmp_path / "exports"
@@ -56,6 +58,7 @@ def test_a_missing_source_folder_is_refused(tmp_path: Path, capsys: pytest.Captu
         f"--source {missing} does not exist")
 
 
+@pytest.mark.pipeline_run
 def test_credentials_in_a_uri_are_refused_without_quoting_them(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], aws_env: str) -> None:
     line = refused(tmp_path, capsys, "--archive",
@@ -64,6 +67,7 @@ def test_credentials_in_a_uri_are_refused_without_quoting_them(
                     "them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE")
 
 
+@pytest.mark.pipeline_run
 def test_the_archive_from_the_environment_is_checked_the_same_way(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], aws_env: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,6 +76,7 @@ def test_the_archive_from_the_environment_is_checked_the_same_way(
         "CARTON_CAPS_ARCHIVE must be an s3://bucket/prefix URI, got 'archive-folder'")
 
 
+@pytest.mark.pipeline_run
 def test_an_unusable_endpoint_is_refused_before_the_run(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], aws_env: str,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,6 +71,7 @@ def marts(snapshot: Path) -> dict[str, list[tuple[Any, ...]]]:
                 for t in tables}
 
 
+@pytest.mark.pipeline_run
 def test_a_run_lands_its_sources_reads_them_back_and_archives_itself(
         storage_runs: StorageRuns, s3: Any) -> None:
     run = storage_runs.landed
@@ -99,6 +100,7 @@ def test_a_run_lands_its_sources_reads_them_back_and_archives_itself(
                       "verify"]) == 0
 
 
+@pytest.mark.pipeline_run
 def test_replaying_the_landing_reproduces_the_marts_row_for_row(
         storage_runs: StorageRuns) -> None:
     replayed = manifest_io.read(storage_runs.replayed.manifest_path, storage_runs.replayed.home)
@@ -114,6 +116,7 @@ def test_replaying_the_landing_reproduces_the_marts_row_for_row(
     assert marts(storage_runs.replayed.snapshot) == marts(storage_runs.landed.snapshot)
 
 
+@pytest.mark.pipeline_run
 def test_replaying_a_runs_own_data_folder_reproduces_its_marts(
         tiny_run: TinyRun, tmp_path: Path) -> None:
     replay = TinyRun(tmp_path / "home", "local_replay")
@@ -140,6 +143,7 @@ def leaks(folder: Path) -> list[str]:
     return found
 
 
+@pytest.mark.pipeline_run
 def test_no_credential_in_any_file_under_either_home(storage_runs: StorageRuns,
                                                      tmp_path: Path) -> None:
     """After a landing and archiving run, a replay and a second home served from the

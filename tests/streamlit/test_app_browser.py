@@ -95,6 +95,7 @@ def served_app(tiny_run, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.pipeline_run
 def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -149,6 +150,7 @@ def test_every_page_renders_in_chromium(served_app: str, tmp_path: Path) -> None
         spec[3] for spec in ui.PAGE_SPECS)
 
 
+@pytest.mark.pipeline_run
 def test_a_shared_link_shows_the_same_run_and_filters(served_app: str) -> None:
     """The URL carries the run and the page's filters: a new browser context reproduces it."""
     from playwright.sync_api import sync_playwright
@@ -181,6 +183,7 @@ BARE = ("http://127.0.0.1:9/bare <img src=http://127.0.0.1:9/h.png> www.example.
 TARGET = "127.0.0.1:9"
 
 
+@pytest.mark.pipeline_run
 def test_markup_from_the_link_and_the_files_draws_no_link_image_or_request(
         tiny_run, tmp_path: Path) -> None:
     """``?run=`` and a failed run's manifest (step, error) hold links, images and bare
@@ -312,6 +315,7 @@ def _percentage_problems(path: str, text: str, stored: dict[str, float]) -> list
     return problems
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.parametrize("theme", THEMES)
 def test_every_page_fits_a_desktop_and_a_phone_in_the_theme(
         tiny_run, tmp_path: Path, theme: str) -> None:

@@ -150,6 +150,7 @@ def test_make_dashboard_listens_on_loopback_only(tmp_path: Path) -> None:
         assert "Network URL" not in log
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.browser
 @needs_chromium
 @pytest.mark.parametrize("cwd_config", [None, '[server]\naddress = "0.0.0.0"\n'],
@@ -174,6 +175,7 @@ def test_streamlit_run_from_another_folder_listens_on_loopback_only(
 # --------------------------------------------------------------------------- opt-in
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.browser
 @needs_chromium
 def test_an_address_set_by_hand_is_refused_without_the_opt_in(tmp_path: Path) -> None:
@@ -191,6 +193,7 @@ def test_an_address_set_by_hand_is_refused_without_the_opt_in(tmp_path: Path) ->
     assert f"{REFUSED}: this dashboard listens on address 0.0.0.0" in log
 
 
+@pytest.mark.pipeline_run
 @pytest.mark.browser
 @needs_chromium
 def test_make_dashboard_with_the_opt_in_serves_the_network(tmp_path: Path) -> None:
