@@ -98,14 +98,14 @@ def unmarked_whole_run_tests(test_file: Path) -> list[str]:
             and node.name in heavy and not _marked(node.decorator_list)]
 
 
-def test_files() -> Iterator[Path]:
+def suite_files() -> Iterator[Path]:
     for path in sorted(TESTS.rglob("test_*.py")):
         if path != Path(__file__) and not any(
                 part in OWN_TARGETS for part in path.relative_to(TESTS).parts):
             yield path
 
 
-@pytest.mark.parametrize("test_file", list(test_files()),
+@pytest.mark.parametrize("test_file", list(suite_files()),
                          ids=lambda p: str(p.relative_to(TESTS)))
 def test_every_whole_run_test_is_marked(test_file: Path) -> None:
     assert unmarked_whole_run_tests(test_file) == [], (
