@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, metric_definitions, periods, trust
+from foundation import metric_definitions
+from streamlit_app import charts, data_access, periods, trust
 from streamlit_app.literal import MESSAGE_CHARS, md
 from streamlit_app.navigation import (  # noqa: F401 - pages reach navigation through ui
     DEFAULT_PAGE,

@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from foundation import metric_definitions
+from streamlit_app import charts, data_access, health, periods, ui
 from streamlit_app.literal import MESSAGE_CHARS, md
 
 #: ageing bucket column -> label, as dbt_project.yml's var liability_ageing_buckets says

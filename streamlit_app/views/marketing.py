@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from foundation import metric_definitions
+from streamlit_app import charts, data_access, health, periods, ui
 from streamlit_app.literal import chart_text
 
 FUNNEL_STAGES = ("sent", "clicked", "installed", "applied_within_48h", "onboarded",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, health, metric_definitions, periods, ui
+from foundation import metric_definitions
+from streamlit_app import charts, data_access, health, periods, ui
 
 #: the activation window, as dbt_project.yml states it (metric_definitions.py is generated)
 ACTIVATION_DAYS = metric_definitions.VARS["activation_window_days"]
