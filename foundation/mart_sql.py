@@ -35,3 +35,21 @@ VIRAL_COEFFICIENT_SQL = ("select * from marts.mart_viral_coefficient "
 #: Finance: the reward liability per balance date, between two dates
 LIABILITY_DAILY_SQL = ("select * from marts.mart_reward_liability_daily "
                        "where balance_date between ? and ? order by balance_date")
+
+#: the headline figures each stakeholder's panel of the run report shows, in order:
+#: (figure in KPI_SQL, label, caption key in metric_definitions.CAPTIONS, format)
+STAKEHOLDER_KPIS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "Product": (("users", "Users", "users", "{:,.0f}"), ("dau", "DAU", "dau", "{:,.0f}")),
+    "Marketing": (("k_factor", "K-factor", "k_factor", "{:.3f}"),),
+    "Finance": (("dollars_raised", "Dollars raised", "dollars_raised", "${:,.2f}"),
+                ("reward_liability", "Reward liability", "liability", "${:,.2f}"),
+                ("expiring_90d", "Expiring in 90 days", "expiry_outlook", "${:,.2f}"),
+                ("forecast_4w", "Redemptions forecast, next 4 weeks", "forecast_totals",
+                 "${:,.2f}")),
+}
+#: each stakeholder panel's chart: (SQL between two dates, x column, y columns, caption key)
+STAKEHOLDER_CHARTS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
+    "Product": (DAILY_ENGAGEMENT_SQL, "activity_date", ("dau", "wau", "mau"), "dau"),
+    "Marketing": (VIRAL_COEFFICIENT_SQL, "signup_week", ("k_factor",), "viral"),
+    "Finance": (LIABILITY_DAILY_SQL, "balance_date", ("liability_dollars",), "liability"),
+}

@@ -99,6 +99,11 @@ class RunPaths(HomePaths):
         return self.logs_dir / f"pipeline_{self.run_id}.log"
 
     @property
+    def report(self) -> Path:
+        """The run's one-file HTML report (pipeline/evidence/report.py writes it)."""
+        return self.logs_dir / f"report_{self.run_id}.html"
+
+    @property
     def schema_snapshot(self) -> Path:
         return self.logs_dir / f"schema_{self.run_id}.json"
 

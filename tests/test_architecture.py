@@ -8,8 +8,9 @@ file path. ``codegen`` is a build-time tool: it builds on ``foundation`` only an
 that runs imports it.
 
 Inside ``pipeline`` the subpackages have floors of their own (:data:`PIPELINE_FLOORS`):
-``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``steps`` ← the two
-runbook CLIs at the top; a subpackage imports its own floor's modules and lower floors only.
+``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``evidence`` (the
+run report) ← ``steps`` ← the two runbook CLIs at the top; a subpackage imports its own
+floor's modules and lower floors only.
 The dashboards reach the pipeline only through what it records and reads back:
 ``records``, ``checks`` and dbt's artefact reader (:data:`DASHBOARD_MAY_IMPORT`).
 """
@@ -40,9 +41,10 @@ PIPELINE_FLOORS: dict[str, int] = {
     "transform": 2,
     "checks": 3,
     "storage": 1,
-    "steps": 4,
-    "run_pipeline": 5,
-    "runs": 5,
+    "evidence": 4,
+    "steps": 5,
+    "run_pipeline": 6,
+    "runs": 6,
 }
 #: what of pipeline the dashboards may import (prefixes of module names)
 DASHBOARD_MAY_IMPORT = ("pipeline.records", "pipeline.checks", "pipeline.transform.artifacts")

@@ -29,7 +29,7 @@ MANIFEST_VERSION = 1
 #: (pipeline/steps/plan.py builds its plans from these names and checks it)
 STEP_NAMES = ("generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
               "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
-              "quality_gate", "record_ops", "publish")
+              "report", "quality_gate", "record_ops", "publish")
 
 RunStatus = Literal["running", "success", "failed", "interrupted"]
 StepStatus = Literal["running", "ok", "failed", "interrupted"]

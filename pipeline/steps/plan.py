@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pipeline.lifecycle.step_types import RunPlan, Step
 from pipeline.records.run_manifest import STEP_NAMES
-from pipeline.steps import build, health, observe, publish
+from pipeline.steps import build, health, observe, publish, report
 
 ENGINES = ("duckdb", "spark")
 
@@ -26,6 +26,7 @@ def _duckdb_steps() -> tuple[tuple[str, Step], ...]:
         ("schema_drift", observe.step_schema_drift),
         ("volume_anomalies", observe.step_volume_anomalies),
         ("health", health.step_health),
+        ("report", report.step_report),
         ("quality_gate", observe.step_quality_gate),
         ("record_ops", observe.step_record_ops),
         ("publish", publish.step_publish),
@@ -44,12 +45,12 @@ def run_plan(engine: str = "duckdb") -> RunPlan:
     """
     if engine == "duckdb":
         return RunPlan(_duckdb_steps(), warm_up=build.start_dbt_worker,
-                       finish=build.stop_dbt_worker, conclude=health.conclude)
+                       finish=build.stop_dbt_worker, conclude=report.conclude)
     if engine == "spark":
         from pipeline.steps import spark
 
         replaced: dict[str, Step] = {"load_raw": spark.step_load_raw,
                                      "dbt_build": spark.step_dbt_build}
         return RunPlan(tuple((name, replaced.get(name, step)) for name, step in _duckdb_steps()),
-                       finish=build.stop_dbt_worker, conclude=health.conclude)
+                       finish=build.stop_dbt_worker, conclude=report.conclude)
     raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
