@@ -123,6 +123,10 @@ def snapshot_changed_note(run_id: str, snapshot: Path,
             f"({'; '.join(changes)}). Check it with python pipeline/runs.py verify {run_id}.")
 
 
+#: the largest report offered for download (the run writes at most 5 MB at 1,000,000 users)
+REPORT_MAX_BYTES = 16 * 1024**2
+
+
 def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
              paths: HomePaths | None = None) -> str | None:
     """The last ``lines`` lines of ``logs/pipeline_<run_id>.log``, read from its last
@@ -135,6 +139,18 @@ def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
         return None
     text = text.splitlines()
     return integrity.relative_paths(paths.home, "\n".join(text[-lines:]))
+
+
+def run_report(run_id: str, paths: HomePaths | None = None) -> bytes | None:
+    """The run's one-file HTML report (``logs/report_<run_id>.html``, written by the run
+    or by ``runs.py report``) as bytes to download; None when it has none or it is refused
+    (a link, a pipe, too large)."""
+    paths = paths or home_paths()
+    try:
+        return untrusted_files.read_bytes(RunPaths(home=paths.home, run_id=run_id).report,
+                                          home=paths.home, limit=REPORT_MAX_BYTES)
+    except (OSError, untrusted_files.UntrustedFileError):
+        return None
 
 
 # --------------------------------------------------------------------------- run files

@@ -288,5 +288,18 @@ def number(value: Any) -> float | None:
     return float(value)
 
 
+def report_download(run_id: str) -> None:
+    """Offer the run's one-file HTML report (it opens offline: a file to send or attach),
+    or say how to write it when the run has none."""
+    report = data_access.run_report(run_id)
+    if report is None:
+        st.caption(f"Run {md(run_id)} has no report file; write it with: python "
+                   f"pipeline/runs.py report {md(run_id)}")
+        return
+    st.download_button("Download the run report (one HTML file, opens offline)", report,
+                       file_name=f"report_{run_id}.html", mime="text/html",
+                       key=f"report_{run_id}", icon=":material/download:")
+
+
 def ops_note(missing: str) -> None:
     st.info(f"{missing} This snapshot was built before that part of the pipeline existed.")
