@@ -24,6 +24,5 @@ want="$(cat requirements.txt requirements-spark.txt | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-echo "installing pinned Spark requirements into $venv"
-"$venv/bin/python" -m pip install --quiet -r requirements.txt -r requirements-spark.txt
+bash "$(dirname "$0")/install_locked.sh" "$venv" requirements.txt requirements-spark.txt
 echo "$want" > "$stamp"

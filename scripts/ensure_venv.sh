@@ -21,9 +21,5 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/nu
   rm -rf "$venv"
   "$python" -m venv "$venv"
 fi
-echo "installing pinned requirements into $venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -r requirements.txt
-echo "installing the project (editable) into $venv"
-"$venv/bin/python" -m pip install --quiet --no-deps -e .
+bash "$(dirname "$0")/install_locked.sh" "$venv" --editable requirements.txt
 echo "$want" > "$stamp"

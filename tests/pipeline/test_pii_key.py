@@ -21,7 +21,6 @@ from pipeline.checks import comparison
 from pipeline.records import pii_key
 from pipeline.transform.invocation import DbtInvocation
 from pipeline.transform.session import DbtSession
-from streamlit_app.health import HealthItem, health_items
 from tests.conftest import TinyRun, run_tiny
 
 
@@ -153,7 +152,10 @@ def test_a_deleted_key_file_is_a_warning_of_the_next_run_in_diff_compare_and_hom
                "emails and phones no longer join with earlier runs")
     assert rekeyed["pii_key"]["created"] is True and after != before
     assert {"step": "load_raw", "message": message} in rekeyed["warnings"]
-    assert HealthItem("warning", message, "pipeline_ops") in health_items(rekeyed)
+    pii_findings = [f for f in rekeyed["health"]["findings"] if f["category"] == "pii key changed"]
+    assert len(pii_findings) == 1 and pii_findings[0]["severity"] == "warning"
+    assert [e["text"] for e in pii_findings[0]["evidence"]] == [message]
+    assert rekeyed["health"]["status"] == "warnings"
     log = paths.run("rekeyed").log.read_text()
     assert f"warning: created a new PII key {pii_key.key_path(home)} in a home that already " \
            "has published runs" in log
