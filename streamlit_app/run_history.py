@@ -153,6 +153,23 @@ def run_report(run_id: str, paths: HomePaths | None = None) -> bytes | None:
         return None
 
 
+#: the largest dbt documentation page offered for download (about 4 MB at 20,000 users:
+#: the manifest and catalog it inlines grow with the project, not with the data)
+DBT_DOCS_MAX_BYTES = 64 * 1024**2
+
+
+def dbt_docs_page(run_id: str, paths: HomePaths | None = None) -> bytes | None:
+    """dbt's documentation site of the run (``logs/dbt/<run_id>/target/static_index.html``,
+    one page that opens offline) as bytes to download; None when the run has none or it is
+    refused (a link, a pipe, too large)."""
+    paths = paths or home_paths()
+    try:
+        return untrusted_files.read_bytes(RunPaths(home=paths.home, run_id=run_id).dbt_docs,
+                                          home=paths.home, limit=DBT_DOCS_MAX_BYTES)
+    except (OSError, untrusted_files.UntrustedFileError):
+        return None
+
+
 # --------------------------------------------------------------------------- run files
 
 

@@ -11,7 +11,7 @@ missing field takes its default.
 The run-level fields (status, steps, warnings, parameters, row counts, the dbt summary,
 the snapshot, the pointer) are records here. The sections the checks produce
 (``ingestion``, ``freshness``, ``contracts``, ``schema_drift``, ``anomalies``, ``engine``,
-``pii_key``, ``health``) are each made by one report type of the module that owns them
+``pii_key``, ``health``, ``docs``) are each made by one report type of the module that owns them
 (``ContractReport.to_manifest()`` and so on) and kept as that JSON object: their shape is
 declared by their owner and by ``manifest.schema.json``, not copied here.
 """
@@ -29,7 +29,7 @@ MANIFEST_VERSION = 1
 #: (pipeline/steps/plan.py builds its plans from these names and checks it)
 STEP_NAMES = ("generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
               "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
-              "report", "quality_gate", "record_ops", "publish")
+              "report", "quality_gate", "record_ops", "dbt_docs", "publish")
 
 RunStatus = Literal["running", "success", "failed", "interrupted"]
 StepStatus = Literal["running", "ok", "failed", "interrupted"]
@@ -256,6 +256,7 @@ class ManifestUpdate:
     engine: Section | None = None
     pii_key: Section | None = None
     health: Section | None = None
+    docs: Section | None = None
     warnings: tuple[RunWarning, ...] = ()
 
     def merged(self, later: ManifestUpdate) -> ManifestUpdate:
@@ -266,7 +267,7 @@ class ManifestUpdate:
 
 
 #: the optional sections, in the order they are appended to the JSON when a run sets them
-_OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "health")
+_OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "health", "docs")
 
 
 @dataclass
@@ -309,6 +310,8 @@ class RunManifest:
     published_at: str | None = None
     #: the run's health: findings by root cause and the one status (checks/health.py)
     health: Section | None = None
+    #: dbt's documentation site for the run: written or not, where (pipeline/steps/docs.py)
+    docs: Section | None = None
 
     def apply(self, update: ManifestUpdate, *, step: str | None) -> None:
         """Record what step ``step`` produced: its sections replace ours, its warnings add."""
@@ -358,7 +361,7 @@ class RunManifest:
             return _mapping(document.get(name))
 
         optional = {name: (dict(document[name]) if isinstance(document.get(name), Mapping)
-                           else None) for name in ("pii_key", "engine", "health")}
+                           else None) for name in ("pii_key", "engine", "health", "docs")}
         return cls(
             run_id=str(document["run_id"]), status=document["status"],
             started_at=_text(document.get("started_at")), home=str(document.get("home") or ""),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pipeline.lifecycle.step_types import RunPlan, Step
 from pipeline.records.run_manifest import STEP_NAMES
-from pipeline.steps import build, health, observe, publish, report
+from pipeline.steps import build, docs, health, observe, publish, report
 
 ENGINES = ("duckdb", "spark")
 
@@ -29,6 +29,7 @@ def _duckdb_steps() -> tuple[tuple[str, Step], ...]:
         ("report", report.step_report),
         ("quality_gate", observe.step_quality_gate),
         ("record_ops", observe.step_record_ops),
+        ("dbt_docs", docs.step_dbt_docs),
         ("publish", publish.step_publish),
     )
     if tuple(name for name, _step in steps) != STEP_NAMES:

@@ -26,7 +26,7 @@ MANIFEST_KEYS = {
 }
 STEP_NAMES = ["generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
               "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies", "health",
-              "report", "quality_gate", "record_ops", "publish"]
+              "report", "quality_gate", "record_ops", "dbt_docs", "publish"]
 
 
 def sha256(path: Path) -> str:
