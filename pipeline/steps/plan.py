@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pipeline.lifecycle.step_types import RunPlan, Step
 from pipeline.records.run_manifest import STEP_NAMES
-from pipeline.steps import build, docs, health, observe, publish, report
+from pipeline.steps import build, docs, health, lineage, observe, publish, report
 
 ENGINES = ("duckdb", "spark")
 
@@ -46,12 +46,12 @@ def run_plan(engine: str = "duckdb") -> RunPlan:
     """
     if engine == "duckdb":
         return RunPlan(_duckdb_steps(), warm_up=build.start_dbt_worker,
-                       finish=build.stop_dbt_worker, conclude=report.conclude)
+                       finish=build.stop_dbt_worker, conclude=lineage.conclude)
     if engine == "spark":
         from pipeline.steps import spark
 
         replaced: dict[str, Step] = {"load_raw": spark.step_load_raw,
                                      "dbt_build": spark.step_dbt_build}
         return RunPlan(tuple((name, replaced.get(name, step)) for name, step in _duckdb_steps()),
-                       finish=build.stop_dbt_worker, conclude=report.conclude)
+                       finish=build.stop_dbt_worker, conclude=lineage.conclude)
     raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
