@@ -15,25 +15,42 @@ a run, and the URL's credentials never reach a log or a warning.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import error_message_run, parent_run
+from openlineage.client.event_v2 import (
+    InputDataset,
+    Job,
+    OutputDataset,
+    Run,
+    RunEvent,
+    RunState,
+)
+from openlineage.client.facet_v2 import (
+    data_quality_assertions_dataset,
+    error_message_run,
+    parent_run,
+    schema_dataset,
+)
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
+import duckdb
 from foundation.paths import DBT_DB_LINK_NAME, DBT_PROJECT_DIR, RunPaths
 from pipeline.records.run_manifest import RunManifest, StepRecord
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "carton_caps"
+#: where the snapshot's tables live, as the integration names dbt's datasets
+DATASET_NAMESPACE = f"duckdb://{DBT_DB_LINK_NAME}"
 PRODUCER = "urn:carton-caps:pipeline"
 URL_ENV = "OPENLINEAGE_URL"
 _RUN_IDS = uuid.UUID("6f1c4d0e-27a5-4c3e-9a51-0c2d7b6e0a27")
@@ -62,7 +79,84 @@ def _parent(run_id: str) -> dict[str, parent_run.ParentRunFacet]:
         job=parent_run.Job(namespace=NAMESPACE, name="pipeline"))}
 
 
-def _step_events(manifest: RunManifest, step: StepRecord, now: datetime) -> list[RunEvent]:
+def _table(schema: str, table: str, columns: Sequence[tuple[str, str]] = (), *,
+           assertions: Sequence[dict[str, Any]] = (), output: bool = False
+           ) -> InputDataset | OutputDataset:
+    """A table of the snapshot as a dataset, named as the integration names dbt's."""
+    facets: dict[str, Any] = {}
+    if columns:
+        facets["schema"] = schema_dataset.SchemaDatasetFacet(fields=[
+            schema_dataset.SchemaDatasetFacetFields(name=name, type=kind)
+            for name, kind in columns])
+    if assertions:
+        facets["dataQualityAssertions"] = (
+            data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(assertions=[
+                data_quality_assertions_dataset.Assertion(**a) for a in assertions]))
+    name = f"{NAMESPACE}.{schema}.{table}"
+    if output:
+        return OutputDataset(namespace=DATASET_NAMESPACE, name=name, facets=facets)
+    return InputDataset(namespace=DATASET_NAMESPACE, name=name, facets=facets)
+
+
+def _schema_columns(paths: RunPaths) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """The snapshot's columns by (schema, table), from the run's schema snapshot."""
+    try:
+        document = json.loads(paths.schema_snapshot.read_text())
+    except (OSError, ValueError):
+        return {}
+    columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for column in sorted(document.get("columns") or (), key=lambda c: c.get("ordinal") or 0):
+        columns.setdefault((column["schema"], column["table"]), []).append(
+            (column["column"], column["type"]))
+    return columns
+
+
+def _load_datasets(manifest: RunManifest, paths: RunPaths
+                   ) -> tuple[list[InputDataset], list[OutputDataset]]:
+    """load_raw's inputs (the source files the generator wrote) and outputs (raw tables)."""
+    tables = manifest.ingestion.get("tables") or {}
+    generated = manifest.step("generate")
+    data_dir = (generated.details or {}).get("data_dir") if generated else None
+    columns = _schema_columns(paths)
+    files = sorted({str(t.get("source_file")) for t in tables.values() if t.get("source_file")})
+    inputs = [InputDataset(namespace="file", name=str(Path(data_dir or ".") / name))
+              for name in files]
+    outputs = [_table("raw", name, columns.get(("raw", name), ()), output=True)
+               for name in sorted(tables)]
+    return inputs, outputs  # type: ignore[return-value]
+
+
+def _contract_datasets(manifest: RunManifest, paths: RunPaths) -> list[InputDataset]:
+    """The contracts step's inputs: each table checked, with its checks as data-quality
+    assertions (from the published snapshot's ops.contract_results; a run that did not
+    publish has only its failing checks, from the manifest)."""
+    rows: list[dict[str, Any]] = []
+    if manifest.status == "success" and paths.snapshot.is_file():
+        try:
+            with duckdb.connect(str(paths.snapshot), read_only=True) as con:
+                found = con.execute(
+                    "select layer, table_name, column_name, check_name, status "
+                    "from ops.contract_results where run_id = ?", [manifest.run_id]).fetchall()
+            rows = [dict(zip(("layer", "table", "column", "check", "status"), r, strict=True))
+                    for r in found]
+        except duckdb.Error:
+            logger.debug("no contract results in the snapshot", exc_info=True)
+    if not rows:
+        rows = [dict(r) for r in manifest.contracts.get("failing") or ()]
+    by_table: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        assertion = {"assertion": str(row.get("check")),
+                     "success": str(row.get("status")).upper() == "PASS"}
+        if row.get("column"):
+            assertion["column"] = str(row["column"])
+        by_table.setdefault((str(row.get("layer")), str(row.get("table"))), []).append(
+            assertion)
+    return [_table(layer, table, assertions=checks)  # type: ignore[misc]
+            for (layer, table), checks in sorted(by_table.items())]
+
+
+def _step_events(manifest: RunManifest, step: StepRecord, now: datetime,
+                 paths: RunPaths) -> list[RunEvent]:
     run_id = run_uuid(manifest.run_id, step.name)
     job = Job(namespace=NAMESPACE, name=f"pipeline.{step.name}")
     started = _time(step.started_at, now)
@@ -76,8 +170,15 @@ def _step_events(manifest: RunManifest, step: StepRecord, now: datetime) -> list
     if state is RunState.FAIL:
         facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=step.error or step.status, programmingLanguage="python")
+    inputs: list[InputDataset] = []
+    outputs: list[OutputDataset] = []
+    if step.name == "load_raw":
+        inputs, outputs = _load_datasets(manifest, paths)
+    elif step.name == "contracts":
+        inputs = _contract_datasets(manifest, paths)
     return [start, RunEvent(eventType=state, eventTime=ended.isoformat(), producer=PRODUCER,
-                            run=Run(runId=run_id, facets=facets), job=job)]
+                            run=Run(runId=run_id, facets=facets), job=job, inputs=inputs,
+                            outputs=outputs)]
 
 
 @contextlib.contextmanager
@@ -143,7 +244,7 @@ def build_events(manifest: RunManifest, paths: RunPaths,
     events = [RunEvent(eventType=RunState.START, eventTime=_time(manifest.started_at, now),
                        producer=PRODUCER, run=Run(runId=pipeline_run), job=job)]
     for step in manifest.steps:
-        events.extend(_step_events(manifest, step, now))
+        events.extend(_step_events(manifest, step, now, paths))
     events.extend(dbt_events(manifest, paths.dbt_dir / "target"))
     if manifest.status != "running":
         state = RunState.COMPLETE if manifest.status == "success" else RunState.FAIL

@@ -198,3 +198,23 @@ def test_an_unreachable_server_is_a_warning_without_its_secret(
     (warning,) = warnings
     assert "http://127.0.0.1:9/" in warning
     assert "s3cret" not in warning and "k3y" not in warning and "user" not in warning
+
+
+def test_source_files_raw_tables_and_contracts_are_datasets(tiny_run: TinyRun) -> None:
+    events = {e["job"]["name"]: e for e in events_of(tiny_run) if e["eventType"] == "COMPLETE"}
+    manifest = tiny_run.manifest
+    tables = manifest["ingestion"]["tables"]
+    load = events["pipeline.load_raw"]
+    assert {Path(d["name"]).name for d in load["inputs"]} == {
+        t["source_file"] for t in tables.values()}
+    assert {d["name"] for d in load["outputs"]} == {f"carton_caps.raw.{t}" for t in tables}
+    assert all(d["facets"]["schema"]["fields"] for d in load["outputs"])
+    # raw tables are the same datasets dbt's staging models read
+    model_inputs = {d["name"] for e in events.values() for d in e.get("inputs", [])
+                    if e["job"]["name"].endswith(".build.run")}
+    assert {d["name"] for d in load["outputs"]} & model_inputs
+    checks = [a for d in events["pipeline.contracts"]["inputs"]
+              for a in d["facets"]["dataQualityAssertions"]["assertions"]]
+    summary = manifest["contracts"]["summary"]
+    assert len(checks) == summary["total"]
+    assert sum(a["success"] for a in checks) == summary["pass"]
