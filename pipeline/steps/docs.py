@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
+from pipeline.lifecycle import interrupts
 from pipeline.lifecycle.step_types import RunState, StepResult
 from pipeline.records.run_manifest import ManifestUpdate
 from pipeline.steps.build import dbt_invocation
@@ -27,6 +28,9 @@ def step_dbt_docs(state: RunState) -> StepResult:
     try:
         page = docs_generate(dbt_invocation(state))
     except Exception as exc:  # the docs are evidence, not a gate
+        # ... but a signal that reached the run while dbt ran (and surfaced as an ordinary
+        # error, e.g. inside the worker's start-up) stops the run like in any other step
+        interrupts.check()
         logger.debug("dbt's docs could not be generated", exc_info=True)
         section = {"written": False, "error": str(exc)[:500]}
         return StepResult({"written": False}, manifest=ManifestUpdate(docs=section),
