@@ -1,4 +1,4 @@
-"""The dashboards' metric captions and ageing buckets: ``streamlit_app/metric_definitions.py``.
+"""The dashboards' metric captions and ageing buckets: ``foundation/metric_definitions.py``.
 
 Every chart of an analytics page carries a one-line definition of its metric. The dbt YAML
 states each definition once (the lines of a model's description that
@@ -23,7 +23,7 @@ from codegen.dbt_yaml import definitions
 from codegen.units import column_units
 from foundation.paths import REPO_ROOT
 
-CAPTIONS_FILE = REPO_ROOT / "streamlit_app" / "metric_definitions.py"
+CAPTIONS_FILE = REPO_ROOT / "foundation" / "metric_definitions.py"
 SOURCES = ("dbt_carton_caps/models/**/_*__models.yml (config.meta.definitions, the\n"
            "# columns' config.meta.unit) and dbt_carton_caps/dbt_project.yml (vars)")
 #: characters of a string literal per line, so the module stays inside the line limit

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.common import GenerationError, load_yaml, render_yaml
+from foundation import mart_sql
 from foundation.paths import DBT_PROJECT_DIR, REPO_ROOT
 
 APP_DIR = REPO_ROOT / "streamlit_app"
@@ -81,7 +82,9 @@ def query_tables() -> dict[str, frozenset[str]]:
     """Every data-access function declared by its SQL -> the tables that SQL reads."""
     trees = {name: ast.parse((APP_DIR / name).read_text(encoding="utf-8"))
              for name in QUERY_MODULES}
-    constants: dict[str, Any] = {}
+    # the SQL the data layer shares with the run report is declared in foundation
+    constants: dict[str, Any] = {name: value for name, value in vars(mart_sql).items()
+                                 if name.isupper() and isinstance(value, str | dict)}
     for tree in trees.values():
         constants.update(_constants(tree))
     tables: dict[str, frozenset[str]] = {}

@@ -5,7 +5,7 @@ A number on screen is only right if the page knows what it measures: a share sto
 bound of a dollar forecast is "$227.47". Guessing that from a column's name put MAPE 100x
 too large on the Finance page, so each numeric column of a ``mart_*`` model states its
 unit once, beside its type (``config: {meta: {unit: share}}``); codegen refuses a numeric
-column without one and writes them into ``streamlit_app/metric_definitions.py``
+column without one and writes them into ``foundation/metric_definitions.py``
 (``COLUMN_UNITS``), where the dashboards' formatters read them.
 """
 

@@ -22,6 +22,8 @@ BUILDING_SUFFIX = ".building"
 #: folder, the same name in every run so dbt's cached parse fits every run
 #: (pipeline/transform/session.py)
 DBT_DB_LINK_NAME = "carton_caps.duckdb"
+#: dbt's documentation site as one offline page (``dbt docs generate --static`` names it)
+DBT_STATIC_DOCS_NAME = "static_index.html"
 
 
 def default_home() -> Path:
@@ -106,6 +108,11 @@ class RunPaths(HomePaths):
         return self.logs_dir / f"pipeline_{self.run_id}.log"
 
     @property
+    def report(self) -> Path:
+        """The run's one-file HTML report (pipeline/evidence/report.py writes it)."""
+        return self.logs_dir / f"report_{self.run_id}.html"
+
+    @property
     def schema_snapshot(self) -> Path:
         return self.logs_dir / f"schema_{self.run_id}.json"
 
@@ -118,3 +125,8 @@ class RunPaths(HomePaths):
     def dbt_db_link(self) -> Path:
         """dbt's hard link to the building snapshot (and, beside it, DuckDB's WAL)."""
         return self.dbt_dir / DBT_DB_LINK_NAME
+
+    @property
+    def dbt_docs(self) -> Path:
+        """dbt's documentation site for the run, one page (pipeline/steps/docs.py)."""
+        return self.dbt_dir / "target" / DBT_STATIC_DOCS_NAME

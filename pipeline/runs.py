@@ -10,6 +10,7 @@ their text rendering, kept together so each command's output is read in one file
     python pipeline/runs.py [--home DIR] verify [RUN_ID | --all]
     python pipeline/runs.py [--home DIR] --archive s3://BUCKET/PREFIX list|show|diff|verify
     python pipeline/runs.py [--home DIR] --archive s3://BUCKET/PREFIX push RUN_ID
+    python pipeline/runs.py [--home DIR] report [RUN_ID]
 
 ``list`` prints one line per run (newest last; ``*`` marks the run the pointer
 serves); ``show`` prints a run's parameters, steps, failing contract checks, dbt
@@ -21,6 +22,8 @@ snapshot and source files against the sha256 its manifest recorded (default: the
 run; ``--all``: every successful run). Exit codes: 0 ok, 1 a file differs from its
 manifest (or is missing or refused), 2 bad arguments, an unknown run or an unreadable
 file, 3 nothing differs but something could not be verified (no hash recorded).
+``report`` writes a run's one-file HTML report again, ``logs/report_<run_id>.html``
+(default: the served run), and prints its path.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pipeline import runs_archive
 from pipeline.checks import drift
 from pipeline.checks import health as health_model
 from pipeline.checks.comparison import RunComparison, compare, schema_columns
+from pipeline.evidence.report import report_run
 from pipeline.records import integrity
 from pipeline.records import manifest as manifest_io
 from pipeline.records.manifest import DamagedManifestError, UnknownRunError, find_run
@@ -385,7 +389,21 @@ def build_parser() -> argparse.ArgumentParser:
                              f"${runs_archive.ARCHIVE_ENV}, if set")
     push = sub.add_parser("push", help="archive a published run of the home (--archive)")
     push.add_argument("run_id")
+    report = sub.add_parser("report", help="write a run's one-file HTML report")
+    report.add_argument("run_id", nargs="?", default=None,
+                        help="run to report (default: the served run)")
     return parser
+
+
+def cmd_report(paths: HomePaths, run_id: str | None) -> str:
+    if run_id is None:
+        try:
+            run_id = read_pointer(paths)
+        except PointerError as exc:
+            raise UsageError(f"{exc}; name a RUN_ID") from None
+        if run_id is None:
+            raise UsageError("no run is served yet; name a RUN_ID")
+    return str(report_run(paths, run_id))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -413,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = cmd_list(paths)
         elif args.command == "show":
             text = cmd_show(paths, args.run_id)
+        elif args.command == "report":
+            text = cmd_report(paths, args.run_id)
         elif args.command == "schema":
             text = cmd_schema(paths, args.db_file.expanduser(), args.against)
         else:

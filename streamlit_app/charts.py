@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from foundation import metric_definitions
 from pipeline.records.run_manifest import STEP_NAMES
-from streamlit_app import formats, metric_definitions
+from streamlit_app import formats
 from streamlit_app.literal import chart_text, chart_values
 
 #: Vega/Tableau 10 plus two: distinct qualitative hues (one per pipeline step), each

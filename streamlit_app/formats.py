@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import metric_definitions
+from foundation import metric_definitions
 
 #: shown for a value that is missing or not observable yet (the reason goes beside it)
 MISSING = "—"

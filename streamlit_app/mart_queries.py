@@ -12,6 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from foundation.mart_sql import (
+    DAILY_ENGAGEMENT_SQL,
+    KPI_SQL,
+    LIABILITY_DAILY_SQL,
+    VIRAL_COEFFICIENT_SQL,
+)
 from streamlit_app.snapshots import (
     DataUnavailable,
     Params,
@@ -41,24 +47,6 @@ class Kpis:
     expiring_90d: float | None
     k_factor: float | None
     forecast_4w: float | None = None
-
-
-#: headline figure -> the fixed SQL of its one value
-KPI_SQL: dict[str, str] = {
-    "users": "select count(*) from marts.dim_users",
-    "dau_date": "select max(activity_date) from marts.mart_daily_engagement",
-    "dau": ("select dau from marts.mart_daily_engagement "
-            "where activity_date = (select max(activity_date) from marts.mart_daily_engagement)"),
-    "dollars_raised": "select sum(dollars_raised) from marts.mart_school_fundraising",
-    "reward_liability": ("select liability_dollars from marts.mart_reward_liability_daily "
-                         "where balance_date = (select max(balance_date) "
-                         "from marts.mart_reward_liability_daily)"),
-    "expiring_90d": "select expiring_90d_dollars from marts.mart_expiry_outlook",
-    "k_factor": ("select sum(qualified_referred_users) / nullif(sum(cohort_users), 0) "
-                 "from marts.mart_viral_coefficient where is_cohort_complete"),
-    "forecast_4w": ("select forecast_dollars from marts.mart_redemption_forecast_totals "
-                    "where horizon_weeks = 4"),
-}
 
 
 #: headline figure -> the relations its value is computed from (what a caution checks)
@@ -131,8 +119,7 @@ def date_bounds(snapshot: Path, key: str) -> tuple[date, date] | None:
 # --------------------------------------------------------------------------- product
 
 
-@sql_query("select activity_date, dau, wau, mau, stickiness from marts.mart_daily_engagement "
-           "where activity_date between ? and ? order by activity_date")
+@sql_query(DAILY_ENGAGEMENT_SQL)
 def daily_engagement(start: date | None = None, end: date | None = None) -> Params:
     return between(start, end)
 
@@ -181,8 +168,7 @@ def referral_rejections(start: date | None = None, end: date | None = None) -> P
     return between(start, end)
 
 
-@sql_query("select * from marts.mart_viral_coefficient "
-           "where signup_week between ? and ? order by signup_week")
+@sql_query(VIRAL_COEFFICIENT_SQL)
 def viral_coefficient(start: date | None = None, end: date | None = None) -> Params:
     return between(start, end)
 
@@ -195,8 +181,7 @@ def top_referrers(limit: int = TOP_REFERRERS_LIMIT) -> Params:
 # --------------------------------------------------------------------------- finance
 
 
-@sql_query("select * from marts.mart_reward_liability_daily "
-           "where balance_date between ? and ? order by balance_date")
+@sql_query(LIABILITY_DAILY_SQL)
 def liability_daily(start: date | None = None, end: date | None = None) -> Params:
     return between(start, end)
 

@@ -127,6 +127,10 @@ def snapshot_changed_note(run_id: str, snapshot: Path,
             f"({'; '.join(changes)}). Check it with python pipeline/runs.py verify {run_id}.")
 
 
+#: the largest report offered for download (the run writes at most 5 MB at 1,000,000 users)
+REPORT_MAX_BYTES = 16 * 1024**2
+
+
 def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
              paths: HomePaths | None = None) -> str | None:
     """The last ``lines`` lines of ``logs/pipeline_<run_id>.log``, read from its last
@@ -139,6 +143,35 @@ def log_tail(run_id: str, lines: int = LOG_TAIL_LINES,
         return None
     text = text.splitlines()
     return integrity.relative_paths(paths.home, "\n".join(text[-lines:]))
+
+
+def run_report(run_id: str, paths: HomePaths | None = None) -> bytes | None:
+    """The run's one-file HTML report (``logs/report_<run_id>.html``, written by the run
+    or by ``runs.py report``) as bytes to download; None when it has none or it is refused
+    (a link, a pipe, too large)."""
+    paths = paths or home_paths()
+    try:
+        return untrusted_files.read_bytes(RunPaths(home=paths.home, run_id=run_id).report,
+                                          home=paths.home, limit=REPORT_MAX_BYTES)
+    except (OSError, untrusted_files.UntrustedFileError):
+        return None
+
+
+#: the largest dbt documentation page offered for download (about 4 MB at 20,000 users:
+#: the manifest and catalog it inlines grow with the project, not with the data)
+DBT_DOCS_MAX_BYTES = 64 * 1024**2
+
+
+def dbt_docs_page(run_id: str, paths: HomePaths | None = None) -> bytes | None:
+    """dbt's documentation site of the run (``logs/dbt/<run_id>/target/static_index.html``,
+    one page that opens offline) as bytes to download; None when the run has none or it is
+    refused (a link, a pipe, too large)."""
+    paths = paths or home_paths()
+    try:
+        return untrusted_files.read_bytes(RunPaths(home=paths.home, run_id=run_id).dbt_docs,
+                                          home=paths.home, limit=DBT_DOCS_MAX_BYTES)
+    except (OSError, untrusted_files.UntrustedFileError):
+        return None
 
 
 # --------------------------------------------------------------------------- run files

@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from streamlit_app import charts, data_access, formats, metric_definitions, periods, trust
+from foundation import metric_definitions
+from streamlit_app import charts, data_access, formats, periods, trust
 from streamlit_app.literal import MESSAGE_CHARS, md
 from streamlit_app.navigation import (  # noqa: F401 - pages reach navigation through ui
     DEFAULT_PAGE,
@@ -305,6 +306,19 @@ def number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+def report_download(run_id: str) -> None:
+    """Offer the run's one-file HTML report (it opens offline: a file to send or attach),
+    or say how to write it when the run has none."""
+    report = data_access.run_report(run_id)
+    if report is None:
+        st.caption(f"Run {md(run_id)} has no report file; write it with: python "
+                   f"pipeline/runs.py report {md(run_id)}")
+        return
+    st.download_button("Download the run report (one HTML file, opens offline)", report,
+                       file_name=f"report_{run_id}.html", mime="text/html",
+                       key=f"report_{run_id}", icon=":material/download:")
 
 
 def ops_note(missing: str) -> None:

@@ -8,9 +8,9 @@ file path. ``codegen`` is a build-time tool: it builds on ``foundation`` only an
 that runs imports it.
 
 Inside ``pipeline`` the subpackages have floors of their own (:data:`PIPELINE_FLOORS`):
-``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``steps``, ``alerts``
-← the two runbook CLIs at the top; a subpackage imports its own floor's modules and lower
-floors only.
+``records`` ← ``lifecycle``, ``storage`` ← ``transform`` ← ``checks`` ← ``evidence`` (the
+run report) ← ``steps``, ``alerts`` ← the two runbook CLIs at the top; a subpackage imports
+its own floor's modules and lower floors only.
 The dashboards reach the pipeline only through what it records and reads back:
 ``records``, ``checks``, dbt's artefact reader and, to serve from an archive, ``storage``
 (:data:`DASHBOARD_MAY_IMPORT`).
@@ -43,11 +43,12 @@ PIPELINE_FLOORS: dict[str, int] = {
     "transform": 2,
     "checks": 3,
     "storage": 1,
-    "steps": 4,
-    "alerts": 4,
-    "run_pipeline": 5,
-    "runs": 5,
-    "runs_archive": 4,  # runs.py --archive: the archive's side of that CLI, which imports it
+    "evidence": 4,
+    "steps": 5,
+    "alerts": 5,
+    "run_pipeline": 6,
+    "runs": 6,
+    "runs_archive": 5,  # runs.py --archive: the archive's side of that CLI, which imports it
 }
 #: what of pipeline the dashboards may import (prefixes of module names)
 DASHBOARD_MAY_IMPORT = ("pipeline.records", "pipeline.checks", "pipeline.transform.artifacts",

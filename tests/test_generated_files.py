@@ -4,7 +4,7 @@
 The raw contract and the dbt sources YAML come from ``foundation/source_tables.py`` and
 ``contracts/policy/raw.yaml``; the marts contract from the dbt marts YAML and
 ``contracts/policy/marts.yaml``; the finance marts' ageing columns, the dashboards'
-captions (``streamlit_app/metric_definitions.py``) and the metric definitions of
+captions (``foundation/metric_definitions.py``) and the metric definitions of
 ``docs/design.md`` from the dbt YAML and the vars of ``dbt_project.yml``;
 ``exposures.yml`` from ``streamlit_app/pages.yml`` and the dashboards' queries; the
 monitoring layer's ``source_declarations()`` macro from ``foundation/source_tables.py``. Editing a
@@ -29,7 +29,7 @@ GENERATED = sorted(files.generated_files(), key=str)
 #: files with generated blocks between hand-written text (the rest are generated whole)
 PARTLY_GENERATED = {"dbt_carton_caps/models/marts/finance/_finance__models.yml",
                     "docs/design.md"}
-CAPTIONS = "streamlit_app/metric_definitions.py"
+CAPTIONS = "foundation/metric_definitions.py"
 DESIGN = "docs/design.md"
 FINANCE_YAML = "dbt_carton_caps/models/marts/finance/_finance__models.yml"
 MARTS_CONTRACT = "contracts/marts.odcs.yaml"

@@ -12,10 +12,10 @@ The run-level fields (status, steps, warnings, parameters, row counts, the dbt s
 the snapshot, the pointer, the source files, the archive's outcome, the orchestrator run
 that started it, its alert) are records here. The sections the checks produce
 (``ingestion``, ``freshness``, ``contracts``, ``schema_drift``, ``anomalies``,
-``metric_anomalies``, ``engine``, ``pii_key``, ``health``) are each made by one report type
-of the module that owns them (``ContractReport.to_manifest()`` and so on) and kept as that
-JSON object: their shape is declared by their owner and by ``manifest.schema.json``, not
-copied here.
+``metric_anomalies``, ``engine``, ``pii_key``, ``health``, ``docs``) are each made by one
+report type of the module that owns them (``ContractReport.to_manifest()`` and so on) and
+kept as that JSON object: their shape is declared by their owner and by
+``manifest.schema.json``, not copied here.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ MANIFEST_VERSION = 1
 #: ``archive`` only with ``--archive``.
 STEP_NAMES = ("generate", "land", "source", "load_raw", "source_freshness", "dbt_build",
               "schema_snapshot", "dbt_artifacts", "contracts", "schema_drift",
-              "volume_anomalies", "metric_anomalies", "health", "quality_gate", "record_ops",
-              "publish", "archive")
+              "volume_anomalies", "metric_anomalies", "health", "report", "quality_gate",
+              "record_ops", "dbt_docs", "publish", "archive")
 #: the steps that run once the snapshot is published: their failure cannot unpublish it
 #: (pipeline/lifecycle/runner.py records it without failing the run)
 AFTER_PUBLISH_STEPS = ("archive",)
@@ -443,6 +443,7 @@ class ManifestUpdate:
     duration_s: float | None = None
     orchestrator: OrchestratorRef | None = None
     alert: AlertRecord | None = None
+    docs: Section | None = None
     warnings: tuple[RunWarning, ...] = ()
 
     def merged(self, later: ManifestUpdate) -> ManifestUpdate:
@@ -453,7 +454,8 @@ class ManifestUpdate:
 
 
 #: the optional sections, in the order they are appended to the JSON when a run sets them
-_OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "metric_anomalies", "health")
+_OPTIONAL_SECTIONS = ("pii_key", "engine", "published_at", "metric_anomalies", "health",
+                      "docs")
 #: the optional typed records, appended after them (each written by its own ``to_json``)
 _OPTIONAL_RECORDS = ("sources", "archive", "orchestrator", "alert")
 
@@ -508,6 +510,8 @@ class RunManifest:
     orchestrator: OrchestratorRef | None = None
     #: the run's alert, once the run has ended (None: no webhook configured)
     alert: AlertRecord | None = None
+    #: dbt's documentation site for the run: written or not, where (pipeline/steps/docs.py)
+    docs: Section | None = None
 
     def apply(self, update: ManifestUpdate, *, step: str | None) -> None:
         """Record what step ``step`` produced: its sections replace ours, its warnings add."""
@@ -561,7 +565,7 @@ class RunManifest:
 
         optional = {name: (dict(document[name]) if isinstance(document.get(name), Mapping)
                            else None)
-                    for name in ("pii_key", "engine", "metric_anomalies", "health")}
+                    for name in ("pii_key", "engine", "metric_anomalies", "health", "docs")}
         return cls(
             run_id=str(document["run_id"]), status=document["status"],
             started_at=_text(document.get("started_at")), home=str(document.get("home") or ""),

@@ -15,7 +15,17 @@ from dataclasses import dataclass
 
 from pipeline.lifecycle.step_types import RunPlan, RunState, Step
 from pipeline.records.run_manifest import STEP_NAMES
-from pipeline.steps import archive, build, health, observe, publish, sources
+from pipeline.steps import (
+    archive,
+    build,
+    docs,
+    health,
+    lineage,
+    observe,
+    publish,
+    report,
+    sources,
+)
 
 ENGINES = ("duckdb", "spark")
 
@@ -50,8 +60,10 @@ def _steps(options: SourcePlan) -> tuple[tuple[str, Step], ...]:
         ("volume_anomalies", observe.step_volume_anomalies),
         ("metric_anomalies", observe.step_metric_anomalies),
         ("health", health.step_health),
+        ("report", report.step_report),
         ("quality_gate", observe.step_quality_gate),
         ("record_ops", observe.step_record_ops),
+        ("dbt_docs", docs.step_dbt_docs),
         ("publish", publish.step_publish),
         *((("archive", archive.step_archive),) if options.archive else ()),
     )
@@ -80,12 +92,12 @@ def run_plan(engine: str = "duckdb", options: SourcePlan | None = None) -> RunPl
     steps = _steps(options or SourcePlan())
     if engine == "duckdb":
         return RunPlan(steps, warm_up=build.start_dbt_worker, finish=_finish,
-                       conclude=health.conclude)
+                       conclude=lineage.conclude)
     if engine == "spark":
         from pipeline.steps import spark
 
         replaced: dict[str, Step] = {"load_raw": spark.step_load_raw,
                                      "dbt_build": spark.step_dbt_build}
         return RunPlan(tuple((name, replaced.get(name, step)) for name, step in steps),
-                       finish=_finish, conclude=health.conclude)
+                       finish=_finish, conclude=lineage.conclude)
     raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from foundation.paths import DBT_STATIC_DOCS_NAME
 from pipeline.records.run_manifest import DbtSummary
 from pipeline.transform import artifacts as dbt_artifacts
 from pipeline.transform.invocation import DbtError, DbtInvocation
@@ -81,3 +82,30 @@ def source_freshness(invocation: DbtInvocation) -> dict[str, Any]:
         for r in document.get("results", [])
     ]
     return {"available": True, "results": results}
+
+
+#: its companion that fetches manifest.json and catalog.json (for ``dbt docs serve`` only;
+#: a browser opening it as a file cannot), dropped so the run keeps the one offline page
+_SERVED_DOCS_NAME = "index.html"
+
+
+def docs_generate(invocation: DbtInvocation) -> Path:
+    """``dbt docs generate --static --no-compile`` against the run's snapshot: dbt's own
+    documentation site as one page, in the run's target folder. Returns its path.
+
+    ``--no-compile`` reuses the build's compiled manifest (the build already compiled every
+    node), so the command only parses (from the cached parse) and reads the catalog.
+    Raises DbtError when dbt fails or writes no page; ends the worker either way (it holds
+    the snapshot open, and the run's next step checkpoints and renames it).
+    """
+    try:
+        exit_code = run_dbt(["docs", "generate", "--static", "--no-compile"], invocation)
+    finally:
+        close_session(invocation)
+    page = invocation.target_path / DBT_STATIC_DOCS_NAME
+    if exit_code != 0 or not page.is_file():
+        raise DbtError(f"dbt docs generate exited with code {exit_code}"
+                       f"{'' if page.is_file() else ' and wrote no ' + DBT_STATIC_DOCS_NAME}; "
+                       f"see {invocation.log_path / 'dbt.log'}")
+    (invocation.target_path / _SERVED_DOCS_NAME).unlink(missing_ok=True)
+    return page

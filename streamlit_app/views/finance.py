@@ -10,12 +10,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from foundation import metric_definitions
 from streamlit_app import (
     chart_panels,
     charts,
     data_access,
     health,
-    metric_definitions,
     periods,
     trust,
     ui,

@@ -44,6 +44,7 @@ run_health = trust.selected_health()
 if manifest and run_health is not None:
     trust.status_banner(run_health)
     trust.findings_list(run_health)
+ui.report_download(run_id)
 st.caption("Run id (copy with the button on the right):")
 st.code(run_id, language=None)
 if manifest:  # without its record, the error above says what is unknown

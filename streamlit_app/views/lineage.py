@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from foundation.paths import DBT_STATIC_DOCS_NAME
 from pipeline.transform.artifacts import LAYERS
 from streamlit_app import charts, data_access, trust, ui
 from streamlit_app.literal import MESSAGE_CHARS, block, md
@@ -146,6 +147,18 @@ st.caption("Lineage: every source, model and page (dbt exposure) of this run's d
            "(contracts, freshness, schema changes, volumes, dbt tests; one per root cause) "
            "that reaches the node, at its source or upstream of it; the picked node's "
            "upstream and downstream paths are drawn in a colour of their own.")
+
+# dbt's own documentation site of this run: one page that opens as a file, offline
+docs_page = data_access.dbt_docs_page(run_id)
+if docs_page is None:
+    st.caption(f"Run {md(run_id)} has no dbt documentation page (runs of the current "
+               "pipeline write logs/dbt/<run_id>/target/static_index.html).")
+else:
+    st.download_button("Download dbt's documentation site (one HTML file, opens offline)",
+                       docs_page, file_name=f"dbt_docs_{run_id}.html", mime="text/html",
+                       key=f"dbt_docs_{run_id}", icon=":material/download:")
+    st.caption("The same file on the pipeline's machine:")
+    st.code(f"logs/dbt/{run_id}/target/{DBT_STATIC_DOCS_NAME}", language=None)
 
 # ----------------------------------------------------------------- detail
 node = graph[picked]

@@ -6,11 +6,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from foundation import metric_definitions
 from streamlit_app import (
     charts,
     data_access,
     health,
-    metric_definitions,
     periods,
     trust,
     ui,

@@ -85,6 +85,7 @@ served = ui.selected_choice().run_id
 picked = st.selectbox("Run", run_ids, key="ops_run",
                       index=run_ids.index(served) if served in run_ids else 0)
 if picked:
+    ui.report_download(picked)
     tail = data_access.log_tail(picked)
     with st.expander(f"Log tail: logs/pipeline_{md(picked)}.log (last "
                      f"{data_access.LOG_TAIL_LINES} lines)", expanded=False):

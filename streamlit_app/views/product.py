@@ -5,11 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from foundation import metric_definitions
 from streamlit_app import (
     charts,
     data_access,
     health,
-    metric_definitions,
     periods,
     trust,
     ui,

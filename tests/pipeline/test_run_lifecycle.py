@@ -26,8 +26,8 @@ MANIFEST_KEYS = {
 }
 STEP_NAMES = ["generate", "load_raw", "source_freshness", "dbt_build", "schema_snapshot",
               "dbt_artifacts", "contracts", "schema_drift", "volume_anomalies",
-              "metric_anomalies", "health",
-              "quality_gate", "record_ops", "publish"]
+              "metric_anomalies", "health", "report", "quality_gate", "record_ops", "dbt_docs",
+              "publish"]
 
 
 def sha256(path: Path) -> str:

@@ -15,8 +15,9 @@ import yaml
 
 from codegen import dbt_project, dbt_yaml
 from codegen import exposures as exposures_codegen
+from foundation import metric_definitions
 from foundation.paths import REPO_ROOT
-from streamlit_app import data_access, mart_queries, metric_definitions, ui
+from streamlit_app import data_access, mart_queries, ui
 
 EXPOSURES = REPO_ROOT / "dbt_carton_caps" / "models" / "exposures.yml"
 PAGES_DIR = REPO_ROOT / "streamlit_app" / "views"

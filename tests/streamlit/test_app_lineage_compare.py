@@ -18,6 +18,8 @@ from pipeline.checks import comparison, health
 from pipeline.transform import artifacts as dbt_artifacts
 from tests.streamlit.conftest import APP, APP_TIMEOUT_S, copy_home, open_page, shown, texts
 
+DOCS_LABEL = "Download dbt's documentation site (one HTML file, opens offline)"
+
 
 def test_lineage_reads_the_runs_own_manifest_with_test_status(tiny_run) -> None:
     target = tiny_run.home / "logs" / "dbt" / "tiny" / "target"
@@ -47,6 +49,10 @@ def test_lineage_page_shows_a_models_description_columns_tests_and_neighbours(
     assert any(set(frame.columns) == {"test", "status"} for frame in frames)
     assert any(frame.get("layer", []).isin(["Staging"]).any() for frame in frames
                if "layer" in frame.columns)
+    # dbt's own documentation site of the run, offered as the one file it is
+    labels = [button.label for button in at.get("download_button")]
+    assert DOCS_LABEL in labels
+    assert "logs/dbt/tiny/target/static_index.html" in [code.value for code in at.code]
 
 
 def test_lineage_page_explains_a_run_without_a_dbt_manifest(tiny_run, tmp_path: Path,
@@ -55,6 +61,7 @@ def test_lineage_page_explains_a_run_without_a_dbt_manifest(tiny_run, tmp_path: 
     at = open_page("views/lineage.py")
     assert not at.exception
     assert any("kept no dbt manifest" in text for text in texts(at.info))
+    assert DOCS_LABEL not in [button.label for button in at.get("download_button")]
 
 
 def _second_run(home: Path) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import duckdb
-from streamlit_app import metric_definitions, ui
+from foundation import metric_definitions
+from streamlit_app import ui
 from tests.streamlit.conftest import PAGE_FILES, copy_home, open_page, shown, texts
 
 CHART_PAGES = {"views/product.py": 7, "views/marketing.py": 5, "views/finance.py": 6,

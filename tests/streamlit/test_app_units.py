@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import duckdb
-from streamlit_app import charts, formats, metric_definitions
+from foundation import metric_definitions
+from streamlit_app import charts, formats
 from tests.streamlit.conftest import PAGE_FILES, open_page, texts
 
 #: the table format each kind is shown with (one per kind)

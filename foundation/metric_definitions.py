@@ -304,6 +304,22 @@ COLUMN_UNITS: dict[str, dict[str, str]] = {
         "conversion": "share",
         "referral_bonus_dollars": "dollars",
     },
+    "mart_metric_anomalies": {
+        "actual": "ratio",
+        "expected": "ratio",
+        "lower": "ratio",
+        "upper": "ratio",
+        "score": "ratio",
+        "volume": "count",
+    },
+    "mart_metric_history": {
+        "actual": "ratio",
+        "expected": "ratio",
+        "lower": "ratio",
+        "upper": "ratio",
+        "score": "ratio",
+        "volume": "count",
+    },
     "mart_daily_engagement": {
         "dau": "count",
         "wau": "count",
