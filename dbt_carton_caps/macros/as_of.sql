@@ -3,7 +3,7 @@
     therefore the last covered day, as_of - 1. Never use current_date in models. -#}
 {#- Read at execution only: dbt records env vars read while parsing and re-parses every
     model that used one when its value changes, so a parse-time read would make every
-    as-of date a new parse (pipeline/dbt_parse_cache.py). -#}
+    as-of date a new parse (pipeline/transform/parse_cache.py). -#}
 {% macro as_of_value() -%}
     {%- if not execute -%}
         {{ return(var('as_of', '2025-06-30')) }}

@@ -205,7 +205,7 @@ def test_the_project_settings_file_loads_and_documents_every_rule() -> None:
     settings = load_settings()
     assert DEFAULT_SETTINGS_PATH.name == "monitoring_settings.yml"
     assert settings.defaults.detection_days == 7
-    assert settings.defaults.training_days >= 56  # DESIGN 10: 8+ weeks of training
+    assert settings.defaults.training_days >= 56  # 8+ weeks of training (docs/fault_detection.md)
     assert settings.for_series("app_events.properties.null_share").direction == "up"
     assert settings.for_series("dau").direction == "down"
     assert not settings.for_series("rewards_ledger.amount_cents.sum", "all").enabled

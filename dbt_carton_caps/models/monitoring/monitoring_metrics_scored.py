@@ -1,4 +1,4 @@
-"""Anomaly scores of every monitored metric series (issue 24; DESIGN 10).
+"""Anomaly scores of every monitored metric series (docs/fault_detection.md, "Anomalies over time").
 
 Reads monitoring_metrics_daily and scores each (metric, dimension, dimension_value) series
 with pipeline.checks.series_anomalies (the same code the pipeline and the benchmark use),
