@@ -71,7 +71,7 @@ def _interrupted(_state: RunState) -> StepResult:
 def test_an_interrupted_run_posts_one_alert(home: Path, webhook: Webhook,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARTON_CAPS_ALERT_WEBHOOK", webhook.url)
-    monkeypatch.setattr(run_pipeline, "run_plan", lambda _engine: RunPlan(
+    monkeypatch.setattr(run_pipeline, "run_plan", lambda _engine, _sources=None: RunPlan(
         (("generate", _interrupted),), conclude=health.conclude))
     assert run(home, "interrupted_run") == 130
     [body] = webhook.bodies
