@@ -18,7 +18,7 @@ def test_the_benchmark_times_a_multipart_upload_and_a_verified_download(
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     done = subprocess.run([sys.executable, str(SCRIPT), "--size-mb", "11", "--part-mb", "5",
-                           "--repeat", "1", "--out-dir", str(tmp_path)],
+                           "--repeat", "1", "--users", "0", "--out-dir", str(tmp_path)],
                           env=env, capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     [out] = tmp_path.glob("object_storage_*.json")
