@@ -83,8 +83,8 @@ def test_runs_cli_lists_shows_and_diffs(tiny_run: TinyRun,
     home = str(tiny_run.home)
     assert runs.main(["--home", home, "list"]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert listing[0].split()[:3] == ["run", "status", "started"]
-    assert listing[2].startswith("* tiny") and " success " in listing[2]
+    assert listing[0].split()[:3] == ["run", "health", "started"]
+    assert listing[2].startswith("* tiny") and " healthy " in listing[2]
     assert runs.main(["--home", home, "show", "tiny"]) == 0
     shown = capsys.readouterr().out
     assert shown.startswith("run tiny: SUCCESS\n")

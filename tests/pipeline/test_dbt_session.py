@@ -16,7 +16,7 @@ from pipeline import run_pipeline
 from pipeline.lifecycle.duckdb_settings import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
 from pipeline.transform import session as dbt_session
 from pipeline.transform.commands import run_dbt
-from pipeline.transform.invocation import DbtInvocation
+from pipeline.transform.invocation import DbtInvocation, dbt_environment
 from pipeline.transform.parse_cache import PARSE_FILE_NAME, ParseCache, cache_key, profile_env_vars
 from tests.conftest import TinyRun
 
@@ -52,9 +52,18 @@ def test_a_parse_is_stored_once_and_restored_into_another_target(tmp_path: Path)
     assert (second / PARSE_FILE_NAME).read_bytes() == b"parse-1"
 
 
-def test_the_profiles_memory_limit_default_is_the_pipelines() -> None:
+def test_the_memory_limit_default_is_stated_once_by_the_pipeline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The profile reads the variable with no default of its own; the pipeline always
+    passes it, its default when the environment has none."""
     profile = (DBT_PROJECT_DIR / "profiles.yml").read_text()
-    assert f"env_var('{MEMORY_LIMIT_VARIABLE}', '{DEFAULT_MEMORY_LIMIT}')" in profile
+    assert f"env_var('{MEMORY_LIMIT_VARIABLE}')" in profile
+    assert DEFAULT_MEMORY_LIMIT not in profile
+    monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
+    db_path = tmp_path / "x.duckdb"
+    env = dbt_environment(DbtInvocation(db_path=db_path, work_dir=tmp_path,
+                                        as_of="2026-11-01"), str(db_path))
+    assert env[MEMORY_LIMIT_VARIABLE] == DEFAULT_MEMORY_LIMIT
 
 
 def _dbt_log(home: Path, run_id: str) -> str:
