@@ -23,6 +23,7 @@ from pipeline.lifecycle import disk_space, logging_setup
 from pipeline.lifecycle.runner import EXIT_FAILED, PipelineRun
 from pipeline.lifecycle.step_types import RunConfig, RunPlan, StepResult
 from pipeline.records import manifest as manifest_io
+from pipeline.records.run_manifest import RunManifest
 
 
 def enospc(path: Path) -> OSError:
@@ -97,10 +98,10 @@ def test_an_unwritable_final_manifest_is_reported_not_raised(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_save = manifest_io.save
 
-    def save_until_the_disk_fills(path: Path, document: dict[str, Any]) -> None:
-        if document["status"] != "running" or document["steps"][-1]["status"] != "running":
+    def save_until_the_disk_fills(path: Path, manifest: RunManifest) -> None:
+        if manifest.status != "running" or manifest.steps[-1].status != "running":
             raise enospc(path)
-        real_save(path, document)
+        real_save(path, manifest)
 
     monkeypatch.setattr(manifest_io, "save", save_until_the_disk_fills)
     code, document, run = run_steps(tmp_path, ("generate", lambda _s: StepResult()))
