@@ -88,13 +88,6 @@ def view() -> ArchiveView | None:
         return current
 
 
-def forget() -> None:
-    """Drop what this process knows of every archive (tests; a forced refresh)."""
-    with _lock:
-        _views.clear()
-        _verified.clear()
-
-
 def archived_runs(paths: HomePaths) -> frozenset[str] | None:
     """The archived runs when ``paths`` is the served cache home (None otherwise: the
     caller counts the runs whose snapshots are on disk, as for any home)."""

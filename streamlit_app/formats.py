@@ -98,12 +98,6 @@ def text(value: Any, kind_name: str) -> str:
     return f"{sign}{spec.prefix}{body}{spec.suffix}"
 
 
-def signed(value: float, kind_name: str) -> str:
-    """A change as a delta shows it: always with its sign (``+$12.30``, ``-1.5%``)."""
-    shown = text(value, kind_name)
-    return shown if shown.startswith("-") or shown == MISSING else f"+{shown}"
-
-
 def hover(kind_name: str, axis: str = "y") -> str:
     """A tooltip's value of ``axis`` with its unit and separators (Plotly template)."""
     spec = kind(kind_name)

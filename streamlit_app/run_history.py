@@ -216,7 +216,8 @@ def history_status(document: dict[str, Any]) -> str:
     if status in ("running", ABANDONED):
         return str(status)
     recorded = run_health(str(document.get("run_id")))
-    return recorded.status if recorded is not None else "failed"
+    # a record whose health cannot be read (no such run in the home) keeps its own status
+    return recorded.status if recorded is not None else str(document.get("status") or "unknown")
 
 
 def runs_frame(manifests: list[dict[str, Any]]) -> pd.DataFrame:

@@ -118,7 +118,7 @@ class SnapshotUnreadable(RuntimeError):
         if isinstance(cause, integrity.UnsafeSnapshotError):
             what = f"Snapshot {cause}."
         elif isinstance(cause, StorageError):  # the archive's copy was refused: say why
-            what = f"Snapshot {snapshot.name} cannot be served from the archive: {cause}."
+            what = f"Snapshot {snapshot.name}: the archive cannot serve it ({cause})."
         elif snapshot.exists():
             what = f"Snapshot {snapshot.name} cannot be read ({type(cause).__name__}: {reason})."
         else:

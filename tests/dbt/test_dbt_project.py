@@ -251,6 +251,7 @@ def test_exposures_cover_every_dashboard_page(dbt_build: DbtBuild) -> None:
         assert exposures[page]["depends_on"]["nodes"], page
 
 
+@pytest.mark.pipeline_run
 def test_dbt_parse_passes_with_deprecations_as_errors(tmp_path: Path) -> None:
     result = run_dbt(
         ["parse", "--no-partial-parse", "--warn-error-options", '{"error": ["Deprecations"]}'],

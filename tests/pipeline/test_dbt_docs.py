@@ -71,6 +71,7 @@ def test_the_static_page_inlines_every_model_of_the_runs_manifest(tiny_run: Tiny
     assert not re.findall(r"<link[^>]*href=\"https?:", html)
 
 
+@pytest.mark.pipeline_run
 @needs_chromium
 def test_the_static_page_opens_offline_and_lists_every_model(tiny_run: TinyRun) -> None:
     from playwright.sync_api import Route, sync_playwright

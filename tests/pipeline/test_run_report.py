@@ -99,6 +99,7 @@ def test_the_run_writes_its_report_as_a_step(tiny_run: TinyRun) -> None:
     assert "src=" not in html.split("<script>")[0]  # no external script, image or font
 
 
+@pytest.mark.pipeline_run
 @needs_chromium
 def test_the_report_opens_offline_with_every_section_and_the_snapshots_figures(
         tiny_run: TinyRun, tmp_path: Path) -> None:
@@ -119,6 +120,7 @@ def test_the_report_opens_offline_with_every_section_and_the_snapshots_figures(
         assert shown["plotted"][panel] and set(shown["plotted"][panel]) == {count}, panel
 
 
+@pytest.mark.pipeline_run
 @needs_chromium
 def test_a_failed_runs_report_shows_its_cause(tmp_path: Path) -> None:
     home = tmp_path / "home"

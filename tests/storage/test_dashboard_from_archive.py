@@ -24,11 +24,17 @@ def home_figures(at: Any) -> dict[str, tuple[str, str | None]]:
     return {m.label: (m.value, m.delta) for m in at.metric if m.label not in CLOCK_METRICS}
 
 
+def forget_archive_views() -> None:
+    """What a new dashboard process knows of any archive: nothing."""
+    archive_serving._views.clear()
+    archive_serving._verified.clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_archive_view() -> Iterator[None]:
-    archive_serving.forget()
+    forget_archive_views()
     yield
-    archive_serving.forget()
+    forget_archive_views()
 
 
 @pytest.fixture
@@ -65,7 +71,7 @@ def test_an_empty_home_serves_the_same_home_figures_from_the_archive(
     # the snapshot arrived once, kept the time it was published, and is reused
     assert cached.stat().st_mtime_ns == archived_tiny.snapshot.stat().st_mtime_ns
     assert not [w for w in texts(second.sidebar.warning) if "changed on disk" in w]
-    archive_serving.forget()
+    forget_archive_views()
     before = cached.stat().st_ino
     assert not open_page().exception and cached.stat().st_ino == before
 
@@ -99,7 +105,7 @@ def test_a_refused_archive_keeps_serving_the_copy_verified_before(
     empty_home.mkdir()
     serve(monkeypatch, empty_home, str(archive))
     assert not open_page().error
-    archive_serving.forget()
+    forget_archive_views()
     with socket.socket() as sock:  # a port nothing listens on: the store is down
         sock.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -94,8 +94,8 @@ def test_runs_frame_summarises_manifests() -> None:
                  {"run_id": "b", "status": "failed", "failed_step": "load_raw",
                   "error": "boom", "steps": []}]
     runs = data_access.runs_frame(manifests)
-    assert runs[["run_id", "raw_rows", "mart_rows", "dbt_pass"]].to_dict("records")[0] == {
-        "run_id": "a", "raw_rows": 7, "mart_rows": 2, "dbt_pass": 10}
+    assert runs[["run_id", "status", "raw_rows", "mart_rows"]].to_dict("records")[0] == {
+        "run_id": "a", "status": "success", "raw_rows": 7, "mart_rows": 2}
     assert data_access.run_failures(manifests)[["run_id", "failed_step", "error"]] \
         .to_dict("records") == [{"run_id": "b", "failed_step": "load_raw", "error": "boom"}]
     assert data_access.step_durations(manifests)["step"].tolist() == ["generate"]

@@ -124,7 +124,9 @@ def test_failed_runs_are_listed_with_step_and_error(tmp_path: Path, use_home) ->
     failures = [frame.value for frame in at.dataframe if "failed_step" in frame.value.columns]
     assert any(list(frame["failed_step"]) == ["dbt_build"] for frame in failures)
     assert any("✗ dbt_build boom" in code.value for code in at.code)
-    assert [metric.value for metric in at.metric][:3] == ["1", "0", "1"]
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert [shown[label] for label in ("Runs", "Healthy", "Warnings", "Failed")] == [
+        "1", "0", "0", "1"]
 
 
 def test_home_reports_a_failed_newest_run_beside_the_published_snapshot(tmp_path: Path,
@@ -278,10 +280,10 @@ def test_pipeline_ops_lists_a_killed_run_as_abandoned(tmp_path: Path, use_home) 
     at = open_page("views/pipeline_ops.py")
     assert not at.exception
     shown = {metric.label: metric.value for metric in at.metric}
-    assert (shown["Interrupted / abandoned"], shown["Running"]) == ("1", "0")
-    history = next(frame.value for frame in at.dataframe if "dbt_pass" in frame.value.columns)
+    assert (shown["Runs"], shown["Running / abandoned"], shown["Failed"]) == ("2", "1", "0")
+    history = next(frame.value for frame in at.dataframe if "findings" in frame.value.columns)
     assert dict(zip(history["run_id"], history["status"], strict=True)) == {
-        "killed": "abandoned", "old": "success"}
+        "killed": "abandoned", "old": "healthy"}
     failures = next(frame.value for frame in at.dataframe
                     if list(frame.value.columns) == ["run_id", "status", "started_at",
                                                      "failed_step", "error"])
