@@ -64,7 +64,9 @@ def test_sigterm_whose_exception_was_swallowed_still_interrupts_the_run(tmp_path
 @pytest.mark.pipeline_run
 def test_signal_arriving_after_the_pointer_moved_keeps_the_run_published(tmp_path: Path) -> None:
     def publishing_step(state: Any) -> StepResult:
+        # what publish records before it lets signals through again (steps/publish.py)
         state.manifest.pointer_updated = True
+        state.manifest.published_at = "2026-11-01T00:00:00.000+00:00"
         raise RunInterrupted("received signal SIGTERM")
 
     exit_code, document = run_steps(tmp_path, "published", ("publish", publishing_step))
