@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from foundation.paths import REPO_ROOT
 from streamlit_app import ui
@@ -26,11 +27,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking"]
 SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000
-EXPECTED_TITLES = {"home": "Carton Caps Analytics", "pipeline_ops": "Pipeline Ops",
-                   "data_contracts": "Data Contracts", "dbt_tests": "dbt Test Results",
-                   "schema_drift": "Schema & Drift", "product": "Product",
-                   "marketing": "Marketing", "finance": "Finance", "lineage": "Lineage",
-                   "compare": "Run Comparison"}
+#: each page's heading: its title in streamlit_app/pages.yml (Home shows the app's name)
+EXPECTED_TITLES = {page["name"]: page["title"] for page in yaml.safe_load(
+    (REPO_ROOT / "streamlit_app" / "pages.yml").read_text(encoding="utf-8"))["pages"]} | {
+    "home": "Carton Caps Analytics"}
 #: Streamlit's own probe of ``<page>/_stcore/...`` before it falls back to the root: not ours
 STREAMLIT_PROBE = "/_stcore/"
 
