@@ -3,8 +3,10 @@
 One parent run for the pipeline; a START and a COMPLETE or FAIL for every step, each a
 child of the pipeline's run; and, from dbt's manifest and run results after the build (the
 integration's artefact processor), a START and COMPLETE/FAIL per dbt node with its
-datasets' schema and column-lineage facets and dbt tests as data-quality assertions, each
-a child of the ``dbt_build`` step's run. Run ids are derived from the run id and the step
+datasets' schema facets and dbt tests as data-quality assertions, each a child of the
+``dbt_build`` step's run. A model's COMPLETE carries its column lineage, read from its
+compiled SQL through its CTEs (pipeline/evidence/column_lineage.py) rather than the
+processor's, which names CTEs as tables. Run ids are derived from the run id and the step
 name (UUID v5), so the same run always names the same OpenLineage runs.
 
 Written with the client's file transport to ``logs/openlineage/<run_id>.ndjson``; also
@@ -18,13 +20,15 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import attrs
 from openlineage.client.event_v2 import (
     InputDataset,
     Job,
@@ -34,6 +38,7 @@ from openlineage.client.event_v2 import (
     RunState,
 )
 from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
     data_quality_assertions_dataset,
     error_message_run,
     parent_run,
@@ -41,12 +46,16 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
+from sqlglot.errors import SqlglotError
 
 import duckdb
 from foundation.paths import DBT_DB_LINK_NAME, DBT_PROJECT_DIR, RunPaths
+from pipeline.evidence import column_lineage
+from pipeline.evidence.column_lineage import Relation
 from pipeline.records.run_manifest import RunManifest, StepRecord
 
 logger = logging.getLogger(__name__)
+D = TypeVar("D", InputDataset, OutputDataset)
 
 NAMESPACE = "carton_caps"
 #: where the snapshot's tables live, as the integration names dbt's datasets
@@ -197,9 +206,12 @@ def _profile_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def dbt_events(manifest: RunManifest, target_path: Path) -> list[RunEvent]:
+def dbt_events(manifest: RunManifest, target_path: Path,
+               columns: Mapping[Relation, Sequence[str]]) -> list[RunEvent]:
     """dbt's nodes as events, read by the integration's processor from the build's
-    ``manifest.json`` and ``run_results.json``; none when the build left no results."""
+    ``manifest.json`` and ``run_results.json``; none when the build left no results.
+    Each model's COMPLETE carries the column lineage read from its compiled SQL
+    (``columns``: the snapshot's relations and their columns, which resolve it)."""
     from openlineage.common.provider.dbt.facets import ParentRunMetadata
     from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
 
@@ -215,23 +227,100 @@ def dbt_events(manifest: RunManifest, target_path: Path) -> list[RunEvent]:
             job_namespace=NAMESPACE, root_parent_run_id=run_uuid(manifest.run_id),
             root_parent_job_name="pipeline", root_parent_job_namespace=NAMESPACE)
         events = list(processor.parse().events())
+    lineage = _models_lineage(json.loads((target_path / "manifest.json").read_text()),
+                              columns)
     for event in events:
-        _qualify_column_inputs(event)
+        _replace_dbt_facets(event, lineage)
     return events
 
 
-def _qualify_column_inputs(event: RunEvent) -> None:
-    """The processor names a column's input table as the SQL does (``schema.table``), its
-    datasets with the database first (``carton_caps.schema.table``): the column lineage is
-    given the datasets' own names, so a lineage server joins the two."""
-    inputs = {dataset.name for dataset in event.inputs or ()}
-    for dataset in event.outputs or ():
-        lineage = (dataset.facets or {}).get("columnLineage")
-        for field in getattr(lineage, "fields", {}).values():
-            for source in field.inputFields:
-                qualified = f"{NAMESPACE}.{source.name}"
-                if source.name not in inputs and qualified in inputs:
-                    source.name = qualified
+#: the processor's ``dbt_model`` dataset facet names a schema OpenLineage does not publish
+#: (neither in the integration's wheel nor in its repository), so no consumer can validate
+#: it; the model's configuration it carries is in dbt's manifest
+_UNPUBLISHED_FACETS = frozenset({"dbt_model"})
+
+
+def _refaceted(dataset: D, add: Mapping[str, Any] | None = None) -> D:
+    """A copy of ``dataset`` without the processor's column lineage and unpublished facets,
+    plus ``add``: the processor shares one dataset object between a node's START and its
+    COMPLETE, so a facet set on one would appear on both."""
+    kept = {name: facet for name, facet in (dataset.facets or {}).items()
+            if name != "columnLineage" and name not in _UNPUBLISHED_FACETS}
+    return attrs.evolve(dataset, facets={**kept, **(add or {})})
+
+
+#: a model's output column -> the (dataset name, column) pairs it is computed from
+ModelLineage = dict[str, set[tuple[str, str]]]
+
+
+def _models_lineage(dbt_manifest: dict[str, Any], columns: Mapping[Relation, Sequence[str]]
+                    ) -> dict[str, ModelLineage]:
+    """The column lineage of every SQL model, by unique id, with its inputs named as the
+    processor names its input datasets. Python models (their compiled code is Python) and
+    models dbt did not compile have no SQL to read, and a model whose SQL sqlglot cannot
+    read has none rather than a guess."""
+    started = time.perf_counter()
+    relations = {**dbt_manifest.get("sources", {}), **dbt_manifest.get("nodes", {})}
+    lineage: dict[str, ModelLineage] = {}
+    for unique_id, node in dbt_manifest.get("nodes", {}).items():
+        sql = node.get("compiled_code") if node.get("language") == "sql" else None
+        if node.get("resource_type") != "model" or not sql:
+            continue
+        inputs = {_relation(relations[d]): _dataset_name(relations[d])
+                  for d in node["depends_on"]["nodes"] if d in relations}
+        readable = {relation: columns[relation] for relation in inputs if relation in columns}
+        try:
+            read = column_lineage.read_lineage(sql, readable)
+        except SqlglotError:
+            logger.debug("no column lineage for %s", unique_id, exc_info=True)
+            continue
+        names = {c.lower(): c for c in columns.get(_relation(node), ())}
+        lineage[unique_id] = {
+            names.get(column.lower(), column): {(inputs[(db, table)], field)
+                                                for db, table, field in leaves}
+            for column, leaves in read.items()}
+    logger.debug("column lineage of %d models in %.2f s", len(lineage),
+                 time.perf_counter() - started)
+    return lineage
+
+
+def _relation(node: dict[str, Any]) -> Relation:
+    """A dbt model's or source's (schema, table), as the snapshot's schema names it."""
+    return node["schema"], node.get("alias") or node.get("identifier") or node["name"]
+
+
+def _dataset_name(node: dict[str, Any]) -> str:
+    """A dbt relation's dataset name, as the processor names it: database.schema.table."""
+    return ".".join((node["database"], *_relation(node)))
+
+
+def _replace_dbt_facets(event: RunEvent, lineage: dict[str, ModelLineage]) -> None:
+    """The processor's column lineage (openlineage-sql's, which names a CTE as a table)
+    and its unpublished facets are removed from every dbt event; a model's COMPLETE
+    carries the lineage read from its SQL instead."""
+    fields = _lineage_fields(event, lineage) if event.eventType is RunState.COMPLETE else {}
+    add = ({"columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields=fields, dataset=None, producer=PRODUCER)} if fields else None)
+    event.inputs = [_refaceted(dataset) for dataset in event.inputs or ()]
+    event.outputs = [_refaceted(dataset, add) for dataset in event.outputs or ()]
+
+
+def _lineage_fields(event: RunEvent, lineage: dict[str, ModelLineage]
+                    ) -> dict[str, column_lineage_dataset.Fields]:
+    """The event's model's column lineage, each input named and namespaced as the event's
+    input dataset, so a lineage server joins the two. A column reading a dataset the
+    event does not list as an input is left out. Every input is DIRECT: the columns an
+    output is computed from (those that only filter, join or group are not listed)."""
+    unique_id = getattr((event.job.facets or {}).get("dbt_node"), "unique_id", None)
+    namespaces = {dataset.name: dataset.namespace for dataset in event.inputs or ()}
+    return {
+        column: column_lineage_dataset.Fields(inputFields=[
+            column_lineage_dataset.InputField(
+                namespace=namespaces[name], name=name, field=field,
+                transformations=[column_lineage_dataset.Transformation(type="DIRECT")])
+            for name, field in sorted(sources)])
+        for column, sources in lineage.get(str(unique_id), {}).items()
+        if all(name in namespaces for name, _field in sources)}
 
 
 def build_events(manifest: RunManifest, paths: RunPaths,
@@ -245,7 +334,9 @@ def build_events(manifest: RunManifest, paths: RunPaths,
                        producer=PRODUCER, run=Run(runId=pipeline_run), job=job)]
     for step in manifest.steps:
         events.extend(_step_events(manifest, step, now, paths))
-    events.extend(dbt_events(manifest, paths.dbt_dir / "target"))
+    columns = {relation: [name for name, _type in found]
+               for relation, found in _schema_columns(paths).items()}
+    events.extend(dbt_events(manifest, paths.dbt_dir / "target", columns))
     if manifest.status != "running":
         state = RunState.COMPLETE if manifest.status == "success" else RunState.FAIL
         facets = ({"errorMessage": error_message_run.ErrorMessageRunFacet(
