@@ -23,10 +23,19 @@
 {%- endmacro %}
 
 
+{#- numerator / denominator as a double on every engine. An integer over a decimal literal
+    (`n / 60.0`) is a double on DuckDB but a decimal on Spark, rounded to 6 places
+    (70 / 60.0 = 1.166667): casting the numerator first makes both engines divide in
+    doubles and agree to the last bit. -#}
+{% macro float_divide(numerator, denominator) -%}
+    (cast({{ numerator }} as {{ type_double() }}) / {{ denominator }})
+{%- endmacro %}
+
+
 {#- Elapsed time in fractional days between two timestamps (end - start), a double on every
-    engine (Spark would divide by the literal 86400.0 as a decimal, rounding to 6 places). -#}
+    engine (float_divide: not Spark's 6-place decimal). -#}
 {% macro days_between(start_ts, end_ts) -%}
-    (cast({{ dbt.datediff(start_ts, end_ts, 'second') }} as {{ type_double() }}) / 86400)
+    {{ float_divide(dbt.datediff(start_ts, end_ts, 'second'), 86400) }}
 {%- endmacro %}
 
 

@@ -20,15 +20,6 @@ from tests.spark.conftest import EngineRuns
 pytestmark = pytest.mark.spark
 
 MARTS = sorted(p.stem for p in (REPO_ROOT / "dbt_carton_caps" / "models" / "marts").rglob("*.sql"))
-#: A known defect, open: the monitoring layer's scored series differ on Spark (the
-#: max_gap_hours rows and the type of monitoring_metrics_scored.metric_date), so its two
-#: marts and the run's health (a schema-change finding) are not yet the same on both
-#: engines. strict: these fail the suite the day they match, so the mark cannot outlive it.
-SPARK_MONITORING_DIFFERS = pytest.mark.xfail(
-    strict=True, reason="monitoring layer not yet identical on Spark (max_gap_hours rows, "
-                        "metric_date type)")
-MART_PARAMS = [pytest.param(m, marks=SPARK_MONITORING_DIFFERS) if m.startswith("mart_metric_")
-               else m for m in MARTS]
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 TOLERANCE = 1e-9
 
@@ -79,7 +70,7 @@ def test_every_mart_is_built_by_both_engines(both: duckdb.DuckDBPyConnection) ->
         assert built == set(MARTS), catalog
 
 
-@pytest.mark.parametrize("mart", MART_PARAMS)
+@pytest.mark.parametrize("mart", MARTS)
 def test_mart_equals_duckdb(both: duckdb.DuckDBPyConnection, mart: str) -> None:
     assert _columns(both, "s", mart) == _columns(both, "d", mart)
     count_d = both.execute(f'select count(*) from d.marts."{mart}"').fetchone()[0]
@@ -89,7 +80,6 @@ def test_mart_equals_duckdb(both: duckdb.DuckDBPyConnection, mart: str) -> None:
     assert differing == 0, sample
 
 
-@SPARK_MONITORING_DIFFERS
 def test_runs_diff_shows_no_data_difference(engine_runs: EngineRuns) -> None:
     result = subprocess.run(
         [sys.executable, "pipeline/runs.py", "--home", str(engine_runs.home), "diff",

@@ -40,6 +40,16 @@
 {#- duplicates are counted exactly up to this many rows per table, on a sample beyond -#}
 {%- set duplicate_sample_rows = 200000 -%}
 {%- set slots_per_day = (24 * 60 / slot_minutes) | int -%}
+{#- a day's longest run of empty slots (the gaps CTEs): the empty slots before and after
+    each slot with rows, each cut at the day's bounds (and the as-of cut-off) -#}
+{%- set longest_empty_slots -%}
+max(greatest(
+            slot - greatest(coalesce(previous_slot + 1, day_index * {{ slots_per_day }}),
+                            day_index * {{ slots_per_day }}),
+            least(coalesce(next_slot, {{ history_days * slots_per_day }}),
+                  (day_index + 1) * {{ slots_per_day }}) - slot - 1
+        ))
+{%- endset -%}
 with
 
 numbers as (
@@ -75,7 +85,7 @@ days as (
 {{ name }}_sampling as (
 
     select
-        cast(greatest(1, ceil(count(*) / {{ duplicate_sample_rows }}.0))
+        cast(greatest(1, ceil({{ float_divide('count(*)', duplicate_sample_rows) }}))
             as {{ dbt.type_bigint() }}) as sample_every
     from {{ source(table.source_name, name) }}
 
@@ -229,8 +239,9 @@ days as (
             {%- for dimension in gap_dims %}
             {{ dimension }},
             {%- endfor %}
-            cast(floor({{ dbt.datediff(window_start, time, 'second') }}
-                       / {{ slot_minutes * 60 }}.0) as {{ dbt.type_bigint() }}) as slot
+            cast(floor({{ float_divide(dbt.datediff(window_start, time, 'second'),
+                                       slot_minutes * 60) }})
+                as {{ dbt.type_bigint() }}) as slot
         from {{ source(table.source_name, name) }} as source_rows
         where {{ time }} >= {{ window_start }}
           and {{ time }} < {{ as_of_ts() }}
@@ -267,15 +278,16 @@ days as (
         dimension_value,
         slot,
         row_count,
-        cast(floor(slot / {{ slots_per_day }}.0) as {{ dbt.type_bigint() }}) as day_index,
+        cast(floor({{ float_divide('slot', slots_per_day) }}) as {{ dbt.type_bigint() }})
+            as day_index,
         lag(slot) over (partition by dimension, dimension_value order by slot) as previous_slot,
         lead(slot) over (partition by dimension, dimension_value order by slot) as next_slot
     from {{ name }}_slot_slices
 
 ),
 
-{#- the empty slots before and after each slot with rows, each cut at the day's bounds (and
-    the as-of cut-off): their maximum is the day's longest stretch without a row -#}
+{#- the day's longest stretch without a row, in hours of whole slots (float_divide: a
+    double on both engines, not Spark's 6-place decimal) -#}
 {{ name }}_gaps as (
 
     select
@@ -284,12 +296,7 @@ days as (
         dimension_value,
         cast({{ dbt.dateadd('day', 'cast(day_index as ' ~ dbt.type_int() ~ ')', first_day) }} as date)
             as metric_date,
-        max(greatest(
-            slot - greatest(coalesce(previous_slot + 1, day_index * {{ slots_per_day }}),
-                            day_index * {{ slots_per_day }}),
-            least(coalesce(next_slot, {{ history_days * slots_per_day }}),
-                  (day_index + 1) * {{ slots_per_day }}) - slot - 1
-        )) * {{ slot_minutes }} / 60.0 as value,
+        {{ float_divide(longest_empty_slots ~ ' * ' ~ slot_minutes, 60) }} as value,
         sum(row_count) as volume,
         cast(24 as {{ type_double() }}) as fill_value
     from {{ name }}_neighbours
@@ -391,7 +398,7 @@ earned as (
         'dollars_earned' as metric,
         {{ slice_columns(['entry_type']) | indent(8) }},
         metric_date,
-        sum(earned_cents) / 100.0 as value,
+        {{ float_divide('sum(earned_cents)', 100) }} as value,
         count(*) as volume,
         cast(0 as {{ type_double() }}) as fill_value
     from ledger
@@ -407,7 +414,7 @@ redeemed as (
         'all' as dimension,
         'all' as dimension_value,
         metric_date,
-        -sum(amount_cents) / 100.0 as value,
+        -{{ float_divide('sum(amount_cents)', 100) }} as value,
         count(*) as volume,
         cast(0 as {{ type_double() }}) as fill_value
     from ledger

@@ -12,6 +12,7 @@ publish them under a contract.
 """
 
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.checks.series_anomalies import load_settings, score_metrics
 
@@ -37,12 +38,15 @@ def _to_pandas(relation, adapter_type=None) -> pd.DataFrame:
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", packages=["pandas", "numpy", "pyyaml"])
+    dbt.config(materialized="table", packages=["pandas", "numpy", "pyarrow", "pyyaml"])
     metrics = _to_pandas(dbt.ref("monitoring_metrics_daily"), dbt.config.get("adapter_type"))
     scores = score_metrics(metrics, load_settings())
     # nullable types: a missing number is NULL (not NaN) on every engine
     for column in FLOAT_COLUMNS:
         scores[column] = scores[column].astype("Float64")
     scores["is_flagged"] = scores["is_flagged"].astype("boolean")
-    scores["metric_date"] = pd.to_datetime(scores["metric_date"])
+    # a DATE on every engine, as in monitoring_metrics_daily: a datetime64[ns] column lands
+    # as DuckDB's TIMESTAMP_NS but as Spark's TIMESTAMP; an Arrow date32 one is DATE on both
+    # (and on DuckDB even with no rows, where a column of date objects would not be)
+    scores["metric_date"] = scores["metric_date"].astype(pd.ArrowDtype(pa.date32()))
     return scores
