@@ -27,8 +27,9 @@ in ``dbt_carton_caps/monitoring_settings.yml``):
   weeks, not of the whole window.
 * **Spread.** 1.4826 x the median absolute deviation of the window's residuals (robust:
   outliers barely move it), widened for the uncertainty of the centre, and never below
-  the sampling noise the volume implies (``noise``: Poisson for counts, binomial for
-  shares, fewer rows for means) nor ``min_spread``.
+  the sampling noise the volume implies (``noise``: Poisson for counts, of clusters of
+  ``cluster_size`` rows where rows come together; binomial for shares; fewer rows for
+  means) nor ``min_spread``.
 * **Flag.** ``|score| >= threshold`` where score = (actual - centre) / spread on the
   metric's scale, in the metric's ``direction`` (``down``, ``up`` or ``both``), with a
   change of at least ``min_relative_change`` of the expected value (on the log scale a
@@ -104,6 +105,7 @@ class MetricSettings:
     min_absolute_change: float = 0.0
     min_volume: float = 10.0
     min_spread: float = 0.0
+    cluster_size: float = 1.0
     max_excluded_share: float = 0.34
     maturity_days: int = 0
 
@@ -119,6 +121,8 @@ class MetricSettings:
         if self.history_days < 0 or self.maturity_days < 0 or self.threshold <= 0:
             raise ValueError("settings history_days and maturity_days must be >= 0 and "
                              "threshold > 0")
+        if not self.cluster_size >= 1:
+            raise ValueError("setting cluster_size must be at least 1")
 
     @property
     def is_share(self) -> bool:
@@ -410,7 +414,10 @@ def _judge(fit: WindowFit, days: np.ndarray, raw: np.ndarray, volumes: np.ndarra
             spread = np.where(fewer, spread * np.sqrt(fit_volume / volumes), spread)
     expected = _inverse(centre, scale)
     if settings.noise == "poisson" and scale == "log":
-        spread = np.maximum(spread, 1.0 / np.sqrt(np.maximum(fit_volume, 1.0)))
+        # rows that come in clusters (a user's events of a day) vary like a count of
+        # clusters: volume / cluster_size of them
+        spread = np.maximum(spread, np.sqrt(settings.cluster_size
+                                            / np.maximum(fit_volume, 1.0)))
     if settings.noise == "binomial":
         n = np.maximum(np.where(counted, volumes, fit_volume), 1.0)
         if scale == "arcsine":

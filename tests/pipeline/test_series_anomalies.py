@@ -273,3 +273,42 @@ def test_the_silences_of_a_sparse_series_are_not_judged_but_a_dense_ones_are() -
     assert sparse.reason[0, -1].startswith("not scored: median training volume 15")
     dense = score(gaps, gap, volumes=np.full(len(DAYS), 500.0))
     assert flagged_days_back(dense) == [1]
+
+
+def test_a_small_event_series_is_judged_as_a_count_of_users_not_of_events() -> None:
+    """A clean run of 1,000 users flagged ios at 11 events against 31 expected (z -5.2):
+    a user sends 2.6 events a day, so counted in events a day of a few users' sessions
+    looked like an outage. Counted in clusters of 3 it is a bad day; a platform whose
+    events are all gone is still flagged."""
+    project = load_settings().for_series("app_events.row_count", "platform")
+    assert project.cluster_size == 3.0
+    as_rows = dataclasses.replace(project, cluster_size=1.0)
+    flagged_as_rows = 0
+    for seed in range(10):
+        values = counts(level=31, seasonal=np.ones(len(DAYS)), seed=seed)
+        values[-1] = 11
+        flagged_as_rows += bool(score(values, as_rows).is_flagged[0, -1])
+        assert not score(values, project).is_flagged[0, -1], seed
+        values[-1] = 0
+        assert score(values, project).is_flagged[0, -1], seed
+    assert flagged_as_rows >= 8
+
+
+def test_a_share_of_a_few_rows_is_judged_on_the_arcsine_scale() -> None:
+    """A clean run of 1,000 users flagged android's user_id null share at 6 anonymous
+    events in 10 (1 in 770 at the usual 13 %): on the linear scale a binomial's long tail
+    on a day of a few rows reads as a normal's (z 4.2)."""
+    project = load_settings().for_series("app_events.user_id.null_share", "platform")
+    assert project.scale == "arcsine"
+    linear = dataclasses.replace(project, scale="linear")
+    flagged = {"arcsine": 0, "linear": 0}
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        rows = rng.integers(8, 30, len(DAYS)).astype(float)
+        shares = rng.binomial(rows.astype(int), 0.13) / rows
+        rows[-1], shares[-1] = 10.0, 0.6
+        flagged["arcsine"] += bool(score(shares, project, rows).is_flagged[0, -1])
+        flagged["linear"] += bool(score(shares, linear, rows).is_flagged[0, -1])
+        shares[-1] = 0.9  # a field emptied by a release: 9 in 10
+        assert score(shares, project, rows).is_flagged[0, -1], seed
+    assert flagged["arcsine"] <= 1 and flagged["linear"] >= 10, flagged
