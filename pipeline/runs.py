@@ -29,6 +29,7 @@ file, 3 nothing differs but something could not be verified (no hash recorded).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -474,5 +475,18 @@ def _archive_main(args: argparse.Namespace, uri: str, paths: HomePaths) -> int:
     return code
 
 
+def run_from_shell() -> int:
+    """:func:`main` for a shell, where the reader may stop early (``runs.py list | head``):
+    what it read was printed, so a closed pipe is not an error (nor a traceback); the
+    rest of the output goes nowhere, so the interpreter's last flush cannot fail again."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_from_shell())
