@@ -55,6 +55,10 @@ from pipeline.evidence.column_lineage import Relation
 from pipeline.records.run_manifest import RunManifest, StepRecord
 
 logger = logging.getLogger(__name__)
+#: the integration's processor logs through this one: its notices (a deprecated facet, once
+#: per node) are its own debugging, so only its warnings reach the run's log
+processor_logger = logging.getLogger(f"{__name__}.dbt_processor")
+processor_logger.setLevel(logging.WARNING)
 D = TypeVar("D", InputDataset, OutputDataset)
 
 NAMESPACE = "carton_caps"
@@ -221,7 +225,7 @@ def dbt_events(manifest: RunManifest, target_path: Path,
         processor = DbtLocalArtifactProcessor(
             producer=PRODUCER, job_namespace=NAMESPACE, project_dir=str(DBT_PROJECT_DIR),
             profile_name="carton_caps", target="duckdb", target_path=str(target_path),
-            logger=logger)
+            logger=processor_logger)
         processor.dbt_run_metadata = ParentRunMetadata(
             run_id=run_uuid(manifest.run_id, "dbt_build"), job_name="pipeline.dbt_build",
             job_namespace=NAMESPACE, root_parent_run_id=run_uuid(manifest.run_id),

@@ -51,6 +51,11 @@ class ConsoleFormatter(logging.Formatter):
         return short if isinstance(short, str) else super().format(record)
 
 
+#: libraries whose records below this level are their own debugging, not the run's story
+#: (OpenLineage's transport announces every event it writes; Faker its providers)
+LIBRARY_LEVELS = {"openlineage": logging.WARNING, "faker": logging.WARNING}
+
+
 def configure(log_path: Path, *, quiet: bool = False,
               filters: Sequence[logging.Filter] = ()) -> list[logging.Handler]:
     """Attach this run's handlers to the root logger; returns them for ``detach``.
@@ -72,6 +77,8 @@ def configure(log_path: Path, *, quiet: bool = False,
         handlers.append(console)
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
+    for name, level in LIBRARY_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
     for handler in handlers:
         for log_filter in filters:
             handler.addFilter(log_filter)
