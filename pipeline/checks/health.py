@@ -198,6 +198,16 @@ class _Group:
         return {subject for signal in self.signals for subject in signal.subjects}
 
 
+def _incident(group: _Group) -> str:
+    """The anomaly incident a group is (metric|dimension|value|first day), '' for others."""
+    return next((s.ref for s in group.signals if s.kind == "anomaly"), "")
+
+
+def _incident_day(group: _Group) -> str:
+    """An anomaly incident's first day ('' for other groups)."""
+    return _incident(group).rsplit("|", 1)[-1]
+
+
 def _absorb(groups: list[_Group], graph: DbtGraph) -> list[_Group]:
     """Fold every group that an upstream group explains into it, nearest upstream first.
 
@@ -211,12 +221,17 @@ def _absorb(groups: list[_Group], graph: DbtGraph) -> list[_Group]:
         for root in roots:
             if group.category != root.category and not group.symptoms_only:
                 continue
+            if (root.subject == group.subject and _incident(root) and _incident(group)
+                    and _incident(root) != _incident(group)):
+                continue  # two anomaly incidents of one table explain each other not
             distances = [hops for node in group.reads
                          if (hops := graph.distance(root.subject, node)) is not None]
             if distances and (min(distances) > 0 or group.symptoms_only):
-                candidates.append((min(distances), root))
+                # nearest first; among equals, the upstream incident of the same day
+                candidates.append((min(distances), _incident_day(root) != _incident_day(
+                    group), root))
         if candidates:
-            nearest = min(candidates, key=lambda c: c[0])[1]
+            nearest = min(candidates, key=lambda c: c[:2])[2]
             nearest.consequences.extend([*group.signals, *group.consequences])
         else:
             roots.append(group)
@@ -278,8 +293,10 @@ def _finding(group: _Group, graph: DbtGraph, owners: Mapping[str, str]) -> Findi
     owner = lead.owner or next((s.owner for s in everything if s.owner), None) or owners.get(
         group.subject)
     column_part = f":{column}" if column else ""
+    # an anomaly finding is one incident (metric, slice, first day): a table may have several
+    incident = f":{lead.ref}" if lead.kind == "anomaly" else ""
     return Finding(
-        finding_id=f"{group.category.replace(' ', '_')}:{group.subject}{column_part}",
+        finding_id=f"{group.category.replace(' ', '_')}:{group.subject}{column_part}{incident}",
         severity=_worst(s.severity for s in everything), category=group.category,
         subject=group.subject, subject_label=subject_label, title=title,
         measured=lead.measured, threshold=lead.threshold, owner=owner,
@@ -290,9 +307,11 @@ def _finding(group: _Group, graph: DbtGraph, owners: Mapping[str, str]) -> Findi
 def assess(manifest: RunManifest, graph: DbtGraph, *, owners: Mapping[str, str] | None = None,
            pii_change: str | None = None) -> RunHealth:
     """The run's health from everything its manifest records (see the module docstring)."""
-    groups: dict[tuple[str, str], _Group] = {}
+    groups: dict[tuple[str, str, str], _Group] = {}
     for signal in collect_signals(manifest, graph, pii_change=pii_change):
-        key = (signal.subject, signal.category)
+        # each anomaly incident of a table is a cause of its own (metric_anomalies splits
+        # a table's flagged days into incidents): a null burst and a later outage are two
+        key = (signal.subject, signal.category, signal.ref if signal.kind == "anomaly" else "")
         groups.setdefault(key, _Group(signal.subject, signal.category, [])).signals.append(
             signal)
     roots = _attach_run_failure(_fold_within_subject(_absorb(list(groups.values()), graph)))

@@ -234,7 +234,8 @@ def _metric_anomaly_signals(manifest: RunManifest) -> list[Signal]:
             f"{label(subject)}: {cause.get('description') or metric}",
             parts[1] if len(parts) == 3 else None,
             _amount(cause.get("actual")), _amount(cause.get("expected")),
-            ref=f"{metric}|{cause.get('dimension')}|{cause.get('dimension_value')}"))
+            ref=f"{metric}|{cause.get('dimension')}|{cause.get('dimension_value')}|"
+                f"{(cause.get('days') or [''])[0]}"))
     return signals
 
 

@@ -4,7 +4,8 @@ The monitoring layer scores every metric series in dbt (``monitoring_metrics_sco
 published as ``marts.mart_metric_anomalies``). One fault flags many series: an Android
 outage lowers ``app_events.row_count`` overall, for Android, for every event name and the
 DAU built on them. A reader wants one line per cause, so flagged rows are grouped here by
-the table (or business series) they measure, and each group is told by the slice that
+the table (or business series) they measure and, within it, by incident (a run of
+consecutive flagged days), and each group is told by the slice that
 explains it best: the overall series unless one dimension value moved much further (then
 the outage is that platform's, not everyone's). The health model
 (:mod:`pipeline.checks.health`) turns each cause into a warning finding, and folds the
@@ -162,13 +163,30 @@ def _cause(table: str, rows: list[FlaggedDay]) -> AnomalyCause:
         reason=worst.reason, flagged_rows=len(rows))
 
 
+def incidents(rows: list[FlaggedDay]) -> list[list[FlaggedDay]]:
+    """One table's flagged rows split where its flagged days break: each run of
+    consecutive days is one incident (a two-day rejection spike, a three-day unit change),
+    so a null burst on the 29th and an Android outage five days later are two causes, not
+    one told by whichever measure ranks first."""
+    days = sorted({row.day for row in rows})
+    starts = [day for previous, day in zip([None, *days[:-1]], days, strict=True)
+              if previous is None or (day - previous).days > 1]
+    groups: dict[dt.date, list[FlaggedDay]] = {start: [] for start in starts}
+    for row in rows:
+        groups[max(start for start in starts if start <= row.day)].append(row)
+    return [groups[start] for start in starts]
+
+
 def group_causes(rows: Iterable[FlaggedDay]) -> list[AnomalyCause]:
-    """One cause per table or business series with flagged rows, largest first."""
+    """One cause per incident (run of consecutive flagged days) of each table or business
+    series with flagged rows, largest first."""
     by_table: dict[str, list[FlaggedDay]] = {}
     for row in rows:
         by_table.setdefault(table_of(row.metric), []).append(row)
-    causes = [_cause(table, table_rows) for table, table_rows in sorted(by_table.items())]
-    return sorted(causes, key=lambda c: (not c.is_source, -abs(c.score or 0.0), c.table))
+    causes = [_cause(table, incident) for table, table_rows in sorted(by_table.items())
+              for incident in incidents(table_rows)]
+    return sorted(causes, key=lambda c: (not c.is_source, -abs(c.score or 0.0), c.table,
+                                         c.days))
 
 
 def _number(value: Any) -> float | None:

@@ -3,6 +3,7 @@ one warning finding each in the run's health (never a failure)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -111,3 +112,28 @@ def test_anomalies_never_fail_a_run_and_an_unknown_series_is_ignored() -> None:
     assert {f.severity for f in health.findings} == {"warning"}
     assert {f.subject for f in health.findings} == {
         SRC_EVENTS, "model.carton_caps.fct_receipts", "model.carton_caps.int_user_activity_daily"}
+
+
+def test_two_incidents_on_one_table_are_two_causes_and_two_findings() -> None:
+    """A run with a null burst on the 29th and an Android outage five days later listed
+    one app_events finding, told by the null share: the outage was nowhere on Home."""
+    outage_day = DAY + dt.timedelta(days=5)
+    rows = [flagged("app_events.properties.null_share", "all", "all", 0.92, 0.11, 25.8),
+            flagged("app_events.properties.null_share", "platform", "ios", 0.92, 0.12, 19.6),
+            *[dataclasses.replace(r, day=outage_day) for r in ANDROID_OUTAGE]]
+    causes = group_causes(rows)
+    assert [(c.table, c.metric, c.dimension_value, c.days) for c in causes] == [
+        ("app_events", "app_events.row_count", "android", (outage_day,)),
+        ("app_events", "app_events.properties.null_share", "all", (DAY,)),
+        ("dau", "dau", "all", (outage_day,))]
+    health = assess(run(metric_anomalies=metric_anomalies.to_manifest(causes, 7)),
+                    GRAPH_WITH_DAU)
+    titles = sorted(f.title for f in health.findings)
+    assert titles == [
+        "app_events (raw.app_events): app_events.properties.null_share +736 % on 2026-11-29 "
+        "(actual 0.92, expected 0.11)",
+        "app_events (raw.app_events): app_events.row_count for platform android -94 % on "
+        "2026-12-04 (actual 24, expected 400)"]
+    assert len({f.finding_id for f in health.findings}) == 2
+    outage = next(f for f in health.findings if "android" in f.title)
+    assert [s.subject for s in outage.consequences] == [INT_ACTIVITY]  # the same day's DAU
