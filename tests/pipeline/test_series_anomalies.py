@@ -312,3 +312,14 @@ def test_a_share_of_a_few_rows_is_judged_on_the_arcsine_scale() -> None:
         shares[-1] = 0.9  # a field emptied by a release: 9 in 10
         assert score(shares, project, rows).is_flagged[0, -1], seed
     assert flagged["arcsine"] <= 1 and flagged["linear"] >= 10, flagged
+
+
+def test_a_stores_few_rejections_are_not_judged_as_a_count() -> None:
+    """A clean run of 200,000 users flagged one store's 4 rejected receipts on a day of 17
+    scanned (0 or 1 on other days, z 5.1): at that size the rejection rate judges it."""
+    rejected = load_settings().for_series("receipts_rejected", "store_name")
+    days = np.random.default_rng(2).poisson(0.5, len(DAYS)).astype(float)
+    days[-1] = 4
+    sparse = score(days, rejected, volumes=np.full(len(DAYS), 12.0))
+    assert not sparse.is_flagged.any()
+    assert sparse.reason[0, -1].startswith("not scored: median training volume 12")
