@@ -37,6 +37,7 @@ from pipeline.checks.health_signals import (
     COLUMN_CATEGORIES,
     RUN_SUBJECT,
     SEVERITY_ORDER,
+    AnomalyIncident,
     Severity,
     Signal,
     collect_signals,
@@ -198,14 +199,15 @@ class _Group:
         return {subject for signal in self.signals for subject in signal.subjects}
 
 
-def _incident(group: _Group) -> str:
-    """The anomaly incident a group is (metric|dimension|value|first day), '' for others."""
-    return next((s.ref for s in group.signals if s.kind == "anomaly"), "")
+def _incident(group: _Group) -> AnomalyIncident | None:
+    """The anomaly incident a group is (None for other groups)."""
+    return next((s.incident for s in group.signals if s.incident is not None), None)
 
 
 def _incident_day(group: _Group) -> str:
     """An anomaly incident's first day ('' for other groups)."""
-    return _incident(group).rsplit("|", 1)[-1]
+    incident = _incident(group)
+    return incident.first_day if incident is not None else ""
 
 
 def _absorb(groups: list[_Group], graph: DbtGraph) -> list[_Group]:
@@ -221,8 +223,9 @@ def _absorb(groups: list[_Group], graph: DbtGraph) -> list[_Group]:
         for root in roots:
             if group.category != root.category and not group.symptoms_only:
                 continue
-            if (root.subject == group.subject and _incident(root) and _incident(group)
-                    and _incident(root) != _incident(group)):
+            theirs, ours = _incident(root), _incident(group)
+            if (root.subject == group.subject and theirs is not None and ours is not None
+                    and theirs != ours):
                 continue  # two anomaly incidents of one table explain each other not
             distances = [hops for node in group.reads
                          if (hops := graph.distance(root.subject, node)) is not None]

@@ -55,6 +55,23 @@ _SKIPPED_STEPS = frozenset({"contracts", "dbt_artifacts", "schema_drift", "volum
 
 
 @dataclass(frozen=True)
+class AnomalyIncident:
+    """One anomaly incident of a table: a metric's slice flagged on a run of consecutive
+    days (metric_anomalies splits a table's flagged days so). A table may have several,
+    each its own cause and finding."""
+
+    metric: str
+    dimension: str
+    value: str
+    first_day: str
+
+    @property
+    def ref(self) -> str:
+        """The incident as a signal's ref and a finding id's tail (survives a URL)."""
+        return f"{self.metric}|{self.dimension}|{self.value}|{self.first_day}"
+
+
+@dataclass(frozen=True)
 class Signal:
     """One thing one check reported, placed on its subject and category."""
 
@@ -71,6 +88,8 @@ class Signal:
     ref: str = ""
     #: the other nodes a check reads (a singular dbt test over several models)
     also: tuple[str, ...] = ()
+    #: the incident an anomaly signal reports (None for other kinds)
+    incident: AnomalyIncident | None = None
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -229,13 +248,15 @@ def _metric_anomaly_signals(manifest: RunManifest) -> list[Signal]:
             continue
         metric = str(cause.get("metric") or table)
         parts = metric.split(".")
+        incident = AnomalyIncident(metric, str(cause.get("dimension")),
+                                   str(cause.get("dimension_value")),
+                                   str((cause.get("days") or [""])[0]))
         signals.append(Signal(
             "anomaly", subject, "anomaly", "warning",
             f"{label(subject)}: {cause.get('description') or metric}",
             parts[1] if len(parts) == 3 else None,
             _amount(cause.get("actual")), _amount(cause.get("expected")),
-            ref=f"{metric}|{cause.get('dimension')}|{cause.get('dimension_value')}|"
-                f"{(cause.get('days') or [''])[0]}"))
+            ref=incident.ref, incident=incident))
     return signals
 
 
