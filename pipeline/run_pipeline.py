@@ -64,6 +64,8 @@ from pipeline.storage.errors import StorageLocationError
 from pipeline.storage.redact import RedactingFilter
 from pipeline.storage.s3_client import settings_from_env
 from pipeline.storage.uris import StorageLocation, parse_location
+from pipeline.transform.unit_test_cache import POLICIES as UNIT_TEST_POLICIES
+from pipeline.transform.unit_test_cache import default_policy as default_unit_test_policy
 
 DEFAULT_SEED = 42
 EXIT_USAGE = 2
@@ -103,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "else duckdb); spark lands raw as Parquet, builds on a local "
                              "Spark session and writes the result into the run's DuckDB "
                              "snapshot")
+    parser.add_argument("--unit-tests", choices=UNIT_TEST_POLICIES, default=None,
+                        help=f"dbt's unit tests: cached (once per code version: they test "
+                             f"code, not data) or always (default ${run_env.UNIT_TESTS_ENV}, "
+                             "else always when $CI is set, else cached)")
     parser.add_argument("--landing", default=None, metavar="DIR|s3://BUCKET/PREFIX",
                         help="where the generated source files land, one folder per run "
                              "(default: the home's data/); the load reads them there")
@@ -196,6 +202,8 @@ def config_from_args(args: argparse.Namespace,
     seed = run_env.pick("--seed", args.seed, env, run_env.SEED_ENV, str(DEFAULT_SEED))
     users = run_env.pick("--users", args.users, env, run_env.USERS_ENV, str(DEFAULT_USERS))
     engine = run_env.pick("--engine", args.engine, env, run_env.ENGINE_ENV, "duckdb")
+    unit_tests = run_env.pick("--unit-tests", args.unit_tests, env, run_env.UNIT_TESTS_ENV,
+                              default_unit_test_policy(env))
     try:
         generator_config = GeneratorConfig(
             seed=cli_values.whole_number(seed.label, seed.text),
@@ -205,6 +213,8 @@ def config_from_args(args: argparse.Namespace,
         )
         validate_config(generator_config, today=today)
         engine_name = cli_values.choice(engine.label, engine.text, ENGINES)
+        unit_test_policy = cli_values.choice(unit_tests.label, unit_tests.text,
+                                             UNIT_TEST_POLICIES)
     except (GeneratorInputError, cli_values.CliValueError) as exc:
         raise UsageError(_relabelled(str(exc), (seed, users), ("--seed", "--users"))) from None
     home_text = run_env.pick("--home", None if args.home is None else str(args.home), env,
@@ -216,7 +226,8 @@ def config_from_args(args: argparse.Namespace,
     return RunConfig(home=home, run_id=run_id, seed=generator_config.seed,
                      users=generator_config.users, as_of=generator_config.as_of,
                      days=generator_config.days, faults=generator_config.faults,
-                     engine=engine_name, **storage_options(args, home, env))
+                     engine=engine_name, unit_tests=unit_test_policy,
+                     **storage_options(args, home, env))
 
 
 def source_plan(config: RunConfig) -> SourcePlan:

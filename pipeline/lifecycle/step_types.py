@@ -46,6 +46,8 @@ class RunConfig:
     archive: str | None = None
     #: the orchestrator run that started this one (Dagster), recorded from the claim on
     orchestrator: OrchestratorRef | None = None
+    #: dbt's unit tests: ``cached`` (once per code version) or ``always``
+    unit_tests: str = "cached"
 
     def params(self) -> RunParams:
         return RunParams(seed=self.seed, users=self.users, as_of=self.as_of.isoformat(),

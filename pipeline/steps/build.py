@@ -121,7 +121,8 @@ def step_load_raw(state: RunState) -> StepResult:
 
 def dbt_invocation(state: RunState) -> DbtInvocation:
     return DbtInvocation(db_path=state.paths.building_snapshot, work_dir=state.paths.dbt_dir,
-                         as_of=state.config.as_of.isoformat())
+                         as_of=state.config.as_of.isoformat(),
+                         unit_tests=state.config.unit_tests)
 
 
 def start_dbt_worker(state: RunState) -> None:

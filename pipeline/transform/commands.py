@@ -14,9 +14,14 @@ from typing import Any
 from foundation.paths import DBT_STATIC_DOCS_NAME
 from pipeline.records.run_manifest import DbtSummary
 from pipeline.transform import artifacts as dbt_artifacts
-from pipeline.transform.invocation import DbtError, DbtInvocation
+from pipeline.transform.invocation import DbtError, DbtInvocation, project_dir_override
 from pipeline.transform.one_shot import run_once
 from pipeline.transform.session import close_session, session
+from pipeline.transform.unit_test_cache import (
+    EXCLUDE_UNIT_TESTS,
+    UnitTestCache,
+    add_cached_results,
+)
 
 
 def run_dbt(command: list[str], invocation: DbtInvocation) -> int:
@@ -35,8 +40,15 @@ def summarize(target_path: Path, *, exit_code: int | None = None) -> DbtSummary:
 
 
 def build(invocation: DbtInvocation) -> DbtSummary:
-    """``dbt build``; raises DbtError naming the failing nodes when anything errors."""
-    exit_code = run_dbt(["build"], invocation)
+    """``dbt build``; raises DbtError naming the failing nodes when anything errors.
+
+    Unit tests already passed by this code version are not run again: their cached
+    results join the build's own (:mod:`pipeline.transform.unit_test_cache`)."""
+    cache = UnitTestCache.for_run(invocation.work_dir,
+                                  project_dir_override() or invocation.project_dir,
+                                  invocation.extra_args)
+    cached = cache.results() if invocation.unit_tests == "cached" else None
+    exit_code = run_dbt(["build", *(EXCLUDE_UNIT_TESTS if cached else ())], invocation)
     # the run's last dbt command: end dbt now. Its last connection closing is when DuckDB
     # writes what the build left in its write-ahead log into the snapshot, so a disk too
     # small for the built tables fails here, at dbt_build, not at whichever step follows;
@@ -46,6 +58,10 @@ def build(invocation: DbtInvocation) -> DbtSummary:
     except DbtError:
         if exit_code == 0:
             raise
+    if cached:
+        add_cached_results(invocation.target_path, cached)
+    elif exit_code == 0:
+        cache.store(invocation.target_path, invocation.work_dir.name)
     summary = summarize(invocation.target_path, exit_code=exit_code)
     if exit_code != 0:
         errors = [f for f in summary.failures if f["status"] != "warn"]

@@ -53,6 +53,9 @@ class DbtInvocation:
     launcher: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = ()
     extra_env: tuple[tuple[str, str], ...] = ()
+    #: ``cached``: unit tests once per code version (pipeline/transform/unit_test_cache.py);
+    #: ``always``: on every build
+    unit_tests: str = "always"
 
     @property
     def target_path(self) -> Path:

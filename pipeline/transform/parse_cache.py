@@ -29,7 +29,7 @@ PARSE_FILE_NAME = "partial_parse.msgpack"
 CACHE_FOLDER = ".parse_cache"
 _SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", ".user.yml"}
 _ENV_VAR_IN_PROFILE = re.compile(r"env_var\(\s*['\"]([A-Za-z0-9_]+)['\"]")
-_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-adapters")
+_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-adapters", "dbt-spark")
 
 
 def _project_files(project_dir: Path) -> list[Path]:
@@ -49,18 +49,25 @@ def profile_env_vars(project_dir: Path) -> list[str]:
     return sorted(set(_ENV_VAR_IN_PROFILE.findall(profile.read_text(encoding="utf-8"))))
 
 
-def cache_key(project_dir: Path, env: dict[str, str]) -> str:
-    """The code version of one parse (see the module docstring)."""
+def code_version(project_dir: Path) -> str:
+    """The dbt project's code as a hash: dbt's and its adapters' versions and every file of
+    the project (models, macros, tests, unit-test YAML, settings)."""
     digest = hashlib.sha256()
     for package in _PACKAGES:
         with contextlib.suppress(metadata.PackageNotFoundError):
             digest.update(f"{package}=={metadata.version(package)}\n".encode())
-    digest.update(f"project={project_dir.resolve()}\n".encode())
-    for name in profile_env_vars(project_dir):
-        digest.update(f"env {name}={env.get(name)}\n".encode())
     for path in _project_files(project_dir):
         digest.update(f"file {path.relative_to(project_dir).as_posix()}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def cache_key(project_dir: Path, env: dict[str, str]) -> str:
+    """The code version of one parse (see the module docstring)."""
+    digest = hashlib.sha256(f"code={code_version(project_dir)}\n".encode())
+    digest.update(f"project={project_dir.resolve()}\n".encode())
+    for name in profile_env_vars(project_dir):
+        digest.update(f"env {name}={env.get(name)}\n".encode())
     return digest.hexdigest()[:32]
 
 
