@@ -311,7 +311,7 @@ def test_a_share_of_a_few_rows_is_judged_on_the_arcsine_scale() -> None:
         flagged["linear"] += bool(score(shares, linear, rows).is_flagged[0, -1])
         shares[-1] = 0.9  # a field emptied by a release: 9 in 10
         assert score(shares, project, rows).is_flagged[0, -1], seed
-    assert flagged["arcsine"] <= 1 and flagged["linear"] >= 10, flagged
+    assert flagged["arcsine"] == 0 and flagged["linear"] >= 10, flagged
 
 
 def test_a_stores_few_rejections_are_not_judged_as_a_count() -> None:
@@ -323,3 +323,38 @@ def test_a_stores_few_rejections_are_not_judged_as_a_count() -> None:
     sparse = score(days, rejected, volumes=np.full(len(DAYS), 12.0))
     assert not sparse.is_flagged.any()
     assert sparse.reason[0, -1].startswith("not scored: median training volume 12")
+
+
+def test_a_share_of_a_few_rows_near_half_is_judged_by_its_binomial_tail() -> None:
+    """A clean run of 5,000 users flagged users.phone_hash's null share at 8 of 8 new
+    users against the usual 56 % (chance 0.9 %, z 4.1 on the arcsine scale)."""
+    project = load_settings().for_series("users.phone_hash.null_share", "all")
+    rng = np.random.default_rng(8)
+    rows = rng.integers(6, 20, len(DAYS)).astype(float)
+    shares = rng.binomial(rows.astype(int), 0.56) / rows
+    day = -3  # the last 2 days of users are still maturing
+    rows[day], shares[day] = 8.0, 1.0
+    judged = score(shares, project, rows)
+    assert not judged.is_flagged[0, day]
+    assert judged.score[0, day] == pytest.approx(2.35, abs=0.25)
+    rows[day] = 40.0  # 40 of 40: no chance at all
+    assert score(shares, project, rows).is_flagged[0, day]
+
+
+def test_a_falling_share_is_judged_by_its_lower_binomial_tail() -> None:
+    """A share watched for drops (an override to ``direction: both``) is tempered by the
+    chance of at most this many rows: 0 of 4 at the usual 50 % happens one day in 16, 0
+    of 60 never."""
+    project = dataclasses.replace(
+        load_settings().for_series("users.phone_hash.null_share", "all"), direction="both")
+    rng = np.random.default_rng(3)
+    rows = rng.integers(40, 80, len(DAYS)).astype(float)
+    shares = rng.binomial(rows.astype(int), 0.5) / rows
+    day = -3  # the last 2 days of users are still maturing
+    rows[day], shares[day] = 4.0, 0.0
+    few = score(shares, project, rows)
+    assert not few.is_flagged[0, day]
+    assert -2.0 < few.score[0, day] < 0
+    rows[day] = 60.0
+    many = score(shares, project, rows)
+    assert many.is_flagged[0, day] and many.score[0, day] <= -project.threshold

@@ -38,7 +38,7 @@ def _to_pandas(relation, adapter_type=None) -> pd.DataFrame:
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", packages=["pandas", "numpy", "pyarrow", "pyyaml"])
+    dbt.config(materialized="table", packages=["pandas", "numpy", "pyarrow", "pyyaml", "scipy"])
     metrics = _to_pandas(dbt.ref("monitoring_metrics_daily"), dbt.config.get("adapter_type"))
     scores = score_metrics(metrics, load_settings())
     # nullable types: a missing number is NULL (not NaN) on every engine
