@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from datetime import date
@@ -68,6 +69,14 @@ def test_the_memory_limit_default_is_stated_once_by_the_pipeline(
 
 def _dbt_log(home: Path, run_id: str) -> str:
     return (home / "logs" / "dbt" / run_id / "logs" / "dbt.log").read_text()
+
+
+def test_dbts_file_log_keeps_the_nodes_at_info(tiny_run: TinyRun) -> None:
+    """Every query's SQL at debug was about a tenth of a small build (COMMAND_FLAGS): the
+    log keeps each node's start and result, not the debug lines of its threads."""
+    log = _dbt_log(tiny_run.home, tiny_run.run_id)
+    assert re.search(r"\[info \] \[Thread-\d+ \(\]: \d+ of \d+ OK created", log)
+    assert not re.search(r"\[debug\] \[Thread-", log)
 
 
 @pytest.mark.pipeline_run
