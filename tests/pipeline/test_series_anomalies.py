@@ -325,14 +325,24 @@ def test_a_stores_few_rejections_are_not_judged_as_a_count() -> None:
     assert sparse.reason[0, -1].startswith("not scored: median training volume 12")
 
 
+#: the last day of users that is judged (its last 2 days are still maturing)
+MATURE_DAY = -3
+
+
+def _share_series(seed: int, rows_between: tuple[int, int],
+                  rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows per day and their binomial share at ``rate``."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(*rows_between, len(DAYS)).astype(float)
+    return rows, rng.binomial(rows.astype(int), rate) / rows
+
+
 def test_a_share_of_a_few_rows_near_half_is_judged_by_its_binomial_tail() -> None:
     """A clean run of 5,000 users flagged users.phone_hash's null share at 8 of 8 new
     users against the usual 56 % (chance 0.9 %, z 4.1 on the arcsine scale)."""
     project = load_settings().for_series("users.phone_hash.null_share", "all")
-    rng = np.random.default_rng(8)
-    rows = rng.integers(6, 20, len(DAYS)).astype(float)
-    shares = rng.binomial(rows.astype(int), 0.56) / rows
-    day = -3  # the last 2 days of users are still maturing
+    rows, shares = _share_series(8, (6, 20), 0.56)
+    day = MATURE_DAY
     rows[day], shares[day] = 8.0, 1.0
     judged = score(shares, project, rows)
     assert not judged.is_flagged[0, day]
@@ -347,10 +357,8 @@ def test_a_falling_share_is_judged_by_its_lower_binomial_tail() -> None:
     of 60 never."""
     project = dataclasses.replace(
         load_settings().for_series("users.phone_hash.null_share", "all"), direction="both")
-    rng = np.random.default_rng(3)
-    rows = rng.integers(40, 80, len(DAYS)).astype(float)
-    shares = rng.binomial(rows.astype(int), 0.5) / rows
-    day = -3  # the last 2 days of users are still maturing
+    rows, shares = _share_series(3, (40, 80), 0.5)
+    day = MATURE_DAY
     rows[day], shares[day] = 4.0, 0.0
     few = score(shares, project, rows)
     assert not few.is_flagged[0, day]
