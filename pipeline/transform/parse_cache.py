@@ -29,7 +29,8 @@ PARSE_FILE_NAME = "partial_parse.msgpack"
 CACHE_FOLDER = ".parse_cache"
 _SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", ".user.yml"}
 _ENV_VAR_IN_PROFILE = re.compile(r"env_var\(\s*['\"]([A-Za-z0-9_]+)['\"]")
-_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-adapters", "dbt-spark")
+#: dbt, its adapters and the engines they drive (a unit test's result is the engine's too)
+_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-adapters", "dbt-spark", "duckdb", "pyspark")
 
 
 def _project_files(project_dir: Path) -> list[Path]:
@@ -50,8 +51,9 @@ def profile_env_vars(project_dir: Path) -> list[str]:
 
 
 def code_version(project_dir: Path) -> str:
-    """The dbt project's code as a hash: dbt's and its adapters' versions and every file of
-    the project (models, macros, tests, unit-test YAML, settings)."""
+    """The dbt project's code as a hash: the versions of dbt, its adapters and their
+    engines, and every file of the project (models, macros, tests, unit-test YAML,
+    settings)."""
     digest = hashlib.sha256()
     for package in _PACKAGES:
         with contextlib.suppress(metadata.PackageNotFoundError):

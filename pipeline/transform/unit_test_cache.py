@@ -8,7 +8,8 @@ production builds). They are about a sixth of a small run's dbt time.
 A run's build passes every unit test or caches nothing. When every unit test of a full
 build passed, their results are kept under ``logs/dbt/.unit_test_cache/<key>.json``, the
 key being the code version (:func:`pipeline.transform.parse_cache.code_version`: every
-file of the dbt project, dbt's and its adapters' versions) and the engine. A later run of
+file of the dbt project, the versions of dbt, its adapters, DuckDB and PySpark) and the
+engine. A later run of
 the same code builds with ``--exclude-resource-type unit_test`` and adds the cached
 results to its own ``run_results.json``, each still its own row with its own status and
 a message naming the run that executed it; everything that reads dbt's results (the
