@@ -8,7 +8,9 @@ One module, one entry point (:func:`evaluate`): every ``contracts/*.odcs.yaml`` 
 through datacontract-cli (presence, types, not-null, uniqueness, foreign keys, row
 counts, SQL quality rules, freshness of ``_ingested_at``) and the freshness SLAs on
 event-time columns are measured here in SQL, because datacontract-cli measures age
-against the wall clock and a run's data ends at its as-of cut-off instead.
+against the wall clock and a run's data ends at its as-of cut-off instead. Not-null and
+uniqueness checks that dbt's tests of the same run already counted are reported from
+those counts (:mod:`pipeline.checks.contract_reuse`).
 
 Time, all UTC:
 
@@ -44,6 +46,7 @@ import yaml
 
 import duckdb
 from foundation.paths import CONTRACTS_DIR
+from pipeline.checks import contract_reuse
 from pipeline.checks.contract_cache import contract_source
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ CUTOFF_VARIABLE = "CARTON_CAPS_AS_OF_CUTOFF"
 WINDOW_START_VARIABLE = "CARTON_CAPS_WINDOW_START"
 LOAD_TIME_COLUMN = "_ingested_at"
 SEVERITIES = ("warn", "fail")
+#: datacontract-cli's threshold of a not-null or uniqueness check, as it describes it.
+REUSED_THRESHOLD = "= 0"
 STATUSES = ("PASS", "WARN", "FAIL")
 
 _DC_WARN = {"info", "warning", "warn", "low", "minor", "trivial"}
@@ -359,6 +364,30 @@ def _results_from_cli(document: dict[str, Any], checks: list[Any]) -> list[Contr
     return results
 
 
+def _results_from_dbt(document: dict[str, Any],
+                      reused: list[contract_reuse.ReusedCheck]) -> list[ContractResult]:
+    """The checks dbt's tests measured in this run (:mod:`pipeline.checks.contract_reuse`),
+    judged exactly as datacontract-cli judges them: no null rows, no duplicated key."""
+    contract_id, layer = str(document.get("id")), _layer(document)
+    policies = _policies(document)
+    results = []
+    for check in reused:
+        policy = policies[check.table]
+        severity = policy.column_severity.get((check.column, _check_kind(check.check_type)),
+                                              policy.severity)
+        failures = check.measurement.failures
+        status = "PASS" if failures == 0 else ("FAIL" if severity == "fail" else "WARN")
+        message = None if status == "PASS" else (
+            f"Actual {check.metric}({check.column}) was {failures}, expected = 0 "
+            f"(measured by dbt test {check.measurement.test_name})")
+        results.append(ContractResult(
+            contract_id=contract_id, layer=layer, table=check.table, column=check.column,
+            check=_CHECK_NAMES[check.check_type], check_type=check.check_type,
+            owner=policy.owner, severity=severity, status=status, measured=str(failures),
+            threshold=REUSED_THRESHOLD, message=message, engine="dbt"))
+    return results
+
+
 def _event_freshness(document: dict[str, Any], slas: list[dict[str, Any]],
                      con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[ContractResult]:
     """Event-time freshness: hours from the newest row to the as-of cut-off."""
@@ -420,13 +449,19 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
              contracts_dir: Path = CONTRACTS_DIR, now: datetime | None = None,
              only: tuple[str, ...] | None = None,
              cache_dir: Path | None = None,
-             duckdb_config: Mapping[str, str] | None = None) -> ContractReport:
+             duckdb_config: Mapping[str, str] | None = None,
+             measured_by_dbt: Mapping[contract_reuse.PropertyKey,
+                                      contract_reuse.DbtMeasurement] | None = None,
+             ) -> ContractReport:
     """Run every contract (or the files named in ``only``) against ``db_path``, read-only.
 
     ``as_of`` and ``days`` are the run's parameters: the data covers
     ``[as_of 00:00Z - days, as_of 00:00Z)``. ``cache_dir`` keeps datacontract-cli's
     reading of each contract text for later runs (:mod:`pipeline.checks.contract_cache`);
     ``duckdb_config`` (``memory_limit``, ``temp_directory``) bounds DuckDB meanwhile.
+    ``measured_by_dbt``: the not-null and uniqueness counts dbt's tests took of this very
+    snapshot in this run (:func:`pipeline.checks.contract_reuse.measured_by_dbt`); those
+    checks are reported from them instead of being scanned again.
     """
     cutoff = as_of_cutoff(as_of)
     window_start = cutoff - timedelta(days=days)
@@ -439,9 +474,13 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
         for path in files:
             document = load_contract(path)
             for_cli, event_slas = _split_slas(document)
-            logger.debug("evaluating contract %s", path.name)
+            for_cli, reused = contract_reuse.split_measured(
+                for_cli, _layer(document), dict(measured_by_dbt or {}))
+            logger.debug("evaluating contract %s (%d checks measured by dbt)",
+                         path.name, len(reused))
             results.extend(_results_from_cli(
                 document, _run_datacontract(for_cli, db_path, cache_dir, variables)))
+            results.extend(_results_from_dbt(document, reused))
             if event_slas:
                 results.extend(_event_freshness(document, event_slas, con, cutoff))
     evaluated_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)

@@ -403,20 +403,26 @@ def big_enough(actual: np.ndarray, expected: np.ndarray, minimum: float,
 def exact_binomial_z(share: np.ndarray, rows: np.ndarray, expected: np.ndarray,
                      pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How unusual a day's share is as a binomial draw, as normal scores: (upper, lower),
-    the chance of at least (at most) this many of the day's rows at the expected rate
-    (never below the window's pooled rate), each read as a z. A normal reads a binomial's
-    tail far too thin for a day of a few rows near half: 8 of 8 at 56 % has a 0.9 %
-    chance (z 2.4) but scored 4.1 on the arcsine scale."""
+    the chance of at least (at most) this many of the day's rows, each read as a z. A
+    normal reads a binomial's tail far too thin for a day of a few rows near half: 8 of 8
+    at 56 % has a 0.9 % chance (z 2.4) but scored 4.1 on the arcsine scale.
+
+    Each tail is taken at the rate that makes it least surprising, of the expected rate
+    and the window's pooled rate: the higher one for a rise, the lower one for a fall,
+    so the tail only ever tempers a score."""
     from scipy.special import betainc, ndtri
 
-    rate = np.clip(np.maximum(expected, np.nan_to_num(pooled)[:, None]), 1e-9, 1 - 1e-9)
+    known_pooled = np.broadcast_to(np.asarray(pooled, dtype=float)[:, None], expected.shape)
+    known_pooled = np.where(np.isfinite(known_pooled), known_pooled, expected)
+    rate_up = np.clip(np.maximum(expected, known_pooled), 1e-9, 1 - 1e-9)
+    rate_down = np.clip(np.minimum(expected, known_pooled), 1e-9, 1 - 1e-9)
     n = np.where(np.isfinite(rows) & (rows > 0), rows, np.nan)
     k = np.clip(share, 0.0, 1.0) * n
     with np.errstate(invalid="ignore"):
         # P(X >= k) = I_rate(k, n - k + 1) and P(X <= k) = 1 - I_rate(k + 1, n - k),
         # continuous in k (a share times its rows)
-        at_least = np.where(k > 0, betainc(np.maximum(k, 1e-9), n - k + 1, rate), 1.0)
-        at_most = np.where(k < n, 1.0 - betainc(k + 1, np.maximum(n - k, 1e-9), rate),
+        at_least = np.where(k > 0, betainc(np.maximum(k, 1e-9), n - k + 1, rate_up), 1.0)
+        at_most = np.where(k < n, 1.0 - betainc(k + 1, np.maximum(n - k, 1e-9), rate_down),
                            1.0)
     def as_z(tail: np.ndarray) -> np.ndarray:
         return np.clip(-ndtri(np.clip(tail, 1e-300, 1.0)), 0.0, 40.0)

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-from pipeline.checks import contracts, drift, metric_anomalies, volume
+from pipeline.checks import contract_reuse, contracts, drift, metric_anomalies, volume
 from pipeline.lifecycle import duckdb_settings
 from pipeline.lifecycle.errors import StepError
 from pipeline.lifecycle.step_types import RunState, StepResult
@@ -49,6 +49,16 @@ def step_dbt_artifacts(state: RunState) -> StepResult:
                       manifest=ManifestUpdate(dbt=dbt), warnings=warnings, ops=rows)
 
 
+def _measured_by_dbt(state: RunState) -> dict[contract_reuse.PropertyKey,
+                                              contract_reuse.DbtMeasurement]:
+    """What this run's dbt tests counted on the snapshot the contracts read: nothing on
+    Spark, whose tests counted Spark's tables (:mod:`pipeline.checks.contract_reuse`)."""
+    if state.config.engine != "duckdb":
+        return {}
+    return contract_reuse.measured_by_dbt(
+        dbt_artifacts.load(_target_path(state), within=state.paths.home))
+
+
 def step_contracts(state: RunState) -> StepResult:
     """Evaluate contracts/*.odcs.yaml; results to ops.contract_results and the manifest."""
     try:
@@ -56,7 +66,8 @@ def step_contracts(state: RunState) -> StepResult:
             state.paths.building_snapshot, as_of=state.config.as_of, days=state.config.days,
             cache_dir=contract_cache(state),
             duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
-                                                         state.config.run_id))
+                                                         state.config.run_id),
+            measured_by_dbt=_measured_by_dbt(state))
     except contracts.ContractError as exc:
         raise StepError(str(exc)) from exc
     warnings = []

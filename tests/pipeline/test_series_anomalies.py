@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtri
 
 from pipeline.checks.series_anomalies import (
     DEFAULT_SETTINGS_PATH,
     MetricSettings,
     MonitoringSettings,
     SeriesScores,
+    exact_binomial_z,
     load_settings,
     score_metrics,
     score_series,
@@ -366,3 +368,18 @@ def test_a_falling_share_is_judged_by_its_lower_binomial_tail() -> None:
     rows[day] = 60.0
     many = score(shares, project, rows)
     assert many.is_flagged[0, day] and many.score[0, day] <= -project.threshold
+
+
+def test_each_binomial_tail_is_taken_at_its_least_surprising_rate() -> None:
+    """A rise is judged at the higher of the expected and pooled rates, a fall at the
+    lower: 0 of 10 at 30 % has a 2.8 % chance (z 1.91), at 50 % only 0.1 % (z 3.10)."""
+    share, rows = np.array([[0.0, 1.0]]), np.array([[10.0, 10.0]])
+    for expected, pooled in ((0.3, 0.5), (0.5, 0.3)):
+        upper, lower = exact_binomial_z(
+            share, rows, np.full((1, 2), expected), np.array([pooled]))
+        assert lower[0, 0] == pytest.approx(-1.91, abs=0.01)  # 0.7 ** 10, at 30 %
+        assert upper[0, 1] == pytest.approx(-ndtri(0.5 ** 10), abs=0.01)  # 10 of 10 at 50 %
+    upper, lower = exact_binomial_z(
+        share, rows, np.full((1, 2), 0.3), np.array([np.nan]))
+    assert lower[0, 0] == pytest.approx(-1.91, abs=0.01)
+    assert upper[0, 1] == pytest.approx(-ndtri(0.3 ** 10), abs=0.01)
