@@ -1,0 +1,53 @@
+"""bench/bench_contracts.py: the contract step with and without dbt's counts, as a ratio."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from foundation.paths import REPO_ROOT
+from pipeline.checks import contracts
+from tests.conftest import TinyRun
+
+SCRIPT = REPO_ROOT / "bench" / "bench_contracts.py"
+
+
+def test_the_benchmark_times_both_modes_and_finds_them_alike(
+        tiny_run: TinyRun, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(SCRIPT), "--home", str(tiny_run.home),
+                           "--run-id", tiny_run.run_id, "--repeat", "1",
+                           "--out-dir", str(tmp_path)],
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                          capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [out] = tmp_path.glob("contracts_*.json")
+    figures = json.loads(out.read_text())
+    assert figures["run_id"] == tiny_run.run_id and figures["users"] == 300
+    assert 0 < figures["checks_from_dbt"] < figures["checks"]
+    assert len(figures["wall_s"]["scan"]) == len(figures["wall_s"]["reuse"]) == 1
+    assert figures["ratio_reuse_to_scan"] > 0
+    assert "same checks, statuses and values" in done.stdout
+
+
+def test_a_difference_between_the_modes_is_named() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import bench_contracts
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    row = contracts.ContractResult(
+        contract_id="c", layer="marts", table="t", column="id", check="unique",
+        check_type="field_primary_key_unique", owner="Product", severity="fail",
+        status="PASS", measured="0", threshold="= 0", message=None, engine="dbt")
+    moment = datetime(2026, 11, 1)
+    report = contracts.ContractReport(results=(row,), as_of_cutoff=moment, evaluated_at=moment)
+    other = dataclasses.replace(report, results=(dataclasses.replace(
+        row, status="FAIL", measured="2", engine="datacontract-cli"),))
+    assert bench_contracts.first_difference(report, report) is None
+    assert bench_contracts.first_difference(report, other) == (
+        "('c', 't', 'id', 'unique', 'field_primary_key_unique') status: 'PASS' != 'FAIL'")
