@@ -8,6 +8,7 @@ summarised into the manifest's one dbt summary
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ from pipeline.transform.unit_test_cache import (
     EXCLUDE_UNIT_TESTS,
     UnitTestCache,
     add_cached_results,
+    declared_unit_tests,
 )
+
+logger = logging.getLogger(__name__)
 
 #: dbt's file log at info, not its default debug: the debug lines (every query's SQL, every
 #: adapter event) cost about a tenth of a small run's build (a 1,000-user build: 20.4 and
@@ -65,7 +69,12 @@ def build(invocation: DbtInvocation) -> DbtSummary:
         if exit_code == 0:
             raise
     if cached:
-        add_cached_results(invocation.target_path, cached)
+        manifest = dbt_artifacts.load(invocation.target_path).manifest
+        if not add_cached_results(invocation.target_path, cached,
+                                  declared_unit_tests(manifest) if manifest else None):
+            logger.warning("the unit-test cache %s did not list this build's unit tests; "
+                           "discarded", cache.path.name)
+            cache.discard()
     elif exit_code == 0:
         cache.store(invocation.target_path, invocation.work_dir.name)
     summary = summarize(invocation.target_path, exit_code=exit_code)

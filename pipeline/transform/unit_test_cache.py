@@ -48,6 +48,8 @@ EXCLUDE_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 _UNIT_TEST_PREFIX = "unit_test."
 _UNIT_TEST_ID = re.compile(r"unit_test\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+")
 _CACHE_LIMIT = 4 * 1024**2
+NOT_IN_CACHE = ("not run: missing from the unit-test cache of this code version, which "
+                "was discarded; the next run runs every unit test")
 
 
 def default_policy(env: Mapping[str, str]) -> str:
@@ -101,6 +103,11 @@ class UnitTestCache:
                  "adapter_response": {}, "relation_name": None, "compiled": None,
                  "compiled_code": None, "batch_results": None} for unique_id in ids]
 
+    def discard(self) -> None:
+        """Remove a record that did not match the build's unit tests (best effort)."""
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
     def store(self, target_path: Path, run_id: str) -> bool:
         """Keep a full build's unit-test results when every one of them passed; False when
         nothing was stored (one failed or none ran; a full disk: the cache only saves
@@ -139,13 +146,48 @@ def _passing_ids(document: Any, key: str) -> list[str] | None:
     return ids if len(set(ids)) == len(ids) else None
 
 
-def add_cached_results(target_path: Path, cached: list[dict[str, Any]]) -> bool:
+def reconcile(cached: list[dict[str, Any]], declared: set[str] | None
+              ) -> tuple[list[dict[str, Any]], bool]:
+    """The rows to report for the unit tests the build's manifest declares, and whether
+    the cache listed exactly those.
+
+    The key covers every file of the project, so a record for it lists the same unit
+    tests; one that does not (edited by hand) must not make a run report fewer: a
+    declared unit test it lacks is reported as skipped, never as passed, and a listed
+    one the project does not declare is dropped. ``declared`` None (no manifest to
+    compare with) keeps the cached rows as they are.
+    """
+    if declared is None:
+        return cached, True
+    listed = {str(row["unique_id"]) for row in cached}
+    rows = [row for row in cached if row["unique_id"] in declared]
+    rows += [{"unique_id": unique_id, "status": "skipped",
+              "message": NOT_IN_CACHE, "execution_time": 0.0, "timing": [],
+              "failures": None, "thread_id": "cached", "adapter_response": {},
+              "relation_name": None, "compiled": None, "compiled_code": None,
+              "batch_results": None} for unique_id in sorted(declared - listed)]
+    return rows, listed == declared
+
+
+def declared_unit_tests(manifest: Mapping[str, Any]) -> set[str] | None:
+    """The unit tests a build's manifest declares; None when it holds no such section."""
+    section = manifest.get("unit_tests")
+    if not isinstance(section, dict):
+        return None
+    return {str(unique_id) for unique_id in section if _UNIT_TEST_ID.fullmatch(str(unique_id))}
+
+
+def add_cached_results(target_path: Path, cached: list[dict[str, Any]],
+                       declared: set[str] | None) -> bool:
     """Add the cached unit-test results to the build's ``run_results.json`` (which has
-    none of its own: they were excluded). False when the build left no results."""
+    none of its own: they were excluded), one row per unit test the build declares
+    (:func:`reconcile`). False when the build left no results or the cache did not
+    list exactly the declared unit tests."""
     document = read_run_results(target_path)
     if document is None:
         return False
+    rows, matched = reconcile(cached, declared)
     own = [r for r in document.get("results") or [] if not is_unit_test(r)]
-    document["results"] = [*own, *cached]
+    document["results"] = [*own, *rows]
     write_atomically(target_path / RUN_RESULTS, json.dumps(document))
-    return True
+    return matched

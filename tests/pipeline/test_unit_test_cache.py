@@ -10,7 +10,14 @@ import pytest
 from foundation.paths import DBT_PROJECT_DIR
 from pipeline.run_pipeline import UsageError, build_parser, config_from_args
 from pipeline.transform import artifacts
-from pipeline.transform.unit_test_cache import UnitTestCache, default_policy
+from pipeline.transform.unit_test_cache import (
+    NOT_IN_CACHE,
+    UnitTestCache,
+    add_cached_results,
+    declared_unit_tests,
+    default_policy,
+    reconcile,
+)
 from tests.conftest import run_tiny
 
 UNIT = "unit_test.carton_caps.fct_receipts.a_rejected_receipt_earns_nothing"
@@ -123,3 +130,43 @@ def test_a_second_run_of_the_same_code_reports_the_unit_tests_it_did_not_rerun(
                  for r in ("first", "second")]
     assert manifests[0]["dbt"] == manifests[1]["dbt"]
     assert manifests[1]["status"] == "success"
+
+    # a record that lists fewer unit tests than the code declares (edited by hand) does
+    # not make a run report fewer: the missing one is a skipped row, and the record goes
+    [record_path] = (tmp_path / "logs" / "dbt" / ".unit_test_cache").glob("*.json")
+    record = json.loads(record_path.read_text())
+    dropped = record["results"].pop()["unique_id"]
+    record_path.write_text(json.dumps(record))
+    assert run_tiny(tmp_path, "fourth", "--unit-tests", "cached") == 0
+    fourth = _results(tmp_path, "fourth")
+    assert set(fourth) == set(first)
+    assert (fourth[dropped]["status"], fourth[dropped]["message"]) == ("skipped", NOT_IN_CACHE)
+    assert all(fourth[u]["status"] == "pass" for u in units - {dropped})
+    summary = json.loads((tmp_path / "logs" / "pipeline_fourth.json").read_text())["dbt"]
+    assert (summary["skip"], summary["total"]) == (1, manifests[0]["dbt"]["total"])
+    assert not record_path.exists()
+
+
+def _cached(*ids: str) -> list[dict[str, object]]:
+    return [{"unique_id": unique_id, "status": "pass"} for unique_id in ids]
+
+
+def test_the_reported_unit_tests_are_the_ones_the_build_declares() -> None:
+    other = UNIT.replace("a_rejected", "another")
+    rows, matched = reconcile(_cached(UNIT, other), {UNIT, other})
+    assert matched and [r["unique_id"] for r in rows] == [UNIT, other]
+    rows, matched = reconcile(_cached(UNIT, "unit_test.carton_caps.gone.test"), {UNIT, other})
+    assert not matched
+    assert [(r["unique_id"], r["status"]) for r in rows] == [(UNIT, "pass"), (other, "skipped")]
+    assert rows[1]["message"] == NOT_IN_CACHE and rows[1]["failures"] is None
+    assert reconcile(_cached(UNIT), None) == (_cached(UNIT), True)
+
+
+def test_the_declared_unit_tests_are_read_from_the_manifest(tmp_path: Path) -> None:
+    assert declared_unit_tests({"unit_tests": {UNIT: {}, "not an id": {}}}) == {UNIT}
+    assert declared_unit_tests({}) is None and declared_unit_tests({"unit_tests": []}) is None
+    target = _target_with(tmp_path, [{"unique_id": "model.carton_caps.x", "status": "success"}])
+    assert not add_cached_results(target, _cached(), {UNIT})
+    written = artifacts.read_run_results(target) or {}
+    assert [(r["unique_id"], r["status"]) for r in written["results"]] == [
+        ("model.carton_caps.x", "success"), (UNIT, "skipped")]
