@@ -297,7 +297,7 @@ def _finding(group: _Group, graph: DbtGraph, owners: Mapping[str, str]) -> Findi
         group.subject)
     column_part = f":{column}" if column else ""
     # an anomaly finding is one incident (metric, slice, first day): a table may have several
-    incident = f":{lead.ref}" if lead.kind == "anomaly" else ""
+    incident = f":{lead.incident.ref}" if lead.incident is not None else ""
     return Finding(
         finding_id=f"{group.category.replace(' ', '_')}:{group.subject}{column_part}{incident}",
         severity=_worst(s.severity for s in everything), category=group.category,
@@ -310,11 +310,11 @@ def _finding(group: _Group, graph: DbtGraph, owners: Mapping[str, str]) -> Findi
 def assess(manifest: RunManifest, graph: DbtGraph, *, owners: Mapping[str, str] | None = None,
            pii_change: str | None = None) -> RunHealth:
     """The run's health from everything its manifest records (see the module docstring)."""
-    groups: dict[tuple[str, str, str], _Group] = {}
+    groups: dict[tuple[str, str, AnomalyIncident | None], _Group] = {}
     for signal in collect_signals(manifest, graph, pii_change=pii_change):
         # each anomaly incident of a table is a cause of its own (metric_anomalies splits
         # a table's flagged days into incidents): a null burst and a later outage are two
-        key = (signal.subject, signal.category, signal.ref if signal.kind == "anomaly" else "")
+        key = (signal.subject, signal.category, signal.incident)
         groups.setdefault(key, _Group(signal.subject, signal.category, [])).signals.append(
             signal)
     roots = _attach_run_failure(_fold_within_subject(_absorb(list(groups.values()), graph)))
