@@ -14,9 +14,10 @@ status rule, and the same measured value; its ``engine`` says ``dbt`` and a fail
 row's message names the test. Every other check (types, presence, row counts, SQL
 rules, freshness, relationships) runs through datacontract-cli as before.
 
-A dbt test is reused only when it measures the property and nothing else: a plain
-``not_null``/``unique`` on a plain column, without ``where``, ``limit`` or a custom
-``fail_calc``, whose result is pass, warn or fail with a failure count. A test that
+A dbt test is reused only when it measures the property and nothing else: dbt's own
+``not_null``/``unique`` (no package overrides its SQL) on a plain column, without
+``where``, ``limit`` or a custom ``fail_calc``, whose result is pass, warn or fail with a
+failure count. A test that
 errored or was skipped leaves the check to datacontract-cli. Only the DuckDB engine
 reuses: on Spark, dbt's tests measured Spark's tables, not the snapshot the contracts read.
 """
@@ -85,11 +86,28 @@ def _tested_relation(artifacts: DbtArtifacts, test: dict[str, Any]) -> tuple[str
     return _relation(node) if node else None
 
 
-def _plain_property_test(test: dict[str, Any]) -> tuple[str, str] | None:
-    """(test name, column) when the test measures exactly one column's property."""
+def _overridden_tests(artifacts: DbtArtifacts) -> set[str]:
+    """The reused tests whose SQL a package other than dbt defines (``test_unique``, or
+    a dispatched ``<adapter>__test_unique``): then they may count something else."""
+    overridden = set()
+    for macro in (artifacts.manifest.get("macros") or {}).values():
+        if not isinstance(macro, dict) or macro.get("package_name") == "dbt":
+            continue
+        macro_name = str(macro.get("name") or "")
+        overridden.update(name for name in REUSED_TESTS
+                          if macro_name.rsplit("__", 1)[-1] == f"test_{name}")
+    return overridden
+
+
+def _plain_property_test(test: dict[str, Any], overridden: set[str]) -> tuple[str, str] | None:
+    """(test name, column) when the test is dbt's own and measures exactly one column's
+    property."""
     metadata = test.get("test_metadata") or {}
     name = metadata.get("name")
-    if name not in REUSED_TESTS or metadata.get("namespace") not in (None, "dbt"):
+    if (name not in REUSED_TESTS or name in overridden
+            or metadata.get("namespace") not in (None, "dbt")
+            or f"macro.dbt.test_{name}" not in ((test.get("depends_on") or {}).get("macros")
+                                               or ())):
         return None
     config = test.get("config") or {}
     if config.get("where") or config.get("limit") is not None:
@@ -109,6 +127,7 @@ def measured_by_dbt(artifacts: DbtArtifacts) -> dict[PropertyKey, DbtMeasurement
     the artefacts were edited) are both dropped: the contract then measures it itself.
     """
     found: dict[PropertyKey, DbtMeasurement | None] = {}
+    overridden = _overridden_tests(artifacts)
     for result in artifacts.results():
         unique_id = str(result.get("unique_id") or "")
         failures = result.get("failures")
@@ -117,7 +136,7 @@ def measured_by_dbt(artifacts: DbtArtifacts) -> dict[PropertyKey, DbtMeasurement
                 or not isinstance(failures, int) or isinstance(failures, bool) or failures < 0):
             continue
         test = artifacts.node(unique_id)
-        measured = _plain_property_test(test) if test else None
+        measured = _plain_property_test(test, overridden) if test else None
         relation = _tested_relation(artifacts, test) if measured else None
         if measured is None or relation is None:
             continue

@@ -27,17 +27,22 @@ def _test_node(name: str, column: str, parent: str | None, **config: Any) -> dic
         "name": f"{name}_{column}", "resource_type": "test",
         "test_metadata": {"name": name, "namespace": None, "kwargs": {"column_name": column}},
         "config": {"where": None, "limit": None, "fail_calc": "count(*)", **config},
-        "attached_node": parent, "depends_on": {"nodes": [parent] if parent else []}}
+        "attached_node": parent, "depends_on": {
+            "nodes": [parent] if parent else [],
+            "macros": [f"macro.dbt.test_{name}", "macro.dbt.get_where_subquery"]}}
     return node
 
 
 TestEntry = tuple[dict[str, Any], dict[str, Any]]  # (manifest node, run result)
 
 
-def _artifacts(tests: dict[str, TestEntry]) -> dbt_artifacts.DbtArtifacts:
+def _artifacts(tests: dict[str, TestEntry],
+               macros: dict[str, Any] | None = None) -> dbt_artifacts.DbtArtifacts:
     """Artefacts holding a model marts.dim_users, a source raw.receipts and these tests
     (unique id -> (node, result))."""
     manifest = {
+        "macros": macros or {"macro.dbt.test_unique": {"name": "test_unique",
+                                                       "package_name": "dbt"}},
         "nodes": {"model.cc.dim_users": {"resource_type": "model", "schema": "marts",
                                          "alias": "dim_users", "name": "dim_users"},
                   **{uid: node for uid, (node, _) in tests.items()}},
@@ -59,7 +64,8 @@ def test_plain_not_null_and_unique_tests_are_taken_on_their_relation() -> None:
                        {"status": "fail", "failures": 3}),
         # a source test has no attached node: its one source dependency is the relation
         "test.cc.src": (_test_node("unique", "receipt_id", None)
-                        | {"depends_on": {"nodes": ["source.cc.event_exports.receipts"]}},
+                        | {"depends_on": {"nodes": ["source.cc.event_exports.receipts"],
+                                          "macros": ["macro.dbt.test_unique"]}},
                         {"status": "warn", "failures": 2}),
     }))
     assert found == {
@@ -85,16 +91,29 @@ NOT_RUN = {"failures": None}
      | {"test_metadata": {"name": "unique", "namespace": "other_package",
                           "kwargs": {"column_name": "user_id"}}}, PASSED),
     (_test_node("unique", "user_id", "model.cc.missing"), PASSED),
+    (_test_node("unique", "user_id", "model.cc.dim_users")
+     | {"depends_on": {"nodes": ["model.cc.dim_users"],
+                       "macros": ["macro.carton_caps.test_unique"]}}, PASSED),
     (_test_node("unique", "user_id", "model.cc.dim_users"), NOT_RUN | {"status": "error"}),
     (_test_node("unique", "user_id", "model.cc.dim_users"), NOT_RUN | {"status": "skipped"}),
     (_test_node("unique", "user_id", "model.cc.dim_users"), {"status": "pass", "failures": True}),
     (_test_node("unique", "user_id", "model.cc.dim_users"), {"status": "pass", "failures": -1}),
     (_test_node("unique", "user_id", "model.cc.dim_users"), {"status": "pass", "failures": "0"}),
 ], ids=["where", "limit", "fail_calc", "expression", "other_test", "other_package",
-        "unknown_relation", "error", "skipped", "bool_failures", "negative", "text_failures"])
+        "unknown_relation", "own_macro", "error", "skipped", "bool_failures", "negative",
+        "text_failures"])
 def test_a_test_that_measures_something_else_or_nothing_is_not_taken(
         node: dict[str, Any], result: dict[str, Any]) -> None:
     assert contract_reuse.measured_by_dbt(_artifacts({"test.cc.t": (node, result)})) == {}
+
+
+def test_a_test_whose_sql_a_package_overrides_is_not_taken() -> None:
+    tests = {"test.cc.uq": (_test_node("unique", "user_id", "model.cc.dim_users"), PASSED),
+             "test.cc.nn": (_test_node("not_null", "user_id", "model.cc.dim_users"), PASSED)}
+    override = {"macro.carton_caps.duckdb__test_unique": {
+        "name": "duckdb__test_unique", "package_name": "carton_caps"}}
+    found = contract_reuse.measured_by_dbt(_artifacts(tests, override))
+    assert list(found) == [("marts", "dim_users", "user_id", "not_null")]
 
 
 def test_two_tests_of_one_property_that_disagree_are_both_dropped() -> None:
