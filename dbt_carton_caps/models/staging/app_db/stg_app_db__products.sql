@@ -1,21 +1,10 @@
 {# grain: one row per catalogue product (product_id); exact product_id duplicates collapsed #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('app_db', 'products') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by product_id
-            order by _ingested_at desc, upc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('app_db', 'products'), 'product_id',
+                          '_ingested_at desc, upc') }}
 
 ),
 
@@ -31,8 +20,7 @@ renamed as (
         cast(caps_per_unit as {{ dbt.type_int() }}) as caps_per_unit,
         cast(is_qualifying as {{ dbt.type_boolean() }}) as is_qualifying,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

@@ -1,21 +1,10 @@
 {# grain: one row per payout request (redemption_id); exact redemption_id duplicates collapsed #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('app_db', 'redemptions') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by redemption_id
-            order by _ingested_at desc, requested_at desc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('app_db', 'redemptions'), 'redemption_id',
+                          '_ingested_at desc, requested_at desc') }}
 
 ),
 
@@ -30,8 +19,7 @@ renamed as (
         cast(requested_at as {{ dbt.type_timestamp() }}) as requested_at,
         cast(paid_at as {{ dbt.type_timestamp() }}) as paid_at,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

@@ -1,21 +1,10 @@
 {# grain: one row per referral invite (referral_id); exact referral_id duplicates collapsed #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('app_db', 'referrals') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by referral_id
-            order by _ingested_at desc, sent_at desc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('app_db', 'referrals'), 'referral_id',
+                          '_ingested_at desc, sent_at desc') }}
 
 ),
 
@@ -36,8 +25,7 @@ renamed as (
         cast(onboarded_at as {{ dbt.type_timestamp() }}) as onboarded_at,
         cast(qualified_at as {{ dbt.type_timestamp() }}) as qualified_at,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

@@ -1,21 +1,10 @@
 {# grain: one row per school (school_id); exact school_id duplicates collapsed to the latest load #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('app_db', 'schools') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by school_id
-            order by _ingested_at desc, created_at desc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('app_db', 'schools'), 'school_id',
+                          '_ingested_at desc, created_at desc') }}
 
 ),
 
@@ -30,8 +19,7 @@ renamed as (
         cast(enrollment as {{ dbt.type_int() }}) as enrollment,
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

@@ -4,21 +4,10 @@
    plaintext. #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('app_db', 'users') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by user_id
-            order by _ingested_at desc, updated_at desc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('app_db', 'users'), 'user_id',
+                          '_ingested_at desc, updated_at desc') }}
 
 ),
 
@@ -41,8 +30,7 @@ renamed as (
         cast(school_linked_at as {{ dbt.type_timestamp() }}) as school_linked_at,
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

@@ -1,21 +1,10 @@
 {# grain: one row per client event (event_id); exact event_id duplicates collapsed #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('event_exports', 'app_events') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by event_id
-            order by _ingested_at desc, event_time desc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('event_exports', 'app_events'), 'event_id',
+                          '_ingested_at desc, event_time desc') }}
 
 ),
 
@@ -34,8 +23,7 @@ renamed as (
         cast(event_time as date) as event_date,
         cast(event_time as {{ dbt.type_timestamp() }}) as event_at,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

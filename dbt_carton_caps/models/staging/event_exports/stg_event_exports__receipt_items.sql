@@ -1,21 +1,10 @@
 {# grain: one row per receipt line (receipt_item_id); exact receipt_item_id duplicates collapsed #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('event_exports', 'receipt_items') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by receipt_item_id
-            order by _ingested_at desc, receipt_id
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('event_exports', 'receipt_items'), 'receipt_item_id',
+                          '_ingested_at desc, receipt_id') }}
 
 ),
 
@@ -30,8 +19,7 @@ renamed as (
         cast(caps_earned as {{ dbt.type_int() }}) as caps_earned,
         cast(is_qualifying as {{ dbt.type_boolean() }}) as is_qualifying,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

@@ -1,21 +1,10 @@
 {# grain: one row per scanned receipt (receipt_id); exact receipt_id duplicates collapsed #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('event_exports', 'receipts') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by receipt_id
-            order by _ingested_at desc, scanned_at desc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('event_exports', 'receipts'), 'receipt_id',
+                          '_ingested_at desc, scanned_at desc') }}
 
 ),
 
@@ -33,8 +22,7 @@ renamed as (
         cast(purchased_at as {{ dbt.type_timestamp() }}) as purchased_at,
         cast(scanned_at as {{ dbt.type_timestamp() }}) as scanned_at,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 

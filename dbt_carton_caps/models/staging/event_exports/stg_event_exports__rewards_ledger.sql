@@ -1,21 +1,10 @@
 {# grain: one row per signed ledger entry (entry_id); exact entry_id duplicates collapsed #}
 with
 
-source as (
+latest as (
 
-    select * from {{ source('event_exports', 'rewards_ledger') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by entry_id
-            order by _ingested_at desc, created_at desc
-        ) as _row_rank
-    from source
+    {{ latest_row_per_key(source('event_exports', 'rewards_ledger'), 'entry_id',
+                          '_ingested_at desc, created_at desc') }}
 
 ),
 
@@ -32,8 +21,7 @@ renamed as (
         cast(created_at as date) as created_date,
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
-    from ranked
-    where _row_rank = 1
+    from latest
 
 )
 
