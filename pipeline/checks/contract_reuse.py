@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.transform.artifacts import DbtArtifacts
+from pipeline.transform.artifacts import DbtArtifacts, node_relation
 
 #: dbt's generic tests whose failure count is a contract check's measured value.
 REUSED_TESTS = ("not_null", "unique")
@@ -66,12 +66,6 @@ class ReusedCheck:
         return "missing_count" if self.check_type == "field_required" else "duplicate_count"
 
 
-def _relation(node: dict[str, Any]) -> tuple[str, str] | None:
-    schema = node.get("schema")
-    name = node.get("alias") or node.get("identifier") or node.get("name")
-    return (str(schema), str(name)) if schema and name else None
-
-
 def _tested_relation(artifacts: DbtArtifacts, test: dict[str, Any]) -> tuple[str, str] | None:
     """The model or source a generic test is attached to (sources have no attached node)."""
     parent = test.get("attached_node")
@@ -83,7 +77,7 @@ def _tested_relation(artifacts: DbtArtifacts, test: dict[str, Any]) -> tuple[str
             return None
         parent = parents[0]
     node = artifacts.node(str(parent))
-    return _relation(node) if node else None
+    return node_relation(node) if node else None
 
 
 def _overridden_tests(artifacts: DbtArtifacts) -> set[str]:

@@ -1,9 +1,10 @@
 """The run's dbt graph as the health model reads it: parents, relation names, tests.
 
 From dbt's own ``manifest.json`` of the run: each node's parents (to walk lineage both
-ways), each node's relation (``schema.table``, or ``exposure:<name>`` for a page), and each
-test's subjects (the nodes it tests) and kind (the generic test's name, ``unit_test``, or
-None for a singular test).
+ways), each node's relation (``schema.table`` as
+:func:`pipeline.transform.artifacts.node_relation` names it, or ``exposure:<name>`` for a
+page; none for a node that names no schema or table), and each test's subjects (the nodes
+it tests) and kind (the generic test's name, ``unit_test``, or None for a singular test).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pipeline.transform.artifacts import node_relation
 
 PROJECT = "carton_caps"
 
@@ -50,9 +53,8 @@ class DbtGraph:
                 parents[unique_id] = depends
                 if kind == "exposure":
                     relations[unique_id] = f"exposure:{node.get('name')}"
-                else:
-                    table = (node.get("identifier") if kind == "source" else node.get("alias"))
-                    relations[unique_id] = f"{node.get('schema')}.{table or node.get('name')}"
+                elif relation := node_relation(node):
+                    relations[unique_id] = ".".join(relation)
         return cls(parents, relations, tests)
 
     def children(self) -> dict[str, list[str]]:

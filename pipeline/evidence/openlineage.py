@@ -53,6 +53,7 @@ from foundation.paths import DBT_DB_LINK_NAME, DBT_PROJECT_DIR, RunPaths
 from pipeline.evidence import column_lineage
 from pipeline.evidence.column_lineage import Relation
 from pipeline.records.run_manifest import RunManifest, StepRecord
+from pipeline.transform.artifacts import node_relation
 
 logger = logging.getLogger(__name__)
 #: the integration's processor logs through this one: its notices (a deprecated facet, once
@@ -289,8 +290,14 @@ def _models_lineage(dbt_manifest: dict[str, Any], columns: Mapping[Relation, Seq
 
 
 def _relation(node: dict[str, Any]) -> Relation:
-    """A dbt model's or source's (schema, table), as the snapshot's schema names it."""
-    return node["schema"], node.get("alias") or node.get("identifier") or node["name"]
+    """A dbt model's or source's (schema, table), as
+    :func:`pipeline.transform.artifacts.node_relation` names it. dbt writes both for every
+    model and source: a manifest without them is one the processor cannot have read either,
+    so it fails the events (a run warning) rather than naming a dataset by a guess."""
+    relation = node_relation(node)
+    if relation is None:
+        raise KeyError(f"dbt node {node.get('unique_id')!r} names no schema or table")
+    return relation
 
 
 def _dataset_name(node: dict[str, Any]) -> str:

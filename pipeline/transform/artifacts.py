@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -71,6 +72,20 @@ class DbtArtifacts:
         return [r for r in self.results()
                 if str(r.get("unique_id", "")).startswith("test.")
                 and str(r.get("status", "")).lower() in DBT_REPORTED_STATUSES]
+
+
+def node_relation(node: Mapping[str, Any]) -> tuple[str, str] | None:
+    """A dbt node's relation, ``(schema, table)``, as the snapshot's schemas name it; None
+    when the node names no schema or no table.
+
+    dbt names a model's, seed's or snapshot's table ``alias`` and a source's ``identifier``,
+    each defaulting to the node's ``name``. The project's one reading of that rule: the
+    contract checks that reuse dbt's tests, the health model's lineage and the OpenLineage
+    datasets all name a node's table through it, so the three agree on which table it is.
+    """
+    schema = node.get("schema")
+    name = node.get("alias") or node.get("identifier") or node.get("name")
+    return (str(schema), str(name)) if schema and name else None
 
 
 RUN_RESULTS = "run_results.json"

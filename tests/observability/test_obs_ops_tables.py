@@ -70,6 +70,21 @@ def test_writers_replace_rows_and_never_change_columns(tmp_path: Path) -> None:
     assert counts == [len(before), 1, 1, 1]
 
 
+@pytest.mark.parametrize(("node", "relation"), [
+    ({"schema": "marts", "alias": "fct_x", "name": "fct_x_v2"}, ("marts", "fct_x")),
+    ({"schema": "raw", "identifier": "users_export", "name": "users"}, ("raw", "users_export")),
+    ({"schema": "staging", "alias": None, "name": "stg_users"}, ("staging", "stg_users")),
+    ({"alias": "fct_x", "name": "fct_x"}, None),
+    ({"schema": "", "name": "fct_x"}, None),
+    ({"schema": "marts"}, None),
+])
+def test_a_dbt_nodes_relation_is_its_schema_and_alias_identifier_or_name(
+        node: dict, relation: tuple[str, str] | None) -> None:
+    """The contract reuse, the health model's lineage and OpenLineage name a node's table
+    through this one rule; a node missing its schema or every name has no relation."""
+    assert dbt_artifacts.node_relation(node) == relation
+
+
 def test_an_undeclared_ops_table_is_refused(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con, pytest.raises(KeyError) as err:
         ops_tables.replace_rows(con, "nope", [])
