@@ -30,8 +30,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from foundation.paths import REPO_ROOT
+from foundation import cli_values
+from foundation.paths import REPO_ROOT, RunPaths
 from pipeline.checks import contract_reuse, contracts
+from pipeline.records import manifest as run_manifest
 from pipeline.transform import artifacts as dbt_artifacts
 
 OUT_DIR = REPO_ROOT / "bench" / "out"
@@ -63,6 +65,19 @@ def first_difference(reused: contracts.ContractReport,
     return None
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (digits 0-9 only), so a count that
+    would run no round is a usage error rather than a benchmark with nothing measured."""
+    try:
+        value: int | None = cli_values.whole_number("value", text)
+    except cli_values.CliValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of at least 1, got {cli_values.quoted(text)}")
+    return value
+
+
 def _timed(snapshot: Path, as_of: date, days: int, measured: dict[Any, Any] | None
            ) -> tuple[float, contracts.ContractReport]:
     started = time.perf_counter()
@@ -74,24 +89,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="the runs' home")
     parser.add_argument("--run-id", required=True, help="a published run of that home")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds (both modes each)")
+    parser.add_argument("--repeat", type=positive_int, default=3,
+                        help="rounds (both modes each), at least 1")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = parser.parse_args(argv)
-    manifest_path = args.home / "logs" / f"pipeline_{args.run_id}.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    snapshot = args.home / "duckdb" / f"carton_caps_{args.run_id}.duckdb"
+    paths = RunPaths(home=args.home, run_id=args.run_id)
+    try:  # a home's files are untrusted input: read as the pipeline reads its manifests
+        manifest = run_manifest.read(paths.manifest, paths.home)
+    except (OSError, run_manifest.ManifestError) as exc:
+        parser.error(f"no usable manifest of run {args.run_id!r} in --home: {exc}")
     params = manifest["params"]
     as_of, days = date.fromisoformat(params["as_of"]), int(params["days"])
-    target = args.home / "logs" / "dbt" / args.run_id / "target"
     started = time.perf_counter()
-    measured = contract_reuse.measured_by_dbt(dbt_artifacts.load(target, within=args.home))
+    measured = contract_reuse.measured_by_dbt(
+        dbt_artifacts.load(paths.dbt_dir / "target", within=paths.home))
     read_s = time.perf_counter() - started
     times: dict[str, list[float]] = {"scan": [], "reuse": []}
     for round_number in range(args.repeat):
         order = ("scan", "reuse") if round_number % 2 == 0 else ("reuse", "scan")
         reports = {}
         for mode in order:
-            seconds, reports[mode] = _timed(snapshot, as_of, days,
+            seconds, reports[mode] = _timed(paths.snapshot, as_of, days,
                                             measured if mode == "reuse" else None)
             times[mode].append(round(seconds, 2))
             print(f"round {round_number + 1} {mode:5s} {seconds:6.2f} s", flush=True)

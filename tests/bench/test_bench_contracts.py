@@ -9,12 +9,25 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 from foundation.paths import REPO_ROOT
 from pipeline.checks import contracts
 from tests.conftest import TinyRun
 
 SCRIPT = REPO_ROOT / "bench" / "bench_contracts.py"
+
+
+def bench_module() -> ModuleType:
+    """bench/bench_contracts.py as a module (bench/ is a folder of scripts, not a package)."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import bench_contracts
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return bench_contracts
 
 
 def test_the_benchmark_times_both_modes_and_finds_them_alike(
@@ -35,11 +48,7 @@ def test_the_benchmark_times_both_modes_and_finds_them_alike(
 
 
 def test_a_difference_between_the_modes_is_named() -> None:
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import bench_contracts
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    bench_contracts = bench_module()
     row = contracts.ContractResult(
         contract_id="c", layer="marts", table="t", column="id", check="unique",
         check_type="field_primary_key_unique", owner="Product", severity="fail",
@@ -51,3 +60,27 @@ def test_a_difference_between_the_modes_is_named() -> None:
     assert bench_contracts.first_difference(report, report) is None
     assert bench_contracts.first_difference(report, other) == (
         "('c', 't', 'id', 'unique', 'field_primary_key_unique') status: 'PASS' != 'FAIL'")
+
+
+@pytest.mark.parametrize("repeat", ["0", "-1", "1x"])
+def test_a_repeat_that_runs_no_round_is_a_usage_error(
+        repeat: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench_module().main(["--home", "h", "--run-id", "r", "--repeat", repeat])
+    assert exited.value.code == 2
+    assert (f"error: argument --repeat: must be a whole number of at least 1, got {repeat!r}"
+            in capsys.readouterr().err)
+
+
+def test_the_runs_manifest_is_read_as_untrusted_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A manifest linked to a file outside the home is refused, never followed."""
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}", encoding="utf-8")
+    home = tmp_path / "home"
+    (home / "logs").mkdir(parents=True)
+    (home / "logs" / "pipeline_r1.json").symlink_to(outside)
+    with pytest.raises(SystemExit) as exited:
+        bench_module().main(["--home", str(home), "--run-id", "r1", "--repeat", "1"])
+    assert exited.value.code == 2
+    assert "logs/pipeline_r1.json is a symbolic link: refused" in capsys.readouterr().err
