@@ -14,7 +14,12 @@ import pytest
 import duckdb
 from pipeline.checks import contract_reuse, contracts
 from pipeline.transform import artifacts as dbt_artifacts
+from tests.bench.test_bench_contracts import bench_module
 from tests.conftest import TinyRun
+
+#: the benchmark's row-by-row comparison: same checks, statuses, measured values,
+#: thresholds, severities and owners (the wall-clock freshness by status only)
+first_difference = bench_module().first_difference
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 
@@ -174,31 +179,15 @@ def test_other_columns_lose_only_the_flags_dbt_measured() -> None:
     assert contract_reuse.split_measured(_document(), "staging", measured)[1] == []
 
 
-def _rows(report: contracts.ContractReport) -> dict[tuple[Any, ...], contracts.ContractResult]:
-    rows = {(r.contract_id, r.table, r.column, r.check, r.check_type): r for r in report.results}
-    assert len(rows) == len(report.results)
-    return rows
-
-
-def _same_checks(reused: contracts.ContractReport, scanned: contracts.ContractReport) -> None:
-    """Same checks, statuses, measured values, thresholds and severities, row by row."""
-    with_dbt, full = _rows(reused), _rows(scanned)
-    assert with_dbt.keys() == full.keys()
-    for key, row in with_dbt.items():
-        other = full[key]
-        assert (row.status, row.threshold, row.severity, row.owner) == (
-            other.status, other.threshold, other.severity, other.owner), key
-        if row.check_type != "servicelevel_freshness":  # the age of _ingested_at, now
-            assert row.measured == other.measured, key
-
-
 def test_the_tiny_run_reports_dbt_measured_checks_as_a_full_scan_would(tiny_run: TinyRun) -> None:
     target = tiny_run.home / "logs" / "dbt" / tiny_run.run_id / "target"
     measured = contract_reuse.measured_by_dbt(dbt_artifacts.load(target))
     as_of, days = date(2026, 11, 1), tiny_run.manifest["params"]["days"]
     reused = contracts.evaluate(tiny_run.snapshot, as_of=as_of, days=days,
                                 measured_by_dbt=measured)
-    _same_checks(reused, contracts.evaluate(tiny_run.snapshot, as_of=as_of, days=days))
+    scanned = contracts.evaluate(tiny_run.snapshot, as_of=as_of, days=days)
+    difference = first_difference(reused, scanned)
+    assert difference is None, f"reused and scanned checks differ: {difference}"
     by_dbt = {(r.layer, r.table, r.check) for r in reused.results if r.engine == "dbt"}
     assert {("raw", "receipts", "unique"), ("staging", "stg_app_db__users", "unique"),
             ("marts", "dim_users", "unique"), ("marts", "dim_users", "not_null")} <= by_dbt
@@ -223,7 +212,8 @@ def test_a_duplicated_key_is_reported_alike_whether_dbt_or_the_contract_counted_
     measured |= _measured(("dim_users", "user_id", "unique"), failures=3)
     reused = contracts.evaluate(snapshot, as_of=as_of, days=days, only=only,
                                 measured_by_dbt=measured)
-    _same_checks(reused, scanned)
+    difference = first_difference(reused, scanned)
+    assert difference is None, f"reused and scanned checks differ: {difference}"
     row = next(r for r in reused.results if r.table == "dim_users" and r.check == "unique")
     assert (row.status, row.measured, row.threshold, row.engine, row.severity) == (
         "FAIL", "3", "= 0", "dbt", "fail")
