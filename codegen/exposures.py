@@ -19,6 +19,7 @@ from typing import Any
 from codegen.common import GenerationError, load_yaml, render_yaml
 from foundation import mart_sql
 from foundation.paths import DBT_PROJECT_DIR, REPO_ROOT
+from foundation.run_env import DEFAULT_DASHBOARD_PORT
 
 APP_DIR = REPO_ROOT / "streamlit_app"
 PAGES_FILE = APP_DIR / "pages.yml"
@@ -26,7 +27,7 @@ VIEWS_DIR = APP_DIR / "views"
 #: the data layer's modules that declare queries
 QUERY_MODULES = ("snapshots.py", "mart_queries.py", "ops_queries.py", "run_history.py")
 EXPOSURES_FILE = DBT_PROJECT_DIR / "models" / "exposures.yml"
-URL = "http://localhost:8501/"
+URL = f"http://localhost:{DEFAULT_DASHBOARD_PORT}/"
 #: the table names a dashboard query may read (as ``streamlit_app.snapshots.TABLE_IN_SQL``)
 TABLE_IN_SQL = re.compile(r"\b(?:marts|ops)\.[a-z_][a-z0-9_]*\b")
 QUERY_DECORATORS = ("sql_query", "reads")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from foundation.cli_values import CliValueError, whole_number
+
 HOME_ENV = "CARTON_CAPS_HOME"
 USERS_ENV = "CARTON_CAPS_USERS"
 SEED_ENV = "CARTON_CAPS_SEED"
@@ -26,6 +28,10 @@ ALERT_WEBHOOK_ENV = "CARTON_CAPS_ALERT_WEBHOOK"
 ALERT_ON_ENV = "CARTON_CAPS_ALERT_ON"
 #: the dashboards' base URL that an alert's links point at
 DASHBOARD_URL_ENV = "CARTON_CAPS_DASHBOARD_URL"
+#: the dashboards' port: ``make dashboard`` serves on ``$(PORT)`` (the Makefile's
+#: ``PORT ?= 8501``), and make hands a PORT given to it on to the run it starts
+DASHBOARD_PORT_ENV = "PORT"
+DEFAULT_DASHBOARD_PORT = 8501
 #: variables holding secrets: child processes that log (dbt, Spark) never receive them
 SECRET_ENV_NAMES = frozenset({ALERT_WEBHOOK_ENV})
 
@@ -48,3 +54,15 @@ def pick(flag: str, flag_value: str | None, env: Mapping[str, str], env_name: st
     if from_env is not None and from_env != "":
         return Picked(from_env, env_name)
     return Picked(default, flag)
+
+
+def dashboard_port(env: Mapping[str, str]) -> int:
+    """The port ``make dashboard`` serves on, for the run's summary to name: ``PORT`` when
+    it is a port number (1-65535, digits only), else :data:`DEFAULT_DASHBOARD_PORT`. Only a
+    hint is at stake, so a value the dashboard could not use falls back instead of failing
+    the run."""
+    try:
+        port = whole_number(DASHBOARD_PORT_ENV, env.get(DASHBOARD_PORT_ENV) or "")
+    except CliValueError:
+        return DEFAULT_DASHBOARD_PORT
+    return port if 1 <= port <= 65535 else DEFAULT_DASHBOARD_PORT

@@ -292,7 +292,11 @@ def archive_lines(manifest: RunManifest, config: RunConfig) -> list[str]:
             f"    python pipeline/runs.py --archive {config.archive} push {config.run_id}"]
 
 
-def _summary(manifest: RunManifest, config: RunConfig) -> str:
+def _summary(manifest: RunManifest, config: RunConfig,
+             env: Mapping[str, str] | None = None) -> str:
+    """The lines printed when the run ends (``env``, default the process's: where the
+    dashboards will listen, as ``make dashboard`` reads it)."""
+    env = os.environ if env is None else env
     raw_rows = sum(manifest.row_counts.raw.values())
     marts = manifest.row_counts.marts
     dbt = manifest.dbt
@@ -305,7 +309,8 @@ def _summary(manifest: RunManifest, config: RunConfig) -> str:
     lines += source_lines(manifest)
     if manifest.status == "success":
         lines += [f"  snapshot: {manifest.snapshot.path}",
-                  "  dashboards: make dashboard  (http://localhost:8501)"]
+                  f"  dashboards: make dashboard  "
+                  f"(http://localhost:{run_env.dashboard_port(env)})"]
         lines += archive_lines(manifest, config)
     else:
         error = str(manifest.error)

@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from foundation.cli_values import CliValueError, choice, quoted
-from foundation.run_env import ALERT_ON_ENV, ALERT_WEBHOOK_ENV, DASHBOARD_URL_ENV, pick
+from foundation.run_env import (
+    ALERT_ON_ENV,
+    ALERT_WEBHOOK_ENV,
+    DASHBOARD_URL_ENV,
+    DEFAULT_DASHBOARD_PORT,
+    pick,
+)
 
 #: ``problems``: failed, interrupted and warning runs; ``all``: healthy runs too
 ALERT_ON_CHOICES = ("problems", "all")
-DEFAULT_DASHBOARD_URL = "http://127.0.0.1:8501"
+DEFAULT_DASHBOARD_URL = f"http://127.0.0.1:{DEFAULT_DASHBOARD_PORT}"
 MAX_URL_LENGTH = 2048
 REDACTED = "<alert webhook>"
 

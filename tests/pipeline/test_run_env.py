@@ -4,13 +4,18 @@ strict rules as the flag, its message naming the variable."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from foundation.paths import REPO_ROOT
+from foundation.run_env import DEFAULT_DASHBOARD_PORT
 from pipeline.lifecycle.step_types import RunConfig
-from pipeline.run_pipeline import UsageError, build_parser, config_from_args
+from pipeline.records.run_manifest import RunManifest
+from pipeline.run_pipeline import UsageError, _summary, build_parser, config_from_args
 
 
 def config(argv: list[str], env: dict[str, str]) -> RunConfig:
@@ -58,3 +63,29 @@ def test_a_home_variable_naming_a_file_is_refused(tmp_path: Path) -> None:
     afile.write_text("")
     with pytest.raises(UsageError, match=r"^CARTON_CAPS_HOME .* is not a directory$"):
         config([], {"CARTON_CAPS_HOME": str(afile)})
+
+
+@pytest.mark.parametrize(("env", "port"), [
+    ({}, 8501), ({"PORT": ""}, 8501), ({"PORT": "9000"}, 9000), ({"PORT": "65535"}, 65535),
+    ({"PORT": "1"}, 1),
+    # a value the dashboard could not listen on: the summary names the default
+    ({"PORT": "0"}, 8501), ({"PORT": "65536"}, 8501), ({"PORT": "-80"}, 8501),
+    ({"PORT": "80x"}, 8501), ({"PORT": " 9000"}, 8501), ({"PORT": "٩٠٠٠"}, 8501),
+])
+def test_the_summary_names_the_port_make_dashboard_serves_on(
+        env: dict[str, str], port: int) -> None:
+    """``make run PORT=9000`` serves the dashboards on 9000 and hands PORT to the run."""
+    manifest = RunManifest(run_id="r", status="success", started_at=None, home="/h",
+                           params=None, artifacts={"manifest": "/h/logs/pipeline_r.json"})
+    run = RunConfig(home=Path("/h"), run_id="r", seed=42, users=300,
+                    as_of=date(2026, 11, 1), days=30)
+    assert (f"  dashboards: make dashboard  (http://localhost:{port})"
+            in _summary(manifest, run, env).splitlines())
+
+
+def test_make_dashboards_default_port_is_the_one_the_summary_names() -> None:
+    printed = subprocess.run(
+        ["make", "-n", "--no-print-directory", "dashboard", "VENV=.venv"], cwd=REPO_ROOT,
+        env={k: v for k, v in os.environ.items() if k != "PORT"}, capture_output=True,
+        text=True, check=True).stdout
+    assert f" --server.port {DEFAULT_DASHBOARD_PORT} " in printed
