@@ -19,7 +19,7 @@ HOME_ENV = "CARTON_CAPS_HOME"
 USERS_ENV = "CARTON_CAPS_USERS"
 SEED_ENV = "CARTON_CAPS_SEED"
 ENGINE_ENV = "CARTON_CAPS_ENGINE"
-#: dbt's unit tests: ``cached`` or ``always`` (pipeline/transform/unit_test_cache.py)
+#: dbt's unit tests: ``cached`` or ``always`` (pipeline.lifecycle.step_types.UnitTestPolicy)
 UNIT_TESTS_ENV = "CARTON_CAPS_UNIT_TESTS"
 #: where a run posts its alert: a secret (a Slack webhook's path is its credential), so it
 #: is never written to a log, a manifest or a snapshot, nor passed to dbt or Spark

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 from foundation import cli_values, run_env
 from foundation.paths import REPO_ROOT, HomePaths
@@ -54,7 +55,7 @@ from pipeline.lifecycle.disk_space import (
 )
 from pipeline.lifecycle.interrupts import RunInterrupted
 from pipeline.lifecycle.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
-from pipeline.lifecycle.step_types import RunConfig
+from pipeline.lifecycle.step_types import UNIT_TEST_POLICIES, RunConfig, UnitTestPolicy
 from pipeline.records import manifest as manifest_io
 from pipeline.records.manifest import RunIdTakenError
 from pipeline.records.pointer import PointerError, read_pointer
@@ -64,7 +65,6 @@ from pipeline.storage.errors import StorageLocationError
 from pipeline.storage.redact import RedactingFilter
 from pipeline.storage.s3_client import settings_from_env
 from pipeline.storage.uris import StorageLocation, parse_location
-from pipeline.transform.unit_test_cache import POLICIES as UNIT_TEST_POLICIES
 from pipeline.transform.unit_test_cache import default_policy as default_unit_test_policy
 
 DEFAULT_SEED = 42
@@ -213,8 +213,9 @@ def config_from_args(args: argparse.Namespace,
         )
         validate_config(generator_config, today=today)
         engine_name = cli_values.choice(engine.label, engine.text, ENGINES)
-        unit_test_policy = cli_values.choice(unit_tests.label, unit_tests.text,
-                                             UNIT_TEST_POLICIES)
+        # choice() returns one of UNIT_TEST_POLICIES, the Literal's own values
+        unit_test_policy = cast(UnitTestPolicy, cli_values.choice(
+            unit_tests.label, unit_tests.text, UNIT_TEST_POLICIES))
     except (GeneratorInputError, cli_values.CliValueError) as exc:
         raise UsageError(_relabelled(str(exc), (seed, users), ("--seed", "--users"))) from None
     home_text = run_env.pick("--home", None if args.home is None else str(args.home), env,

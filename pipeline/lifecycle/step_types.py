@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from foundation.paths import RunPaths
 from pipeline.records.run_manifest import (
@@ -22,6 +22,11 @@ from pipeline.records.run_manifest import (
 
 #: one row of an ``ops`` table, by column name (foundation/ops_tables.py declares them)
 OpsRow = Mapping[str, Any]
+#: when dbt's unit tests run (pipeline/transform/unit_test_cache.py): ``cached``, once per
+#: code version, or ``always``, on every build; the values ``--unit-tests`` and
+#: ``CARTON_CAPS_UNIT_TESTS`` accept are these and only these
+UnitTestPolicy = Literal["cached", "always"]
+UNIT_TEST_POLICIES: tuple[UnitTestPolicy, ...] = get_args(UnitTestPolicy)
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,8 @@ class RunConfig:
     archive: str | None = None
     #: the orchestrator run that started this one (Dagster), recorded from the claim on
     orchestrator: OrchestratorRef | None = None
-    #: dbt's unit tests: ``cached`` (once per code version) or ``always``
-    unit_tests: str = "cached"
+    #: when dbt's unit tests run (:data:`UnitTestPolicy`)
+    unit_tests: UnitTestPolicy = "cached"
 
     def params(self) -> RunParams:
         return RunParams(seed=self.seed, users=self.users, as_of=self.as_of.isoformat(),

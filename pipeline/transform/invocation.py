@@ -28,6 +28,7 @@ from foundation.pii import KEY_ENV as PII_KEY_ENV
 from foundation.run_env import SECRET_ENV_NAMES
 from pipeline.lifecycle import duckdb_settings
 from pipeline.lifecycle.disk_space import DISK_FULL_TEXT
+from pipeline.lifecycle.step_types import UnitTestPolicy
 from pipeline.records.run_manifest import DbtSummary
 
 
@@ -53,9 +54,8 @@ class DbtInvocation:
     launcher: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = ()
     extra_env: tuple[tuple[str, str], ...] = ()
-    #: ``cached``: unit tests once per code version (pipeline/transform/unit_test_cache.py);
-    #: ``always``: on every build
-    unit_tests: str = "always"
+    #: when dbt's unit tests run (:data:`pipeline.lifecycle.step_types.UnitTestPolicy`)
+    unit_tests: UnitTestPolicy = "always"
 
     @property
     def target_path(self) -> Path:

@@ -35,6 +35,7 @@ from typing import Any
 
 from foundation import untrusted_files
 from foundation.run_id import RUN_ID_PATTERN
+from pipeline.lifecycle.step_types import UnitTestPolicy
 from pipeline.records.pointer import write_atomically
 from pipeline.transform.artifacts import RUN_RESULTS, read_run_results
 from pipeline.transform.parse_cache import code_version
@@ -42,8 +43,6 @@ from pipeline.transform.parse_cache import code_version
 logger = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".unit_test_cache"
-#: ``cached``: once per code version; ``always``: on every build
-POLICIES = ("cached", "always")
 EXCLUDE_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 _UNIT_TEST_PREFIX = "unit_test."
 _UNIT_TEST_ID = re.compile(r"unit_test\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+")
@@ -52,7 +51,7 @@ NOT_IN_CACHE = ("not run: missing from the unit-test cache of this code version,
                 "was discarded; the next run runs every unit test")
 
 
-def default_policy(env: Mapping[str, str]) -> str:
+def default_policy(env: Mapping[str, str]) -> UnitTestPolicy:
     """``always`` in CI (every change is tested there), else ``cached``."""
     return "always" if env.get("CI", "").strip().lower() not in ("", "0", "false") else "cached"
 
