@@ -72,14 +72,19 @@ class TreeWatcher:
     timeline: list[tuple[float, float]] = field(default_factory=list)  # (epoch, tree CPU s)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def _role(self, process: psutil.Process) -> str:
+    def _role(self, process: psutil.Process) -> str | None:
+        """The process's role, or None when its command cannot be read (it exited and is a
+        zombie until reaped): a role once known is kept then, or the pipeline's own peak
+        would be filed under "other" whenever the last sample caught it exiting."""
+        if process.pid == self.root.pid:
+            return "pipeline"
         try:
             command = " ".join(process.cmdline())
         except psutil.Error:
-            return "other"
+            return None
         if "transform.worker" in command or "/dbt " in command or command.endswith("/dbt"):
             return "dbt"
-        if "run_pipeline.py" in command or process.pid == self.root.pid:
+        if "run_pipeline.py" in command:
             return "pipeline"
         return "other"
 
@@ -95,11 +100,13 @@ class TreeWatcher:
                     times = process.cpu_times()
             except psutil.Error:
                 continue
+            role = self._role(process)
             seen = self.processes.get(process.pid)
             if seen is None:
-                seen = self.processes[process.pid] = ProcessSample(self._role(process))
-            elif seen.role != "dbt":  # a forked child shows its parent's command until exec
-                seen.role = self._role(process)
+                seen = self.processes[process.pid] = ProcessSample(role or "other")
+            elif seen.role != "dbt" and role is not None:
+                # a forked child shows its parent's command until exec
+                seen.role = role
             seen.peak_rss = max(seen.peak_rss, rss)
             # children's CPU is sampled from the children themselves: a parent's
             # children_* fields would count a reaped child twice
