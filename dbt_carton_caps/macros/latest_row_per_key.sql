@@ -7,7 +7,9 @@
     readers of the app-events view spent 61 s in that window and 30 s with this macro (the
     sessionisation alone: 34 s and 10 s). The keys that occur more than once are found by an
     aggregate over the key alone and are few (none on a clean load), so both branches are
-    cheap. Plain joins, not EXISTS: DuckDB plans a correlated NOT EXISTS as a join on every
+    cheap. The one reader that pays more is a bare row count, which needs no column but
+    the key: that aggregate costs more than ranking three narrow columns did (1.7 s against
+    1.0 s for the app events at 1,000,000 users). Plain joins, not EXISTS: DuckDB plans a correlated NOT EXISTS as a join on every
     distinct key of the outer side, which cost more than the window it replaces.
 
     The result is the same set of rows as ranking the whole relation: a unique key keeps
