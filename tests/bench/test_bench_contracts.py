@@ -15,19 +15,15 @@ import pytest
 
 from foundation.paths import REPO_ROOT
 from pipeline.checks import contracts
+from tests.bench import bench_scripts
 from tests.conftest import TinyRun
 
 SCRIPT = REPO_ROOT / "bench" / "bench_contracts.py"
 
 
 def bench_module() -> ModuleType:
-    """bench/bench_contracts.py as a module (bench/ is a folder of scripts, not a package)."""
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import bench_contracts
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return bench_contracts
+    """bench/bench_contracts.py as a module."""
+    return bench_scripts.load("bench_contracts")
 
 
 def test_the_benchmark_times_both_modes_and_finds_them_alike(

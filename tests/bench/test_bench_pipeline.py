@@ -5,23 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from types import ModuleType
 
 import psutil
 
-from foundation.paths import REPO_ROOT
-
-SCRIPT = REPO_ROOT / "bench" / "bench_pipeline.py"
-
-
-def bench_module() -> ModuleType:
-    """bench/bench_pipeline.py as a module (bench/ is a folder of scripts, not a package)."""
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import bench_pipeline
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return bench_pipeline
+from tests.bench import bench_scripts
 
 
 def _exited_unreaped(process: psutil.Popen) -> None:
@@ -37,7 +24,7 @@ def test_the_run_keeps_its_peak_when_the_last_sample_finds_it_exited() -> None:
     process = psutil.Popen([sys.executable, "-c", "import time; time.sleep(1)"],
                            stdout=subprocess.DEVNULL)
     try:
-        watcher = bench_module().TreeWatcher(process)
+        watcher = bench_scripts.load("bench_pipeline").TreeWatcher(process)
         watcher._sample()
         _exited_unreaped(process)
         watcher._sample()
@@ -54,7 +41,7 @@ def test_a_child_is_filed_by_its_command_and_keeps_it_after_exiting() -> None:
             "'import time; time.sleep(1)', 'transform.worker']); time.sleep(4)")
     process = psutil.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
     try:
-        watcher = bench_module().TreeWatcher(process)
+        watcher = bench_scripts.load("bench_pipeline").TreeWatcher(process)
         deadline = time.monotonic() + 30
         while not process.children():
             assert time.monotonic() < deadline, "no child started"
