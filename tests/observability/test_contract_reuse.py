@@ -14,12 +14,12 @@ import pytest
 import duckdb
 from pipeline.checks import contract_reuse, contracts
 from pipeline.transform import artifacts as dbt_artifacts
-from tests.bench.test_bench_contracts import bench_module
+from tests.bench import bench_scripts
 from tests.conftest import TinyRun
 
 #: the benchmark's row-by-row comparison: same checks, statuses, measured values,
 #: thresholds, severities and owners (the wall-clock freshness by status only)
-first_difference = bench_module().first_difference
+first_difference = bench_scripts.load("bench_contracts").first_difference
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 
