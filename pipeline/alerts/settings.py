@@ -19,6 +19,7 @@ from foundation.run_env import (
     ALERT_WEBHOOK_ENV,
     DASHBOARD_URL_ENV,
     DEFAULT_DASHBOARD_PORT,
+    dashboard_port,
     pick,
 )
 
@@ -91,7 +92,9 @@ class AlertSettings:
         webhook = (WebhookUrl(webhook_text.text, label=webhook_text.label)
                    if webhook_text.text or webhook_flag is not None else None)
         on = pick(ALERT_ON_ENV, None, env, ALERT_ON_ENV, "problems")
-        dashboard = pick(DASHBOARD_URL_ENV, None, env, DASHBOARD_URL_ENV, DEFAULT_DASHBOARD_URL)
+        # unset: the dashboards make dashboard serves, on the port the run's summary names
+        dashboard = pick(DASHBOARD_URL_ENV, None, env, DASHBOARD_URL_ENV,
+                         f"http://127.0.0.1:{dashboard_port(env)}")
         if not _usable_http_url(dashboard.text):
             raise AlertSettingsError(f"{DASHBOARD_URL_ENV} must be an http:// or https:// URL "
                                      f"with a host name, got {quoted(dashboard.text)}")

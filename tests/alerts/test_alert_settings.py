@@ -25,6 +25,15 @@ def test_no_webhook_means_no_alerts() -> None:
         None, "problems", DEFAULT_DASHBOARD_URL)
 
 
+def test_links_follow_the_port_make_dashboard_serves_on_unless_a_url_is_given() -> None:
+    """``make run PORT=9000``: the alert's links point where the summary says, not 8501."""
+    assert AlertSettings.from_env({"PORT": "9000"}).dashboard_url == "http://127.0.0.1:9000"
+    # a value the dashboard could not listen on: the default, as in the run's summary
+    assert AlertSettings.from_env({"PORT": "80x"}).dashboard_url == DEFAULT_DASHBOARD_URL
+    given = {"PORT": "9000", "CARTON_CAPS_DASHBOARD_URL": "https://dash.example.test"}
+    assert AlertSettings.from_env(given).dashboard_url == "https://dash.example.test"
+
+
 def test_the_variable_gives_the_webhook_and_the_flag_wins() -> None:
     env = {"CARTON_CAPS_ALERT_WEBHOOK": "http://127.0.0.1:1/from-env"}
     assert AlertSettings.from_env(env).webhook.reveal() == "http://127.0.0.1:1/from-env"
