@@ -79,9 +79,10 @@ def node_relation(node: Mapping[str, Any]) -> tuple[str, str] | None:
     when the node names no schema or no table.
 
     dbt names a model's, seed's or snapshot's table ``alias`` and a source's ``identifier``,
-    each defaulting to the node's ``name``. The project's one reading of that rule: the
-    contract checks that reuse dbt's tests, the health model's lineage and the OpenLineage
-    datasets all name a node's table through it, so the three agree on which table it is.
+    each defaulting to the node's ``name``. Everything that names the table a node builds or
+    reads goes through it (the contract checks that reuse dbt's tests, the health model's
+    lineage, the OpenLineage datasets), so they agree on which table it is;
+    ``ops.dbt_nodes.alias`` records dbt's own field as dbt wrote it, not a table name.
     """
     schema = node.get("schema")
     name = node.get("alias") or node.get("identifier") or node.get("name")

@@ -38,7 +38,7 @@ def test_the_run_keeps_its_peak_when_the_last_sample_finds_it_exited() -> None:
 def test_a_child_is_filed_by_its_command_and_keeps_it_after_exiting() -> None:
     # the parent never waits, so its exited child stays a zombie while the parent sleeps
     code = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
-            "'import time; time.sleep(1)', 'transform.worker']); time.sleep(4)")
+            "'import time; time.sleep(1)', 'run_pipeline.py']); time.sleep(4)")
     process = psutil.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
     try:
         watcher = bench_scripts.load("bench_pipeline").TreeWatcher(process)
@@ -51,7 +51,7 @@ def test_a_child_is_filed_by_its_command_and_keeps_it_after_exiting() -> None:
         child = process.children()[0]
         _exited_unreaped(child)
         watcher._sample()
-        assert watcher.processes[child.pid].role == "dbt"
+        assert watcher.processes[child.pid].role == "pipeline"
         assert watcher.processes[process.pid].role == "pipeline"
     finally:
         process.wait(timeout=30)

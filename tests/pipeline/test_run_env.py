@@ -86,6 +86,8 @@ def test_the_summary_names_the_port_make_dashboard_serves_on(
 def test_make_dashboards_default_port_is_the_one_the_summary_names() -> None:
     printed = subprocess.run(
         ["make", "-n", "--no-print-directory", "dashboard", "VENV=.venv"], cwd=REPO_ROOT,
-        env={k: v for k, v in os.environ.items() if k != "PORT"}, capture_output=True,
+        # neither PORT nor an outer make's flags (make test PORT=9000 passes it in MAKEFLAGS)
+        env={k: v for k, v in os.environ.items()
+             if k not in ("PORT", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}, capture_output=True,
         text=True, check=True).stdout
     assert f" --server.port {DEFAULT_DASHBOARD_PORT} " in printed
