@@ -63,6 +63,10 @@ class ProcessSample:
     cpu_s: float = 0.0
 
 
+#: a process whose command names this script is a pipeline run (a forked worker, say)
+PIPELINE_SCRIPT = "run_pipeline.py"
+
+
 @dataclass
 class TreeWatcher:
     """Samples a process and its descendants until stopped (CPU timeline + peak RSS)."""
@@ -84,7 +88,7 @@ class TreeWatcher:
             return None
         if "transform.worker" in command or "/dbt " in command or command.endswith("/dbt"):
             return "dbt"
-        if "run_pipeline.py" in command:
+        if PIPELINE_SCRIPT in command:
             return "pipeline"
         return "other"
 
@@ -142,7 +146,7 @@ def _epoch(iso: str) -> float:
 def run_pipeline(repo: Path, home: Path, users: int) -> dict[str, Any]:
     """One watched run of ``repo``'s pipeline; its manifest plus the watcher's figures."""
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    command = [sys.executable, str(repo / "pipeline" / "run_pipeline.py"), "--home", str(home),
+    command = [sys.executable, str(repo / "pipeline" / PIPELINE_SCRIPT), "--home", str(home),
                "--users", str(users), "--quiet"]
     started = time.monotonic()
     process = psutil.Popen(command, env=env, cwd=repo, stdout=subprocess.PIPE,

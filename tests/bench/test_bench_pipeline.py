@@ -36,9 +36,11 @@ def test_the_run_keeps_its_peak_when_the_last_sample_finds_it_exited() -> None:
 
 
 def test_a_child_is_filed_by_its_command_and_keeps_it_after_exiting() -> None:
-    # the parent never waits, so its exited child stays a zombie while the parent sleeps
+    # the parent never waits, so its exited child stays a zombie while the parent sleeps;
+    # the child's command names the pipeline's script, the role it must keep once exited
+    script = bench_scripts.load("bench_pipeline").PIPELINE_SCRIPT
     code = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
-            "'import time; time.sleep(1)', 'run_pipeline.py']); time.sleep(4)")
+            f"'import time; time.sleep(1)', '{script}']); time.sleep(4)")
     process = psutil.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
     try:
         watcher = bench_scripts.load("bench_pipeline").TreeWatcher(process)
