@@ -10,6 +10,8 @@ flag the user never typed.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +34,10 @@ DASHBOARD_URL_ENV = "CARTON_CAPS_DASHBOARD_URL"
 #: ``PORT ?= 8501``), and make hands a PORT given to it on to the run it starts
 DASHBOARD_PORT_ENV = "PORT"
 DEFAULT_DASHBOARD_PORT = 8501
+#: the non-loopback address the dashboard is opted in to serve (e.g. 0.0.0.0); unset, it
+#: listens on 127.0.0.1 (streamlit_app.serving)
+DASHBOARD_ADDRESS_ENV = "DASHBOARD_ADDRESS"
+DEFAULT_DASHBOARD_HOST = "127.0.0.1"
 #: variables holding secrets: child processes that log (dbt, Spark) never receive them
 SECRET_ENV_NAMES = frozenset({ALERT_WEBHOOK_ENV})
 
@@ -66,3 +72,32 @@ def dashboard_port(env: Mapping[str, str]) -> int:
     except CliValueError:
         return DEFAULT_DASHBOARD_PORT
     return port if 1 <= port <= 65535 else DEFAULT_DASHBOARD_PORT
+
+
+#: a DNS host name: dot-separated labels of letters, digits and inner hyphens
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def dashboard_host(env: Mapping[str, str]) -> str:
+    """The host a browser reaches ``make dashboard`` at, as a URL writes it.
+
+    ``DASHBOARD_ADDRESS`` when it names one address: an IP address (IPv6 in brackets) or
+    a host name. Unset, empty, an any-interface address (0.0.0.0, ::), or a value that is
+    no address at all: 127.0.0.1, where the dashboard listens by default and which an
+    any-interface server answers too. Untrusted text never reaches the URL.
+    """
+    text = (env.get(DASHBOARD_ADDRESS_ENV) or "").strip()
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text if _HOST_NAME.match(text) else DEFAULT_DASHBOARD_HOST
+    if address.is_unspecified:
+        return DEFAULT_DASHBOARD_HOST
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
+
+
+def dashboard_url(env: Mapping[str, str]) -> str:
+    """The dashboards' base URL with no trailing slash, for the run's summary and the
+    alerts' links: :func:`dashboard_host` and :func:`dashboard_port`."""
+    return f"http://{dashboard_host(env)}:{dashboard_port(env)}"

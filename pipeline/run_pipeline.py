@@ -310,8 +310,7 @@ def _summary(manifest: RunManifest, config: RunConfig,
     lines += source_lines(manifest)
     if manifest.status == "success":
         lines += [f"  snapshot: {manifest.snapshot.path}",
-                  f"  dashboards: make dashboard  "
-                  f"(http://localhost:{run_env.dashboard_port(env)})"]
+                  f"  dashboards: make dashboard  ({run_env.dashboard_url(env)})"]
         lines += archive_lines(manifest, config)
     else:
         error = str(manifest.error)

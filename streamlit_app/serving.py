@@ -20,13 +20,14 @@ from collections.abc import Mapping
 import streamlit as st
 from streamlit import config
 
+from foundation.run_env import DASHBOARD_ADDRESS_ENV, DEFAULT_DASHBOARD_HOST
 from streamlit_app.literal import cut, md
 
 logger = logging.getLogger(__name__)
 
 #: the environment variable naming a non-loopback address to serve (e.g. 0.0.0.0)
-OPT_IN = "DASHBOARD_ADDRESS"
-LOOPBACK = "127.0.0.1"
+OPT_IN = DASHBOARD_ADDRESS_ENV
+LOOPBACK = DEFAULT_DASHBOARD_HOST
 
 
 def is_loopback(address: str | None) -> bool:

@@ -18,14 +18,13 @@ from foundation.run_env import (
     ALERT_ON_ENV,
     ALERT_WEBHOOK_ENV,
     DASHBOARD_URL_ENV,
-    DEFAULT_DASHBOARD_PORT,
-    dashboard_port,
+    dashboard_url,
     pick,
 )
 
 #: ``problems``: failed, interrupted and warning runs; ``all``: healthy runs too
 ALERT_ON_CHOICES = ("problems", "all")
-DEFAULT_DASHBOARD_URL = f"http://127.0.0.1:{DEFAULT_DASHBOARD_PORT}"
+DEFAULT_DASHBOARD_URL = dashboard_url({})
 MAX_URL_LENGTH = 2048
 REDACTED = "<alert webhook>"
 
@@ -93,8 +92,7 @@ class AlertSettings:
                    if webhook_text.text or webhook_flag is not None else None)
         on = pick(ALERT_ON_ENV, None, env, ALERT_ON_ENV, "problems")
         # unset: the dashboards make dashboard serves, on the port the run's summary names
-        dashboard = pick(DASHBOARD_URL_ENV, None, env, DASHBOARD_URL_ENV,
-                         f"http://127.0.0.1:{dashboard_port(env)}")
+        dashboard = pick(DASHBOARD_URL_ENV, None, env, DASHBOARD_URL_ENV, dashboard_url(env))
         if not _usable_http_url(dashboard.text):
             raise AlertSettingsError(f"{DASHBOARD_URL_ENV} must be an http:// or https:// URL "
                                      f"with a host name, got {quoted(dashboard.text)}")

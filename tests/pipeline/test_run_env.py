@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from foundation import run_env
 from foundation.paths import REPO_ROOT
 from foundation.run_env import DEFAULT_DASHBOARD_PORT
+from pipeline.alerts.settings import AlertSettings
 from pipeline.lifecycle.step_types import RunConfig
 from pipeline.records.run_manifest import RunManifest
 from pipeline.run_pipeline import UsageError, _summary, build_parser, config_from_args
@@ -79,8 +81,35 @@ def test_the_summary_names_the_port_make_dashboard_serves_on(
                            params=None, artifacts={"manifest": "/h/logs/pipeline_r.json"})
     run = RunConfig(home=Path("/h"), run_id="r", seed=42, users=300,
                     as_of=date(2026, 11, 1), days=30)
-    assert (f"  dashboards: make dashboard  (http://localhost:{port})"
+    assert (f"  dashboards: make dashboard  (http://127.0.0.1:{port})"
             in _summary(manifest, run, env).splitlines())
+
+
+@pytest.mark.parametrize(("address", "host"), [
+    (None, "127.0.0.1"), ("", "127.0.0.1"), ("  ", "127.0.0.1"),
+    # every interface: 127.0.0.1 answers too, and 0.0.0.0 is no address to browse to
+    ("0.0.0.0", "127.0.0.1"), ("::", "127.0.0.1"),
+    ("192.168.1.20", "192.168.1.20"), (" 10.0.0.5 ", "10.0.0.5"), ("::1", "[::1]"),
+    ("fe80:0:0::1", "[fe80::1]"), ("dash.internal", "dash.internal"),
+    ("localhost", "localhost"),
+    # not an address: never pasted into the URL
+    ("evil.test/path?x=1", "127.0.0.1"), ("user@host", "127.0.0.1"),
+    ("-bad.host", "127.0.0.1"), ("a b", "127.0.0.1"), ("[::1]", "127.0.0.1"),
+    ("host:8080", "127.0.0.1"), ("x" * 254, "127.0.0.1"),
+])
+def test_the_summary_names_the_address_make_dashboard_serves_on(
+        address: str | None, host: str) -> None:
+    """``make run DASHBOARD_ADDRESS=192.168.1.20`` is reached at that address; the alert
+    links (pipeline.alerts.settings) use the same URL."""
+    env = {"PORT": "9000"} | ({} if address is None else {"DASHBOARD_ADDRESS": address})
+    assert run_env.dashboard_url(env) == f"http://{host}:9000"
+    manifest = RunManifest(run_id="r", status="success", started_at=None, home="/h",
+                           params=None, artifacts={"manifest": "/h/logs/pipeline_r.json"})
+    run = RunConfig(home=Path("/h"), run_id="r", seed=42, users=300,
+                    as_of=date(2026, 11, 1), days=30)
+    assert (f"  dashboards: make dashboard  (http://{host}:9000)"
+            in _summary(manifest, run, env).splitlines())
+    assert AlertSettings.from_env(env).dashboard_url == f"http://{host}:9000"
 
 
 def test_make_dashboards_default_port_is_the_one_the_summary_names() -> None:
