@@ -14,8 +14,8 @@
     earned before the user linked a school).
     Each (event day, credit day, cents) delta is added to a bucket over the date range in
     which d - credit day lies in the bucket (+ at the range start, - the day after its end),
-    and running sums per school turn those range edges into balances: no
-    school x day x credit-day grid. -#}
+    and running sums over each school's balance dates turn those range edges into
+    balances: no school x day x credit-day grid. -#}
 {%- set daily_days = var('liability_by_school_daily_days', 90) | int -%}
 {%- set buckets = [] -%}
 {%- for bucket in liability_ageing_buckets() -%}
@@ -118,81 +118,75 @@ bucket_edges as (
 
 ),
 
+{#- The first balance date on or after each change day. A school's balance dates are the
+    selected dates from its first ledger day, and no change precedes that day, so the
+    answer is the same for every school: a window over the distinct days (a few thousand
+    rows), not over every school's changes. A change after the last balance date has none
+    and counts nowhere, as before. -#}
+next_balance_date as (
+
+    select
+        day,
+        min(balance_date) over (
+            order by day
+            rows between current row and unbounded following
+        ) as balance_date
+    from (
+        select day, max(balance_date) as balance_date
+        from (
+            select distinct change_date as day, cast(null as date) as balance_date
+            from bucket_edges
+            union all
+            select balance_date, balance_date
+            from selected_dates
+        ) as days
+        group by day
+    ) as distinct_days
+
+),
+
+{#- Each school's changes summed per balance date that first includes them. -#}
 changes as (
 
     select
-        school_id,
-        change_date,
-        sum(case when bucket = 'liability' then delta_cents else 0 end) as liability_cents,
+        bucket_edges.school_id,
+        next_balance_date.balance_date,
+        sum(case when bucket_edges.bucket = 'liability' then bucket_edges.delta_cents else 0 end)
+            as liability_cents,
         {% for name, lo, hi in buckets %}
-        sum(case when bucket = '{{ name }}' then delta_cents else 0 end)
+        sum(case when bucket_edges.bucket = '{{ name }}' then bucket_edges.delta_cents else 0 end)
             as aged_{{ name }}_cents{{ ',' if not loop.last }}
         {% endfor %}
     from bucket_edges
-    where change_date <= {{ last_day() }}
-    group by school_id, change_date
+    inner join next_balance_date on bucket_edges.change_date = next_balance_date.day
+    where bucket_edges.change_date <= {{ last_day() }}
+    group by bucket_edges.school_id, next_balance_date.balance_date
 
 ),
 
-{#- Changes and the grid's days on one per-school timeline; running sums give balances. -#}
-timeline as (
-
-    select
-        school_id,
-        change_date,
-        max(is_grid_day) as is_grid_day,
-        max(is_month_end) as is_month_end,
-        sum(liability_cents) as liability_cents,
-        {% for name, lo, hi in buckets %}
-        sum(aged_{{ name }}_cents) as aged_{{ name }}_cents{{ ',' if not loop.last }}
-        {% endfor %}
-    from (
-        select
-            school_id,
-            change_date,
-            0 as is_grid_day,
-            0 as is_month_end,
-            liability_cents,
-            {% for name, lo, hi in buckets %}
-            aged_{{ name }}_cents{{ ',' if not loop.last }}
-            {% endfor %}
-        from changes
-        union all
-        select
-            school_id,
-            balance_date,
-            1,
-            case when is_month_end then 1 else 0 end,
-            0,
-            {% for name, lo, hi in buckets %}
-            0{{ ',' if not loop.last }}
-            {% endfor %}
-        from grid
-    ) as pieces
-    group by school_id, change_date
-
-),
-
+{#- Running sums over each school's balance dates give its balances. -#}
 balances as (
 
     select
-        school_id,
-        change_date as balance_date,
-        is_grid_day,
-        is_month_end,
-        sum(liability_cents) over (
-            partition by school_id
-            order by change_date
+        grid.school_id,
+        grid.balance_date,
+        grid.is_month_end,
+        sum(coalesce(changes.liability_cents, 0)) over (
+            partition by grid.school_id
+            order by grid.balance_date
             rows between unbounded preceding and current row
         ) as liability_cents,
         {% for name, lo, hi in buckets %}
-        sum(aged_{{ name }}_cents) over (
-            partition by school_id
-            order by change_date
+        sum(coalesce(changes.aged_{{ name }}_cents, 0)) over (
+            partition by grid.school_id
+            order by grid.balance_date
             rows between unbounded preceding and current row
         ) as aged_{{ name }}_cents{{ ',' if not loop.last }}
         {% endfor %}
-    from timeline
+    from grid
+    left join changes
+        on grid.school_id = changes.school_id
+        and grid.balance_date = changes.balance_date
 
 )
 
@@ -204,8 +198,7 @@ select
     {% for name, lo, hi in buckets %}
     {{ cents_to_dollars('balances.aged_' ~ name ~ '_cents') }} as aged_{{ name }}_dollars,
     {% endfor %}
-    balances.is_month_end = 1 as is_month_end,
+    balances.is_month_end,
     balances.balance_date = {{ last_day() }} as is_latest_balance
 from balances
 left join {{ ref('stg_app_db__schools') }} as schools on balances.school_id = schools.school_id
-where balances.is_grid_day = 1
