@@ -6,7 +6,9 @@ alternately (the order flips every round, so neither mode always runs on a warm 
 * scan: every check through datacontract-cli (and the event-time SLAs in SQL), as before
   :mod:`pipeline.checks.contract_reuse`;
 * reuse: the not-null and uniqueness checks that the run's own dbt tests counted are
-  taken from ``logs/dbt/<run_id>/target/run_results.json``; the rest is scanned.
+  taken from ``logs/dbt/<run_id>/target/run_results.json``, and the row counts of tables
+  with an event-time SLA are counted in the freshness query
+  (:mod:`pipeline.checks.contract_row_counts`), as a run does; the rest is scanned.
 
 Both modes must report the same checks with the same statuses, measured values,
 thresholds and severities, row by row, or the benchmark stops with the first difference.
@@ -81,7 +83,9 @@ def positive_int(text: str) -> int:
 def _timed(snapshot: Path, as_of: date, days: int, measured: dict[Any, Any] | None
            ) -> tuple[float, contracts.ContractReport]:
     started = time.perf_counter()
-    report = contracts.evaluate(snapshot, as_of=as_of, days=days, measured_by_dbt=measured)
+    # scan (no dbt counts): every check through datacontract-cli, row counts included
+    report = contracts.evaluate(snapshot, as_of=as_of, days=days, measured_by_dbt=measured,
+                                count_with_freshness=measured is not None)
     return time.perf_counter() - started, report
 
 

@@ -46,7 +46,7 @@ import yaml
 
 import duckdb
 from foundation.paths import CONTRACTS_DIR
-from pipeline.checks import contract_reuse
+from pipeline.checks import contract_reuse, contract_row_counts
 from pipeline.checks.contract_cache import contract_source
 
 logger = logging.getLogger(__name__)
@@ -388,37 +388,70 @@ def _results_from_dbt(document: dict[str, Any],
     return results
 
 
-def _event_freshness(document: dict[str, Any], slas: list[dict[str, Any]],
-                     con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[ContractResult]:
+def _sla_target(document: dict[str, Any], sla: dict[str, Any]) -> tuple[str, str]:
+    """(table, column) an event-time SLA measures; a table the contract lacks is an error."""
+    table_name, column = str(sla["element"]).split(".", 1)
+    if table_name not in {t["name"] for t in document["schema"]}:
+        raise ContractError(f"contract {document.get('id')}: SLA element {sla['element']!r} "
+                            "names no table of the contract")
+    return table_name, column
+
+
+def _measure_tables(document: dict[str, Any], slas: list[dict[str, Any]],
+                    row_counts: list[contract_row_counts.RowCountRule],
+                    con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[ContractResult]:
+    """The event-time SLAs and the row counts taken from datacontract-cli, one query per
+    table: ``max`` of each SLA column and ``count(*)`` read the relation once."""
+    layer = _layer(document)
+    tables = {t["name"]: t for t in document["schema"]}
+    columns: dict[str, list[str]] = {}
+    for sla in slas:
+        table_name, column = _sla_target(document, sla)
+        columns.setdefault(table_name, []).append(column)
+    counted = {rule.table for rule in row_counts}
+    measured: dict[str, tuple[dict[str, Any], int | None, str | None]] = {}
+    for table_name in [*columns, *sorted(counted - set(columns))]:
+        physical = tables[table_name].get("physicalName") or table_name
+        names = list(dict.fromkeys(columns.get(table_name, [])))
+        selected = [f'max("{name}")' for name in names]
+        if table_name in counted:
+            selected.append("count(*)")
+        try:
+            row = con.execute(f'select {", ".join(selected)} '  # noqa: S608
+                              f'from "{layer}"."{physical}"').fetchone()
+        except duckdb.Error as exc:
+            measured[table_name] = ({}, None, str(exc).splitlines()[0])
+            continue
+        values = list(row or ())
+        rows = values.pop() if table_name in counted else None
+        measured[table_name] = (dict(zip(names, values, strict=True)), rows, None)
+    return ([*_freshness_results(document, slas, measured, cutoff),
+             *_row_count_results(document, row_counts, measured)])
+
+
+def _freshness_results(document: dict[str, Any], slas: list[dict[str, Any]],
+                       measured: dict[str, tuple[dict[str, Any], int | None, str | None]],
+                       cutoff: datetime) -> list[ContractResult]:
     """Event-time freshness: hours from the newest row to the as-of cut-off."""
     contract_id, layer = str(document.get("id")), _layer(document)
     policies = _policies(document)
     tables = {t["name"]: t for t in document["schema"]}
     results = []
     for sla in slas:
-        table_name, column = str(sla["element"]).split(".", 1)
-        table = tables.get(table_name)
-        policy = policies.get(table_name)
-        if table is None or policy is None:
-            raise ContractError(f"contract {contract_id}: SLA element {sla['element']!r} "
-                                "names no table of the contract")
-        physical = table.get("physicalName") or table_name
+        table_name, column = _sla_target(document, sla)
+        policy = policies[table_name]
+        physical = tables[table_name].get("physicalName") or table_name
         hours = float(sla["value"]) * {"d": 24, "h": 1, "m": 1 / 60}[str(sla.get("unit", "h"))[0]]
         severity = _severity(_custom(sla, "severity"), "warn")
-        relation = f'"{layer}"."{physical}"'
-        try:
-            newest = con.execute(f'select max("{column}") from {relation}').fetchone()[0]  # noqa: S608
-        except duckdb.Error as exc:
-            newest, error = None, str(exc).splitlines()[0]
-        else:
-            error = None
+        newest_by_column, _, error = measured[table_name]
+        newest = newest_by_column.get(column)
         if newest is None:
-            measured = None
+            age = None
             ok = False
             message = error or f"{physical}.{column} has no rows"
         else:
             age_h = (cutoff - newest).total_seconds() / 3600
-            measured = f"{age_h:.2f} h"
+            age = f"{age_h:.2f} h"
             ok = age_h <= hours
             message = None if ok else (
                 f"newest {column} is {newest.isoformat(sep=' ')} UTC, {age_h:.1f} h before the "
@@ -427,8 +460,35 @@ def _event_freshness(document: dict[str, Any], slas: list[dict[str, Any]],
         results.append(ContractResult(
             contract_id=contract_id, layer=layer, table=table_name, column=column,
             check=sla.get("id") or "freshness", check_type="event_time_freshness",
-            owner=policy.owner, severity=severity, status=status, measured=measured,
+            owner=policy.owner, severity=severity, status=status, measured=age,
             threshold=f"<= {hours:g} h", message=message, engine="sql"))
+    return results
+
+
+def _row_count_results(document: dict[str, Any],
+                       rules: list[contract_row_counts.RowCountRule],
+                       measured: dict[str, tuple[dict[str, Any], int | None, str | None]]
+                       ) -> list[ContractResult]:
+    """The rowCount rules counted beside the freshness, judged as datacontract-cli judges
+    them (a query that fails is a failed check, as there)."""
+    contract_id, layer = str(document.get("id")), _layer(document)
+    policies = _policies(document)
+    severities = _quality_severities(document)
+    results = []
+    for rule in rules:
+        _, rows, error = measured[rule.table]
+        severity = severities[rule.quality_id]
+        ok = error is None and rows is not None and rule.passes(rows)
+        message = None if ok else (f"Error evaluating check: {error}" if error is not None
+                                   else rule.failure_message(int(rows or 0)))
+        results.append(ContractResult(
+            contract_id=contract_id, layer=layer, table=rule.table, column=None,
+            check=rule.quality_id, check_type=contract_row_counts.ROW_COUNT_METRIC,
+            owner=policies[rule.table].owner, severity=severity,
+            status="PASS" if ok else ("FAIL" if severity == "fail" else "WARN"),
+            measured=None if error is not None else str(rows),
+            threshold=None if error is not None else rule.threshold,
+            message=message, engine="sql"))
     return results
 
 
@@ -452,6 +512,7 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
              duckdb_config: Mapping[str, str] | None = None,
              measured_by_dbt: Mapping[contract_reuse.PropertyKey,
                                       contract_reuse.DbtMeasurement] | None = None,
+             count_with_freshness: bool = True,
              ) -> ContractReport:
     """Run every contract (or the files named in ``only``) against ``db_path``, read-only.
 
@@ -462,6 +523,9 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
     ``measured_by_dbt``: the not-null and uniqueness counts dbt's tests took of this very
     snapshot in this run (:func:`pipeline.checks.contract_reuse.measured_by_dbt`); those
     checks are reported from them instead of being scanned again.
+    ``count_with_freshness``: a table with an event-time SLA has its rowCount rule
+    counted in the freshness query (:mod:`pipeline.checks.contract_row_counts`) instead
+    of by datacontract-cli; False leaves every row count to datacontract-cli.
     """
     cutoff = as_of_cutoff(as_of)
     window_start = cutoff - timedelta(days=days)
@@ -476,13 +540,16 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
             for_cli, event_slas = _split_slas(document)
             for_cli, reused = contract_reuse.split_measured(
                 for_cli, _layer(document), dict(measured_by_dbt or {}))
+            for_cli, row_counts = contract_row_counts.split_row_counts(
+                for_cli, {_sla_target(document, sla)[0] for sla in event_slas}
+                if count_with_freshness else ())
             logger.debug("evaluating contract %s (%d checks measured by dbt)",
                          path.name, len(reused))
             results.extend(_results_from_cli(
                 document, _run_datacontract(for_cli, db_path, cache_dir, variables)))
             results.extend(_results_from_dbt(document, reused))
-            if event_slas:
-                results.extend(_event_freshness(document, event_slas, con, cutoff))
+            if event_slas or row_counts:
+                results.extend(_measure_tables(document, event_slas, row_counts, con, cutoff))
     evaluated_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     return ContractReport(results=tuple(results), as_of_cutoff=cutoff, evaluated_at=evaluated_at)
 
