@@ -1,7 +1,7 @@
 """What the Makefile hands every process it starts: the bytecode cache stays on.
 
 A container image often sets ``PYTHONDONTWRITEBYTECODE``; then every process compiles
-dbt, pandas, ibis and the rest from source again (README "Performance"). ``make`` clears
+dbt, pandas, ibis and the rest from source again (README "Two commands"). ``make`` clears
 it for its recipes, so the first run writes the cache and every later one reads it.
 """
 
