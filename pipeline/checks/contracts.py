@@ -10,7 +10,9 @@ counts, SQL quality rules, freshness of ``_ingested_at``) and the freshness SLAs
 event-time columns are measured here in SQL, because datacontract-cli measures age
 against the wall clock and a run's data ends at its as-of cut-off instead. Not-null and
 uniqueness checks that dbt's tests of the same run already counted are reported from
-those counts (:mod:`pipeline.checks.contract_reuse`).
+those counts (:mod:`pipeline.checks.contract_reuse`), and the row count of a table with an
+event-time SLA is taken in the query that measures its freshness
+(:mod:`pipeline.checks.contract_row_counts`).
 
 Time, all UTC:
 

@@ -67,6 +67,15 @@ def test_a_home_variable_naming_a_file_is_refused(tmp_path: Path) -> None:
         config([], {"CARTON_CAPS_HOME": str(afile)})
 
 
+def _summary_lines(env: dict[str, str]) -> list[str]:
+    """The lines a successful run prints, under ``env``."""
+    manifest = RunManifest(run_id="r", status="success", started_at=None, home="/h",
+                           params=None, artifacts={"manifest": "/h/logs/pipeline_r.json"})
+    run = RunConfig(home=Path("/h"), run_id="r", seed=42, users=300,
+                    as_of=date(2026, 11, 1), days=30)
+    return _summary(manifest, run, env).splitlines()
+
+
 @pytest.mark.parametrize(("env", "port"), [
     ({}, 8501), ({"PORT": ""}, 8501), ({"PORT": "9000"}, 9000), ({"PORT": "65535"}, 65535),
     ({"PORT": "1"}, 1),
@@ -77,12 +86,7 @@ def test_a_home_variable_naming_a_file_is_refused(tmp_path: Path) -> None:
 def test_the_summary_names_the_port_make_dashboard_serves_on(
         env: dict[str, str], port: int) -> None:
     """``make run PORT=9000`` serves the dashboards on 9000 and hands PORT to the run."""
-    manifest = RunManifest(run_id="r", status="success", started_at=None, home="/h",
-                           params=None, artifacts={"manifest": "/h/logs/pipeline_r.json"})
-    run = RunConfig(home=Path("/h"), run_id="r", seed=42, users=300,
-                    as_of=date(2026, 11, 1), days=30)
-    assert (f"  dashboards: make dashboard  (http://127.0.0.1:{port})"
-            in _summary(manifest, run, env).splitlines())
+    assert f"  dashboards: make dashboard  (http://127.0.0.1:{port})" in _summary_lines(env)
 
 
 @pytest.mark.parametrize(("address", "host"), [
@@ -103,12 +107,7 @@ def test_the_summary_names_the_address_make_dashboard_serves_on(
     links (pipeline.alerts.settings) use the same URL."""
     env = {"PORT": "9000"} | ({} if address is None else {"DASHBOARD_ADDRESS": address})
     assert run_env.dashboard_url(env) == f"http://{host}:9000"
-    manifest = RunManifest(run_id="r", status="success", started_at=None, home="/h",
-                           params=None, artifacts={"manifest": "/h/logs/pipeline_r.json"})
-    run = RunConfig(home=Path("/h"), run_id="r", seed=42, users=300,
-                    as_of=date(2026, 11, 1), days=30)
-    assert (f"  dashboards: make dashboard  (http://{host}:9000)"
-            in _summary(manifest, run, env).splitlines())
+    assert f"  dashboards: make dashboard  (http://{host}:9000)" in _summary_lines(env)
     assert AlertSettings.from_env(env).dashboard_url == f"http://{host}:9000"
 
 
