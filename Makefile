@@ -10,8 +10,8 @@ BENCH_DASHBOARD_ARGS ?= --users 1000000
 BENCH_PIPELINE_ARGS ?= --sizes 1000,20000
 # Python caches each module's compiled bytecode beside it (__pycache__) unless this is set,
 # as many container images do; then every process compiles dbt, pandas, ibis and the rest
-# from source again, a fifth of a 1,000-user run. make's processes keep the cache: the
-# first of them writes it (in .venv and the checkout, both git-ignored), the rest read it.
+# from source again, nearly a third of a 1,000-user run. make's processes keep the cache:
+# the first of them writes it (in .venv and the checkout, both git-ignored), the rest read it.
 export PYTHONDONTWRITEBYTECODE :=
 # the Dagster UI (make orchestrate): its instance folder and port; it listens on 127.0.0.1
 DAGSTER_HOME ?= $(CURDIR)/.dagster
