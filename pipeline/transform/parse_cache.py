@@ -28,6 +28,9 @@ from foundation import untrusted_files
 PARSE_FILE_NAME = "partial_parse.msgpack"
 CACHE_FOLDER = ".parse_cache"
 _SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", ".user.yml"}
+#: Python's bytecode of the project's Python models (written when something imports one,
+#: e.g. a test): derived from the source, which is hashed, and never read by dbt
+_BYTECODE_FOLDER = "__pycache__"
 _ENV_VAR_IN_PROFILE = re.compile(r"env_var\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 #: dbt, its adapters and the engines they drive (a unit test's result is the engine's too)
 _PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-adapters", "dbt-spark", "duckdb", "pyspark")
@@ -37,7 +40,8 @@ def _project_files(project_dir: Path) -> list[Path]:
     files = []
     for path in sorted(project_dir.rglob("*")):
         relative = path.relative_to(project_dir)
-        if path.is_file() and relative.parts[0] not in _SKIPPED_FOLDERS:
+        if (path.is_file() and relative.parts[0] not in _SKIPPED_FOLDERS
+                and _BYTECODE_FOLDER not in relative.parts):
             files.append(path)
     return files
 
