@@ -23,15 +23,23 @@ import copy
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-#: ODCS comparison key -> how datacontract-cli writes it and what it means
-COMPARISONS: dict[str, tuple[str, Callable[[int, int], bool]]] = {
-    "mustBe": ("=", operator.eq),
-    "mustBeGreaterThan": (">", operator.gt),
-    "mustBeGreaterOrEqualTo": (">=", operator.ge),
-    "mustBeLessThan": ("<", operator.lt),
-    "mustBeLessOrEqualTo": ("<=", operator.le),
+
+class Comparison(NamedTuple):
+    """An ODCS comparison as datacontract-cli writes it in a threshold, and what it means."""
+
+    symbol: str
+    holds: Callable[[int, int], bool]  # (measured, bound) -> passes
+
+
+#: ODCS comparison key -> its symbol and meaning: the one table both are read from
+COMPARISONS: dict[str, Comparison] = {
+    "mustBe": Comparison("=", operator.eq),
+    "mustBeGreaterThan": Comparison(">", operator.gt),
+    "mustBeGreaterOrEqualTo": Comparison(">=", operator.ge),
+    "mustBeLessThan": Comparison("<", operator.lt),
+    "mustBeLessOrEqualTo": Comparison("<=", operator.le),
 }
 #: rule keys that describe the check without changing what is counted or compared
 _DESCRIPTIVE_KEYS = {"id", "name", "type", "metric", "severity", "description",
@@ -46,23 +54,20 @@ class RowCountRule:
     table: str  # the contract's table name
     physical: str  # the relation counted
     quality_id: str
-    symbol: str
+    comparison: str  # the rule's ODCS key, e.g. ``mustBeGreaterOrEqualTo``
     bound: int
 
     @property
     def threshold(self) -> str:
         """The threshold as datacontract-cli describes it, e.g. ``>= 1``."""
-        return f"{self.symbol} {self.bound}"
+        return f"{COMPARISONS[self.comparison].symbol} {self.bound}"
 
     def passes(self, rows: int) -> bool:
-        return COMPARISONS_BY_SYMBOL[self.symbol](rows, self.bound)
+        return COMPARISONS[self.comparison].holds(rows, self.bound)
 
     def failure_message(self, rows: int) -> str:
         """datacontract-cli's reason for a row count that misses the threshold."""
         return f"Actual {ROW_COUNT_METRIC}({self.physical}) was {rows}, expected {self.threshold}"
-
-
-COMPARISONS_BY_SYMBOL = {symbol: compare for symbol, compare in COMPARISONS.values()}
 
 
 def _plain_rule(rule: dict[str, Any]) -> tuple[str, int] | None:
@@ -101,7 +106,7 @@ def split_row_counts(document: dict[str, Any], tables: Iterable[str]
             key, bound = plain
             taken.append(RowCountRule(
                 table=str(table["name"]), physical=str(table.get("physicalName") or table["name"]),
-                quality_id=rule["id"], symbol=COMPARISONS[key][0], bound=bound))
+                quality_id=rule["id"], comparison=key, bound=bound))
         if kept:
             table["quality"] = kept
         else:

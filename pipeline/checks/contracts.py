@@ -171,6 +171,14 @@ def _severity(value: Any, default: str = "fail") -> str:
     return "fail"
 
 
+def _status(ok: bool, severity: str) -> str:
+    """A check's status: PASS, else what its declared severity makes of a miss. Only a
+    ``fail`` check that misses is a FAIL (what fails a run); any other misses as a WARN."""
+    if ok:
+        return "PASS"
+    return "FAIL" if severity == "fail" else "WARN"
+
+
 def _layer(document: dict[str, Any]) -> str:
     servers = document.get("servers") or [{}]
     return str(servers[0].get("schema") or "main")
@@ -233,6 +241,32 @@ def _split_slas(document: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str
     for_cli = {**document, "slaProperties": kept} if kept else {
         key: value for key, value in document.items() if key != "slaProperties"}
     return for_cli, event_slas
+
+
+@dataclass(frozen=True)
+class _EventSla:
+    """An event-time SLA with its ``element`` resolved once: which relation and column
+    its ``max`` is read from, and which table's row count may be counted beside it."""
+
+    table: str  # the contract's table name
+    physical: str  # the relation read
+    column: str
+    declared: dict[str, Any]  # the SLA as the contract states it (id, value, unit, severity)
+
+
+def _event_slas(document: dict[str, Any], slas: list[dict[str, Any]]) -> list[_EventSla]:
+    """The event-time SLAs resolved to their tables; a table the contract lacks is an error."""
+    tables = {t["name"]: t for t in document["schema"]}
+    resolved = []
+    for sla in slas:
+        table_name, column = str(sla["element"]).split(".", 1)
+        if table_name not in tables:
+            raise ContractError(f"contract {document.get('id')}: SLA element {sla['element']!r} "
+                                "names no table of the contract")
+        resolved.append(_EventSla(
+            table=table_name, physical=tables[table_name].get("physicalName") or table_name,
+            column=column, declared=sla))
+    return resolved
 
 
 def _bind(text: str, values: dict[str, str]) -> str:
@@ -343,7 +377,7 @@ def _results_from_cli(document: dict[str, Any], checks: list[Any]) -> list[Contr
                 contract_id=contract_id, layer=layer, table=table or "*", column=check.field,
                 check=check.type or "contract", check_type=check.type or "contract",
                 owner="Engineering", severity="fail",
-                status="PASS" if str(check.result.value) == "passed" else "FAIL",
+                status=_status(str(check.result.value) == "passed", "fail"),
                 measured=None, threshold=None, message=check.reason or check.name,
                 engine="datacontract-cli"))
             continue
@@ -355,7 +389,7 @@ def _results_from_cli(document: dict[str, Any], checks: list[Any]) -> list[Contr
             severity = policy.column_severity.get(
                 (check.field or "", _check_kind(check.type or "")), policy.severity)
         outcome = str(check.result.value) if check.result is not None else "error"
-        status = "PASS" if outcome == "passed" else ("FAIL" if severity == "fail" else "WARN")
+        status = _status(outcome == "passed", severity)
         measured, threshold = _measured_and_threshold(check)
         name = check.qualityId or _CHECK_NAMES.get(check.type or "", check.type or "check")
         message = None if status == "PASS" else (check.reason or check.name)
@@ -378,7 +412,7 @@ def _results_from_dbt(document: dict[str, Any],
         severity = policy.column_severity.get((check.column, _check_kind(check.check_type)),
                                               policy.severity)
         failures = check.measurement.failures
-        status = "PASS" if failures == 0 else ("FAIL" if severity == "fail" else "WARN")
+        status = _status(failures == 0, severity)
         message = None if status == "PASS" else (
             f"Actual {check.metric}({check.column}) was {failures}, expected = 0 "
             f"(measured by dbt test {check.measurement.test_name})")
@@ -390,67 +424,68 @@ def _results_from_dbt(document: dict[str, Any],
     return results
 
 
-def _sla_target(document: dict[str, Any], sla: dict[str, Any]) -> tuple[str, str]:
-    """(table, column) an event-time SLA measures; a table the contract lacks is an error."""
-    table_name, column = str(sla["element"]).split(".", 1)
-    if table_name not in {t["name"] for t in document["schema"]}:
-        raise ContractError(f"contract {document.get('id')}: SLA element {sla['element']!r} "
-                            "names no table of the contract")
-    return table_name, column
+@dataclass(frozen=True)
+class _TableMeasurement:
+    """What the one query of a table found, or the error that kept it from reading it."""
+
+    newest_by_column: dict[str, Any]  # SLA column -> its max (None: no rows)
+    rows: int | None  # count(*), when a rowCount rule of the table is counted here
+    error: str | None  # the first line of DuckDB's error; the other fields are then empty
 
 
-def _measure_tables(document: dict[str, Any], slas: list[dict[str, Any]],
+def _measure_table(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], *,
+                   count: bool) -> _TableMeasurement:
+    """One read of ``relation``: ``max`` of each column, with ``count(*)`` beside them when
+    a row count is taken, so the relation (a deduplicating view) is read once."""
+    selected = [f'max("{name}")' for name in columns] + (["count(*)"] if count else [])
+    try:
+        row = con.execute(f'select {", ".join(selected)} from {relation}').fetchone()  # noqa: S608
+    except duckdb.Error as exc:
+        return _TableMeasurement(newest_by_column={}, rows=None,
+                                 error=str(exc).splitlines()[0])
+    values = list(row or ())
+    rows = values.pop() if count else None
+    return _TableMeasurement(newest_by_column=dict(zip(columns, values, strict=True)),
+                             rows=rows, error=None)
+
+
+def _measure_tables(document: dict[str, Any], slas: list[_EventSla],
                     row_counts: list[contract_row_counts.RowCountRule],
                     con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[ContractResult]:
     """The event-time SLAs and the row counts taken from datacontract-cli, one query per
-    table: ``max`` of each SLA column and ``count(*)`` read the relation once."""
+    table with an SLA: ``max`` of each SLA column and ``count(*)`` read the relation once.
+    Only tables with an SLA have a row count here (:func:`evaluate` takes no other)."""
     layer = _layer(document)
-    tables = {t["name"]: t for t in document["schema"]}
-    columns: dict[str, list[str]] = {}
+    by_table: dict[str, list[_EventSla]] = {}
     for sla in slas:
-        table_name, column = _sla_target(document, sla)
-        columns.setdefault(table_name, []).append(column)
+        by_table.setdefault(sla.table, []).append(sla)
     counted = {rule.table for rule in row_counts}
-    measured: dict[str, tuple[dict[str, Any], int | None, str | None]] = {}
-    for table_name in [*columns, *sorted(counted - set(columns))]:
-        physical = tables[table_name].get("physicalName") or table_name
-        names = list(dict.fromkeys(columns.get(table_name, [])))
-        selected = [f'max("{name}")' for name in names]
-        if table_name in counted:
-            selected.append("count(*)")
-        try:
-            row = con.execute(f'select {", ".join(selected)} '  # noqa: S608
-                              f'from "{layer}"."{physical}"').fetchone()
-        except duckdb.Error as exc:
-            measured[table_name] = ({}, None, str(exc).splitlines()[0])
-            continue
-        values = list(row or ())
-        rows = values.pop() if table_name in counted else None
-        measured[table_name] = (dict(zip(names, values, strict=True)), rows, None)
+    measured = {table_name: _measure_table(con, f'"{layer}"."{group[0].physical}"',
+                                           list(dict.fromkeys(sla.column for sla in group)),
+                                           count=table_name in counted)
+                for table_name, group in by_table.items()}
     return ([*_freshness_results(document, slas, measured, cutoff),
              *_row_count_results(document, row_counts, measured)])
 
 
-def _freshness_results(document: dict[str, Any], slas: list[dict[str, Any]],
-                       measured: dict[str, tuple[dict[str, Any], int | None, str | None]],
+def _freshness_results(document: dict[str, Any], slas: list[_EventSla],
+                       measured: dict[str, _TableMeasurement],
                        cutoff: datetime) -> list[ContractResult]:
     """Event-time freshness: hours from the newest row to the as-of cut-off."""
     contract_id, layer = str(document.get("id")), _layer(document)
     policies = _policies(document)
-    tables = {t["name"]: t for t in document["schema"]}
     results = []
     for sla in slas:
-        table_name, column = _sla_target(document, sla)
-        policy = policies[table_name]
-        physical = tables[table_name].get("physicalName") or table_name
-        hours = float(sla["value"]) * {"d": 24, "h": 1, "m": 1 / 60}[str(sla.get("unit", "h"))[0]]
-        severity = _severity(_custom(sla, "severity"), "warn")
-        newest_by_column, _, error = measured[table_name]
-        newest = newest_by_column.get(column)
+        declared, column = sla.declared, sla.column
+        hours = (float(declared["value"])
+                 * {"d": 24, "h": 1, "m": 1 / 60}[str(declared.get("unit", "h"))[0]])
+        severity = _severity(_custom(declared, "severity"), "warn")
+        measurement = measured[sla.table]
+        newest = measurement.newest_by_column.get(column)
         if newest is None:
             age = None
             ok = False
-            message = error or f"{physical}.{column} has no rows"
+            message = measurement.error or f"{sla.physical}.{column} has no rows"
         else:
             age_h = (cutoff - newest).total_seconds() / 3600
             age = f"{age_h:.2f} h"
@@ -458,19 +493,17 @@ def _freshness_results(document: dict[str, Any], slas: list[dict[str, Any]],
             message = None if ok else (
                 f"newest {column} is {newest.isoformat(sep=' ')} UTC, {age_h:.1f} h before the "
                 f"as-of cut-off {cutoff.isoformat(sep=' ')} UTC (SLA {hours:g} h)")
-        status = "PASS" if ok else ("FAIL" if severity == "fail" else "WARN")
         results.append(ContractResult(
-            contract_id=contract_id, layer=layer, table=table_name, column=column,
-            check=sla.get("id") or "freshness", check_type="event_time_freshness",
-            owner=policy.owner, severity=severity, status=status, measured=age,
-            threshold=f"<= {hours:g} h", message=message, engine="sql"))
+            contract_id=contract_id, layer=layer, table=sla.table, column=column,
+            check=declared.get("id") or "freshness", check_type="event_time_freshness",
+            owner=policies[sla.table].owner, severity=severity, status=_status(ok, severity),
+            measured=age, threshold=f"<= {hours:g} h", message=message, engine="sql"))
     return results
 
 
 def _row_count_results(document: dict[str, Any],
                        rules: list[contract_row_counts.RowCountRule],
-                       measured: dict[str, tuple[dict[str, Any], int | None, str | None]]
-                       ) -> list[ContractResult]:
+                       measured: dict[str, _TableMeasurement]) -> list[ContractResult]:
     """The rowCount rules counted beside the freshness, judged as datacontract-cli judges
     them (a query that fails is a failed check, as there)."""
     contract_id, layer = str(document.get("id")), _layer(document)
@@ -478,7 +511,8 @@ def _row_count_results(document: dict[str, Any],
     severities = _quality_severities(document)
     results = []
     for rule in rules:
-        _, rows, error = measured[rule.table]
+        measurement = measured[rule.table]
+        rows, error = measurement.rows, measurement.error
         severity = severities[rule.quality_id]
         ok = error is None and rows is not None and rule.passes(rows)
         message = None if ok else (f"Error evaluating check: {error}" if error is not None
@@ -486,8 +520,7 @@ def _row_count_results(document: dict[str, Any],
         results.append(ContractResult(
             contract_id=contract_id, layer=layer, table=rule.table, column=None,
             check=rule.quality_id, check_type=contract_row_counts.ROW_COUNT_METRIC,
-            owner=policies[rule.table].owner, severity=severity,
-            status="PASS" if ok else ("FAIL" if severity == "fail" else "WARN"),
+            owner=policies[rule.table].owner, severity=severity, status=_status(ok, severity),
             measured=None if error is not None else str(rows),
             threshold=None if error is not None else rule.threshold,
             message=message, engine="sql"))
@@ -539,18 +572,18 @@ def evaluate(db_path: Path, *, as_of: date, days: int,
     with _bounded_instance(db_path, duckdb_config or {}) as con:
         for path in files:
             document = load_contract(path)
-            for_cli, event_slas = _split_slas(document)
+            for_cli, declared_slas = _split_slas(document)
             for_cli, reused = contract_reuse.split_measured(
                 for_cli, _layer(document), dict(measured_by_dbt or {}))
+            event_slas = _event_slas(document, declared_slas)
             for_cli, row_counts = contract_row_counts.split_row_counts(
-                for_cli, {_sla_target(document, sla)[0] for sla in event_slas}
-                if count_with_freshness else ())
+                for_cli, {sla.table for sla in event_slas} if count_with_freshness else ())
             logger.debug("evaluating contract %s (%d checks measured by dbt)",
                          path.name, len(reused))
             results.extend(_results_from_cli(
                 document, _run_datacontract(for_cli, db_path, cache_dir, variables)))
             results.extend(_results_from_dbt(document, reused))
-            if event_slas or row_counts:
+            if event_slas:
                 results.extend(_measure_tables(document, event_slas, row_counts, con, cutoff))
     evaluated_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     return ContractReport(results=tuple(results), as_of_cutoff=cutoff, evaluated_at=evaluated_at)

@@ -36,7 +36,8 @@ def test_a_plain_rule_of_a_named_table_is_taken_and_the_original_is_untouched() 
                                  "mustBe": 1})
     remaining, taken = contract_row_counts.split_row_counts(document, {"t"})
     assert taken == [contract_row_counts.RowCountRule(
-        table="t", physical="t_physical", quality_id="t_min_rows", symbol=">=", bound=1)]
+        table="t", physical="t_physical", quality_id="t_min_rows",
+        comparison="mustBeGreaterOrEqualTo", bound=1)]
     assert [r["id"] for r in remaining["schema"][0]["quality"]] == ["t_sql"]
     # a table not named keeps its rule; the caller's document is not changed
     assert remaining["schema"][1] == document["schema"][1]
@@ -126,8 +127,8 @@ def test_a_relation_that_cannot_be_read_fails_the_count_and_the_freshness(
     sla = {"property": "freshness", "element": "t.event_at", "value": 2, "unit": "d"}
     _, rules = contract_row_counts.split_row_counts(document, {"t"})
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
-        results = contracts._measure_tables(document, [sla], rules, con,
-                                            datetime(2026, 11, 1))
+        results = contracts._measure_tables(document, contracts._event_slas(document, [sla]),
+                                            rules, con, datetime(2026, 11, 1))
     freshness, count = results
     assert freshness.message == ('Catalog Error: Table with name "staging.t" does not exist '
                                  'because schema "staging" does not exist.')
