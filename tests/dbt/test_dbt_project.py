@@ -364,7 +364,7 @@ def test_forecast_model_reads_refs_through_an_engine_neutral_pandas_helper() -> 
 
 
 #: a model name as the dbt README writes it (`stg_app_db__users`, `mart_…`), in backticks
-README_MODEL = re.compile(r"`((?:stg|int|dim|fct|mart|monitoring)_[a-z0-9_]+)`")
+README_MODEL = re.compile(r"`((?:base|stg|int|dim|fct|mart|monitoring)_[a-z0-9_]+)`")
 
 
 def test_the_dbt_readme_lists_every_model_and_no_other() -> None:

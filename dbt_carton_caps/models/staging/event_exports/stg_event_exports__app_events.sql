@@ -4,7 +4,8 @@ with
 latest as (
 
     {{ latest_row_per_key(source('event_exports', 'app_events'), 'event_id',
-                          '_ingested_at desc, event_time desc') }}
+                          '_ingested_at desc, event_time desc',
+                          ref('base_event_exports__app_events_repeated_keys')) }}
 
 ),
 

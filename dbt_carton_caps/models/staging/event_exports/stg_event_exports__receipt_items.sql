@@ -4,7 +4,8 @@ with
 latest as (
 
     {{ latest_row_per_key(source('event_exports', 'receipt_items'), 'receipt_item_id',
-                          '_ingested_at desc, receipt_id') }}
+                          '_ingested_at desc, receipt_id',
+                          ref('base_event_exports__receipt_items_repeated_keys')) }}
 
 ),
 

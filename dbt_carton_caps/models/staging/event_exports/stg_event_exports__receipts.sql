@@ -4,7 +4,8 @@ with
 latest as (
 
     {{ latest_row_per_key(source('event_exports', 'receipts'), 'receipt_id',
-                          '_ingested_at desc, scanned_at desc') }}
+                          '_ingested_at desc, scanned_at desc',
+                          ref('base_event_exports__receipts_repeated_keys')) }}
 
 ),
 

@@ -4,7 +4,8 @@ with
 latest as (
 
     {{ latest_row_per_key(source('event_exports', 'rewards_ledger'), 'entry_id',
-                          '_ingested_at desc, created_at desc') }}
+                          '_ingested_at desc, created_at desc',
+                          ref('base_event_exports__rewards_ledger_repeated_keys')) }}
 
 ),
 
