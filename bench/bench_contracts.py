@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from foundation import cli_values
+from foundation.cli_values import positive_int
 from foundation.paths import REPO_ROOT, RunPaths
 from pipeline.checks import contract_reuse, contracts
 from pipeline.records import manifest as run_manifest
@@ -65,19 +65,6 @@ def first_difference(reused: contracts.ContractReport,
             if getattr(row, name) != getattr(full[key], name):
                 return f"{key} {name}: {getattr(row, name)!r} != {getattr(full[key], name)!r}"
     return None
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (digits 0-9 only), so a count that
-    would run no round is a usage error rather than a benchmark with nothing measured."""
-    try:
-        value: int | None = cli_values.whole_number("value", text)
-    except cli_values.CliValueError:
-        value = None
-    if value is None or value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of at least 1, got {cli_values.quoted(text)}")
-    return value
 
 
 def _timed(snapshot: Path, as_of: date, days: int, measured: dict[Any, Any] | None

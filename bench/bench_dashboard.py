@@ -27,6 +27,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from foundation.cli_values import positive_int
 from foundation.paths import REPO_ROOT, HomePaths
 
 APP = REPO_ROOT / "streamlit_app" / "app.py"
@@ -114,9 +115,10 @@ def build_home(users: int, as_of: str, home: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_dashboard.py", description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, help="existing home to measure")
-    parser.add_argument("--users", type=int, default=None, help="build a snapshot of N users")
+    parser.add_argument("--users", type=positive_int, default=None,
+                        help="build a snapshot of N users")
     parser.add_argument("--as-of", default="2026-11-01")
-    parser.add_argument("--repeat", type=int, default=3, help="query timing repetitions")
+    parser.add_argument("--repeat", type=positive_int, default=3, help="query timing repetitions")
     args = parser.parse_args(argv)
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     if args.home is None and args.users is None:

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from faker import Faker
 
+from foundation.cli_values import positive_int
 from foundation.paths import REPO_ROOT as REPO
 from foundation.source_tables import APP_DB_TABLES, EVENT_EXPORT_TABLES
 from generator.data_generator import GeneratorConfig, generate_dataset
@@ -120,12 +121,12 @@ def _verdict(ok: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3,
+    parser.add_argument("--users", type=positive_int, default=200_000)
+    parser.add_argument("--repeat", type=positive_int, default=3,
                         help="generation/floor pairs, alternated; the best of each counts")
-    parser.add_argument("--rss-users", type=int, default=1_000_000)
+    parser.add_argument("--rss-users", type=positive_int, default=1_000_000)
     parser.add_argument("--skip-rss", action="store_true")
-    parser.add_argument("--faker-rows", type=int, default=2_000)
+    parser.add_argument("--faker-rows", type=positive_int, default=2_000)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
 
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gen_runs: list[tuple[float, float]] = []
         floor_runs: list[float] = []
         tables: list[tuple[str, pa.Table]] = []
-        for attempt in range(max(args.repeat, 1)):
+        for attempt in range(args.repeat):
             out_dir = tmp_path / f"run{attempt}"
             start, cpu_start = time.perf_counter(), time.process_time()
             counts = generate_dataset(out_dir, config)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from types import ModuleType
 
 import duckdb
 import loader as loader_package
+from foundation.cli_values import positive_int
 from foundation.source_tables import (
     APP_DB_FILE,
     APP_DB_TABLES,
@@ -134,12 +134,9 @@ def time_loader(loader: ModuleType, data_dir: Path, db_path: Path) -> tuple[floa
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_loader.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000_000, help="app_events rows")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs each")
+    parser.add_argument("--rows", type=positive_int, default=10_000_000, help="app_events rows")
+    parser.add_argument("--repeat", type=positive_int, default=3, help="best of N runs each")
     args = parser.parse_args(argv)
-    if args.rows < 1 or args.repeat < 1:
-        sys.stderr.write("bench_loader.py: error: --rows and --repeat must be >= 1\n")
-        return 2
     loader = loader_package
     with tempfile.TemporaryDirectory(prefix="bench_loader_") as tmp:
         tmp_dir = Path(tmp)

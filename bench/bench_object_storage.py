@@ -47,6 +47,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from foundation.cli_values import positive_int
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "bench" / "out"
 CHUNK = 8 << 20
@@ -220,23 +222,22 @@ def whole_run_table(whole: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, default=256,
+    parser.add_argument("--size-mb", type=positive_int, default=256,
                         help="size of the random test file (ignored with --file)")
     parser.add_argument("--file", type=Path, help="time this file instead (a snapshot)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=positive_int, default=3)
     parser.add_argument("--part-mb", type=int, default=64, help="multipart part size")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     parser.add_argument("--users", type=int, default=20_000,
                         help="users of the whole-run comparison (the issue's figure: "
                         "1000000); 0 skips it")
-    parser.add_argument("--rounds", type=int, default=2,
+    parser.add_argument("--rounds", type=positive_int, default=2,
                         help="whole-run pairs (local, s3), alternated; medians reported")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--as-of", default="2026-11-01")
     args = parser.parse_args(argv)
-    if min(args.repeat, args.size_mb, args.rounds) < 1 or args.part_mb < 5:
-        parser.error("--repeat, --rounds and --size-mb must be at least 1, --part-mb at "
-                     "least 5")
+    if args.part_mb < 5:
+        parser.error("--part-mb must be at least 5 (S3's smallest multipart part)")
     scratch = Path(tempfile.mkdtemp(prefix="bench_object_storage_"))
     server, _ = start_local_s3()
     try:

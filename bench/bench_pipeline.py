@@ -47,6 +47,7 @@ from typing import Any
 import psutil
 
 import duckdb
+from foundation.cli_values import positive_int
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "bench" / "out"
@@ -291,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,20000",
                         help="comma-separated user counts (1000,20000,200000,1000000)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size and code")
+    parser.add_argument("--repeat", type=positive_int, default=1, help="runs per size and code")
     parser.add_argument("--baseline-repo", type=Path, default=None,
                         help="another checkout to run alternately, e.g. the previous commit")
     parser.add_argument("--work-dir", type=Path, default=None,

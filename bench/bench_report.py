@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from foundation.cli_values import positive_int
 from foundation.paths import REPO_ROOT, HomePaths
 from pipeline.evidence.report import report_run
 
@@ -31,8 +32,8 @@ MAX_BYTES = 5 * 1024 * 1024
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--users", type=positive_int, default=20_000)
+    parser.add_argument("--repeat", type=positive_int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the run's home")
     args = parser.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="bench_report_"))

@@ -10,6 +10,7 @@ gets its own message) and dates written ``YYYY-MM-DD``.
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import date
 
@@ -33,6 +34,18 @@ def whole_number(flag: str, text: str) -> int:
     if not _WHOLE_NUMBER.fullmatch(text):
         raise CliValueError(f"{flag} must be a whole number written with the digits 0-9, "
                             f"got {quoted(text)}")
+    return int(text)
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=`` for a count (rounds, rows, users): a whole number of at least 1
+    (digits 0-9 only), so a count that would do nothing is a usage error rather than a run
+    with nothing in it. argparse puts the flag's name in front of the message, hence no
+    ``flag``; it keeps the words only of an :class:`argparse.ArgumentTypeError` (any other
+    error reads "invalid positive_int value"), hence that class, not :class:`CliValueError`."""
+    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of at least 1, got {quoted(text)}")
     return int(text)
 
 
