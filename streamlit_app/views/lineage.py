@@ -16,6 +16,9 @@ from streamlit_app.literal import MESSAGE_CHARS, block, md
 NODE_KEY = "lineage_node"
 CHART_KEY = "lineage_chart"
 ROW_PX = 22
+#: characters of a node's name beside its dot: the longest that stays clear of the next
+#: layer's column at a desktop width (the full name is in the node's tooltip)
+NODE_LABEL_CHARS = 33
 LAYER_TITLES = {"source": "Sources", "staging": "Staging", "intermediate": "Intermediate",
                 "marts": "Marts", "exposure": "Pages (exposures)"}
 #: a node's health: the worst finding whose subject it is or lies downstream of
@@ -100,6 +103,8 @@ for column, layer in enumerate(LAYERS):
     for row, uid in enumerate(members):
         layout[uid] = (column, row)
 tallest = max(row for _column, row in layout.values()) + 1
+labels = dict(zip(ids, charts.short_labels([graph[uid].name for uid in ids], NODE_LABEL_CHARS),
+                  strict=True))
 edge_x: list[float | None] = []
 edge_y: list[float | None] = []
 lit_x: list[float | None] = []
@@ -124,7 +129,7 @@ for status in ("no finding", "info", "warning", "error"):
     figure.add_scatter(
         x=[layout[uid][0] for uid in members], y=[layout[uid][1] for uid in members],
         mode="markers+text", name=HEALTH_LABELS[status],
-        text=[graph[uid].name for uid in members], textposition="middle right",
+        text=[labels[uid] for uid in members], textposition="middle right",
         textfont={"size": 10}, customdata=members,
         marker={"color": HEALTH_COLORS[status], "size": [16 if uid == picked else 10
                                                           for uid in members],

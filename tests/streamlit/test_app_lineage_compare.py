@@ -55,6 +55,25 @@ def test_lineage_page_shows_a_models_description_columns_tests_and_neighbours(
     assert "logs/dbt/tiny/target/static_index.html" in [code.value for code in at.code]
 
 
+def test_lineage_graph_cuts_long_names_so_each_node_reads_differently(tiny_run,
+                                                                       use_home) -> None:
+    """A name longer than a layer's column (the event exports' repeated keys) would run into
+    the next layer's labels: it is cut, and the cut names still differ from each other."""
+    use_home(tiny_run.home)
+    at = open_page("views/lineage.py")
+    assert not at.exception
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    nodes = [trace for trace in figure["data"] if trace.get("mode") == "markers+text"]
+    shown_names = {uid: text for trace in nodes
+                   for uid, text in zip(trace["customdata"], trace["text"], strict=True)}
+    long_uid = "model.carton_caps.base_event_exports__app_events_repeated_keys"
+    assert shown_names[long_uid] == "base_event_exports__app_events_r…"
+    assert max(len(text) for text in shown_names.values()) == 33
+    assert len(set(shown_names.values())) == len(shown_names)
+    # names that fit are shown whole
+    assert shown_names["model.carton_caps.mart_daily_engagement"] == "mart_daily_engagement"
+
+
 def test_lineage_page_explains_a_run_without_a_dbt_manifest(tiny_run, tmp_path: Path,
                                                             use_home) -> None:
     use_home(copy_home(tiny_run.home, tmp_path / "home"))  # copies no dbt target
