@@ -42,6 +42,23 @@ def run_manifest_models(tiny_run: TinyRun) -> set[str]:
     return models(json.loads((target / "manifest.json").read_text()))
 
 
+def test_the_docs_worker_starts_when_the_build_ends_not_when_the_docs_step_begins(
+        tiny_run: TinyRun) -> None:
+    lines = RunPaths(home=tiny_run.home, run_id=tiny_run.run_id).log.read_text(
+        encoding="utf-8").splitlines()
+
+    def first(marker: str) -> int:
+        return next(i for i, line in enumerate(lines) if marker in line)
+
+    starts = [i for i, line in enumerate(lines)
+              if "starting " in line and "-m pipeline.transform.worker" in line]
+    # one worker for freshness and the build, started before the first step; one for the
+    # docs, started as the build step ends, so its imports and parse overlap the checks
+    assert len(starts) == 2, starts
+    assert starts[0] < first("▶ generate")
+    assert first("▶ dbt_build") < starts[1] < first("✓ dbt_build") < first("▶ dbt_docs")
+
+
 def test_the_run_writes_dbt_docs_and_records_them(tiny_run: TinyRun) -> None:
     document = manifest_io.read(tiny_run.manifest_path, tiny_run.home)  # schema-checked
     page = RunPaths(home=tiny_run.home, run_id=tiny_run.run_id).dbt_docs

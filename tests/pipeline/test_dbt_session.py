@@ -19,6 +19,7 @@ from pipeline.transform import session as dbt_session
 from pipeline.transform.commands import run_dbt
 from pipeline.transform.invocation import DbtInvocation, dbt_environment
 from pipeline.transform.parse_cache import PARSE_FILE_NAME, ParseCache, cache_key, profile_env_vars
+from pipeline.transform.worker import IDLE_IMPORTS_LINE
 from tests.conftest import TinyRun
 
 COPY_IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages")
@@ -178,15 +179,43 @@ def test_a_worker_started_before_the_snapshot_exists_parses_then_works_on_it(
     assert not link.exists()
 
 
-def test_a_refused_hard_link_restarts_the_worker_on_the_snapshots_own_path(
-        tiny_run: TinyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+def _worker_on_a_copy(tiny_run: TinyRun,
+                      tmp_path: Path) -> tuple[DbtInvocation, dbt_session.DbtSession]:
+    """A worker started (parsing at once) for a copy of the tiny run's snapshot."""
     db_path = tmp_path / "copy.duckdb"
     shutil.copyfile(tiny_run.snapshot, db_path)
     invocation = DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
-                                          as_of="2026-11-01")
+                               as_of="2026-11-01")
     dbt_session.start_session(invocation)
-    session = dbt_session.session(invocation)
+    return invocation, dbt_session.session(invocation)
+
+
+@pytest.mark.pipeline_run
+def test_a_waiting_worker_imports_the_python_models_libraries_then_serves_commands(
+        tiny_run: TinyRun, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    invocation, session = _worker_on_a_copy(tiny_run, tmp_path)
+    try:
+        assert session.process is not None and session.process.stdout is not None
+        # no command is sent, so the worker parses, then imports every module on its list
+        for line in session.process.stdout:
+            if line.startswith(IDLE_IMPORTS_LINE):
+                break
+        else:
+            raise AssertionError("the worker ended without saying what it imported")
+        imported = line[len(IDLE_IMPORTS_LINE):].rsplit(" (", 1)[0].split(", ")
+        assert "statsmodels.tsa.exponential_smoothing.ets" in imported
+        assert "pipeline.checks.series_anomalies" in imported
+        with caplog.at_level(logging.DEBUG, logger="pipeline.transform.commands"):
+            assert session.run(["show", "--inline", "select 41 + 1 as n"]) == 0
+        assert "| 42 |" in caplog.text
+    finally:
+        dbt_session.close_session(invocation)
+
+
+def test_a_refused_hard_link_restarts_the_worker_on_the_snapshots_own_path(
+        tiny_run: TinyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    invocation, session = _worker_on_a_copy(tiny_run, tmp_path)
     first = session.process
     assert first is not None and session.parse_cache is not None
 

@@ -125,8 +125,8 @@ def _resume(state: RunState, name: str, step: Step) -> int:
     index = names.index(name)
     steps = ((name, step), *STEPS[index + 1:])
     plan = run_plan()
-    # dbt's worker ends with dbt_build: a step after it (dbt_docs) starts its own, as it did
-    # in the recording, so the resumed step makes the calls the recording counted
+    # dbt's worker ends with dbt_build, which starts the docs' worker before it returns: a
+    # resumed step after it has no worker yet, and dbt_docs starts its own
     warm_up = plan.warm_up if index <= names.index("dbt_build") else None
     run = PipelineRun(state.config, dataclasses.replace(plan, steps=steps, warm_up=warm_up))
     run._t0 = time.monotonic()
