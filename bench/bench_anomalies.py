@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 import duckdb
+from foundation.cli_values import comma_separated, non_negative_int, positive_int
 from foundation.paths import DBT_PROJECT_DIR
 from generator.data_generator import GeneratorConfig, generate_dataset
 from generator.faults import apply_faults
@@ -291,15 +292,12 @@ def summary(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def _ints(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_anomalies.py", description=__doc__.split(
         "\n")[0])
-    parser.add_argument("--seeds", default="1,2", help="comma-separated seeds")
-    parser.add_argument("--users", default="1000,5000,20000",
+    parser.add_argument("--seeds", type=comma_separated(non_negative_int), default="1,2",
+                        help="comma-separated seeds")
+    parser.add_argument("--users", type=comma_separated(positive_int), default="1000,5000,20000",
                         help="comma-separated sizes (the issue: 1,000 to 200,000)")
     parser.add_argument("--as-of", default=",".join(DEFAULT_AS_OF),
                         help="comma-separated as-of dates")
@@ -319,8 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown fault(s) {unknown}; known: {', '.join(EXPECTED)}")
     settings = load_settings(args.settings)
     cases = [Case(seed, users, dt.date.fromisoformat(as_of))
-             for users in _ints(args.users) for as_of in args.as_of.split(",") if as_of
-             for seed in _ints(args.seeds)]
+             for users in args.users for as_of in args.as_of.split(",") if as_of
+             for seed in args.seeds]
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_anomalies_"))
     work.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []

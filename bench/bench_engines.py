@@ -21,6 +21,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from foundation.cli_values import comma_separated, non_negative_int, positive_int
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("duckdb", "spark")
 
@@ -54,12 +56,12 @@ def table(users: int, manifests: dict[str, dict]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", default="20000,200000")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--users", type=comma_separated(positive_int), default="20000,200000")
+    parser.add_argument("--seed", type=non_negative_int, default=42)
     parser.add_argument("--as-of", default="2026-11-01")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark homes")
     args = parser.parse_args(argv)
-    for users in (int(u) for u in args.users.split(",")):
+    for users in args.users:
         home = Path(tempfile.mkdtemp(prefix=f"bench_engines_{users}_"))
         try:
             manifests = {engine: run(home, engine, users, args.seed, args.as_of)

@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from foundation.cli_values import positive_int
+from foundation.cli_values import non_negative_int, positive_int
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "bench" / "out"
@@ -228,12 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=positive_int, default=3)
     parser.add_argument("--part-mb", type=int, default=64, help="multipart part size")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
-    parser.add_argument("--users", type=int, default=20_000,
+    parser.add_argument("--users", type=non_negative_int, default=20_000,
                         help="users of the whole-run comparison (the issue's figure: "
                         "1000000); 0 skips it")
     parser.add_argument("--rounds", type=positive_int, default=2,
                         help="whole-run pairs (local, s3), alternated; medians reported")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=non_negative_int, default=42)
     parser.add_argument("--as-of", default="2026-11-01")
     args = parser.parse_args(argv)
     if args.part_mb < 5:

@@ -47,7 +47,7 @@ from typing import Any
 import psutil
 
 import duckdb
-from foundation.cli_values import positive_int
+from foundation.cli_values import comma_separated, positive_int
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "bench" / "out"
@@ -290,7 +290,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_pipeline.py",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,20000",
+    parser.add_argument("--sizes", type=comma_separated(positive_int), default="1000,20000",
                         help="comma-separated user counts (1000,20000,200000,1000000)")
     parser.add_argument("--repeat", type=positive_int, default=1, help="runs per size and code")
     parser.add_argument("--baseline-repo", type=Path, default=None,
@@ -299,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="where the homes go (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the homes afterwards")
     args = parser.parse_args(argv)
-    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    sizes = args.sizes
     codes = [("this", REPO_ROOT)]
     if args.baseline_repo is not None:
         codes.insert(0, ("baseline", args.baseline_repo.resolve()))

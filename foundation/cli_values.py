@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -37,16 +41,42 @@ def whole_number(flag: str, text: str) -> int:
     return int(text)
 
 
+def _at_least(text: str, minimum: int) -> int:
+    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < minimum:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of at least {minimum}, got {quoted(text)}")
+    return int(text)
+
+
 def positive_int(text: str) -> int:
     """An argparse ``type=`` for a count (rounds, rows, users): a whole number of at least 1
     (digits 0-9 only), so a count that would do nothing is a usage error rather than a run
     with nothing in it. argparse puts the flag's name in front of the message, hence no
     ``flag``; it keeps the words only of an :class:`argparse.ArgumentTypeError` (any other
     error reads "invalid positive_int value"), hence that class, not :class:`CliValueError`."""
-    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of at least 1, got {quoted(text)}")
-    return int(text)
+    return _at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type=`` for a seed: a whole number of at least 0 (digits 0-9 only)."""
+    return _at_least(text, 0)
+
+
+def comma_separated(item: Callable[[str], T]) -> Callable[[str], list[T]]:
+    """An argparse ``type=`` for a comma-separated list (``--sizes 1000,20000``) whose every
+    entry ``item`` reads: an empty or bad entry is refused with its message and the whole
+    value quoted, never skipped."""
+    def parse(text: str) -> list[T]:
+        values = []
+        for part in text.split(","):
+            try:
+                values.append(item(part.strip()))
+            except argparse.ArgumentTypeError as exc:
+                raise argparse.ArgumentTypeError(f"{exc} (in {quoted(text)})") from None
+        return values
+
+    parse.__name__ = f"comma-separated {item.__name__}"  # argparse names it in other errors
+    return parse
 
 
 def iso_date(flag: str, text: str) -> date:

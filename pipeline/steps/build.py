@@ -126,10 +126,10 @@ def dbt_invocation(state: RunState) -> DbtInvocation:
 
 
 def start_dbt_worker(state: RunState) -> None:
-    """Start dbt's worker ahead of its first command: before the first step (it imports dbt
-    and parses while the run generates and loads, about 3 s that no longer wait for the
-    loader) and again after the build, for the docs."""
-    dbt_session.start_session(dbt_invocation(state))
+    """Before the first step: dbt's worker imports dbt and parses the project while the
+    run generates and loads (about 3 s that no longer wait for the loader), then imports
+    the Python models' libraries if it is still waiting."""
+    dbt_session.start_session(dbt_invocation(state), idle_imports=True)
 
 
 def stop_dbt_worker(state: RunState) -> None:
@@ -155,7 +155,7 @@ def step_dbt_build(state: RunState) -> StepResult:
     # the build ended its worker (its last connection writes the snapshot); the one
     # dbt_docs sends its command to starts now, so dbt's imports and cached parse (about
     # 2.5 s) overlap the checks between the two steps instead of delaying the docs
-    start_dbt_worker(state)
+    dbt_session.start_session(invocation)
     return StepResult(summary.counts(),
                       manifest=ManifestUpdate(artifacts=artifacts, dbt=summary))
 

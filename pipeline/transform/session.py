@@ -30,7 +30,7 @@ from pipeline.transform.invocation import (
     stop_process,
 )
 from pipeline.transform.parse_cache import CACHE_FOLDER, ParseCache, cache_key
-from pipeline.transform.worker import DONE_MARKER
+from pipeline.transform.worker import DONE_MARKER, IDLE_IMPORTS_FLAG
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class DbtSession:
         self.parse_cache: ParseCache | None = None
         #: the worker names the snapshot through the hard link (None: not made yet)
         self.linked: bool | None = None
+        #: the worker imports the Python models' libraries while it waits for a command
+        self.idle_imports = False
 
     def _environment(self) -> dict[str, str]:
         env = dbt_environment(self.invocation, DBT_DB_LINK_NAME)
@@ -114,6 +116,7 @@ class DbtSession:
             env["CARTON_CAPS_DB_PATH"] = str(invocation.db_path.resolve())
         args = [
             sys.executable, "-u", "-m", "pipeline.transform.worker",
+            *((IDLE_IMPORTS_FLAG,) if self.idle_imports else ()),
             "--project-dir", str(self.project_dir),
             "--profiles-dir", str(self.project_dir),
             "--target-path", str(invocation.target_path),
@@ -229,11 +232,15 @@ def session(invocation: DbtInvocation) -> DbtSession:
     return _sessions[key]
 
 
-def start_session(invocation: DbtInvocation) -> None:
+def start_session(invocation: DbtInvocation, *, idle_imports: bool = False) -> None:
     """Start the run's dbt worker ahead of its first command, so its imports and parse
-    overlap the steps before dbt; a run whose dbt has a launcher (Spark) has no worker."""
+    overlap the steps before dbt; a run whose dbt has a launcher (Spark) has no worker.
+    ``idle_imports``: a worker that will build also imports what the Python models import
+    while it waits (a worker for the docs would only take a core from the checks)."""
     if not invocation.launcher:
-        session(invocation).start()
+        started = session(invocation)
+        started.idle_imports = idle_imports
+        started.start()
 
 
 def close_session(invocation: DbtInvocation) -> None:

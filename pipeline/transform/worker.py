@@ -7,16 +7,17 @@ are paid once per run instead of once per command, the parse itself comes from t
 home's cache when the code has not changed (:mod:`pipeline.transform.parse_cache`), and it
 happens as soon as the process starts, which the run does before it generates data.
 
-While it waits for its first command (the run is still generating and loading), the worker
-imports what the project's Python models import (:func:`python_model_imports`): statsmodels
-and its scipy alone take about 1.5 s of the one core dbt's threads share, which the build
-no longer spends. It stops as soon as a command arrives, so a run that is already waiting
-for dbt is never delayed by it.
+A worker that will build (started with ``IDLE_IMPORTS_FLAG``) imports what the project's
+Python models import (:func:`python_model_imports`) while it waits for its first command,
+i.e. while the run generates and loads: statsmodels and its scipy alone take about 1.5 s of
+the one core dbt's threads share, which the build no longer spends. It stops as soon as a
+command arrives, so a run that is already waiting for dbt is never delayed by it.
 
-Protocol: argv holds the options every command shares (project, profiles, target and log
-paths). Each stdin line is a JSON list, the command (``["build"]``); dbt's output goes to
-stdout and the command ends with one line ``DONE_MARKER + exit code`` (0 success, 1 failing
-nodes, 2 dbt could not run, like dbt's own CLI). Closing stdin ends the process.
+Protocol: argv holds ``IDLE_IMPORTS_FLAG`` or not, then the options every command shares
+(project, profiles, target and log paths). Each stdin line is a JSON list, the command
+(``["build"]``); dbt's output goes to stdout and the command ends with one line
+``DONE_MARKER + exit code`` (0 success, 1 failing nodes, 2 dbt could not run, like dbt's
+own CLI). Closing stdin ends the process.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 DONE_MARKER = "\x1ecarton-caps-dbt-done "
+#: the worker's own first argument (not dbt's): import the Python models' libraries while idle
+IDLE_IMPORTS_FLAG = "--import-while-idle"
 #: the line that says what the worker imported while it waited (in the run's log)
 IDLE_IMPORTS_LINE = "imported while waiting for the first command: "
 
@@ -88,12 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dbt.cli.main import dbtRunner
 
     common = list(sys.argv[1:] if argv is None else argv)
+    idle_imports = common[:1] == [IDLE_IMPORTS_FLAG]
+    del common[:idle_imports]
     # parse at once, before the first command arrives: a worker started ahead of time
     # (pipeline.transform.commands.DbtSession.start) parses while the run generates and loads.
     # Parse only: the command that follows writes manifest.json with its results.
     parsed = dbtRunner().invoke(["parse", "--no-write-json", *common])
     manifest = parsed.result if parsed.success else None
-    if manifest is not None:
+    if manifest is not None and idle_imports:
         started = time.perf_counter()
         imported = import_while_idle(python_model_imports(manifest), sys.stdin)
         sys.stdout.write(f"{IDLE_IMPORTS_LINE}{', '.join(imported) or 'nothing'} "

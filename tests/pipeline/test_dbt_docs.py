@@ -18,6 +18,7 @@ from pipeline.records import manifest as manifest_io
 from pipeline.records.run_manifest import RunManifest, RunParams
 from pipeline.steps import docs
 from pipeline.transform.invocation import DbtError
+from pipeline.transform.worker import IDLE_IMPORTS_FLAG, IDLE_IMPORTS_LINE
 from tests.conftest import TinyRun
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,6 +58,9 @@ def test_the_docs_worker_starts_when_the_build_ends_not_when_the_docs_step_begin
     assert len(starts) == 2, starts
     assert starts[0] < first("▶ generate")
     assert first("▶ dbt_build") < starts[1] < first("✓ dbt_build") < first("▶ dbt_docs")
+    # only the first imports the Python models' libraries while it waits: the docs run none
+    assert IDLE_IMPORTS_FLAG in lines[starts[0]] and IDLE_IMPORTS_FLAG not in lines[starts[1]]
+    assert sum(IDLE_IMPORTS_LINE in line for line in lines) == 1
 
 
 def test_the_run_writes_dbt_docs_and_records_them(tiny_run: TinyRun) -> None:

@@ -179,21 +179,21 @@ def test_a_worker_started_before_the_snapshot_exists_parses_then_works_on_it(
     assert not link.exists()
 
 
-def _worker_on_a_copy(tiny_run: TinyRun,
-                      tmp_path: Path) -> tuple[DbtInvocation, dbt_session.DbtSession]:
+def _worker_on_a_copy(tiny_run: TinyRun, tmp_path: Path, *, idle_imports: bool = False,
+                      ) -> tuple[DbtInvocation, dbt_session.DbtSession]:
     """A worker started (parsing at once) for a copy of the tiny run's snapshot."""
     db_path = tmp_path / "copy.duckdb"
     shutil.copyfile(tiny_run.snapshot, db_path)
     invocation = DbtInvocation(db_path=db_path, work_dir=tmp_path / "dbt" / "r",
                                as_of="2026-11-01")
-    dbt_session.start_session(invocation)
+    dbt_session.start_session(invocation, idle_imports=idle_imports)
     return invocation, dbt_session.session(invocation)
 
 
 @pytest.mark.pipeline_run
 def test_a_waiting_worker_imports_the_python_models_libraries_then_serves_commands(
         tiny_run: TinyRun, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    invocation, session = _worker_on_a_copy(tiny_run, tmp_path)
+    invocation, session = _worker_on_a_copy(tiny_run, tmp_path, idle_imports=True)
     try:
         assert session.process is not None and session.process.stdout is not None
         # no command is sent, so the worker parses, then imports every module on its list
