@@ -299,14 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="where the homes go (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the homes afterwards")
     args = parser.parse_args(argv)
-    sizes = args.sizes
     codes = [("this", REPO_ROOT)]
     if args.baseline_repo is not None:
         codes.insert(0, ("baseline", args.baseline_repo.resolve()))
     work = Path(tempfile.mkdtemp(prefix="bench_pipeline_", dir=args.work_dir))
     rows: list[dict[str, Any]] = []
     try:
-        for users in sizes:
+        for users in args.sizes:
             for attempt in range(args.repeat):
                 for code, repo in codes:
                     # one home per code, as an operator has: later runs find its caches

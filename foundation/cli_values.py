@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -62,11 +62,11 @@ def non_negative_int(text: str) -> int:
     return _at_least(text, 0)
 
 
-def comma_separated(item: Callable[[str], T]) -> Callable[[str], list[T]]:
+def comma_separated(item: Callable[[str], _T]) -> Callable[[str], list[_T]]:
     """An argparse ``type=`` for a comma-separated list (``--sizes 1000,20000``) whose every
     entry ``item`` reads: an empty or bad entry is refused with its message and the whole
     value quoted, never skipped."""
-    def parse(text: str) -> list[T]:
+    def parse(text: str) -> list[_T]:
         values = []
         for part in text.split(","):
             try:
@@ -75,7 +75,8 @@ def comma_separated(item: Callable[[str], T]) -> Callable[[str], list[T]]:
                 raise argparse.ArgumentTypeError(f"{exc} (in {quoted(text)})") from None
         return values
 
-    parse.__name__ = f"comma-separated {item.__name__}"  # argparse names it in other errors
+    # argparse names the type in the errors it words itself
+    parse.__name__ = f"comma-separated {getattr(item, '__name__', 'values')}"
     return parse
 
 

@@ -154,8 +154,12 @@ def step_dbt_build(state: RunState) -> StepResult:
         raise
     # the build ended its worker (its last connection writes the snapshot); the one
     # dbt_docs sends its command to starts now, so dbt's imports and cached parse (about
-    # 2.5 s) overlap the checks between the two steps instead of delaying the docs
-    dbt_session.start_session(invocation)
+    # 2.5 s) overlap the checks between the two steps instead of delaying the docs. An
+    # optimisation only: if it cannot start, dbt_docs starts its own and reports why
+    try:
+        dbt_session.start_session(invocation)
+    except Exception as exc:
+        logger.debug("the docs' dbt worker did not start ahead: %s", exc)
     return StepResult(summary.counts(),
                       manifest=ManifestUpdate(artifacts=artifacts, dbt=summary))
 

@@ -47,9 +47,10 @@ class DbtSession:
     no hard link can be made (another file system), dbt gets the snapshot's own path and
     parses in full.
 
-    The run starts the worker (:meth:`start`) before it generates data, so dbt's imports
-    and parse overlap generation and loading; the link is made when the first command
-    is sent, once the loader has created the snapshot.
+    The run starts a worker (:meth:`start`) before it generates data, so dbt's imports
+    and parse overlap generation and loading, and another one as the build ends, for the
+    docs; the link is made when a worker's first command is sent, once the loader has
+    created the snapshot.
     """
 
     def __init__(self, invocation: DbtInvocation) -> None:
@@ -59,8 +60,8 @@ class DbtSession:
         self.parse_cache: ParseCache | None = None
         #: the worker names the snapshot through the hard link (None: not made yet)
         self.linked: bool | None = None
-        #: the worker imports the Python models' libraries while it waits for a command
-        self.idle_imports = False
+        #: whether the worker was sent a command (one never sent any is stopped at once)
+        self.commanded = False
 
     def _environment(self) -> dict[str, str]:
         env = dbt_environment(self.invocation, DBT_DB_LINK_NAME)
@@ -69,10 +70,11 @@ class DbtSession:
                                                           os.environ.get("PYTHONPATH"))))
         return env
 
-    def start(self) -> None:
-        """Start the worker ahead of its first command (it parses at once)."""
+    def start(self, *, idle_imports: bool = False) -> None:
+        """Start the worker ahead of its first command (it parses at once); with
+        ``idle_imports`` it then imports the Python models' libraries while it waits."""
         if self.process is None:
-            self.process = self._start()
+            self.process = self._start(idle_imports)
 
     def _linkable(self) -> bool:
         """Whether the dbt folder and the snapshot share a file system (a hard link can
@@ -100,7 +102,7 @@ class DbtSession:
         self.linked = True
         return True
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self, idle_imports: bool = False) -> subprocess.Popen[str]:
         invocation = self.invocation
         invocation.work_dir.mkdir(parents=True, exist_ok=True)
         env = self._environment()
@@ -116,7 +118,7 @@ class DbtSession:
             env["CARTON_CAPS_DB_PATH"] = str(invocation.db_path.resolve())
         args = [
             sys.executable, "-u", "-m", "pipeline.transform.worker",
-            *((IDLE_IMPORTS_FLAG,) if self.idle_imports else ()),
+            *((IDLE_IMPORTS_FLAG,) if idle_imports else ()),
             "--project-dir", str(self.project_dir),
             "--profiles-dir", str(self.project_dir),
             "--target-path", str(invocation.target_path),
@@ -156,6 +158,7 @@ class DbtSession:
         exit_code: int | None = None
         try:
             assert process.stdin is not None and process.stdout is not None
+            self.commanded = True
             process.stdin.write(json.dumps(command) + "\n")
             process.stdin.flush()
             for line in process.stdout:
@@ -181,13 +184,17 @@ class DbtSession:
         return exit_code
 
     def close(self) -> None:
-        """End the worker; its DuckDB connections are closed (the file checkpointed) by then."""
-        self._end_process()
+        """End the worker; its DuckDB connections are closed (the file checkpointed) by then.
+        A worker that was never sent a command (the run ended before it needed dbt) is
+        stopped at once, not left to finish a parse nobody will use."""
+        self._end_process(at_once=not self.commanded)
         _settle_wal(self.invocation.work_dir / DBT_DB_LINK_NAME)
 
-    def _end_process(self) -> None:
+    def _end_process(self, *, at_once: bool = False) -> None:
         process, self.process = self.process, None
-        if process is not None:
+        if process is not None and at_once:
+            stop_process(process)
+        elif process is not None:
             if process.stdin is not None:
                 with contextlib.suppress(OSError):
                     process.stdin.close()
@@ -234,13 +241,11 @@ def session(invocation: DbtInvocation) -> DbtSession:
 
 def start_session(invocation: DbtInvocation, *, idle_imports: bool = False) -> None:
     """Start the run's dbt worker ahead of its first command, so its imports and parse
-    overlap the steps before dbt; a run whose dbt has a launcher (Spark) has no worker.
+    overlap the steps before it; a run whose dbt has a launcher (Spark) has no worker.
     ``idle_imports``: a worker that will build also imports what the Python models import
     while it waits (a worker for the docs would only take a core from the checks)."""
     if not invocation.launcher:
-        started = session(invocation)
-        started.idle_imports = idle_imports
-        started.start()
+        session(invocation).start(idle_imports=idle_imports)
 
 
 def close_session(invocation: DbtInvocation) -> None:

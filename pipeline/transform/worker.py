@@ -1,17 +1,18 @@
 """The dbt process of one run: parse once, then run each command it is sent on stdin.
 
-Started by :mod:`pipeline.transform.commands` as a child process (so a crash or a kill of dbt
+Started by :mod:`pipeline.transform.session` as a child process (so a crash or a kill of dbt
 never takes the orchestrator with it, and a signal to the run stops dbt). One process
-serves ``dbt build`` and ``dbt source freshness``: Python, dbt's imports and the parse
-are paid once per run instead of once per command, the parse itself comes from the
-home's cache when the code has not changed (:mod:`pipeline.transform.parse_cache`), and it
-happens as soon as the process starts, which the run does before it generates data.
+serves ``dbt source freshness`` and ``dbt build``, another one the docs: Python, dbt's
+imports and the parse are paid once per process instead of once per command, the parse
+itself comes from the home's cache when the code has not changed
+(:mod:`pipeline.transform.parse_cache`), and it happens as soon as the process starts,
+which the run does before it generates data (and again as the build ends, for the docs).
 
 A worker that will build (started with ``IDLE_IMPORTS_FLAG``) imports what the project's
 Python models import (:func:`python_model_imports`) while it waits for its first command,
 i.e. while the run generates and loads: statsmodels and its scipy alone take about 1.5 s of
-the one core dbt's threads share, which the build no longer spends. It stops as soon as a
-command arrives, so a run that is already waiting for dbt is never delayed by it.
+the one core dbt's threads share, which the build no longer spends. It looks for a command
+before each module, so a run already waiting for dbt is delayed by one import at most.
 
 Protocol: argv holds ``IDLE_IMPORTS_FLAG`` or not, then the options every command shares
 (project, profiles, target and log paths). Each stdin line is a JSON list, the command
@@ -74,7 +75,9 @@ def _command_waiting(stream: IO[str]) -> bool:
 def import_while_idle(modules: Iterable[str], stream: IO[str]) -> list[str]:
     """Import ``modules`` one by one until a command is waiting on ``stream``; returns
     those imported. A module that fails to import is skipped: the model that needs it
-    reports the error when it runs."""
+    reports the error when it runs. Nothing may have been read from ``stream`` yet: the
+    check asks its file descriptor, which knows nothing of lines already buffered above it
+    (and on a system whose ``select`` takes no pipes it counts as waiting: no imports)."""
     imported = []
     for name in modules:
         if _command_waiting(stream):
@@ -92,9 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     common = list(sys.argv[1:] if argv is None else argv)
     idle_imports = common[:1] == [IDLE_IMPORTS_FLAG]
-    del common[:idle_imports]
+    if idle_imports:
+        del common[0]
     # parse at once, before the first command arrives: a worker started ahead of time
-    # (pipeline.transform.commands.DbtSession.start) parses while the run generates and loads.
+    # (pipeline.transform.session.DbtSession.start) parses while the run generates and loads.
     # Parse only: the command that follows writes manifest.json with its results.
     parsed = dbtRunner().invoke(["parse", "--no-write-json", *common])
     manifest = parsed.result if parsed.success else None

@@ -191,6 +191,7 @@ def _worker_on_a_copy(tiny_run: TinyRun, tmp_path: Path, *, idle_imports: bool =
 
 
 @pytest.mark.pipeline_run
+@pytest.mark.timeout(600)  # a worker that never says what it imported fails, not hangs
 def test_a_waiting_worker_imports_the_python_models_libraries_then_serves_commands(
         tiny_run: TinyRun, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     invocation, session = _worker_on_a_copy(tiny_run, tmp_path, idle_imports=True)

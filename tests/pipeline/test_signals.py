@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from foundation.paths import DBT_DB_LINK_NAME
 from pipeline.lifecycle import interrupts
 from pipeline.lifecycle.interrupts import RunInterrupted
 from pipeline.lifecycle.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PipelineRun
@@ -22,6 +24,7 @@ from pipeline.steps import build as build_steps
 from pipeline.transform import commands as dbt_commands
 from pipeline.transform import session as dbt_session
 from pipeline.transform.invocation import DbtInvocation
+from tests.conftest import TinyRun
 
 
 def config(home: Path, run_id: str) -> RunConfig:
@@ -200,3 +203,29 @@ def test_the_warm_dbt_worker_ends_with_a_run_that_fails_before_dbt(tmp_path: Pat
     assert state.manifest.error == "ValueError: the generator failed"
     assert workers[0].poll() is not None  # stopped with the run, not left parsing
     assert state.paths.dbt_dir.resolve() not in dbt_session._sessions
+
+
+@pytest.mark.pipeline_run
+def test_the_docs_worker_the_build_leaves_ends_with_a_run_that_fails_before_the_docs(
+        tiny_run: TinyRun, tmp_path: Path) -> None:
+    workers: list[subprocess.Popen[str]] = []
+
+    def failing_check(state: Any) -> StepResult:
+        process = dbt_session.session(build_steps.dbt_invocation(state)).process
+        assert process is not None and process.poll() is None  # up during the checks
+        workers.append(process)
+        raise ValueError("a check failed")
+
+    run = PipelineRun(config(tmp_path, "late_failure"),
+                      RunPlan((("dbt_build", build_steps.step_dbt_build),
+                               ("contracts", failing_check)),
+                              finish=build_steps.stop_dbt_worker))
+    state = run.claim(time.monotonic())
+    shutil.copyfile(tiny_run.snapshot, state.paths.building_snapshot)  # what the loader does
+    assert run.execute(state) == EXIT_FAILED
+    assert state.manifest.error == "ValueError: a check failed"
+    assert state.manifest.failed_step == "contracts"
+    # never sent a command, it is stopped at once (SIGTERM), not left to finish its parse
+    assert workers[0].wait(timeout=60) == -signal.SIGTERM
+    assert state.paths.dbt_dir.resolve() not in dbt_session._sessions
+    assert not (state.paths.dbt_dir / DBT_DB_LINK_NAME).exists()

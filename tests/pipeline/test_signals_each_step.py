@@ -29,11 +29,14 @@ import pytest
 import duckdb
 from foundation.paths import RunPaths
 from generator.data_generator import GeneratorConfig, generate_dataset
+from pipeline.checks import health as health_checks
 from pipeline.lifecycle.runner import EXIT_INTERRUPTED, EXIT_OK, PipelineRun
 from pipeline.lifecycle.step_types import RunConfig, RunState, Step, StepResult
 from pipeline.records import manifest as manifest_io
 from pipeline.records.run_manifest import RunManifest
+from pipeline.steps import build as build_steps
 from pipeline.steps.plan import run_plan
+from pipeline.transform import session as dbt_session
 
 RUN_ID = "stepwise"
 PREVIOUS = "carton_caps_before.duckdb"
@@ -83,6 +86,10 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
     config = tiny_config(home)
     generate_dataset(root / "warm-up", GeneratorConfig(
         seed=config.seed, users=config.users, as_of=config.as_of, days=config.days))
+    # ... and health's owners, read from the contracts once per process: run alone, the
+    # recorded health step would read them and the resumed one not (it never reached
+    # its half-way signal)
+    health_checks._owners()
 
     def recorded(name: str, step: Step) -> Step:
         def run(state: RunState) -> StepResult:
@@ -120,14 +127,20 @@ def _restore(recording: Recording, name: str, home: Path) -> RunState:
                     manifest=RunManifest.from_json(document))
 
 
+def _docs_worker(state: RunState) -> None:
+    """What dbt_build leaves running: the docs' worker, parsing ahead of its command."""
+    dbt_session.start_session(build_steps.dbt_invocation(state))
+
+
 def _resume(state: RunState, name: str, step: Step) -> int:
     names = [n for n, _ in STEPS]
     index = names.index(name)
     steps = ((name, step), *STEPS[index + 1:])
     plan = run_plan()
-    # dbt's worker ends with dbt_build, which starts the docs' worker before it returns: a
-    # resumed step after it has no worker yet, and dbt_docs starts its own
-    warm_up = plan.warm_up if index <= names.index("dbt_build") else None
+    # as in the recording: up to dbt_build the run's first worker is up; after it, until
+    # dbt_docs, the one dbt_build left for the docs
+    warm_up = plan.warm_up if index <= names.index("dbt_build") else (
+        _docs_worker if index <= names.index("dbt_docs") else None)
     run = PipelineRun(state.config, dataclasses.replace(plan, steps=steps, warm_up=warm_up))
     run._t0 = time.monotonic()
     return run.execute(state)
