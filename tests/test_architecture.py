@@ -56,6 +56,10 @@ DASHBOARD_MAY_IMPORT = ("pipeline.records", "pipeline.checks", "pipeline.transfo
                         "pipeline.storage")
 FORBIDDEN_CALLS = ("sys.path.insert", "sys.path.append", "spec_from_file_location",
                    "importlib.import_module", "SourceFileLoader")
+#: the one file that may import by name (never by path, never a name from outside the
+#: project's code): dbt's worker imports, ahead of dbt, the modules the project's Python
+#: models name in their own import statements (pipeline/transform/worker.py)
+IMPORTS_BY_NAME = {"importlib.import_module": ("pipeline/transform/worker.py",)}
 
 
 def python_files(*folders: str) -> Iterator[Path]:
@@ -143,7 +147,7 @@ def test_nothing_that_runs_imports_the_build_time_generators() -> None:
 def test_no_code_outside_tests_finds_modules_by_path(call: str) -> None:
     offenders = [str(path.relative_to(REPO_ROOT)) for path in python_files(*CODE_FOLDERS)
                  if call in path.read_text()]
-    assert offenders == []
+    assert offenders == list(IMPORTS_BY_NAME.get(call, ()))
 
 
 def test_duckdb_folder_is_not_a_package() -> None:
