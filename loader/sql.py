@@ -2,8 +2,8 @@
 
 Every identifier reaches SQL quoted (:func:`quote_ident`), every value as a parameter or
 a quoted literal (:func:`sql_str`). A PII column is masked in the same statement that
-reads it (:func:`landed_columns`), so its plaintext is never written to the database, not
-even to a rejected row's record.
+reads it (:func:`landed_columns`, with the key's pads bound by :func:`masking_parameters`),
+so its plaintext is never written to the database, not even to a rejected row's record.
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ def landed_columns(table: SourceTable,
     return landed
 
 
+def masking_parameters(table: SourceTable, keyed_hash: pii.KeyedHash) -> dict[str, bytes]:
+    """The named parameters a statement selecting :func:`landed_columns` of ``table``
+    binds: the key's pads when a column is hashed, else none (DuckDB refuses a parameter
+    that its statement does not use)."""
+    hashed = any(column.pii == "hash" and column.landed() is not None
+                 for column in table.columns)
+    return keyed_hash.parameters() if hashed else {}
+
+
 def create_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable,
                       extras: Sequence[str] = ()) -> None:
     """Declared columns as landed (PII masked), then the stamps, then any extra source
@@ -57,7 +66,8 @@ def create_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable,
 
 
 def load_csv(
-    con: duckdb.DuckDBPyConnection, plan: CsvPlan, stamps: list[Any]
+    con: duckdb.DuckDBPyConnection, plan: CsvPlan, stamps: list[Any],
+    keyed_hash: pii.KeyedHash,
 ) -> tuple[int, list[Reject]]:
     table = plan.table
     create_raw_table(con, table, [name for _, name in plan.extras])
@@ -73,9 +83,9 @@ def load_csv(
     inserted = con.execute(
         f"""
         insert into {raw_table(table)}
-        select {select_list}, ?, ?, ?{extra_list}
+        select {select_list}, $ingested_at, $run_id, $source_file{extra_list}
         from read_csv(
-            ?,
+            $location,
             header = true,
             delim = ',',
             quote = '"',
@@ -88,7 +98,8 @@ def load_csv(
             rejects_scan = '_load_scans'
         )
         """,  # noqa: S608
-        [*stamps, plan.source.location],
+        {**dict(zip(("ingested_at", "run_id", "source_file"), stamps, strict=True)),
+         "location": plan.source.location, **masking_parameters(table, keyed_hash)},
     ).fetchone()
     rows_loaded = int(inserted[0]) if inserted else 0
     return rows_loaded, csv_rejects(con, plan)
@@ -125,7 +136,7 @@ def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def load_sqlite_table(
     con: duckdb.DuckDBPyConnection, table: SourceTable, stamps: list[Any],
-    extras: Sequence[str] = (),
+    keyed_hash: pii.KeyedHash, extras: Sequence[str] = (),
 ) -> tuple[int, list[Reject]]:
     create_raw_table(con, table, extras)
     source = f"_load_app_db.{quote_ident(table.name)}"
@@ -141,7 +152,8 @@ def load_sqlite_table(
     extra_list = "".join(f", _extra_{i}" for i in range(1, len(extras) + 1))
     con.execute(
         f"create temp table _load_sqlite_rows as select rowid as _line, {', '.join(masked)}"  # noqa: S608
-        f"{extra_select} from {source}"
+        f"{extra_select} from {source}",
+        masking_parameters(table, keyed_hash),
     )
     checks = [
         (column, valid_value_sql(column, quote_ident(column.name))) for column in raw_columns

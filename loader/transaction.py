@@ -136,6 +136,7 @@ def load_raw(
     if not isinstance(pii_key, str) or not pii_key.strip():
         raise LoadError(f"no PII key: the loader hashes emails and phones with the home's "
                         f"secret key (set {pii.KEY_ENV})")
+    keyed_hash = pii.KeyedHash.from_key(pii_key)
     sources = data_dir if isinstance(data_dir, SourceFiles) else LocalSourceFiles(Path(data_dir))
     stamp = _to_naive_utc(ingested_at)
 
@@ -150,7 +151,6 @@ def load_raw(
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = _connect(db_path, duckdb_config)
         try:
-            pii.register(con, pii_key)
             sources.prepare(con)
             # The app database is attached read-only (values as text, typed and checked
             # here) outside the transaction: DuckDB cannot detach inside one.
@@ -162,7 +162,7 @@ def load_raw(
             )
             report = _load_in_transaction(
                 con, db_path, run_id, stamp, max_reject_share, sqlite_file, sqlite_drift,
-                sqlite_extras, csv_plans, hashes, sources,
+                sqlite_extras, csv_plans, hashes, sources, keyed_hash,
             )
         except BaseException as exc:
             for pending in hashes.values():
@@ -210,6 +210,7 @@ def _load_in_transaction(
     csv_plans: list[CsvPlan],
     hashes: dict[str, Future[str]],
     sources: SourceFiles,
+    keyed_hash: pii.KeyedHash,
 ) -> LoadReport:
     con.execute("begin transaction")
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
@@ -288,13 +289,14 @@ def _load_in_transaction(
     for table in APP_DB_TABLES:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()
         rows_loaded, rejects = load_sqlite_table(con, table, [stamp, run_id, sqlite_file.name],
-                                                  sqlite_extras.get(table.name, ()))
+                                                  keyed_hash, sqlite_extras.get(table.name, ()))
         finish(table, sqlite_file, started_at, t0, rows_loaded, rejects)
 
     for plan in csv_plans:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()
         try:
-            rows_loaded, rejects = load_csv(con, plan, [stamp, run_id, plan.source.name])
+            rows_loaded, rejects = load_csv(con, plan, [stamp, run_id, plan.source.name],
+                                            keyed_hash)
         except duckdb.Error as exc:
             where = sources.read_error(exc, plan.source)
             first = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import duckdb
+from foundation import pii
 from foundation.source_tables import APP_DB_FILE, EVENT_EXPORT_TABLES, RECEIPTS, USERS
 from tests.loader.helpers import PII_KEY, RUN_ID, table_rows, write_csv
 
@@ -114,3 +115,37 @@ def test_a_rejected_line_of_a_csv_table_with_pii_keeps_no_text(
         stores = con.execute("select store_name_hash from raw.receipts where receipt_id = 1"
                              ).fetchall()
     assert stores == [(_hmac("store_name 0"),)]
+
+
+@pytest.mark.parametrize("key", [
+    "k",
+    "k" * 64,  # exactly one SHA-256 block: padded with nothing
+    "k" * 65,  # longer than a block: hashed first, as RFC 2104 says
+    "clé secrète ü " * 8,  # non-ASCII, longer than a block once encoded
+])
+def test_the_sql_hash_is_hmac_sha256_of_the_normalised_value_under_any_key(key: str) -> None:
+    values = ["  Jane.Doe@Example.COM ", "émile@école.fr", "+1 555 0100", "   ", None]
+    with duckdb.connect() as con:
+        hashed = con.execute(
+            f"select {pii.hash_sql('v')} from (select unnest($values) as v, "
+            "generate_subscripts($values, 1) as i) order by i",
+            {**pii.KeyedHash.from_key(key).parameters(), "values": values},
+        ).fetchall()
+    expected = [_hmac(v.strip().lower(), key=key) if v is not None else None for v in values]
+    assert [row[0] for row in hashed] == expected
+
+
+def test_an_empty_key_is_refused_before_anything_is_hashed() -> None:
+    with pytest.raises(pii.MissingKeyError, match="no PII key: the loader hashes PII"):
+        pii.KeyedHash.from_key("")
+
+
+def test_neither_the_key_nor_its_pads_reach_the_database_file_or_a_repr(
+        loader, dataset, db_path) -> None:
+    keyed_hash = pii.KeyedHash.from_key(PII_KEY)
+    loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
+    content = db_path.read_bytes()
+    assert not db_path.with_name(db_path.name + ".wal").exists()
+    for secret in (PII_KEY.encode(), keyed_hash.inner_pad, keyed_hash.outer_pad):
+        assert secret not in content
+    assert repr(keyed_hash) == "KeyedHash()"
