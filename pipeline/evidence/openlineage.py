@@ -52,6 +52,7 @@ import duckdb
 from foundation.paths import DBT_DB_LINK_NAME, DBT_PROJECT_DIR, RunPaths
 from pipeline.evidence import column_lineage
 from pipeline.evidence.column_lineage import Relation
+from pipeline.evidence.column_lineage_cache import CACHE_FILE, ColumnLineageCache
 from pipeline.records.run_manifest import RunManifest, StepRecord
 from pipeline.transform.artifacts import node_relation
 
@@ -212,11 +213,13 @@ def _profile_environment() -> Iterator[None]:
 
 
 def dbt_events(manifest: RunManifest, target_path: Path,
-               columns: Mapping[Relation, Sequence[str]]) -> list[RunEvent]:
+               columns: Mapping[Relation, Sequence[str]],
+               cache: ColumnLineageCache) -> list[RunEvent]:
     """dbt's nodes as events, read by the integration's processor from the build's
     ``manifest.json`` and ``run_results.json``; none when the build left no results.
     Each model's COMPLETE carries the column lineage read from its compiled SQL
-    (``columns``: the snapshot's relations and their columns, which resolve it)."""
+    (``columns``: the snapshot's relations and their columns, which resolve it), or
+    found in ``cache`` for the same SQL and columns."""
     from openlineage.common.provider.dbt.facets import ParentRunMetadata
     from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
 
@@ -233,7 +236,8 @@ def dbt_events(manifest: RunManifest, target_path: Path,
             root_parent_job_name="pipeline", root_parent_job_namespace=NAMESPACE)
         events = list(processor.parse().events())
     lineage = _models_lineage(json.loads((target_path / "manifest.json").read_text()),
-                              columns)
+                              columns, cache)
+    cache.store()
     for event in events:
         _replace_dbt_facets(event, lineage)
     return events
@@ -258,8 +262,8 @@ def _refaceted(dataset: D, add: Mapping[str, Any] | None = None) -> D:
 ModelLineage = dict[str, set[tuple[str, str]]]
 
 
-def _models_lineage(dbt_manifest: dict[str, Any], columns: Mapping[Relation, Sequence[str]]
-                    ) -> dict[str, ModelLineage]:
+def _models_lineage(dbt_manifest: dict[str, Any], columns: Mapping[Relation, Sequence[str]],
+                    cache: ColumnLineageCache) -> dict[str, ModelLineage]:
     """The column lineage of every SQL model, by unique id, with its inputs named as the
     processor names its input datasets. Python models (their compiled code is Python) and
     models dbt did not compile have no SQL to read, and a model whose SQL sqlglot cannot
@@ -275,7 +279,7 @@ def _models_lineage(dbt_manifest: dict[str, Any], columns: Mapping[Relation, Seq
                   for d in node["depends_on"]["nodes"] if d in relations}
         readable = {relation: columns[relation] for relation in inputs if relation in columns}
         try:
-            read = column_lineage.read_lineage(sql, readable)
+            read = cache.lineage(sql, readable, column_lineage.read_lineage)
         except SqlglotError:
             logger.debug("no column lineage for %s", unique_id, exc_info=True)
             continue
@@ -284,8 +288,8 @@ def _models_lineage(dbt_manifest: dict[str, Any], columns: Mapping[Relation, Seq
             names.get(column.lower(), column): {(inputs[(db, table)], field)
                                                 for db, table, field in leaves}
             for column, leaves in read.items()}
-    logger.debug("column lineage of %d models in %.2f s", len(lineage),
-                 time.perf_counter() - started)
+    logger.debug("column lineage of %d models in %.2f s (%d from the cache)", len(lineage),
+                 time.perf_counter() - started, cache.hits)
     return lineage
 
 
@@ -347,7 +351,8 @@ def build_events(manifest: RunManifest, paths: RunPaths,
         events.extend(_step_events(manifest, step, now, paths))
     columns = {relation: [name for name, _type in found]
                for relation, found in _schema_columns(paths).items()}
-    events.extend(dbt_events(manifest, paths.dbt_dir / "target", columns))
+    cache = ColumnLineageCache(events_path(paths).with_name(CACHE_FILE), paths.home)
+    events.extend(dbt_events(manifest, paths.dbt_dir / "target", columns, cache))
     if manifest.status != "running":
         state = RunState.COMPLETE if manifest.status == "success" else RunState.FAIL
         facets = ({"errorMessage": error_message_run.ErrorMessageRunFacet(
