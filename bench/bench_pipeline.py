@@ -10,7 +10,11 @@ same run. Then, on that run's own files and on the same machine state:
 
 * ``read_csv`` baseline: a bare DuckDB ``create table as select * from read_csv(...)``
   of every CSV and ``sqlite_scan`` of every SQLite table of the run, into a fresh file
-  (the floor ``load_raw`` is measured against: ratio load_raw / bare, target >= 0.8);
+  (the floor the loader is measured against, target >= 0.8);
+* the loader alone (``bench/load_alone.py``, the code under test's ``load_raw``) on the
+  same files straight after: ``loader alone / bare`` is the loader's own ratio, while
+  ``load_raw / bare`` also counts dbt's worker, which shares the cores during the run's
+  load by design;
 * dbt fixed cost: ``dbt build`` of a one-model project in a fresh process (what any
   dbt invocation costs before the first model of ours runs);
 * transformation floor: the run's compiled SQL models and data tests executed without dbt
@@ -250,6 +254,17 @@ def transform_floor(home: Path, run_id: str, scratch: Path) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def load_alone(repo: Path, data_dir: Path, scratch: Path) -> dict[str, Any]:
+    """``repo``'s loader on the run's files with nothing else running
+    (``bench/load_alone.py``)."""
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "load_alone.py"), str(data_dir),
+         str(scratch / "load_alone.duckdb")],
+        env=env, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _drop_run_files(home: Path, run_id: str) -> None:
     """A run's data and snapshot take GBs at 1M users; its logs and the caches stay."""
     shutil.rmtree(home / "data" / run_id, ignore_errors=True)
@@ -264,9 +279,10 @@ def _step(result: dict[str, Any], name: str) -> float:
 def _table(rows: list[dict[str, Any]]) -> str:
     lines = ["| code | users | first in home | wall s | raw rows/s | generate | load_raw | "
              "dbt_build | freshness | contracts | peak RSS MB (pipeline / dbt) | "
-             "bare read_csv rows/s | load_raw / bare | dbt 1-model build s | "
-             "SQL floor s (models + tests) | dbt_build / floor |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+             "bare read_csv rows/s | load_raw / bare | loader alone / bare | "
+             "dbt 1-model build s | SQL floor s (models + tests) | dbt_build / floor |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+             "---:|"]
     for row in rows:
         run = row["run"]
         rss = run["peak_rss_mb"]
@@ -281,6 +297,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             f"{rss.get('pipeline', 0)} / {rss.get('dbt', 0)} | "
             f"{row['bare_read_csv']['rows_per_s']:,} | "
             f"{load_rate / row['bare_read_csv']['rows_per_s']:.2f} | "
+            f"{row['load_alone']['rows_per_s'] / row['bare_read_csv']['rows_per_s']:.2f} | "
             f"{row['dbt_fixed_cost']['wall_s']:.1f} | "
             f"{floor['wall_s']:.1f} ({floor['models_s']:.1f} + {floor['tests_s']:.1f}) | "
             f"{_step(run, 'dbt_build') / max(floor['wall_s'], 1e-9):.1f} |")
@@ -315,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     row = {"code": code, "repo": str(repo), "users": users,
                            "attempt": attempt, "first_run_in_home": not warm, "run": run,
                            "bare_read_csv": bare_read_csv(Path(run["data_dir"]), work),
+                           "load_alone": load_alone(repo, Path(run["data_dir"]), work),
                            "dbt_fixed_cost": dbt_fixed_cost(work),
                            "transform_floor": transform_floor(home, run["run_id"], work)}
                     rows.append(row)

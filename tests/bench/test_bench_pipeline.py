@@ -1,14 +1,18 @@
-"""bench/bench_pipeline.py: whom each sampled process's peak memory is filed under."""
+"""bench/bench_pipeline.py: whom each sampled process's peak memory is filed under, and the
+loader measured alone on a run's files."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 
+from foundation.paths import REPO_ROOT
 from tests.bench import bench_scripts
+from tests.conftest import TinyRun
 
 
 def _exited_unreaped(process: psutil.Popen) -> None:
@@ -57,3 +61,14 @@ def test_a_child_is_filed_by_its_command_and_keeps_it_after_exiting() -> None:
         assert watcher.processes[process.pid].role == "pipeline"
     finally:
         process.wait(timeout=30)
+
+
+def test_the_loader_alone_loads_the_runs_files_and_leaves_no_database(
+        tiny_run: TinyRun, tmp_path: Path) -> None:
+    bench = bench_scripts.load("bench_pipeline")
+    alone = bench.load_alone(REPO_ROOT, tiny_run.home / "data" / tiny_run.run_id, tmp_path)
+    loaded = sum(t["rows_loaded"] for t in tiny_run.manifest["ingestion"]["tables"].values())
+    assert alone["rows"] == loaded > 0
+    assert alone["wall_s"] > 0
+    assert alone["rows_per_s"] == round(loaded / alone["wall_s"])
+    assert list(tmp_path.iterdir()) == []
