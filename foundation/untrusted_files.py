@@ -127,7 +127,9 @@ def read_text(path: Path, *, home: Path, limit: int = DEFAULT_LIMIT) -> str:
 
 
 def read_json(path: Path, *, home: Path, limit: int = DEFAULT_LIMIT) -> Any:
-    """:func:`read_text` parsed as JSON; a truncated or malformed file is refused."""
+    """:func:`read_text` parsed as JSON; a truncated or malformed file is refused, and so
+    is one nested deeper than Python's parser can follow (``[[[[...``: a RecursionError
+    its callers would not expect from a file)."""
     text = read_text(path, home=home, limit=limit)
     try:
         return json.loads(text)
@@ -135,6 +137,9 @@ def read_json(path: Path, *, home: Path, limit: int = DEFAULT_LIMIT) -> Any:
         raise UntrustedFileError(shown_path(path, home),
                                  f"is not valid JSON, truncated or damaged ({exc.msg}: "
                                  f"line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise UntrustedFileError(shown_path(path, home),
+                                 "is nested too deeply to be read as JSON") from None
 
 
 def read_tail(path: Path, *, home: Path, max_bytes: int) -> str:

@@ -2,8 +2,8 @@
 
 Every identifier reaches SQL quoted (:func:`quote_ident`), every value as a parameter or
 a quoted literal (:func:`sql_str`). A PII column is masked in the same statement that
-reads it (:func:`landed_columns`, with the key's pads bound by :func:`masking_parameters`),
-so its plaintext is never written to the database, not even to a rejected row's record.
+reads it (:func:`landed_columns`, which also names the key's pads the statement binds), so
+its plaintext is never written to the database, not even to a rejected row's record.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from foundation.source_tables import Column, SourceTable
 from loader.plan import STAMP_COLUMNS, CsvPlan
 from loader.rejects import MAX_REJECT_TEXT, Reject, csv_rejects
 
+#: the named parameters the stamp columns are bound to, in :data:`STAMP_COLUMNS`' order
+STAMP_PARAMETERS = tuple(name.lstrip("_") for name, _type in STAMP_COLUMNS)
+STAMP_SQL = ", ".join(f"${name}" for name in STAMP_PARAMETERS)
+
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -31,28 +35,33 @@ def raw_table(table: SourceTable) -> str:
     return f"{RAW_SCHEMA}.{quote_ident(table.name)}"
 
 
-def landed_columns(table: SourceTable,
-                   value: Callable[[Column], str]) -> list[tuple[Column, str]]:
+def landed_columns(table: SourceTable, value: Callable[[Column], str],
+                   keyed_hash: pii.KeyedHash
+                   ) -> tuple[list[tuple[Column, str]], dict[str, bytes]]:
     """Each column of ``raw.<table>`` (declared ones, in order) with the SQL of its value
     (``value``: a source column's SQL): a PII column hashed
     (:func:`foundation.pii.hash_sql`) or left out, as :meth:`Column.landed` declares,
-    every other column as it is."""
+    every other column as it is; and the named parameters that SQL binds (the key's pads
+    when a column is hashed, else none: DuckDB refuses a parameter its statement does not
+    use)."""
     landed = []
+    parameters: dict[str, bytes] = {}
     for column in table.columns:
         raw = column.landed()
-        if raw is not None:
-            sql = value(column)
-            landed.append((raw, pii.hash_sql(sql) if column.pii == "hash" else sql))
-    return landed
+        if raw is None:
+            continue
+        sql = value(column)
+        if column.pii == "hash":
+            sql = pii.hash_sql(sql)
+            parameters = keyed_hash.parameters()
+        landed.append((raw, sql))
+    return landed, parameters
 
 
-def masking_parameters(table: SourceTable, keyed_hash: pii.KeyedHash) -> dict[str, bytes]:
-    """The named parameters a statement selecting :func:`landed_columns` of ``table``
-    binds: the key's pads when a column is hashed, else none (DuckDB refuses a parameter
-    that its statement does not use)."""
-    hashed = any(column.pii == "hash" and column.landed() is not None
-                 for column in table.columns)
-    return keyed_hash.parameters() if hashed else {}
+def stamp_parameters(stamps: Sequence[Any]) -> dict[str, Any]:
+    """``stamps`` (the values of :data:`loader.plan.STAMP_COLUMNS`, in order) as the named
+    parameters :data:`STAMP_SQL` reads."""
+    return dict(zip(STAMP_PARAMETERS, stamps, strict=True))
 
 
 def create_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable,
@@ -75,15 +84,16 @@ def load_csv(
         f"{sql_str(name)}: {sql_str(type_)}"
         for name, type_ in zip(plan.file_columns, plan.file_types, strict=True)
     ) + "}"
-    select_list = ", ".join(
-        sql for _, sql in landed_columns(table, lambda column: quote_ident(column.name)))
+    landed, masking = landed_columns(table, lambda column: quote_ident(column.name),
+                                     keyed_hash)
+    select_list = ", ".join(sql for _, sql in landed)
     extra_list = "".join(f", {quote_ident(synthetic)}" for synthetic, _ in plan.extras)
     con.execute("drop table if exists _load_rejects")
     con.execute("drop table if exists _load_scans")
     inserted = con.execute(
         f"""
         insert into {raw_table(table)}
-        select {select_list}, $ingested_at, $run_id, $source_file{extra_list}
+        select {select_list}, {STAMP_SQL}{extra_list}
         from read_csv(
             $location,
             header = true,
@@ -98,8 +108,7 @@ def load_csv(
             rejects_scan = '_load_scans'
         )
         """,  # noqa: S608
-        {**dict(zip(("ingested_at", "run_id", "source_file"), stamps, strict=True)),
-         "location": plan.source.location, **masking_parameters(table, keyed_hash)},
+        {**stamp_parameters(stamps), "location": plan.source.location, **masking},
     ).fetchone()
     rows_loaded = int(inserted[0]) if inserted else 0
     return rows_loaded, csv_rejects(con, plan)
@@ -144,8 +153,8 @@ def load_sqlite_table(
     # the rows as raw will hold them, PII already masked: nothing below (the checks, the
     # insert, a rejected row's record) ever sees a plaintext value
     raw_columns = table.raw_columns
-    masked = [f"{sql} as {quote_ident(raw.name)}"
-              for raw, sql in landed_columns(table, lambda c: quote_ident(c.name))]
+    landed, masking = landed_columns(table, lambda c: quote_ident(c.name), keyed_hash)
+    masked = [f"{sql} as {quote_ident(raw.name)}" for raw, sql in landed]
     # extra columns travel under synthetic names (already text: sqlite_all_varchar)
     extra_select = "".join(f", {quote_ident(name)} as _extra_{i}"
                            for i, name in enumerate(extras, start=1))
@@ -153,7 +162,7 @@ def load_sqlite_table(
     con.execute(
         f"create temp table _load_sqlite_rows as select rowid as _line, {', '.join(masked)}"  # noqa: S608
         f"{extra_select} from {source}",
-        masking_parameters(table, keyed_hash),
+        masking,
     )
     checks = [
         (column, valid_value_sql(column, quote_ident(column.name))) for column in raw_columns
@@ -162,9 +171,9 @@ def load_sqlite_table(
     typed = ", ".join(typed_value_sql(c, quote_ident(c.name)) for c in raw_columns)
     columns = ", ".join(quote_ident(c.name) for c in raw_columns)
     inserted = con.execute(
-        f"insert into {raw_table(table)} select {typed}, ?, ?, ?{extra_list} "  # noqa: S608
+        f"insert into {raw_table(table)} select {typed}, {STAMP_SQL}{extra_list} "  # noqa: S608
         f"from _load_sqlite_rows where {all_valid}",
-        stamps,
+        stamp_parameters(stamps),
     ).fetchone()
     rows_loaded = int(inserted[0]) if inserted else 0
     failing = [(column, check) for column, check in checks if check != "true"]

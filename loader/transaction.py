@@ -80,6 +80,20 @@ def _check_fresh_target(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
         raise LoadError(f"{db_path.name}: raw.{name} already exists; a snapshot is loaded once")
 
 
+#: the DuckDB settings a caller may pass: what bounds the load's memory and threads. A
+#: profiling or logging setting would record the statements' plans, into which DuckDB
+#: folds the PII key's pads (:mod:`foundation.pii`), so it is refused, as is any other.
+LOADER_SETTINGS = frozenset({"memory_limit", "temp_directory", "max_temp_directory_size",
+                             "threads"})
+
+
+def _check_settings(config: Mapping[str, str] | None) -> None:
+    refused = sorted(set(config or {}) - LOADER_SETTINGS)
+    if refused:
+        raise LoadError(f"DuckDB setting {refused[0]!r} is not one the loader takes "
+                        f"({', '.join(sorted(LOADER_SETTINGS))})")
+
+
 def _connect(db_path: Path, config: Mapping[str, str] | None) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(db_path), config=dict(config or {}))
@@ -125,14 +139,15 @@ def load_raw(
     ``data_dir`` is the run's local folder, or any :class:`~loader.sources.SourceFiles`
     (the pipeline's adapter for object storage). All or nothing: on any failure a
     :class:`LoadError` is raised, the transaction is rolled back and a database file
-    created by this call is removed. ``duckdb_config`` (e.g. ``memory_limit``,
-    ``temp_directory``) is passed to ``duckdb.connect``, so the caller bounds the loader's
-    memory. ``pii_key`` keys the hashes that replace PII columns (:mod:`foundation.pii`);
-    it is used on this call's connection only.
+    created by this call is removed. ``duckdb_config`` (only :data:`LOADER_SETTINGS`:
+    ``memory_limit``, ``temp_directory``, ...) is passed to ``duckdb.connect``, so the
+    caller bounds the loader's memory. ``pii_key`` keys the hashes that replace PII
+    columns (:mod:`foundation.pii`); it is used on this call's connection only.
     """
     started = time.perf_counter()
     db_path = Path(db_path)
     validate_arguments(run_id, max_reject_share)
+    _check_settings(duckdb_config)
     if not isinstance(pii_key, str) or not pii_key.strip():
         raise LoadError(f"no PII key: the loader hashes emails and phones with the home's "
                         f"secret key (set {pii.KEY_ENV})")

@@ -9,11 +9,13 @@ results are kept in ``logs/openlineage/.column_lineage.json``, keyed by a hash o
 and a model whose key is there is not read again.
 
 The file is untrusted input, as everything read from a home: a file that is not a
-well-formed record is ignored whole, and an entry is used only when every column it names
-is one of the relations and columns its model may read (a file edited to name something
-else cannot put it into the events). It holds the entries of the last run only, so it
-never grows beyond one project's models; it only saves time, so a file that cannot be
-read or written is a debug line, never a failure.
+well-formed record is ignored whole, and an entry is used only when every output column
+it names is one of its model's columns and every input one of the columns its model may
+read, so an edited file cannot put any other name into the published events (it can
+still misstate which of those columns feed which, as anyone who can write the home can
+edit the events themselves). It holds the entries of the last run only, so it never grows
+beyond one project's models; it only saves time, so a file that cannot be read or written
+is a debug line, never a failure.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +46,21 @@ _CACHE_LIMIT = 16 * 1024**2
 Lineage = dict[str, frozenset[Leaf]]
 
 
+#: sqlglot's optional compiled parts, which read the same SQL through other code
+_SQLGLOT_EXTRAS = ("sqlglotrs", "sqlglotc")
+
+
 def _reader_version() -> str:
-    """The reader's own code and sqlglot's version: a change to either may change what
-    the same SQL reads as, so it makes every key new."""
+    """The reader's own code and the versions of sqlglot and its compiled parts: a change
+    to any may change what the same SQL reads as, so it makes every key new."""
     source = Path(column_lineage.__file__).read_bytes()
-    return f"{hashlib.sha256(source).hexdigest()} sqlglot={sqlglot.__version__}"
+    versions = [f"sqlglot={sqlglot.__version__}"]
+    for name in _SQLGLOT_EXTRAS:
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return " ".join([hashlib.sha256(source).hexdigest(), *versions])
 
 
 def entry_key(sql: str, columns: Mapping[Relation, Sequence[str]], reader: str) -> str:
@@ -81,7 +94,8 @@ class ColumnLineageCache:
             logger.debug("column-lineage cache ignored: %s", exc)
             return {}
         entries = document.get("entries") if isinstance(document, dict) else None
-        if (not isinstance(entries, dict) or document.get("format") != _FORMAT
+        kind = document.get("format") if isinstance(document, dict) else None
+        if (not isinstance(entries, dict) or type(kind) is not int or kind != _FORMAT
                 or not all(isinstance(k, str) and _KEY.fullmatch(k) for k in entries)):
             logger.debug("column-lineage cache ignored: %s is not a record of this format",
                          self.path.name)
@@ -89,11 +103,13 @@ class ColumnLineageCache:
         return entries
 
     def lineage(self, sql: str, columns: Mapping[Relation, Sequence[str]],
+                outputs: Sequence[str],
                 read: Callable[[str, Mapping[Relation, Sequence[str]]], Lineage]) -> Lineage:
         """The lineage of ``sql`` over ``columns``: the cached entry when there is a valid
-        one, else ``read(sql, columns)`` (which may raise; nothing is kept then)."""
+        one (``outputs``: the model's own columns), else ``read(sql, columns)`` (which may
+        raise; nothing is kept then)."""
         key = entry_key(sql, columns, self._reader)
-        found = _valid_entry(self._cached.get(key), columns)
+        found = _valid_entry(self._cached.get(key), columns, outputs)
         if found is not None:
             self.hits += 1
         else:
@@ -117,16 +133,20 @@ class ColumnLineageCache:
             logger.debug("column-lineage cache not written: %s", exc)
 
 
-def _valid_entry(entry: Any, columns: Mapping[Relation, Sequence[str]]) -> Lineage | None:
-    """A cached entry as lineage, when each of its leaves is a column the model may
+def _valid_entry(entry: Any, columns: Mapping[Relation, Sequence[str]],
+                 outputs: Sequence[str]) -> Lineage | None:
+    """A cached entry as lineage, when each of its output columns is one of ``outputs``
+    (in any case, as the SQL may spell it) and each of its leaves a column the model may
     read; None for anything else (then the SQL is read again)."""
     if not isinstance(entry, dict):
         return None
+    own = {name.lower() for name in outputs}
     readable = {(db, table, column) for (db, table), names in columns.items()
                 for column in names}
     lineage: Lineage = {}
     for column, leaves in entry.items():
-        if not isinstance(column, str) or not isinstance(leaves, list) or not leaves:
+        if not (isinstance(column, str) and column.lower() in own
+                and isinstance(leaves, list) and leaves):
             return None
         found = set()
         for leaf in leaves:

@@ -237,7 +237,6 @@ def dbt_events(manifest: RunManifest, target_path: Path,
         events = list(processor.parse().events())
     lineage = _models_lineage(json.loads((target_path / "manifest.json").read_text()),
                               columns, cache)
-    cache.store()
     for event in events:
         _replace_dbt_facets(event, lineage)
     return events
@@ -278,12 +277,13 @@ def _models_lineage(dbt_manifest: dict[str, Any], columns: Mapping[Relation, Seq
         inputs = {_relation(relations[d]): _dataset_name(relations[d])
                   for d in node["depends_on"]["nodes"] if d in relations}
         readable = {relation: columns[relation] for relation in inputs if relation in columns}
+        own = columns.get(_relation(node), ())
         try:
-            read = cache.lineage(sql, readable, column_lineage.read_lineage)
+            read = cache.lineage(sql, readable, own, column_lineage.read_lineage)
         except SqlglotError:
             logger.debug("no column lineage for %s", unique_id, exc_info=True)
             continue
-        names = {c.lower(): c for c in columns.get(_relation(node), ())}
+        names = {c.lower(): c for c in own}
         lineage[unique_id] = {
             names.get(column.lower(), column): {(inputs[(db, table)], field)
                                                 for db, table, field in leaves}
@@ -353,6 +353,7 @@ def build_events(manifest: RunManifest, paths: RunPaths,
                for relation, found in _schema_columns(paths).items()}
     cache = ColumnLineageCache(events_path(paths).with_name(CACHE_FILE), paths.home)
     events.extend(dbt_events(manifest, paths.dbt_dir / "target", columns, cache))
+    cache.store()
     if manifest.status != "running":
         state = RunState.COMPLETE if manifest.status == "success" else RunState.FAIL
         facets = ({"errorMessage": error_message_run.ErrorMessageRunFacet(

@@ -121,6 +121,8 @@ def test_a_rejected_line_of_a_csv_table_with_pii_keeps_no_text(
     "k",
     "k" * 64,  # exactly one SHA-256 block: padded with nothing
     "k" * 65,  # longer than a block: hashed first, as RFC 2104 says
+    "é" * 32,  # 32 characters, exactly one block of bytes
+    "é" * 33,  # 33 characters, longer than a block in bytes only
     "clé secrète ü " * 8,  # non-ASCII, longer than a block once encoded
 ])
 def test_the_sql_hash_is_hmac_sha256_of_the_normalised_value_under_any_key(key: str) -> None:
@@ -140,12 +142,40 @@ def test_an_empty_key_is_refused_before_anything_is_hashed() -> None:
         pii.KeyedHash.from_key("")
 
 
+def _secrets() -> tuple[bytes, ...]:
+    """The key and the two pads derived from it: each gives the key away."""
+    keyed_hash = pii.KeyedHash.from_key(PII_KEY)
+    return PII_KEY.encode(), keyed_hash.inner_pad, keyed_hash.outer_pad
+
+
 def test_neither_the_key_nor_its_pads_reach_the_database_file_or_a_repr(
         loader, dataset, db_path) -> None:
-    keyed_hash = pii.KeyedHash.from_key(PII_KEY)
     loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
     content = db_path.read_bytes()
     assert not db_path.with_name(db_path.name + ".wal").exists()
-    for secret in (PII_KEY.encode(), keyed_hash.inner_pad, keyed_hash.outer_pad):
-        assert secret not in content
-    assert repr(keyed_hash) == "KeyedHash()"
+    assert not any(secret in content for secret in _secrets())
+    assert repr(pii.KeyedHash.from_key(PII_KEY)) == "KeyedHash()"
+
+
+def test_a_failed_loads_error_and_log_hold_neither_the_key_nor_its_pads(
+        loader, dataset, db_path, caplog: pytest.LogCaptureFixture) -> None:
+    with sqlite3.connect(dataset / APP_DB_FILE) as con:
+        con.execute("update users set is_verified = 'yes' where user_id = 2")
+    with caplog.at_level("DEBUG"), pytest.raises(loader.LoadError) as err:
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY)
+    said = "\n".join([str(err.value), json.dumps(err.value.rejects), caplog.text]).encode()
+    assert b"could not convert 'yes' to BOOLEAN" in said
+    assert not any(secret in said or secret.hex().encode() in said for secret in _secrets())
+    assert not db_path.exists()
+
+
+def test_a_duckdb_setting_that_could_record_a_plan_is_refused_before_any_file(
+        loader, dataset, db_path) -> None:
+    """DuckDB folds the bound pads into each statement's plan: a profile would show them."""
+    with pytest.raises(loader.LoadError) as err:
+        loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY,
+                        duckdb_config={"memory_limit": "1GB", "enable_profiling": "json"})
+    assert str(err.value) == ("DuckDB setting 'enable_profiling' is not one the loader takes "
+                              "(max_temp_directory_size, memory_limit, temp_directory, "
+                              "threads)")
+    assert not db_path.exists()

@@ -95,28 +95,64 @@ def test_unchanged_sql_takes_every_models_lineage_from_the_cache(
         "field"] == "is_qualified"
 
 
-def test_an_entry_naming_a_column_its_model_cannot_read_is_read_again(
-        tiny_run: TinyRun, first_read: tuple[RunPaths, Lineages, int],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    paths, lineages, _read = first_read
+def _forge(paths: RunPaths, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite the copy's cache file as ``change`` edits its JSON."""
     cache = _cache_path(paths)
     document = json.loads(cache.read_text())
-    forged = next(key for key, entry in document["entries"].items() if "conversion" in entry)
-    document["entries"][forged]["conversion"] = [["raw", "users", "email_hash"]]
+    change(document)
     cache.write_text(json.dumps(document))
+
+
+def _conversion_entry(document: dict[str, Any]) -> dict[str, Any]:
+    """The cached entry of mart_top_referrers (the one model with a ``conversion``)."""
+    return next(entry for entry in document["entries"].values() if "conversion" in entry)
+
+
+@pytest.mark.parametrize("forgery", [
+    lambda document: _conversion_entry(document).update(
+        conversion=[["raw", "users", "email_hash"]]),
+    lambda document: _conversion_entry(document).update(
+        {"<script>alert(1)</script>": _conversion_entry(document)["conversion"]}),
+], ids=["an-input-it-cannot-read", "an-output-it-does-not-have"])
+def test_an_entry_naming_a_column_its_model_cannot_have_is_read_again(
+        tiny_run: TinyRun, first_read: tuple[RunPaths, Lineages, int],
+        monkeypatch: pytest.MonkeyPatch, forgery: Callable[[dict[str, Any]], None]) -> None:
+    paths, lineages, _read = first_read
+    _forge(paths, forgery)
+    reads = _counting_reads(monkeypatch)
+    again = _events(tiny_run, paths)
+    assert again == lineages
+    assert len(reads) == 1
+    published = json.dumps(again["model.carton_caps.mart_top_referrers"])
+    assert "raw" not in published and "script" not in published
+
+
+def _renamed_key(document: dict[str, Any]) -> None:
+    entries = document["entries"]
+    entries.update({key.upper(): entries.pop(key) for key in list(entries)})
+
+
+@pytest.mark.parametrize("forgery", [
+    lambda document: document.update(format=2),
+    lambda document: document.update(format=True),
+    _renamed_key,
+], ids=["another-format", "a-format-not-a-number", "keys-not-lower-case-hex"])
+def test_a_record_of_another_format_is_ignored_whole(
+        tiny_run: TinyRun, first_read: tuple[RunPaths, Lineages, int],
+        monkeypatch: pytest.MonkeyPatch, forgery: Callable[[dict[str, Any]], None]) -> None:
+    paths, lineages, read = first_read
+    _forge(paths, forgery)
     reads = _counting_reads(monkeypatch)
     assert _events(tiny_run, paths) == lineages
-    assert len(reads) == 1
-    assert "raw" not in json.dumps(lineages["model.carton_caps.mart_top_referrers"])
+    assert len(reads) == read
 
 
 @pytest.mark.parametrize("content", [
     b"{not json",
     b"[]",
-    b'{"format": 2, "entries": {}}',
-    b'{"format": 1, "entries": {"not-a-key": {}}}',
+    b"[" * 100_000,
     b'{"format": 1, "entries": []}',
-], ids=["not-json", "a-list", "another-format", "a-bad-key", "entries-a-list"])
+], ids=["not-json", "a-list", "nested-too-deeply", "entries-a-list"])
 def test_a_cache_file_that_is_not_a_record_is_ignored_and_replaced(
         tiny_run: TinyRun, first_read: tuple[RunPaths, Lineages, int],
         monkeypatch: pytest.MonkeyPatch, content: bytes) -> None:

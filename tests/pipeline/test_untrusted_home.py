@@ -99,6 +99,10 @@ def test_untrusted_reads_refuse_links_fifos_folders_outside_paths_and_large_file
             in_thread(lambda path: untrusted_files.read_json(path, home=home, limit=100),
                       home / name)
         assert str(caught.value) == message
+    (home / "deep.json").write_text("[" * 100_000)
+    with pytest.raises(untrusted_files.UntrustedFileError) as caught:
+        untrusted_files.read_json(home / "deep.json", home=home)
+    assert str(caught.value) == "deep.json is nested too deeply to be read as JSON"
     with pytest.raises(FileNotFoundError):
         untrusted_files.read_bytes(home / "missing", home=home)
 
