@@ -95,12 +95,17 @@ def test_unchanged_sql_takes_every_models_lineage_from_the_cache(
         "field"] == "is_qualified"
 
 
-def _forge(paths: RunPaths, change: Callable[[dict[str, Any]], None]) -> None:
-    """Rewrite the copy's cache file as ``change`` edits its JSON."""
+def _forged_then_built(tiny_run: TinyRun, paths: RunPaths,
+                       change: Callable[[dict[str, Any]], None],
+                       monkeypatch: pytest.MonkeyPatch) -> tuple[Lineages, list[str]]:
+    """The copy's cache file rewritten as ``change`` edits its JSON, then the events
+    built again: their lineages, and the SQL read to build them."""
     cache = _cache_path(paths)
     document = json.loads(cache.read_text())
     change(document)
     cache.write_text(json.dumps(document))
+    reads = _counting_reads(monkeypatch)
+    return _events(tiny_run, paths), reads
 
 
 def _conversion_entry(document: dict[str, Any]) -> dict[str, Any]:
@@ -108,43 +113,34 @@ def _conversion_entry(document: dict[str, Any]) -> dict[str, Any]:
     return next(entry for entry in document["entries"].values() if "conversion" in entry)
 
 
-@pytest.mark.parametrize("forgery", [
-    lambda document: _conversion_entry(document).update(
-        conversion=[["raw", "users", "email_hash"]]),
-    lambda document: _conversion_entry(document).update(
-        {"<script>alert(1)</script>": _conversion_entry(document)["conversion"]}),
-], ids=["an-input-it-cannot-read", "an-output-it-does-not-have"])
-def test_an_entry_naming_a_column_its_model_cannot_have_is_read_again(
-        tiny_run: TinyRun, first_read: tuple[RunPaths, Lineages, int],
-        monkeypatch: pytest.MonkeyPatch, forgery: Callable[[dict[str, Any]], None]) -> None:
-    paths, lineages, _read = first_read
-    _forge(paths, forgery)
-    reads = _counting_reads(monkeypatch)
-    again = _events(tiny_run, paths)
-    assert again == lineages
-    assert len(reads) == 1
-    published = json.dumps(again["model.carton_caps.mart_top_referrers"])
-    assert "raw" not in published and "script" not in published
-
-
 def _renamed_key(document: dict[str, Any]) -> None:
     entries = document["entries"]
     entries.update({key.upper(): entries.pop(key) for key in list(entries)})
 
 
-@pytest.mark.parametrize("forgery", [
-    lambda document: document.update(format=2),
-    lambda document: document.update(format=True),
-    _renamed_key,
-], ids=["another-format", "a-format-not-a-number", "keys-not-lower-case-hex"])
-def test_a_record_of_another_format_is_ignored_whole(
+#: (a forgery of the cache file, whether it discards the whole file or one entry)
+FORGERIES = {
+    "an-input-it-cannot-read": (lambda document: _conversion_entry(document).update(
+        conversion=[["raw", "users", "email_hash"]]), False),
+    "an-output-it-does-not-have": (lambda document: _conversion_entry(document).update(
+        {"<script>alert(1)</script>": _conversion_entry(document)["conversion"]}), False),
+    "another-format": (lambda document: document.update(format=2), True),
+    "a-format-not-a-number": (lambda document: document.update(format=True), True),
+    "keys-not-lower-case-hex": (_renamed_key, True),
+}
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGERIES))
+def test_a_forged_entry_is_read_again_and_a_forged_record_ignored_whole(
         tiny_run: TinyRun, first_read: tuple[RunPaths, Lineages, int],
-        monkeypatch: pytest.MonkeyPatch, forgery: Callable[[dict[str, Any]], None]) -> None:
+        monkeypatch: pytest.MonkeyPatch, forgery: str) -> None:
     paths, lineages, read = first_read
-    _forge(paths, forgery)
-    reads = _counting_reads(monkeypatch)
-    assert _events(tiny_run, paths) == lineages
-    assert len(reads) == read
+    change, whole = FORGERIES[forgery]
+    again, reads = _forged_then_built(tiny_run, paths, change, monkeypatch)
+    assert again == lineages
+    assert len(reads) == (read if whole else 1)
+    published = json.dumps(again["model.carton_caps.mart_top_referrers"])
+    assert "raw" not in published and "script" not in published
 
 
 @pytest.mark.parametrize("content", [
