@@ -189,13 +189,24 @@ def drift_record(table: SourceTable, column: str, change: str, detail: str) -> d
     }
 
 
-def plan_sqlite(sources: SourceFiles) -> tuple[SourceFile, tuple[dict, ...],
-                                               dict[str, tuple[str, ...]]]:
-    """Check that app.sqlite holds every declared table and column.
+@dataclass(frozen=True)
+class SqlitePlan:
+    """What the preflight found in app.sqlite."""
+
+    source: SourceFile
+    drift: tuple[dict, ...]
+    #: per table, the extra columns to load as VARCHAR
+    extras: dict[str, tuple[str, ...]]
+    #: per table, its rows: SQLite counts them from its b-tree without decoding one, so
+    #: the load tells whether any row was rejected without reading the table again
+    rows: dict[str, int]
+
+
+def plan_sqlite(sources: SourceFiles) -> SqlitePlan:
+    """Check that app.sqlite holds every declared table and column, and count its rows.
 
     SQLite needs random access, so the file is always a local one (object storage's copy
-    is fetched and verified first, by the caller). Returns the file, the drift and, per
-    table, the extra columns to load as VARCHAR.
+    is fetched and verified first, by the caller).
     """
     file = sources.require(APP_DB_FILE)
     path = file.local_path
@@ -204,6 +215,7 @@ def plan_sqlite(sources: SourceFiles) -> tuple[SourceFile, tuple[dict, ...],
                         f"{file.location}")
     drift: list[dict] = []
     extras: dict[str, tuple[str, ...]] = {}
+    rows_by_table: dict[str, int] = {}
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -235,9 +247,12 @@ def plan_sqlite(sources: SourceFiles) -> tuple[SourceFile, tuple[dict, ...],
             loadable, extra_drift = plan_extras(table, extra_names)
             drift.extend(extra_drift)
             extras[table.name] = tuple(name for name in extra_names if name in loadable)
+            quoted = '"' + table.name.replace('"', '""') + '"'
+            rows_by_table[table.name] = con.execute(
+                f"select count(*) from {quoted}").fetchone()[0]  # noqa: S608
     except sqlite3.DatabaseError as exc:
         raise LoadError(f"{APP_DB_FILE}: not a readable SQLite database ({exc})") from None
     finally:
         con.close()
-    return file, tuple(drift), extras
+    return SqlitePlan(file, tuple(drift), extras, rows_by_table)
 

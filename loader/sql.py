@@ -138,15 +138,12 @@ def typed_value_sql(column: Column, ref: str) -> str:
     return f"cast({ref} as {column.duckdb_type})"
 
 
-def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    counted = con.execute(f"select count(*) from {table}").fetchone()  # noqa: S608
-    return int(counted[0]) if counted else 0
-
-
 def load_sqlite_table(
     con: duckdb.DuckDBPyConnection, table: SourceTable, stamps: list[Any],
-    keyed_hash: pii.KeyedHash, extras: Sequence[str] = (),
+    keyed_hash: pii.KeyedHash, extras: Sequence[str] = (), *, source_rows: int,
 ) -> tuple[int, list[Reject]]:
+    """Insert the valid rows of ``table`` (``source_rows`` in SQLite,
+    :class:`loader.plan.SqlitePlan`); the rows and their rejects."""
     create_raw_table(con, table, extras)
     source = f"_load_app_db.{quote_ident(table.name)}"
     # the rows as raw will hold them, PII already masked: nothing below (the checks, the
@@ -176,7 +173,7 @@ def load_sqlite_table(
     failing = [(column, check) for column, check in checks if check != "true"]
     rejects: list[Reject] = []
     # a table whose every row was inserted has nothing to reject: no second read of it
-    if failing and rows_loaded < _row_count(con, source):
+    if failing and rows_loaded < source_rows:
         bad_column = " ".join(
             f"when not {check} then {sql_str(column.name)}" for column, check in failing
         )

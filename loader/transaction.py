@@ -27,7 +27,7 @@ from foundation.source_tables import (
     SOURCE_TABLES,
     SourceTable,
 )
-from loader.plan import CsvPlan, plan_csv, plan_sqlite, validate_arguments
+from loader.plan import CsvPlan, SqlitePlan, plan_csv, plan_sqlite, validate_arguments
 from loader.rejects import Reject
 from loader.report import (
     DEFAULT_MAX_REJECT_SHARE,
@@ -156,7 +156,8 @@ def load_raw(
     stamp = _to_naive_utc(ingested_at)
 
     # Preflight: every file, table and column is checked before the database is touched.
-    sqlite_file, sqlite_drift, sqlite_extras = plan_sqlite(sources)
+    sqlite_plan = plan_sqlite(sources)
+    sqlite_file = sqlite_plan.source
     csv_plans = [plan_csv(table, sources) for table in EVENT_EXPORT_TABLES]
 
     files = [sqlite_file, *(plan.source for plan in csv_plans)]
@@ -176,8 +177,8 @@ def load_raw(
                 "(type sqlite, read_only)"
             )
             report = _load_in_transaction(
-                con, db_path, run_id, stamp, max_reject_share, sqlite_file, sqlite_drift,
-                sqlite_extras, csv_plans, hashes, sources, keyed_hash,
+                con, db_path, run_id, stamp, max_reject_share, sqlite_plan, csv_plans,
+                hashes, sources, keyed_hash,
             )
         except BaseException as exc:
             for pending in hashes.values():
@@ -219,9 +220,7 @@ def _load_in_transaction(
     run_id: str,
     stamp: datetime,
     max_reject_share: float,
-    sqlite_file: SourceFile,
-    sqlite_drift: tuple[dict, ...],
-    sqlite_extras: dict[str, tuple[str, ...]],
+    sqlite_plan: SqlitePlan,
     csv_plans: list[CsvPlan],
     hashes: dict[str, Future[str]],
     sources: SourceFiles,
@@ -234,7 +233,7 @@ def _load_in_transaction(
     for ddl in loader_ddl():
         con.execute(ddl)
 
-    drift = [*sqlite_drift]
+    drift = [*sqlite_plan.drift]
     for plan in csv_plans:
         drift.extend(plan.drift)
     warnings: list[str] = [
@@ -303,9 +302,11 @@ def _load_in_transaction(
 
     for table in APP_DB_TABLES:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()
-        rows_loaded, rejects = load_sqlite_table(con, table, [stamp, run_id, sqlite_file.name],
-                                                  keyed_hash, sqlite_extras.get(table.name, ()))
-        finish(table, sqlite_file, started_at, t0, rows_loaded, rejects)
+        source = sqlite_plan.source
+        rows_loaded, rejects = load_sqlite_table(
+            con, table, [stamp, run_id, source.name], keyed_hash,
+            sqlite_plan.extras.get(table.name, ()), source_rows=sqlite_plan.rows[table.name])
+        finish(table, source, started_at, t0, rows_loaded, rejects)
 
     for plan in csv_plans:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()

@@ -232,6 +232,21 @@ def test_sqlite_values_of_the_wrong_type_are_rejected_with_their_rowid(
     assert '"installed_at":"soon"' in rejects[1][7]
 
 
+def test_the_preflight_counts_the_sqlite_rows_the_load_then_accounts_for(
+    loader, dataset, db_path
+):
+    """The load compares its inserted rows with the preflight's count to know whether any
+    was rejected (and only then reads the table again to list them)."""
+    with sqlite3.connect(dataset / APP_DB_FILE) as con:
+        con.execute("update users set installed_at = 'soon' where user_id = 2")
+    counted = loader.plan.plan_sqlite(loader.sources.LocalSourceFiles(dataset)).rows
+    report = loader.load_raw(dataset, db_path, RUN_ID, pii_key=PII_KEY, max_reject_share=1.0)
+    assert counted == {t.table: t.rows_loaded + t.rows_rejected for t in report.tables
+                       if t.source_system == "app_db"}
+    assert counted["users"] == 3
+    assert [r[1:4] for r in _rejects(db_path)] == [("users", "app.sqlite", 2)]
+
+
 def test_sqlite_rejects_above_the_threshold_fail_naming_the_table(loader, dataset, db_path):
     with sqlite3.connect(dataset / APP_DB_FILE) as con:
         con.execute("update schools set enrollment = 'many' where school_id = 1")
