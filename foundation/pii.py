@@ -23,7 +23,7 @@ connection receives as the bound parameters of the statements that read a PII co
 (:meth:`KeyedHash.parameters`). It never appears in SQL text, a view definition, a log
 line or a table. DuckDB folds bound values into a statement's plan, so a profile or an
 ``EXPLAIN`` of such a statement would show the pads: the loader's connection takes no
-setting beyond its memory and spill folder (``loader.transaction.LOADER_SETTINGS``).
+setting beyond its memory, spill folder and threads (``loader.transaction.LOADER_SETTINGS``).
 
 Why DuckDB's own ``sha256`` rather than a Python function registered on the connection:
 HMAC is two SHA-256s over the key pads (RFC 2104), which DuckDB computes in C++ on every
