@@ -24,8 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 import duckdb
 
 OPS_SCHEMA = "ops"
@@ -185,6 +183,10 @@ def _insert_named(con: duckdb.DuckDBPyConnection, schema: str, table: str,
             extra = sorted(set(row) - set(columns))
             raise KeyError(f"a row for {schema}.{table} does not match its columns: missing "
                            f"{missing}, undeclared {extra}")
+    # imported here: the run's command line imports this module before dbt's worker starts,
+    # and pandas alone takes about 0.4 s (pipeline/run_pipeline.py)
+    import pandas as pd
+
     frame = pd.DataFrame([[row[c] for c in columns] for row in rows], columns=list(columns),
                          dtype=object)
     con.register("ops_rows_frame", frame)

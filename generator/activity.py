@@ -28,12 +28,11 @@ from foundation.source_tables import (
     REWARDS_LEDGER,
 )
 from generator import vectors as vx
+from generator.config import INSTALL_OPEN_DELAY_S, Window
 from generator.entities import (
-    INSTALL_OPEN_DELAY_S,
     ST_QUALIFIED,
     Population,
     Products,
-    Window,
     to_table,
 )
 from generator.parameters import DAY, GeneratorParameters

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from foundation.source_tables import PRODUCTS, REFERRALS, SCHOOLS, USERS, SourceTable
 from generator import geography
 from generator import vectors as vx
+from generator.config import Window
 from generator.parameters import DAY, GeneratorParameters
 from generator.pools import CATEGORIES, EMAIL_DOMAINS, STATES, TextPools
 from generator.vectors import NA
@@ -32,28 +33,6 @@ REFERRAL_STATUSES = ("sent", "clicked", "installed", "applied", "onboarded", "qu
 REJECTION_REASONS = ("applied_after_window", "self_referral", "existing_user", "fraud_suspected")
 ST_SENT, ST_CLICKED, ST_INSTALLED, ST_APPLIED, ST_ONBOARDED, ST_QUALIFIED, ST_REJECTED = range(7)
 RJ_NONE, RJ_WINDOW, RJ_SELF, RJ_EXISTING, RJ_FRAUD = -1, 0, 1, 2, 3
-#: The install session's first ``app_open`` comes this many seconds after the install.
-INSTALL_OPEN_DELAY_S = 1
-
-
-@dataclass(frozen=True)
-class Window:
-    """The covered time range [start, end) in epoch seconds (end = as-of midnight UTC)."""
-
-    start: int
-    end: int
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start) // DAY
-
-    @property
-    def last_install(self) -> int:
-        """The latest instant an install may happen: its session's first ``app_open``
-        (``INSTALL_OPEN_DELAY_S`` later) must still fall before ``end``, the as-of instant."""
-        return self.end - 1 - INSTALL_OPEN_DELAY_S
-
-
 def to_table(spec: SourceTable, columns: dict[str, pa.Array]) -> pa.Table:
     """A table with exactly the declared columns, in declared order."""
     return pa.table({name: columns[name] for name in spec.column_names})

@@ -61,28 +61,11 @@ from foundation.source_tables import (
     SourceTable,
 )
 from generator import vectors as vx
+from generator.config import FAULT_CLASSES
 from generator.parameters import DAY, HOUR
 
 logger = logging.getLogger(__name__)
 
-FAULT_CLASSES: tuple[str, ...] = (
-    "duplicate_keys",
-    "null_keys",
-    "orphan_foreign_keys",
-    "late_events",
-    "future_events",
-    "negative_amounts",
-    "schema_drift_extra_column",
-    "schema_drift_missing_column",
-    "stale_export",
-    "empty_table",
-    "outage_day",
-    "platform_outage",
-    "replayed_day",
-    "null_burst",
-    "unit_change",
-    "rejection_spike",
-)
 FAULT_SHARE = 0.005
 MIN_FAULT_ROWS = 3
 STALE_DAYS = 5

@@ -32,7 +32,7 @@ from typing import cast
 from foundation import cli_values, run_env
 from foundation.paths import REPO_ROOT, HomePaths
 from foundation.run_id import RunIdError, new_run_id, validate_run_id
-from generator.data_generator import (
+from generator.config import (
     DEFAULT_DAYS,
     DEFAULT_USERS,
     FAULT_CLASSES,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import logging
 
-from pipeline.evidence import openlineage
 from pipeline.lifecycle.step_types import RunState
 from pipeline.records.run_manifest import ManifestUpdate, RunWarning
 from pipeline.steps import report
@@ -21,6 +20,11 @@ def conclude(state: RunState) -> ManifestUpdate:
     """The run report's conclusion (and health), then logs/openlineage/<run_id>.ndjson."""
     update = report.conclude(state)
     try:
+        # imported here, as the run concludes (a failure is this warning, like any other):
+        # OpenLineage's client and sqlglot take about 0.3 s, which the run's command line
+        # would otherwise spend before dbt's worker starts
+        from pipeline.evidence import openlineage
+
         final = copy.deepcopy(state.manifest)
         final.apply(update, step=None)
         path, warnings = openlineage.emit(openlineage.build_events(final, state.paths),

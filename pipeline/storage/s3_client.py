@@ -9,6 +9,10 @@ moto), ``AWS_ENDPOINT_URL``. Such stores are addressed path-style
 boto3's defaults suit a long-lived service (60 s timeouts, retries with back-off), not a
 run that should say within seconds that the endpoint is down. The client here times out
 connecting after a few seconds and retries a bounded number of times.
+
+boto3 and botocore's configuration (about 0.2 s to import) are imported when a client is
+made: every run imports this module, through the archive step, before dbt's worker
+starts, and most runs archive nothing.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import boto3
-import botocore.config
 import botocore.exceptions
 
 from pipeline.storage.errors import CredentialsError, StorageLocationError
 from pipeline.storage.redact import redact, register_secret
+
+if TYPE_CHECKING:
+    import boto3.session
+    import botocore.config
 
 #: the region used when neither the environment nor the profile names one (an
 #: S3-compatible store accepts any; AWS itself routes us-east-1 requests globally)
@@ -119,6 +125,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> S3Settings:
 
 
 def _session(settings: S3Settings) -> boto3.session.Session:
+    import boto3.session
+
     try:
         return boto3.session.Session(profile_name=settings.profile,
                                      region_name=settings.region)
@@ -134,6 +142,8 @@ def client_config(settings: S3Settings) -> botocore.config.Config:
     its sha256 metadata (checked on read), and several S3-compatible stores reject the
     CRC headers newer boto3 versions send by default.
     """
+    import botocore.config
+
     return botocore.config.Config(
         connect_timeout=settings.connect_timeout_s,
         read_timeout=settings.read_timeout_s,

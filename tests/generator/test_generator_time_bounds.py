@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from foundation.source_tables import SOURCE_TABLES
 from generator import vectors as vx
+from generator.config import INSTALL_OPEN_DELAY_S, Window
 from generator.data_generator import GeneratorConfig, generate_dataset
-from generator.entities import INSTALL_OPEN_DELAY_S, Window, _organic_install_times
+from generator.entities import _organic_install_times
 from generator.parameters import DAY, PARAMETERS
 from tests.generator.generator_testkit import connect
 
