@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_of, days = date.fromisoformat(params["as_of"]), int(params["days"])
     started = time.perf_counter()
     measured = contract_reuse.measured_by_dbt(
-        dbt_artifacts.load(paths.dbt_dir / "target", within=paths.home))
+        dbt_artifacts.load(paths.dbt_target, within=paths.home))
     read_s = time.perf_counter() - started
     times: dict[str, list[float]] = {"scan": [], "reuse": []}
     for round_number in range(args.repeat):

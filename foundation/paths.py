@@ -24,6 +24,13 @@ BUILDING_SUFFIX = ".building"
 DBT_DB_LINK_NAME = "carton_caps.duckdb"
 #: dbt's documentation site as one offline page (``dbt docs generate --static`` names it)
 DBT_STATIC_DOCS_NAME = "static_index.html"
+#: the home's caches, under ``logs/dbt/`` (beside the runs' dbt folders): dbt's parse
+#: (pipeline/transform/parse_cache.py) and the unit tests' results
+#: (pipeline/transform/unit_test_cache.py), each kept while the code is unchanged
+PARSE_CACHE_FOLDER = ".parse_cache"
+UNIT_TEST_CACHE_FOLDER = ".unit_test_cache"
+#: the home's owner-only folder of secrets (the PII key: pipeline/records/pii_key.py)
+SECRETS_FOLDER = ".secrets"
 
 
 def default_home() -> Path:
@@ -61,6 +68,43 @@ class HomePaths:
     @property
     def publish_lock(self) -> Path:
         return self.duckdb_dir / ".publish.lock"
+
+    @property
+    def dbt_logs_dir(self) -> Path:
+        """The runs' dbt folders (:attr:`RunPaths.dbt_dir`) and dbt's caches."""
+        return self.logs_dir / "dbt"
+
+    @property
+    def openlineage_dir(self) -> Path:
+        """The runs' OpenLineage events and the column-lineage cache."""
+        return self.logs_dir / "openlineage"
+
+    @property
+    def contract_cache_dir(self) -> Path:
+        """datacontract-cli's reading of each contract (pipeline/checks/contract_cache.py)."""
+        return self.logs_dir / ".contract_cache"
+
+    @property
+    def parse_cache_dir(self) -> Path:
+        return self.dbt_logs_dir / PARSE_CACHE_FOLDER
+
+    @property
+    def unit_test_cache_dir(self) -> Path:
+        return self.dbt_logs_dir / UNIT_TEST_CACHE_FOLDER
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / SECRETS_FOLDER
+
+    @property
+    def atomic_write_dirs(self) -> tuple[Path, ...]:
+        """The home's folders where a run replaces or creates a file atomically: it writes
+        ``<file>.<pid>.tmp`` (or ``.<file>.<pid>.tmp``), then renames or links it. A run
+        killed between the two leaves that file, which the next run's sweep removes
+        (pipeline/lifecycle/sweep.py); a run's own folders are in
+        :attr:`RunPaths.atomic_write_dirs`."""
+        return (self.duckdb_dir, self.logs_dir, self.openlineage_dir, self.contract_cache_dir,
+                self.parse_cache_dir, self.unit_test_cache_dir, self.secrets_dir)
 
     def ensure(self) -> None:
         for folder in (self.data_dir, self.duckdb_dir, self.logs_dir):
@@ -119,7 +163,7 @@ class RunPaths(HomePaths):
     @property
     def dbt_dir(self) -> Path:
         """Per-run dbt target and log folder, so concurrent runs never share one."""
-        return self.logs_dir / "dbt" / self.run_id
+        return self.dbt_logs_dir / self.run_id
 
     @property
     def dbt_db_link(self) -> Path:
@@ -127,6 +171,17 @@ class RunPaths(HomePaths):
         return self.dbt_dir / DBT_DB_LINK_NAME
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's artefacts of the run (manifest, run results, the docs page)."""
+        return self.dbt_dir / "target"
+
+    @property
+    def atomic_write_dirs(self) -> tuple[Path, ...]:
+        """The home's folders and the run's own dbt target, where the build's results are
+        rewritten with the cached unit tests' (pipeline/transform/unit_test_cache.py)."""
+        return (*super().atomic_write_dirs, self.dbt_target)
+
+    @property
     def dbt_docs(self) -> Path:
         """dbt's documentation site for the run, one page (pipeline/steps/docs.py)."""
-        return self.dbt_dir / "target" / DBT_STATIC_DOCS_NAME
+        return self.dbt_target / DBT_STATIC_DOCS_NAME

@@ -39,7 +39,7 @@ def _dbt_executable() -> str:
 
 
 def manifest_folder(home: Path) -> Path:
-    return HomePaths(home).logs_dir / "dbt" / CACHE_FOLDER
+    return HomePaths(home).dbt_logs_dir / CACHE_FOLDER
 
 
 def load_manifest(home: Path) -> dict[str, Any]:

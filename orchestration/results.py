@@ -52,7 +52,7 @@ class FinishedRun:
                 else None}
 
     def dbt_results(self) -> dict[str, dict[str, Any]]:
-        loaded = artifacts.load(self.paths.dbt_dir / "target", within=self.paths.home)
+        loaded = artifacts.load(self.paths.dbt_target, within=self.paths.home)
         return {str(r.get("unique_id")): r for r in loaded.results()}
 
     def contract_results(self) -> list[dict[str, Any]] | None:
@@ -91,7 +91,7 @@ def dbt_test_results(graph: AssetGraph, run: FinishedRun) -> Iterator[dg.AssetCh
     """One result per dbt test and unit test the run executed (all of them, when it
     published): dbt's status, its failing rows (measured) against the test's threshold."""
     results = run.dbt_results()
-    loaded = artifacts.load(run.paths.dbt_dir / "target", within=run.paths.home).manifest
+    loaded = artifacts.load(run.paths.dbt_target, within=run.paths.home).manifest
     run_nodes = {**(loaded.get("nodes") or {}), **(loaded.get("unit_tests") or {})}
     for uid, check in graph.test_checks.items():
         result = results.get(uid)

@@ -277,7 +277,7 @@ def run_failures(manifests: list[dict[str, Any]]) -> pd.DataFrame:
 def dbt_run_results_file(run_id: str, paths: HomePaths | None = None) -> pd.DataFrame | None:
     """Per-node results from the run's ``run_results.json`` (older snapshots' fallback)."""
     paths = paths or home_paths()
-    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_target
     document = dbt_artifacts.read_run_results(target, within=paths.home)
     if document is None:
         return None
@@ -342,7 +342,7 @@ def dbt_lineage(run_id: str, paths: HomePaths | None = None
     """The run's dbt graph from its own ``logs/dbt/<run_id>/target/manifest.json`` (read by
     pipeline.transform.artifacts, the one reader of dbt's artefacts); None if it kept none."""
     paths = paths or home_paths()
-    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_target
     try:
         mtime = (target / "manifest.json").stat().st_mtime_ns
     except OSError:
@@ -361,7 +361,7 @@ def lineage_relations(run_id: str, paths: HomePaths | None = None) -> dict[str, 
     """dbt node id -> its relation (``schema.table``, ``exposure:<page>``) in the run's own
     dbt manifest: how the lineage page matches nodes with what a finding affects."""
     paths = paths or home_paths()
-    target = RunPaths(home=paths.home, run_id=run_id).dbt_dir / "target"
+    target = RunPaths(home=paths.home, run_id=run_id).dbt_target
     try:
         mtime = (target / "manifest.json").stat().st_mtime_ns
     except OSError:

@@ -357,7 +357,7 @@ def _owners() -> dict[str, str]:
 
 def assess_run(paths: RunPaths, manifest: RunManifest) -> RunHealth:
     """A run's health from its manifest, its own dbt graph and the contracts' owners."""
-    target = paths.run(manifest.run_id).dbt_dir / "target"
+    target = paths.run(manifest.run_id).dbt_target
     graph = DbtGraph.from_manifest(dbt_artifacts.load(target, within=paths.home).manifest)
     change = pii_key.change_warning({"pii_key": manifest.pii_key or {}})
     return assess(manifest, graph, owners=_owners(), pii_change=change)

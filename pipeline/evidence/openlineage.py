@@ -80,7 +80,7 @@ def run_uuid(run_id: str, step: str | None = None) -> str:
 
 
 def events_path(paths: RunPaths) -> Path:
-    return paths.logs_dir / "openlineage" / f"{paths.run_id}.ndjson"
+    return paths.openlineage_dir / f"{paths.run_id}.ndjson"
 
 
 def _time(value: str | None, fallback: datetime) -> str:
@@ -352,7 +352,7 @@ def build_events(manifest: RunManifest, paths: RunPaths,
     columns = {relation: [name for name, _type in found]
                for relation, found in _schema_columns(paths).items()}
     cache = ColumnLineageCache(events_path(paths).with_name(CACHE_FILE), paths.home)
-    events.extend(dbt_events(manifest, paths.dbt_dir / "target", columns, cache))
+    events.extend(dbt_events(manifest, paths.dbt_target, columns, cache))
     cache.store()
     if manifest.status != "running":
         state = RunState.COMPLETE if manifest.status == "success" else RunState.FAIL

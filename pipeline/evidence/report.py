@@ -8,17 +8,17 @@ from pathlib import Path
 from foundation.paths import HomePaths, RunPaths
 from pipeline.evidence import report_data, report_html
 from pipeline.records.manifest import find_run
+from pipeline.records.pointer import write_atomically
 from pipeline.records.run_manifest import RunManifest
 
 
 def write_report(paths: RunPaths, manifest: RunManifest, snapshot: Path | None) -> Path:
-    """Render and write the report atomically (a reader never sees half a file)."""
+    """Render and write the report atomically (a reader never sees half a file; what a
+    killed run leaves half-written, the next run's sweep removes)."""
     html = report_html.render(report_data.collect(manifest, snapshot))
     target = paths.report
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(target)
+    write_atomically(target, html)
     return target
 
 

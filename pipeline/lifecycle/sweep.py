@@ -76,14 +76,31 @@ def remove_temp_dir(paths: RunPaths) -> None:
 
 
 def _remove_temporary_files(paths: RunPaths, pid: int, live_pids: set[int]) -> None:
-    """``<file>.<pid>.tmp`` left in ``duckdb/`` and ``logs/`` by an atomic write the kill
-    cut short (the pointer's, a manifest's); kept if a live run now has that pid."""
+    """``<file>.<pid>.tmp`` left by an atomic write the kill cut short (the pointer's, a
+    manifest's, the report's, a cache's, the PII key's, the run's dbt results:
+    :attr:`~foundation.paths.RunPaths.atomic_write_dirs`); kept if a live run now has that
+    pid. Only regular files in real folders of the home go: a
+    folder that is a link, or that a linked parent takes out of the home, is not looked
+    into (its files are not the run's to delete)."""
     if pid in live_pids:
         return
-    for folder in (paths.duckdb_dir, paths.logs_dir):
+    for folder in paths.atomic_write_dirs:
+        if not _home_folder(folder, paths.home):
+            continue
         for leftover in folder.glob(f"*.{pid}.tmp"):
             if untrusted_files.is_regular_file(leftover):
                 leftover.unlink(missing_ok=True)
+
+
+def _home_folder(folder: Path, home: Path) -> bool:
+    """Whether ``folder`` is a folder itself (not a link to one) that resolves inside ``home``."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        untrusted_files.confined(folder, home)
+    except untrusted_files.UntrustedFileError:
+        return False
+    return True
 
 
 def _moment(text: str | None) -> datetime | None:

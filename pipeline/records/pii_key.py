@@ -37,7 +37,7 @@ from foundation.run_id import RUN_ID_PATTERN
 
 logger = logging.getLogger(__name__)
 
-KEY_FILE = Path(".secrets") / "pii_hmac.key"
+KEY_FILE_NAME = "pii_hmac.key"
 _FINGERPRINT = re.compile(rf"[0-9a-f]{{{pii.FINGERPRINT_HEX}}}")
 
 
@@ -69,7 +69,8 @@ KEY_FILE_LIMIT = 4096
 
 
 def key_path(home: Path) -> Path:
-    return home / KEY_FILE
+    """In the home's secrets folder, which the sweep of a killed run also clears."""
+    return HomePaths(home).secrets_dir / KEY_FILE_NAME
 
 
 def _read(path: Path, home: Path) -> str:

@@ -8,7 +8,6 @@ layer is complete even then) are kept.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import duckdb
 from pipeline.checks import contracts
@@ -21,17 +20,12 @@ logger = logging.getLogger(__name__)
 RAW_CONTRACT = "raw.odcs.yaml"
 
 
-def contract_cache(state: RunState) -> Path:
-    """Where datacontract-cli's reading of each contract is cached for the home."""
-    return state.paths.logs_dir / ".contract_cache"
-
-
 def dbt_failure_record(state: RunState, dbt: DbtSummary) -> ManifestUpdate:
     """The sections a failed ``dbt build`` leaves: ``dbt`` (the build's summary, with its
     failing nodes, their compiled SQL and sample failing rows) and ``contracts`` (the raw
     contract's results)."""
     try:
-        artifacts = dbt_artifacts.load(state.paths.dbt_dir / "target", within=state.paths.home)
+        artifacts = dbt_artifacts.load(state.paths.dbt_target, within=state.paths.home)
         samples: list[dbt_artifacts.TestSample] = []
         if state.paths.building_snapshot.exists():
             with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
@@ -51,7 +45,7 @@ def _raw_contracts_after_failure(state: RunState) -> Section | None:
     try:
         report = contracts.evaluate(state.paths.building_snapshot, as_of=state.config.as_of,
                                     days=state.config.days, only=(RAW_CONTRACT,),
-                                    cache_dir=contract_cache(state))
+                                    cache_dir=state.paths.contract_cache_dir)
     except Exception:
         logger.debug("raw contract not evaluated after the dbt failure", exc_info=True)
         return None

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import logging
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import duckdb
 from pipeline.checks import contract_reuse, contracts, drift, metric_anomalies, volume
@@ -25,18 +24,13 @@ from pipeline.lifecycle import duckdb_settings
 from pipeline.lifecycle.errors import StepError
 from pipeline.lifecycle.step_types import RunState, StepResult
 from pipeline.records.run_manifest import ManifestUpdate
-from pipeline.steps.dbt_failure import contract_cache
 from pipeline.transform import artifacts as dbt_artifacts
 
 logger = logging.getLogger(__name__)
 
-def _target_path(state: RunState) -> Path:
-    return state.paths.dbt_dir / "target"
-
-
 def step_dbt_artifacts(state: RunState) -> StepResult:
     """run_results / manifest / sources -> ops.dbt_*; failing tests keep sample rows."""
-    artifacts = dbt_artifacts.load(_target_path(state), within=state.paths.home)
+    artifacts = dbt_artifacts.load(state.paths.dbt_target, within=state.paths.home)
     with duckdb.connect(str(state.paths.building_snapshot), read_only=True) as con:
         samples = dbt_artifacts.sample_failing_tests(artifacts, con)
     rows = dbt_artifacts.ops_rows(state.config.run_id, artifacts, samples)
@@ -56,7 +50,7 @@ def _measured_by_dbt(state: RunState) -> dict[contract_reuse.PropertyKey,
     if state.config.engine != "duckdb":
         return {}
     return contract_reuse.measured_by_dbt(
-        dbt_artifacts.load(_target_path(state), within=state.paths.home))
+        dbt_artifacts.load(state.paths.dbt_target, within=state.paths.home))
 
 
 def step_contracts(state: RunState) -> StepResult:
@@ -64,7 +58,7 @@ def step_contracts(state: RunState) -> StepResult:
     try:
         report = contracts.evaluate(
             state.paths.building_snapshot, as_of=state.config.as_of, days=state.config.days,
-            cache_dir=contract_cache(state),
+            cache_dir=state.paths.contract_cache_dir,
             duckdb_config=duckdb_settings.connect_config(state.paths.building_snapshot,
                                                          state.config.run_id),
             measured_by_dbt=_measured_by_dbt(state))

@@ -26,7 +26,6 @@ from pathlib import Path
 from foundation import untrusted_files
 
 PARSE_FILE_NAME = "partial_parse.msgpack"
-CACHE_FOLDER = ".parse_cache"
 _SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", ".user.yml"}
 #: Python's bytecode of the project's Python models (written when something imports one,
 #: e.g. a test): derived from the source, which is hashed, and never read by dbt

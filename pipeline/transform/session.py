@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-from foundation.paths import DBT_DB_LINK_NAME, REPO_ROOT
+from foundation.paths import DBT_DB_LINK_NAME, PARSE_CACHE_FOLDER, REPO_ROOT
 from pipeline.lifecycle import duckdb_settings, interrupts
 from pipeline.transform.invocation import (
     DbtError,
@@ -29,7 +29,7 @@ from pipeline.transform.invocation import (
     project_dir_override,
     stop_process,
 )
-from pipeline.transform.parse_cache import CACHE_FOLDER, ParseCache, cache_key
+from pipeline.transform.parse_cache import ParseCache, cache_key
 from pipeline.transform.worker import DONE_MARKER, IDLE_IMPORTS_FLAG
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class DbtSession:
         env = self._environment()
         if self._linkable():
             self.parse_cache = ParseCache(
-                invocation.work_dir.parent / CACHE_FOLDER, cache_key(self.project_dir, env))
+                invocation.work_dir.parent / PARSE_CACHE_FOLDER, cache_key(self.project_dir, env))
             reused = self.parse_cache.restore(invocation.target_path)
             logger.debug("dbt parse cache %s: %s", "hit" if reused else "miss",
                          self.parse_cache.path)

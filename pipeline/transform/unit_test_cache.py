@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from foundation import untrusted_files
+from foundation.paths import UNIT_TEST_CACHE_FOLDER
 from foundation.run_id import RUN_ID_PATTERN
 from pipeline.lifecycle.step_types import UnitTestPolicy
 from pipeline.records.pointer import write_atomically
@@ -42,7 +43,6 @@ from pipeline.transform.parse_cache import code_version
 
 logger = logging.getLogger(__name__)
 
-CACHE_FOLDER = ".unit_test_cache"
 EXCLUDE_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 _UNIT_TEST_PREFIX = "unit_test."
 _UNIT_TEST_ID = re.compile(r"unit_test\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+")
@@ -77,7 +77,7 @@ class UnitTestCache:
         digest = hashlib.sha256(f"code={code_version(project_dir)}\n".encode())
         digest.update(f"engine={' '.join(engine_args)}\n".encode())
         key = digest.hexdigest()[:32]
-        return cls(dbt_dir.parent / CACHE_FOLDER / f"{key}.json", key, dbt_dir.parent)
+        return cls(dbt_dir.parent / UNIT_TEST_CACHE_FOLDER / f"{key}.json", key, dbt_dir.parent)
 
     def results(self) -> list[dict[str, Any]] | None:
         """The cached results, or None when there are none for this key (or the file is

@@ -18,6 +18,7 @@ from foundation.paths import RunPaths
 from pipeline.lifecycle.sweep import sweep_abandoned
 from pipeline.records import manifest as manifest_io
 from pipeline.records.pointer import write_pointer
+from tests.conftest import TinyRun
 
 
 def dead_pid() -> int:
@@ -281,3 +282,64 @@ def test_temporary_files_of_the_killed_process_are_removed_and_others_kept(
         path.write_text("partial")
     assert sweep_abandoned(sweeper).swept == ["killed"]
     assert [path.exists() for path in leftovers + live] == [False, False, True]
+
+
+def test_a_killed_runs_temporary_cache_files_are_removed_in_every_cache_folder(
+    tmp_path: Path, sweeper: RunPaths
+) -> None:
+    """An atomic write of a cache (dbt's parse, the unit tests', the contracts', the column
+    lineage's), of the PII key or of the run's dbt results cut short by the kill leaves its
+    temporary file beside the file it was to replace."""
+    pid = dead_pid()
+    killed = killed_run(tmp_path, "killed", pid=pid)
+    leftovers = [killed.openlineage_dir / f".column_lineage.json.{pid}.tmp",
+                 killed.contract_cache_dir / f".0123abcd.json.{pid}.tmp",
+                 killed.dbt_logs_dir / ".parse_cache" / f".ab12.msgpack.{pid}.tmp",
+                 killed.dbt_logs_dir / ".unit_test_cache" / f"ab12.json.{pid}.tmp",
+                 killed.home / ".secrets" / f"pii_hmac.key.{pid}.tmp",
+                 killed.dbt_dir / "target" / f"run_results.json.{pid}.tmp",
+                 killed.logs_dir / f"report_killed.html.{pid}.tmp"]
+    kept = [killed.openlineage_dir / f".column_lineage.json.{os.getpid()}.tmp",
+            killed.openlineage_dir / "killed.ndjson"]
+    for path in leftovers + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("partial")
+    assert sweep_abandoned(sweeper).swept == ["killed"]
+    assert [path.exists() for path in leftovers] == [False] * len(leftovers)
+    assert all(path.exists() for path in kept)
+
+
+def test_every_folder_a_real_run_keeps_a_cache_in_is_one_the_sweep_looks_into(
+        tiny_run: TinyRun) -> None:
+    """The caches name their folders from the run's dbt folder; the sweep from the home's
+    layout: a real run's hidden folders under ``logs/`` and ``logs/dbt/`` must be the same."""
+    paths = RunPaths(home=tiny_run.home, run_id=tiny_run.run_id)
+    cache_dirs = {folder for parent in (paths.logs_dir, paths.dbt_logs_dir)
+                  for folder in parent.iterdir() if folder.is_dir() and folder.name[0] == "."}
+    assert {path.name for path in cache_dirs} == {".contract_cache", ".parse_cache",
+                                                  ".unit_test_cache"}
+    assert (paths.dbt_target / "run_results.json").is_file()  # where dbt wrote the run's results
+    assert (paths.secrets_dir / "pii_hmac.key").is_file()  # where the run made its key
+    assert cache_dirs | {paths.openlineage_dir, paths.dbt_target} <= set(paths.atomic_write_dirs)
+
+
+@pytest.mark.parametrize("linked", ["logs/openlineage", "logs/dbt"])
+def test_the_sweep_deletes_nothing_through_a_linked_folder(
+    tmp_path: Path, sweeper: RunPaths, linked: str
+) -> None:
+    """A cache folder (or its parent) linked out of the home: whatever is there is not the
+    killed run's, however it is named."""
+    pid = dead_pid()
+    killed = killed_run(tmp_path, "killed", pid=pid)
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    (elsewhere / ".parse_cache").mkdir(parents=True)
+    outside = [elsewhere / f".column_lineage.json.{pid}.tmp",
+               elsewhere / ".parse_cache" / f".ab12.msgpack.{pid}.tmp"]
+    for path in outside:
+        path.write_text("not the run's")
+    link = killed.home / linked
+    if link.exists():
+        link.rename(link.with_name(link.name + "-moved"))
+    link.symlink_to(elsewhere, target_is_directory=True)
+    assert sweep_abandoned(sweeper).swept == ["killed"]
+    assert [path.read_text() for path in outside] == ["not the run's"] * 2
