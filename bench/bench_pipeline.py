@@ -52,6 +52,8 @@ import psutil
 
 import duckdb
 from foundation.cli_values import comma_separated, positive_int
+from foundation.paths import RunPaths
+from pipeline.records.pointer import write_atomically
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "bench" / "out"
@@ -242,27 +244,37 @@ def transform_floor(home: Path, run_id: str, scratch: Path) -> dict[str, Any]:
     snapshot: what DuckDB itself needs for the transformations and data tests."""
     copy = scratch / "floor.duckdb"
     shutil.copyfile(home / "duckdb" / f"carton_caps_{run_id}.duckdb", copy)
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     try:
-        done = subprocess.run(
-            [sys.executable, str(REPO_ROOT / "bench" / "transform_floor.py"),
-             str(home / "logs" / "dbt" / run_id / "target"), str(copy)],
-            env=env, check=True, capture_output=True, text=True)
+        return measured_by([sys.executable, str(REPO_ROOT / "bench" / "transform_floor.py"),
+                            str(RunPaths(home=home, run_id=run_id).dbt_target), str(copy)],
+                           REPO_ROOT)
     finally:
         copy.unlink(missing_ok=True)
         shutil.rmtree(copy.with_name(copy.name + ".tmp"), ignore_errors=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def load_alone(repo: Path, data_dir: Path, scratch: Path) -> dict[str, Any]:
     """``repo``'s loader on the run's files with nothing else running
     (``bench/load_alone.py``)."""
-    env = {**os.environ, "PYTHONPATH": str(repo)}
-    done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "load_alone.py"), str(data_dir),
-         str(scratch / "load_alone.duckdb")],
-        env=env, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return measured_by([sys.executable, str(REPO_ROOT / "bench" / "load_alone.py"),
+                        str(data_dir), str(scratch / "load_alone.duckdb")], repo)
+
+
+def measured_by(command: list[str], code: Path) -> dict[str, Any]:
+    """The JSON a measuring script prints last, run on ``code``; ``{"error": ...}`` when it
+    fails or prints none. A side measurement that fails (a baseline whose loader or
+    artefacts differ) is recorded as such and shown as ``failed``: the runs already
+    measured are still written."""
+    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(code)},
+                          capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode == 0 and lines:
+        try:
+            return dict(json.loads(lines[-1]))
+        except (ValueError, TypeError):
+            pass
+    said = (done.stderr.strip().splitlines() or lines or ["no output"])[-1]
+    return {"error": f"{Path(command[1]).name} exited with code {done.returncode}: {said[:300]}"}
 
 
 def _drop_run_files(home: Path, run_id: str) -> None:
@@ -287,7 +299,13 @@ def _table(rows: list[dict[str, Any]]) -> str:
         run = row["run"]
         rss = run["peak_rss_mb"]
         floor = row["transform_floor"]
+        bare_rate = row["bare_read_csv"]["rows_per_s"]
         load_rate = run["raw_rows"] / max(_step(run, "load_raw"), 1e-9)
+        alone = ("failed" if "error" in row["load_alone"]
+                 else f"{row['load_alone']['rows_per_s'] / bare_rate:.2f}")
+        floor_cells = (("failed", "failed") if "error" in floor else (
+            f"{floor['wall_s']:.1f} ({floor['models_s']:.1f} + {floor['tests_s']:.1f})",
+            f"{_step(run, 'dbt_build') / max(floor['wall_s'], 1e-9):.1f}"))
         lines.append(
             f"| {row['code']} | {row['users']:,} | {row['first_run_in_home']} | "
             f"{run['wall_s']:.1f} | "
@@ -295,13 +313,17 @@ def _table(rows: list[dict[str, Any]]) -> str:
             f"{_step(run, 'load_raw'):.1f} | {_step(run, 'dbt_build'):.1f} | "
             f"{_step(run, 'source_freshness'):.1f} | {_step(run, 'contracts'):.1f} | "
             f"{rss.get('pipeline', 0)} / {rss.get('dbt', 0)} | "
-            f"{row['bare_read_csv']['rows_per_s']:,} | "
-            f"{load_rate / row['bare_read_csv']['rows_per_s']:.2f} | "
-            f"{row['load_alone']['rows_per_s'] / row['bare_read_csv']['rows_per_s']:.2f} | "
-            f"{row['dbt_fixed_cost']['wall_s']:.1f} | "
-            f"{floor['wall_s']:.1f} ({floor['models_s']:.1f} + {floor['tests_s']:.1f}) | "
-            f"{_step(run, 'dbt_build') / max(floor['wall_s'], 1e-9):.1f} |")
+            f"{bare_rate:,} | {load_rate / bare_rate:.2f} | {alone} | "
+            f"{row['dbt_fixed_cost']['wall_s']:.1f} | {floor_cells[0]} | {floor_cells[1]} |")
     return "\n".join(lines)
+
+
+def _write(out: Path, rows: list[dict[str, Any]]) -> None:
+    """The benchmark's record so far, with the machine it ran on."""
+    machine = {"cpus": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+               "load_avg_at_end": os.getloadavg(), "python": platform.python_version()}
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    write_atomically(out, json.dumps({"machine": machine, "results": rows}, indent=1) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.baseline_repo is not None:
         codes.insert(0, ("baseline", args.baseline_repo.resolve()))
     work = Path(tempfile.mkdtemp(prefix="bench_pipeline_", dir=args.work_dir))
+    out = OUT_DIR / f"pipeline_{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     rows: list[dict[str, Any]] = []
     try:
         for users in args.sizes:
@@ -336,21 +359,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "dbt_fixed_cost": dbt_fixed_cost(work),
                            "transform_floor": transform_floor(home, run["run_id"], work)}
                     rows.append(row)
+                    # after every run: a benchmark that fails later keeps what it measured
+                    _write(out, rows)
                     print(_table([row]).splitlines()[-1], flush=True)
                     if not args.keep:
                         _drop_run_files(home, run["run_id"])
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = OUT_DIR / f"pipeline_{stamp}.json"
-    machine = {"cpus": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-               "load_avg_at_end": os.getloadavg(), "python": platform.python_version()}
-    out.write_text(json.dumps({"machine": machine, "results": rows}, indent=1) + "\n",
-                   encoding="utf-8")
     print(_table(rows))
-    print(f"\nwritten: {out}")
+    print(f"\nwritten: {out}" if rows else "\nnothing measured, nothing written")
     return 0
 
 
