@@ -300,13 +300,13 @@ def _load_in_transaction(
             message="; ".join(messages),
         ))
 
+    app_db = sqlite_plan.source
     for table in APP_DB_TABLES:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()
-        source = sqlite_plan.source
         rows_loaded, rejects = load_sqlite_table(
-            con, table, [stamp, run_id, source.name], keyed_hash,
+            con, table, [stamp, run_id, app_db.name], keyed_hash,
             sqlite_plan.extras.get(table.name, ()), source_rows=sqlite_plan.rows[table.name])
-        finish(table, source, started_at, t0, rows_loaded, rejects)
+        finish(table, app_db, started_at, t0, rows_loaded, rejects)
 
     for plan in csv_plans:
         started_at, t0 = _to_naive_utc(None), time.perf_counter()

@@ -82,6 +82,8 @@ class ColumnLineageCache:
         self._cached = self._read()
         self._used: dict[str, Lineage] = {}
         self.hits = 0
+        #: whether any model was read rather than taken from the file
+        self._missed = False
 
     def _read(self) -> dict[str, Any]:
         """The file's entries when it is a well-formed record, else none."""
@@ -114,13 +116,15 @@ class ColumnLineageCache:
             self.hits += 1
         else:
             found = read(sql, columns)
+            self._missed = True
         self._used[key] = found
         return found
 
     def store(self) -> None:
         """Replace the file by this run's entries (best effort: the cache only saves
-        time); a run that read no model leaves the file as it was."""
-        if not self._used:
+        time). A run that read no model, or took every model from the file and used all
+        of its entries (the code did not change), leaves the file as it was."""
+        if not self._used or (not self._missed and self._used.keys() == self._cached.keys()):
             return
         document = {"format": _FORMAT, "entries": {
             key: {column: sorted(list(leaf) for leaf in leaves)

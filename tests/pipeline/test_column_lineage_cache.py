@@ -88,9 +88,13 @@ def test_unchanged_sql_takes_every_models_lineage_from_the_cache(
         monkeypatch: pytest.MonkeyPatch) -> None:
     paths, lineages, read = first_read
     assert read >= 50
+    written = _cache_path(paths).stat()
     reads = _counting_reads(monkeypatch)
     assert _events(tiny_run, paths) == lineages
     assert reads == []
+    # nothing new to keep: the file is not written again
+    kept = _cache_path(paths).stat()
+    assert (kept.st_ino, kept.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
     assert lineages["model.carton_caps.mart_top_referrers"]["conversion"]["inputFields"][0][
         "field"] == "is_qualified"
 
