@@ -242,12 +242,12 @@ def dbt_fixed_cost(scratch: Path) -> dict[str, Any]:
 def transform_floor(home: Path, run_id: str, scratch: Path) -> dict[str, Any]:
     """The run's compiled SQL without dbt (``bench/transform_floor.py``), on a copy of its
     snapshot: what DuckDB itself needs for the transformations and data tests."""
+    run = RunPaths(home=home, run_id=run_id)
     copy = scratch / "floor.duckdb"
-    shutil.copyfile(home / "duckdb" / f"carton_caps_{run_id}.duckdb", copy)
+    shutil.copyfile(run.snapshot, copy)
     try:
         return measured_by([sys.executable, str(REPO_ROOT / "bench" / "transform_floor.py"),
-                            str(RunPaths(home=home, run_id=run_id).dbt_target), str(copy)],
-                           REPO_ROOT)
+                            str(run.dbt_target), str(copy)], REPO_ROOT)
     finally:
         copy.unlink(missing_ok=True)
         shutil.rmtree(copy.with_name(copy.name + ".tmp"), ignore_errors=True)

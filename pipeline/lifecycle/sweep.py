@@ -79,9 +79,9 @@ def _remove_temporary_files(paths: RunPaths, pid: int, live_pids: set[int]) -> N
     """``<file>.<pid>.tmp`` left by an atomic write the kill cut short (the pointer's, a
     manifest's, the report's, a cache's, the PII key's, the run's dbt results:
     :attr:`~foundation.paths.RunPaths.atomic_write_dirs`); kept if a live run now has that
-    pid. Only regular files in real folders of the home go: a
-    folder that is a link, or that a linked parent takes out of the home, is not looked
-    into (its files are not the run's to delete)."""
+    pid. Only regular files in real folders of the home go: a folder that is a link, or
+    that a linked parent takes out of the home, is not looked into (its files are not the
+    run's to delete)."""
     if pid in live_pids:
         return
     for folder in paths.atomic_write_dirs:
