@@ -33,6 +33,8 @@ REFERRAL_STATUSES = ("sent", "clicked", "installed", "applied", "onboarded", "qu
 REJECTION_REASONS = ("applied_after_window", "self_referral", "existing_user", "fraud_suspected")
 ST_SENT, ST_CLICKED, ST_INSTALLED, ST_APPLIED, ST_ONBOARDED, ST_QUALIFIED, ST_REJECTED = range(7)
 RJ_NONE, RJ_WINDOW, RJ_SELF, RJ_EXISTING, RJ_FRAUD = -1, 0, 1, 2, 3
+
+
 def to_table(spec: SourceTable, columns: dict[str, pa.Array]) -> pa.Table:
     """A table with exactly the declared columns, in declared order."""
     return pa.table({name: columns[name] for name in spec.column_names})

@@ -40,7 +40,6 @@ class CsvPlan:
     extras: tuple[tuple[str, str], ...] = ()
 
 
-
 def validate_arguments(run_id: str, max_reject_share: float) -> None:
     if not isinstance(run_id, str):
         raise LoadError(f"invalid run_id {run_id!r}: must be a string")
@@ -52,7 +51,6 @@ def validate_arguments(run_id: str, max_reject_share: float) -> None:
         raise LoadError(
             f"invalid max_reject_share {max_reject_share!r}: must be between 0 and 1"
         )
-
 
 
 #: bytes of a CSV first read for its header; read again, four times larger, while the

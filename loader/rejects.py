@@ -46,7 +46,6 @@ class Reject:
                 "raw_text": None if text is None else text[:MAX_SAMPLE_TEXT]}
 
 
-
 _CAST_MESSAGE = re.compile(r"""Could not convert string "(?P<value>.*)" to '(?P<type>[^']+)'""",
                            re.DOTALL)
 _FIELD_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")

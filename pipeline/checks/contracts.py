@@ -67,6 +67,7 @@ _DC_WARN = {"info", "warning", "warn", "low", "minor", "trivial"}
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
+
 class ContractError(RuntimeError):
     """A contract file cannot be read or evaluated at all (not a failing check)."""
 

@@ -82,6 +82,7 @@ CONSEQUENCE = {
     "anomaly": "figures built on it may be off on the days flagged",
 }
 
+
 @dataclass(frozen=True)
 class Finding:
     """One root cause: what is wrong, where, how badly, who owns it, what it affects."""

@@ -424,6 +424,7 @@ def exact_binomial_z(share: np.ndarray, rows: np.ndarray, expected: np.ndarray,
         at_least = np.where(k > 0, betainc(np.maximum(k, 1e-9), n - k + 1, rate_up), 1.0)
         at_most = np.where(k < n, 1.0 - betainc(k + 1, np.maximum(n - k, 1e-9), rate_down),
                            1.0)
+
     def as_z(tail: np.ndarray) -> np.ndarray:
         return np.clip(-ndtri(np.clip(tail, 1e-300, 1.0)), 0.0, 40.0)
     return as_z(at_least), -as_z(at_most)

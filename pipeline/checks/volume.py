@@ -32,6 +32,7 @@ TOLERANCE = 0.5
 MIN_ABS_CHANGE = 25
 LAYERS = ("raw", "marts")
 
+
 @dataclass(frozen=True)
 class VolumeCheck:
     layer: str

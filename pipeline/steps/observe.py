@@ -28,6 +28,7 @@ from pipeline.transform import artifacts as dbt_artifacts
 
 logger = logging.getLogger(__name__)
 
+
 def step_dbt_artifacts(state: RunState) -> StepResult:
     """run_results / manifest / sources -> ops.dbt_*; failing tests keep sample rows."""
     artifacts = dbt_artifacts.load(state.paths.dbt_target, within=state.paths.home)

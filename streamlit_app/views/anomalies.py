@@ -47,6 +47,7 @@ except data_access.SnapshotUnreadable as exc:
     st.error(md(exc, MESSAGE_CHARS))
     st.stop()
 
+
 def known(value: object) -> float | None:
     """A mart number as a float; None when null."""
     return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]

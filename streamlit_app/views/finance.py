@@ -40,6 +40,7 @@ MONEY = "dollars"
 def dollars(value: object) -> str:
     return charts.format_value(value, MONEY)
 
+
 st.title("Finance")
 run_id, snapshot = ui.require_snapshot()
 
